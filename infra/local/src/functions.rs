@@ -1,0 +1,41 @@
+//! The four functions wired to one set of AWS clients, as their `main`s wire them on Lambda.
+
+use aws_lambda_events::sns::SnsEvent;
+use direct_messages::{adapters::AwsClients, config::Config};
+use inbound_reply::InboundReply;
+use lambda_http::{Body, Request, Response};
+use search::Search;
+use secure_unlock::SecureUnlock;
+use send::Send;
+
+pub struct Functions {
+    pub search: Search,
+    pub send: Send,
+    pub secure_unlock: SecureUnlock,
+    pub inbound_reply: InboundReply,
+}
+
+impl Functions {
+    pub fn new(config: &Config, clients: &AwsClients) -> Self {
+        Self {
+            search: Search::from_aws(config, clients),
+            send: Send::new(),
+            secure_unlock: SecureUnlock::new(),
+            inbound_reply: InboundReply::new(),
+        }
+    }
+
+    /// Calls the HTTP function that the template names by its binary.
+    pub async fn call_http(&self, binary: &str, request: Request) -> Option<Response<Body>> {
+        Some(match binary {
+            "search" => self.search.handle(request).await,
+            "send" => self.send.handle(request).await,
+            "secure-unlock" => self.secure_unlock.handle(request).await,
+            _ => return None,
+        })
+    }
+
+    pub async fn call_sns(&self, event: SnsEvent) -> inbound_reply::Outcome {
+        self.inbound_reply.handle(event).await
+    }
+}

@@ -1,0 +1,48 @@
+//! Stands the system up on this machine: the template's resources on the local AWS
+//! emulator, the demo clinic, and the API and unlock page on localhost. The tests use the
+//! same pieces, one isolated stack per test.
+
+pub mod api_event;
+pub mod emulator;
+pub mod functions;
+pub mod provision;
+pub mod seed;
+pub mod server;
+pub mod template;
+
+use anyhow::{Context, Result};
+use direct_messages::{adapters::AwsClients, config::Config};
+
+use crate::{provision::Provisioned, template::Template};
+
+/// One set of resources on the emulator, with the settings and clients that reach it.
+pub struct LocalStack {
+    pub template: Template,
+    pub provisioned: Provisioned,
+    pub config: Config,
+    pub clients: AwsClients,
+}
+
+impl LocalStack {
+    /// Creates the template's resources under `prefix` on the emulator at `endpoint`.
+    pub async fn create(endpoint: &str, prefix: &str, unlock_base_url: &str) -> Result<LocalStack> {
+        let template = Template::load_default()?;
+        let sdk = emulator::sdk_config(endpoint);
+        let provisioned = provision::provision(&sdk, &template, prefix)
+            .await
+            .with_context(|| format!("creating the template's resources on the emulator at {endpoint}"))?;
+        let config = provisioned.config(
+            &template,
+            &[("UNLOCK_BASE_URL", unlock_base_url), ("S3_FORCE_PATH_STYLE", "true")],
+        )?;
+        let clients = AwsClients::from_sdk_config(&sdk, config.s3_force_path_style);
+        Ok(LocalStack { template, provisioned, config, clients })
+    }
+
+    /// The ARN of the topic inbound SMS arrive on.
+    pub fn inbound_topic_arn(&self) -> Result<String> {
+        let function = self.template.function("inbound-reply").context("no inbound-reply function")?;
+        let topic = function.topics.first().context("inbound-reply subscribes to no topic")?;
+        self.provisioned.arns.get(topic).cloned().context("the inbound topic was not created")
+    }
+}

@@ -1,0 +1,88 @@
+//! `local-stack`: the system on localhost against the AWS emulator, with the demo clinic.
+//! Started by `infra/local/run`, which starts the emulator first.
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::{Context, Result};
+use direct_messages::{
+    adapters::{dynamodb::DynamoStore, system::OsRandom},
+    ports::RandomSource,
+    telemetry,
+};
+use local_stack::{
+    LocalStack,
+    emulator::Recorder,
+    functions::Functions,
+    seed::{DemoData, seed},
+    server::{LocalApi, LocalSignIn, router},
+};
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    telemetry::init_json_logs();
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .context("AWS_ENDPOINT_URL is not set: start the system with infra/local/run")?;
+    let port: u16 = std::env::var("LOCAL_API_PORT")
+        .unwrap_or_else(|_| "3000".to_owned())
+        .parse()
+        .context("LOCAL_API_PORT must be a port number")?;
+    let base_url = format!("http://127.0.0.1:{port}");
+
+    let recorder = Recorder::new(&endpoint);
+    recorder.start().await?;
+    let stack = LocalStack::create(&endpoint, "local-", &base_url).await?;
+    let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
+    let clinic = seed(&store, &DemoData::load()?, jiff::Timestamp::now()).await?;
+
+    let token: [u8; 24] = OsRandom.bytes();
+    let sign_in = LocalSignIn {
+        token: hex::encode(token),
+        clinic_id: clinic.id.to_string(),
+        user: "demo-staff".to_owned(),
+    };
+    let functions = Functions::new(&stack.config, &stack.clients);
+    let api = LocalApi::new(&stack.template, functions, sign_in.clone(), stack.inbound_topic_arn()?);
+
+    let address = SocketAddr::from(([127, 0, 0, 1], port));
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("port {port} is taken; set LOCAL_API_PORT"))?;
+    println!(
+        "\nDirect patient messages, running locally\n\
+         \x20 API and unlock page: {base_url}\n\
+         \x20 AWS emulator:        {endpoint}\n\
+         \x20 demo clinic:         {name} ({id}), SMS number {sms}\n\
+         \x20 sign-in (staff user {user}):\n\
+         \x20   export TOKEN={token}\n\
+         \x20   curl -H \"Authorization: Bearer $TOKEN\" {base_url}/templates\n\
+         \x20 simulate a patient's reply:\n\
+         \x20   curl -X POST {base_url}/local/sms-replies -H 'content-type: application/json' \\\n\
+         \x20        -d '{{\"from\":\"+16045550123\",\"to\":\"{sms}\",\"text\":\"ok thanks\"}}'\n\
+         \x20 Outbound SMS are printed below as they are sent. Ctrl-C stops everything.\n",
+        name = clinic.name,
+        id = clinic.id,
+        sms = clinic.sms_number.as_e164(),
+        user = sign_in.user,
+        token = sign_in.token,
+    );
+    tokio::spawn(print_outbound_sms(recorder));
+    axum::serve(listener, router(Arc::new(api)))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+        .context("serving the local API")
+}
+
+/// Prints each SMS the emulator received, so that a person can follow unlock links.
+async fn print_outbound_sms(recorder: Recorder) {
+    let mut shown = 0;
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let Ok(all) = recorder.published_sms().await else { continue };
+        for sms in all.iter().skip(shown) {
+            println!("\n--- SMS to {} ---\n{}\n---", sms.phone_number, sms.message);
+        }
+        shown = all.len().max(shown);
+    }
+}

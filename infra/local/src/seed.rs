@@ -1,0 +1,116 @@
+//! The demo clinic, from `infra/local/demo-clinic.json`: dates are relative to today so the
+//! demo always has past and upcoming appointments.
+
+use anyhow::{Context, Result};
+use direct_messages::{
+    appointment_status::AppointmentStatus,
+    email::Email,
+    ids::{AppointmentId, ClinicId, PatientId},
+    model::{Appointment, Chat, Clinic, Patient, Template},
+    phn::Phn,
+    phone::PhoneNumber,
+    ports::{AppointmentStore, ClinicStore},
+};
+use jiff::{Timestamp, ToSpan, civil::{Date, Time}, tz::TimeZone};
+use serde::Deserialize;
+
+pub const DEMO_CLINIC_JSON: &str = include_str!("../demo-clinic.json");
+
+#[derive(Debug, Deserialize)]
+pub struct DemoData {
+    pub clinic: DemoClinic,
+    pub templates: Vec<Template>,
+    pub chats: Vec<Chat>,
+    pub patients: Vec<DemoPatient>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DemoClinic {
+    pub id: ClinicId,
+    pub name: String,
+    pub time_zone: String,
+    pub activated_days_ago: i32,
+    pub sms_number: PhoneNumber,
+    pub phone: PhoneNumber,
+    pub unclear_response: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DemoPatient {
+    pub id: PatientId,
+    pub phn: Option<Phn>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+    pub appointments: Vec<DemoAppointment>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DemoAppointment {
+    pub id: AppointmentId,
+    pub days_from_now: i32,
+    /// Local time in the clinic's zone, `HH:MM`.
+    pub time: Time,
+    pub provider_name: String,
+    pub status: AppointmentStatus,
+}
+
+impl DemoData {
+    pub fn load() -> Result<DemoData> {
+        serde_json::from_str(DEMO_CLINIC_JSON).context("infra/local/demo-clinic.json is not valid")
+    }
+
+    pub fn clinic(&self, now: Timestamp) -> Result<Clinic> {
+        let zone = TimeZone::get(&self.clinic.time_zone)
+            .with_context(|| format!("unknown time zone {}", self.clinic.time_zone))?;
+        let today = now.to_zoned(zone).date();
+        Ok(Clinic {
+            id: self.clinic.id.clone(),
+            name: self.clinic.name.clone(),
+            time_zone: self.clinic.time_zone.clone(),
+            activated_on: today.checked_sub(self.clinic.activated_days_ago.days())?,
+            sms_number: self.clinic.sms_number.clone(),
+            phone: self.clinic.phone.clone(),
+            unclear_response: self.clinic.unclear_response.clone(),
+        })
+    }
+}
+
+/// Writes the demo clinic, its templates, chats, patients and appointments.
+pub async fn seed<S: ClinicStore + AppointmentStore>(store: &S, data: &DemoData, now: Timestamp) -> Result<Clinic> {
+    let clinic = data.clinic(now)?;
+    store.put_clinic(&clinic).await?;
+    for template in &data.templates {
+        store.put_template(&clinic.id, template).await?;
+    }
+    for chat in &data.chats {
+        store.put_chat(&clinic.id, chat).await?;
+    }
+    let today = now.to_zoned(clinic.zone()).date();
+    for demo in &data.patients {
+        let patient = Patient {
+            id: demo.id.clone(),
+            phn: demo.phn.clone(),
+            first_name: demo.first_name.clone(),
+            last_name: demo.last_name.clone(),
+            date_of_birth: demo.date_of_birth,
+            phone: demo.phone.clone(),
+            email: demo.email.clone(),
+        };
+        for visit in &demo.appointments {
+            let day = today.checked_add(visit.days_from_now.days())?;
+            let starts_at = day.to_datetime(visit.time).to_zoned(clinic.zone())?.timestamp();
+            let appointment = Appointment {
+                id: visit.id.clone(),
+                patient_id: patient.id.clone(),
+                starts_at,
+                provider_name: visit.provider_name.clone(),
+                status: visit.status,
+            };
+            store.upsert_appointment_with_patient(&clinic.id, &patient, &appointment).await?;
+        }
+    }
+    Ok(clinic)
+}

@@ -1,0 +1,210 @@
+//! The API and unlock page on localhost: API Gateway's part (routing by the template's
+//! routes, the JWT check, the payload 2.0 event) in front of the real handlers.
+
+use std::{collections::BTreeMap, sync::Arc};
+
+use axum::{
+    Router,
+    body::{Body as AxumBody, Bytes},
+    extract::State,
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+    routing::post,
+};
+use direct_messages::caller::{CLINIC_CLAIM, USER_CLAIM};
+use jiff::Timestamp;
+use lambda_http::Body;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::{
+    api_event::{HttpCall, inbound_sms_event},
+    functions::Functions,
+    template::{Route, Template},
+};
+
+/// The local sign-in: one random bearer token per run, standing for one staff user of one
+/// clinic, as a Cognito ID token would.
+#[derive(Debug, Clone)]
+pub struct LocalSignIn {
+    pub token: String,
+    pub clinic_id: String,
+    pub user: String,
+}
+
+pub struct LocalApi {
+    routes: Vec<(String, Route)>,
+    functions: Functions,
+    sign_in: LocalSignIn,
+    inbound_topic_arn: String,
+}
+
+impl LocalApi {
+    pub fn new(template: &Template, functions: Functions, sign_in: LocalSignIn, inbound_topic_arn: String) -> Self {
+        let routes = template
+            .functions
+            .iter()
+            .flat_map(|function| function.routes.iter().map(|route| (function.binary.clone(), route.clone())))
+            .collect();
+        Self { routes, functions, sign_in, inbound_topic_arn }
+    }
+}
+
+pub fn router(api: Arc<LocalApi>) -> Router {
+    Router::new()
+        .route("/local/sms-replies", post(simulate_reply))
+        .fallback(dispatch)
+        .with_state(api)
+}
+
+/// Matches `/appointments/a-1/messages` against `/appointments/{appointmentId}/messages`.
+fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
+    let wanted: Vec<&str> = template.trim_matches('/').split('/').collect();
+    let given: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if wanted.len() != given.len() {
+        return None;
+    }
+    let mut parameters = BTreeMap::new();
+    for (pattern, segment) in wanted.iter().zip(given) {
+        match pattern.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+            Some(name) if !segment.is_empty() => {
+                let value = percent_decode(segment)?;
+                parameters.insert(name.to_owned(), value);
+            }
+            Some(_) => return None,
+            None if *pattern == segment => {}
+            None => return None,
+        }
+    }
+    Some(parameters)
+}
+
+fn percent_decode(segment: &str) -> Option<String> {
+    let decoded: Vec<u8> = form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+        .next()
+        .map(|(_, value)| value.into_owned().into_bytes())?;
+    String::from_utf8(decoded).ok()
+}
+
+fn gateway_answer(status: StatusCode, message: &str) -> Response {
+    (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("authorization")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+}
+
+async fn dispatch(
+    State(api): State<Arc<LocalApi>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let path = uri.path();
+    let found = api.routes.iter().find_map(|(binary, route)| {
+        (route.method == method.as_str())
+            .then(|| match_path(&route.path, path))
+            .flatten()
+            .map(|parameters| (binary, route, parameters))
+    });
+    let Some((binary, route, path_parameters)) = found else {
+        return gateway_answer(StatusCode::NOT_FOUND, "Not Found");
+    };
+    let claims = if route.public {
+        None
+    } else if bearer(&headers) == Some(api.sign_in.token.as_str()) {
+        Some(BTreeMap::from([
+            (CLINIC_CLAIM.to_owned(), api.sign_in.clinic_id.clone()),
+            (USER_CLAIM.to_owned(), api.sign_in.user.clone()),
+        ]))
+    } else {
+        return gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized");
+    };
+    let call = HttpCall {
+        method: method.to_string(),
+        path: path.to_owned(),
+        raw_query: uri.query().unwrap_or_default().to_owned(),
+        headers: headers
+            .iter()
+            .filter(|(name, _)| name.as_str() != "authorization")
+            .filter_map(|(name, value)| Some((name.to_string(), value.to_str().ok()?.to_owned())))
+            .collect(),
+        body: body.to_vec(),
+        route_key: route.key(),
+        path_parameters,
+        claims,
+    };
+    let request = match call.request(Timestamp::now()) {
+        Ok(request) => request,
+        Err(_) => return gateway_answer(StatusCode::BAD_REQUEST, "Bad Request"),
+    };
+    match api.functions.call_http(binary, request).await {
+        Some(response) => into_axum(response),
+        None => gateway_answer(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error"),
+    }
+}
+
+fn into_axum(response: lambda_http::Response<Body>) -> Response {
+    let (parts, body) = response.into_parts();
+    let bytes = match body {
+        Body::Empty => Vec::new(),
+        Body::Text(text) => text.into_bytes(),
+        Body::Binary(bytes) => bytes,
+        _ => Vec::new(),
+    };
+    Response::from_parts(parts, AxumBody::from(bytes))
+}
+
+/// A patient's reply, as the dashboard-free way to try the inbound flow locally.
+#[derive(Debug, Deserialize)]
+struct SimulatedReply {
+    from: String,
+    to: String,
+    text: String,
+}
+
+async fn simulate_reply(State(api): State<Arc<LocalApi>>, axum::Json(reply): axum::Json<SimulatedReply>) -> Response {
+    let now = Timestamp::now();
+    let id = format!("local-{}", now.as_nanosecond());
+    let keyword = reply.text.split_whitespace().next().unwrap_or_default().to_uppercase();
+    let payload = json!({
+        "originationNumber": reply.from,
+        "destinationNumber": reply.to,
+        "messageKeyword": keyword,
+        "messageBody": reply.text,
+        "inboundMessageId": id,
+        "previousPublishedMessageId": null
+    });
+    let event = inbound_sms_event(&api.inbound_topic_arn, &payload, &id, now);
+    let outcome = api.functions.call_sns(event).await;
+    (
+        StatusCode::ACCEPTED,
+        axum::Json(json!({ "inboundMessageId": id, "parsed": outcome.parsed, "malformed": outcome.malformed })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn path_templates_match_segments_and_capture_parameters() {
+        let parameters = match_path("/appointments/{appointmentId}/messages", "/appointments/a-1/messages")
+            .expect("matches");
+        assert_eq!(parameters["appointmentId"], "a-1");
+        assert!(match_path("/appointments/{appointmentId}", "/appointments/a-1/messages").is_none());
+        assert!(match_path("/appointments/{appointmentId}", "/appointments/").is_none());
+        assert!(match_path("/templates", "/chats").is_none());
+    }
+
+    #[test]
+    fn path_parameters_are_percent_decoded() {
+        let parameters = match_path("/m/{token}", "/m/a%20b+c").expect("matches");
+        assert_eq!(parameters["token"], "a b+c");
+    }
+}

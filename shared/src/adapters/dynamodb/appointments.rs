@@ -1,0 +1,218 @@
+//! Appointments with their patients, and the patients' lookup keys, written together.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+
+use super::{DynamoStore, Item, from_item, s, to_item};
+use crate::{
+    adapters::sdk_failure,
+    appointment_status::AppointmentStatus,
+    error::DependencyError,
+    ids::{AppointmentId, ClinicId, PatientId},
+    model::{Appointment, Patient, sortable_timestamp},
+    patient_keys::{LookupKey, lookup_keys},
+    ports::AppointmentStore,
+};
+
+/// How often an upsert is retried when another writer changed the same patient meanwhile.
+const UPSERT_ATTEMPTS: usize = 3;
+
+#[derive(Serialize, Deserialize)]
+struct PatientItem {
+    pk: String,
+    sk: String,
+    /// Bumped on every write; the condition on it keeps lookup keys in step with the patient.
+    version: u64,
+    #[serde(flatten)]
+    patient: Patient,
+}
+
+#[derive(Serialize, Deserialize)]
+struct AppointmentItem {
+    pk: String,
+    sk: String,
+    /// Key of the `by_patient` index: `<clinic>#<patient>`.
+    patient_key: String,
+    /// Sort key of the `by_patient` index, sortable text.
+    starts_at: String,
+    patient_id: PatientId,
+    provider_name: String,
+    status: AppointmentStatus,
+}
+
+#[derive(Serialize, Deserialize)]
+struct LookupItem {
+    pk: String,
+    sk: String,
+    patient_id: PatientId,
+}
+
+pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
+    format!("{clinic}#{patient}")
+}
+
+impl AppointmentItem {
+    fn new(clinic: &ClinicId, appointment: &Appointment) -> Self {
+        AppointmentItem {
+            pk: clinic.as_str().to_owned(),
+            sk: appointment.id.as_str().to_owned(),
+            patient_key: patient_key(clinic, &appointment.patient_id),
+            starts_at: sortable_timestamp(appointment.starts_at),
+            patient_id: appointment.patient_id.clone(),
+            provider_name: appointment.provider_name.clone(),
+            status: appointment.status,
+        }
+    }
+
+    fn into_appointment(self) -> Result<Appointment, DependencyError> {
+        Ok(Appointment {
+            id: AppointmentId::parse(&self.sk)
+                .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetAppointment"))?,
+            patient_id: self.patient_id,
+            starts_at: self
+                .starts_at
+                .parse()
+                .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetAppointment"))?,
+            provider_name: self.provider_name,
+            status: self.status,
+        })
+    }
+}
+
+impl DynamoStore {
+    async fn get_patient_item(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<PatientItem>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.patients)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetPatient"))?;
+        output.item.map(|item| from_item(item, "GetPatient")).transpose()
+    }
+
+    fn put(&self, table: &str, item: Item) -> Result<TransactWriteItem, DependencyError> {
+        let put = Put::builder()
+            .table_name(table)
+            .set_item(Some(item))
+            .build()
+            .map_err(|_| DependencyError::new("dynamodb", "TransactWriteItems", "InvalidRequest"))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn upsert_transaction(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+        previous: Option<&PatientItem>,
+    ) -> Result<Vec<TransactWriteItem>, DependencyError> {
+        const OP: &str = "UpsertAppointment";
+        let old_keys = previous
+            .map(|item| lookup_keys(clinic, &item.patient))
+            .unwrap_or_default();
+        let new_keys = lookup_keys(clinic, patient);
+
+        let patient_item = PatientItem {
+            pk: clinic.as_str().to_owned(),
+            sk: patient.id.as_str().to_owned(),
+            version: previous.map_or(1, |item| item.version + 1),
+            patient: patient.clone(),
+        };
+        let mut put_patient = Put::builder()
+            .table_name(&self.tables.patients)
+            .set_item(Some(to_item(&patient_item, OP)?));
+        put_patient = match previous {
+            None => put_patient.condition_expression("attribute_not_exists(pk)"),
+            Some(item) => put_patient
+                .condition_expression("version = :version")
+                .expression_attribute_values(":version", AttributeValue::N(item.version.to_string())),
+        };
+        let put_patient = put_patient
+            .build()
+            .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+
+        let mut items = vec![
+            TransactWriteItem::builder().put(put_patient).build(),
+            self.put(&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?)?,
+        ];
+        for key in new_keys.difference(&old_keys) {
+            let item = LookupItem { pk: key.pk.clone(), sk: key.sk.clone(), patient_id: patient.id.clone() };
+            items.push(self.put(&self.tables.patient_lookup, to_item(&item, OP)?)?);
+        }
+        for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
+            let delete = Delete::builder()
+                .table_name(&self.tables.patient_lookup)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .build()
+                .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for DynamoStore {
+    async fn upsert_appointment_with_patient(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+    ) -> Result<(), DependencyError> {
+        for _ in 0..UPSERT_ATTEMPTS {
+            let previous = self.get_patient_item(clinic, &patient.id).await?;
+            let items = self.upsert_transaction(clinic, patient, appointment, previous.as_ref())?;
+            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    let failure = sdk_failure("dynamodb", "UpsertAppointment")(error);
+                    // A concurrent writer moved the patient's version: read again and retry.
+                    if failure.code != "TransactionCanceledException" {
+                        return Err(failure);
+                    }
+                }
+            }
+        }
+        Err(DependencyError::new("dynamodb", "UpsertAppointment", "ConcurrentPatientUpdates"))
+    }
+
+    async fn get_patient(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<Patient>, DependencyError> {
+        Ok(self.get_patient_item(clinic, id).await?.map(|item| item.patient))
+    }
+
+    async fn get_appointment(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Option<Appointment>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.appointments)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetAppointment"))?;
+        output
+            .item
+            .map(|item| from_item::<AppointmentItem>(item, "GetAppointment")?.into_appointment())
+            .transpose()
+    }
+}
+

@@ -1,0 +1,160 @@
+//! Clinics, their templates and chats: one partition per clinic in the clinics table.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{DynamoStore, from_item, s, to_item};
+use crate::{
+    adapters::sdk_failure,
+    error::DependencyError,
+    ids::ClinicId,
+    model::{Chat, Clinic, Template},
+    phone::PhoneNumber,
+    ports::ClinicStore,
+};
+
+const PROFILE: &str = "PROFILE";
+const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+const CHAT_PREFIX: &str = "CHAT#";
+
+#[derive(Serialize, Deserialize)]
+struct ClinicItem {
+    pk: String,
+    sk: String,
+    /// Key of the `by_number` index: replies are matched to clinics by it.
+    number: String,
+    #[serde(flatten)]
+    clinic: Clinic,
+}
+
+#[derive(Serialize, Deserialize)]
+struct Entry<T> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    value: T,
+}
+
+impl DynamoStore {
+    async fn put_clinic_item<T: Serialize + Sync>(
+        &self,
+        value: &T,
+        operation: &'static str,
+    ) -> Result<(), DependencyError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.clinics)
+            .set_item(Some(to_item(value, operation)?))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", operation))?;
+        Ok(())
+    }
+
+    async fn list_entries<T: serde::de::DeserializeOwned>(
+        &self,
+        clinic: &ClinicId,
+        prefix: &str,
+        operation: &'static str,
+    ) -> Result<Vec<T>, DependencyError> {
+        let pages = self
+            .client
+            .query()
+            .table_name(&self.tables.clinics)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(clinic.as_str()))
+            .expression_attribute_values(":prefix", s(prefix))
+            .into_paginator()
+            .items()
+            .send()
+            .collect::<Vec<_>>()
+            .await;
+        pages
+            .into_iter()
+            .map(|item| {
+                let item = item.map_err(sdk_failure("dynamodb", operation))?;
+                from_item::<Entry<T>>(item, operation).map(|entry| entry.value)
+            })
+            .collect()
+    }
+}
+
+#[async_trait]
+impl ClinicStore for DynamoStore {
+    async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
+        let item = ClinicItem {
+            pk: clinic.id.as_str().to_owned(),
+            sk: PROFILE.to_owned(),
+            number: clinic.sms_number.as_e164().to_owned(),
+            clinic: clinic.clone(),
+        };
+        self.put_clinic_item(&item, "PutClinic").await
+    }
+
+    async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(id.as_str()))
+            .key("sk", s(PROFILE))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetClinic"))?;
+        output
+            .item
+            .map(|item| from_item::<ClinicItem>(item, "GetClinic").map(|row| row.clinic))
+            .transpose()
+    }
+
+    async fn find_clinic_by_sms_number(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Clinic>, DependencyError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.clinics)
+            .index_name("by_number")
+            .key_condition_expression("#number = :number")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_values(":number", s(number.as_e164()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "FindClinicByNumber"))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|item| from_item::<ClinicItem>(item, "FindClinicByNumber").map(|row| row.clinic))
+            .transpose()
+    }
+
+    async fn put_template(&self, clinic: &ClinicId, template: &Template) -> Result<(), DependencyError> {
+        let entry = Entry {
+            pk: clinic.as_str().to_owned(),
+            sk: format!("{TEMPLATE_PREFIX}{}", template.id),
+            value: template.clone(),
+        };
+        self.put_clinic_item(&entry, "PutTemplate").await
+    }
+
+    async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
+        self.list_entries(clinic, TEMPLATE_PREFIX, "ListTemplates").await
+    }
+
+    async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
+        let entry = Entry {
+            pk: clinic.as_str().to_owned(),
+            sk: format!("{CHAT_PREFIX}{}", chat.id),
+            value: chat.clone(),
+        };
+        self.put_clinic_item(&entry, "PutChat").await
+    }
+
+    async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
+        self.list_entries(clinic, CHAT_PREFIX, "ListChats").await
+    }
+}

@@ -1,0 +1,38 @@
+//! DynamoDB adapters: the stores of clinics, patients and appointments.
+
+mod appointments;
+mod clinics;
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::{config::Tables, error::DependencyError};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// One store over all tables; each port is implemented in its own module.
+#[derive(Debug, Clone)]
+pub struct DynamoStore {
+    client: aws_sdk_dynamodb::Client,
+    tables: Tables,
+}
+
+impl DynamoStore {
+    pub fn new(client: aws_sdk_dynamodb::Client, tables: Tables) -> Self {
+        Self { client, tables }
+    }
+}
+
+pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+pub(crate) fn to_item<T: Serialize>(value: &T, operation: &'static str) -> Result<Item, DependencyError> {
+    serde_dynamo::to_item(value).map_err(|_| DependencyError::new("dynamodb", operation, "SerialiseItem"))
+}
+
+pub(crate) fn from_item<T: DeserializeOwned>(item: Item, operation: &'static str) -> Result<T, DependencyError> {
+    serde_dynamo::from_item(item).map_err(|_| DependencyError::corrupt_item("dynamodb", operation))
+}

@@ -1,0 +1,67 @@
+//! AWS adapters for the ports, on the AWS SDK for Rust; one module per service.
+
+pub mod dynamodb;
+pub mod kms;
+pub mod s3;
+pub mod sns;
+pub mod system;
+
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+use crate::error::DependencyError;
+
+/// The SDK clients a function needs, built once per Lambda instance.
+#[derive(Debug, Clone)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub sns: aws_sdk_sns::Client,
+}
+
+impl AwsClients {
+    /// Clients from the standard AWS environment (region, credentials, and
+    /// `AWS_ENDPOINT_URL` when pointed at a local emulator).
+    pub async fn from_env(s3_force_path_style: bool) -> AwsClients {
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        AwsClients::from_sdk_config(&sdk, s3_force_path_style)
+    }
+
+    pub fn from_sdk_config(sdk: &SdkConfig, s3_force_path_style: bool) -> AwsClients {
+        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+            .force_path_style(s3_force_path_style)
+            .build();
+        AwsClients {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3_config),
+            kms: aws_sdk_kms::Client::new(sdk),
+            sns: aws_sdk_sns::Client::new(sdk),
+        }
+    }
+}
+
+/// Turns an SDK failure into a `DependencyError` that keeps the error code only (AWS
+/// messages can echo request values such as phone numbers).
+pub(crate) fn sdk_failure<E, R>(
+    service: &'static str,
+    operation: &'static str,
+) -> impl FnOnce(SdkError<E, R>) -> DependencyError
+where
+    E: ProvideErrorMetadata,
+{
+    move |error| {
+        let code = match error.code() {
+            Some(code) => code.to_owned(),
+            None => match &error {
+                SdkError::ConstructionFailure(_) => "ConstructionFailure",
+                SdkError::TimeoutError(_) => "Timeout",
+                SdkError::DispatchFailure(_) => "DispatchFailure",
+                SdkError::ResponseError(_) => "ResponseError",
+                _ => "ServiceError",
+            }
+            .to_owned(),
+        };
+        DependencyError::new(service, operation, code)
+    }
+}

@@ -1,0 +1,49 @@
+//! The rules a request can break, as one error enum; `responses` maps it to HTTP.
+
+use crate::{email::EmailError, ids::IdError, phn::PhnError, phone::PhoneError};
+
+/// Everything the domain refuses or fails at. Messages are shown to staff as they are, so
+/// they say what is wrong and how to fix it, and never repeat PHI from the input.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    #[error("sign in again: the request carries no clinic")]
+    Unauthenticated,
+    #[error("{what} was not found")]
+    NotFound { what: &'static str },
+    #[error("{0}")]
+    InvalidPhn(#[from] PhnError),
+    #[error("{0}")]
+    InvalidPhone(#[from] PhoneError),
+    #[error("{0}")]
+    InvalidEmail(#[from] EmailError),
+    #[error("{0}")]
+    InvalidId(#[from] IdError),
+    #[error("the request body is not valid: {reason}")]
+    InvalidBody { reason: String },
+    #[error("{feature} is not available yet")]
+    NotImplemented { feature: &'static str },
+    #[error(transparent)]
+    Dependency(#[from] DependencyError),
+}
+
+/// A failed call to an outside service. It keeps the service, the operation and the
+/// service's error code only: AWS error messages can echo request values, so they are
+/// never kept, logged or shown.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{service} {operation} failed ({code})")]
+pub struct DependencyError {
+    pub service: &'static str,
+    pub operation: &'static str,
+    pub code: String,
+}
+
+impl DependencyError {
+    pub fn new(service: &'static str, operation: &'static str, code: impl Into<String>) -> Self {
+        Self { service, operation, code: code.into() }
+    }
+
+    /// A stored item that does not have the shape the code writes: a bug or a bad migration.
+    pub fn corrupt_item(service: &'static str, operation: &'static str) -> Self {
+        Self::new(service, operation, "CorruptItem")
+    }
+}

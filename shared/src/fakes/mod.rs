@@ -1,0 +1,15 @@
+//! In-memory adapters for fast unit tests of the rules. Never used by the Lambdas.
+
+mod blob;
+mod clock;
+mod keys;
+mod random;
+mod sms;
+mod store;
+
+pub use blob::MemoryBlobStore;
+pub use clock::FixedClock;
+pub use keys::FakeKeyService;
+pub use random::CountingRandom;
+pub use sms::RecordingSmsSender;
+pub use store::MemoryStore;

@@ -1,0 +1,135 @@
+//! Clinics, patients and appointments in memory, with the same lookup-key rules as DynamoDB.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Mutex,
+};
+
+use async_trait::async_trait;
+
+use crate::{
+    error::DependencyError,
+    ids::{AppointmentId, ClinicId, PatientId},
+    model::{Appointment, Chat, Clinic, Patient, Template},
+    patient_keys::{LookupKey, lookup_keys},
+    phone::PhoneNumber,
+    ports::{AppointmentStore, ClinicStore},
+};
+
+#[derive(Debug, Default)]
+struct Tables {
+    clinics: BTreeMap<String, Clinic>,
+    templates: BTreeMap<(String, String), Template>,
+    chats: BTreeMap<(String, String), Chat>,
+    patients: BTreeMap<(String, String), Patient>,
+    appointments: BTreeMap<(String, String), Appointment>,
+    lookup: BTreeSet<LookupKey>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    /// The lookup keys currently stored, for tests of the key rules.
+    pub fn lookup_keys(&self) -> BTreeSet<LookupKey> {
+        self.tables.lock().expect("store lock").lookup.clone()
+    }
+}
+
+fn key(clinic: &ClinicId, id: &str) -> (String, String) {
+    (clinic.as_str().to_owned(), id.to_owned())
+}
+
+#[async_trait]
+impl ClinicStore for MemoryStore {
+    async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables.clinics.insert(clinic.id.as_str().to_owned(), clinic.clone());
+        Ok(())
+    }
+
+    async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
+        Ok(self.tables.lock().expect("store lock").clinics.get(id.as_str()).cloned())
+    }
+
+    async fn find_clinic_by_sms_number(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Clinic>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.clinics.values().find(|clinic| &clinic.sms_number == number).cloned())
+    }
+
+    async fn put_template(&self, clinic: &ClinicId, template: &Template) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables.templates.insert(key(clinic, template.id.as_str()), template.clone());
+        Ok(())
+    }
+
+    async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .templates
+            .iter()
+            .filter(|((owner, _), _)| owner == clinic.as_str())
+            .map(|(_, template)| template.clone())
+            .collect())
+    }
+
+    async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables.chats.insert(key(clinic, chat.id.as_str()), chat.clone());
+        Ok(())
+    }
+
+    async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .chats
+            .iter()
+            .filter(|((owner, _), _)| owner == clinic.as_str())
+            .map(|(_, chat)| chat.clone())
+            .collect())
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for MemoryStore {
+    async fn upsert_appointment_with_patient(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let patient_key = key(clinic, patient.id.as_str());
+        if let Some(previous) = tables.patients.get(&patient_key) {
+            for old in lookup_keys(clinic, previous) {
+                tables.lookup.remove(&old);
+            }
+        }
+        tables.lookup.extend(lookup_keys(clinic, patient));
+        tables.patients.insert(patient_key, patient.clone());
+        tables.appointments.insert(key(clinic, appointment.id.as_str()), appointment.clone());
+        Ok(())
+    }
+
+    async fn get_patient(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<Patient>, DependencyError> {
+        Ok(self.tables.lock().expect("store lock").patients.get(&key(clinic, id.as_str())).cloned())
+    }
+
+    async fn get_appointment(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Option<Appointment>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.appointments.get(&key(clinic, id.as_str())).cloned())
+    }
+}

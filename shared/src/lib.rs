@@ -1,0 +1,25 @@
+//! Domain crate for clinic-initiated direct patient messages: validated types, rules, ports
+//! (traits for the outside world) and their AWS adapters.
+
+pub mod adapters;
+pub mod appointment_status;
+pub mod caller;
+pub mod config;
+pub mod email;
+pub mod error;
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+pub mod ids;
+pub mod inbound_sms;
+pub mod message_kind;
+pub mod model;
+pub mod patient_keys;
+pub mod phn;
+pub mod phone;
+pub mod request;
+pub mod ports;
+pub mod responses;
+pub mod search_window;
+pub mod telemetry;
+
+pub use error::DomainError;

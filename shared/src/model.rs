@@ -1,0 +1,143 @@
+//! The records the product keeps: clinics, patients, appointments, templates and chats.
+
+use std::fmt;
+
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    appointment_status::AppointmentStatus,
+    email::Email,
+    ids::{AppointmentId, ChatId, ClinicId, PatientId, TemplateId},
+    message_kind::MessageKind,
+    phn::Phn,
+    phone::PhoneNumber,
+    search_window::SearchWindow,
+};
+
+/// Sent back to a patient who replies to a one-way message, unless the clinic set its own.
+/// It asks patients to call, because some replies ("cancel") are carrier opt-out words.
+pub const DEFAULT_UNCLEAR_RESPONSE: &str = "This number does not accept replies. \
+     Please call the clinic if you need to reach us.";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clinic {
+    pub id: ClinicId,
+    pub name: String,
+    /// IANA time zone name, e.g. `America/Vancouver`; templates and the window use it.
+    pub time_zone: String,
+    /// The day the clinic's account was activated: the search window starts there.
+    pub activated_on: Date,
+    /// The clinic's SMS origination number: messages come from it, replies arrive at it.
+    pub sms_number: PhoneNumber,
+    /// The clinic's voice line, shown to patients who need to call.
+    pub phone: PhoneNumber,
+    pub unclear_response: String,
+}
+
+impl Clinic {
+    /// The clinic's zone, or UTC if the stored name is unknown (validated when written).
+    pub fn zone(&self) -> TimeZone {
+        TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
+    }
+
+    pub fn search_window(&self, now: Timestamp) -> SearchWindow {
+        SearchWindow::new(self.activated_on, self.zone(), now)
+    }
+}
+
+/// A patient of one clinic. Every field but the id is PHI, so `Debug` shows only the id
+/// and which fields are on file.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patient {
+    pub id: PatientId,
+    pub phn: Option<Phn>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+}
+
+impl fmt::Debug for Patient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Patient")
+            .field("id", &self.id)
+            .field("has_phn", &self.phn.is_some())
+            .field("has_phone", &self.phone.is_some())
+            .field("has_email", &self.email.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub patient_id: PatientId,
+    pub starts_at: Timestamp,
+    pub provider_name: String,
+    pub status: AppointmentStatus,
+}
+
+/// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub name: String,
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatKind {
+    /// Pre-visit instructions.
+    Prep,
+    /// An information-collection form.
+    Form,
+}
+
+/// A chat (prep or form) a message can link to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: ChatId,
+    pub title: String,
+    pub kind: ChatKind,
+    pub link: String,
+}
+
+/// Timestamps as stored in sort keys: whole seconds, UTC, fixed width, so they sort as text.
+pub fn sortable_timestamp(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_debug_shows_no_phi() {
+        let patient = Patient {
+            id: PatientId::parse("p-1").unwrap(),
+            phn: Some(Phn::parse("9698658215").unwrap()),
+            first_name: "Sentinelfirst".into(),
+            last_name: "Sentinellast".into(),
+            date_of_birth: Some(jiff::civil::date(1980, 1, 2)),
+            phone: Some(PhoneNumber::parse("+1 604 555 1234").unwrap()),
+            email: Some(Email::parse("sentinel@example.com").unwrap()),
+        };
+        let shown = format!("{patient:?}");
+        for secret in ["9698658215", "Sentinel", "604", "sentinel@", "1980"] {
+            assert!(!shown.contains(secret), "{secret} leaked into {shown}");
+        }
+        assert!(shown.contains("p-1"));
+    }
+
+    #[test]
+    fn sortable_timestamps_sort_as_text_in_time_order() {
+        let earlier: Timestamp = "2026-01-02T03:04:05.9Z".parse().unwrap();
+        let later: Timestamp = "2026-01-02T03:04:06Z".parse().unwrap();
+        assert_eq!(sortable_timestamp(earlier), "2026-01-02T03:04:05Z");
+        assert!(sortable_timestamp(earlier) < sortable_timestamp(later));
+    }
+}

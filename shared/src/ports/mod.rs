@@ -1,0 +1,16 @@
+//! The domain's view of the outside world: one trait per outside thing. AWS adapters and
+//! in-memory fakes implement them.
+
+mod blob;
+mod clock;
+mod keys;
+mod random;
+mod sms;
+mod store;
+
+pub use blob::{BlobInfo, BlobStore, PresignedUpload};
+pub use clock::Clock;
+pub use keys::{DataKey, EncryptionContext, KeyService};
+pub use random::RandomSource;
+pub use sms::{OutboundSms, SmsReceipt, SmsSender};
+pub use store::{AppointmentStore, ClinicStore};

@@ -1,0 +1,91 @@
+//! The sample events in events/ go through each function's real event parsing (the same
+//! that `cargo lambda invoke --data-file` exercises) and reach its handler.
+
+use std::path::PathBuf;
+
+use aws_lambda_events::sns::SnsEvent;
+use integration_tests::{TestStack, body_json};
+use local_stack::seed::{DemoData, seed};
+
+fn events_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
+}
+
+fn read(name: &str) -> String {
+    std::fs::read_to_string(events_dir().join(name)).unwrap_or_else(|_| panic!("events/{name}"))
+}
+
+/// Every HTTP sample, the function that serves it, and the status it gets today.
+const HTTP_EVENTS: [(&str, &str, u16); 8] = [
+    ("search-templates.json", "search", 200),
+    ("search-chats.json", "search", 200),
+    ("search-patients.json", "search", 501),
+    ("search-appointment.json", "search", 501),
+    ("send-message.json", "send", 501),
+    ("send-attachment.json", "send", 501),
+    ("unlock-page.json", "secure-unlock", 501),
+    ("unlock-submit.json", "secure-unlock", 501),
+];
+
+#[test]
+fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
+    let template = local_stack::template::Template::load_default().unwrap();
+    let mut covered = Vec::new();
+    for (file, function, _) in HTTP_EVENTS {
+        let event: serde_json::Value = serde_json::from_str(&read(file)).unwrap();
+        let route = event["routeKey"].as_str().unwrap().to_owned();
+        let spec = template.function(function).unwrap();
+        assert!(spec.routes.iter().any(|r| r.key() == route), "{file}: {route} is not a route of {function}");
+        covered.push(route);
+    }
+    for function in &template.functions {
+        for route in &function.routes {
+            assert!(covered.contains(&route.key()), "no sample event for {}", route.key());
+        }
+    }
+    let mut listed: Vec<_> = HTTP_EVENTS.iter().map(|(file, _, _)| file.to_string()).collect();
+    listed.push("inbound-sms.json".into());
+    listed.sort();
+    let mut files: Vec<_> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, listed, "every file in events/ is exercised here");
+}
+
+#[tokio::test]
+async fn http_sample_events_reach_their_handlers() {
+    let test = TestStack::new().await;
+    seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    for (file, function, status) in HTTP_EVENTS {
+        let request = lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let response = test.functions.call_http(function, request).await.expect("an HTTP function");
+        assert_eq!(response.status(), status, "{file}");
+        if function != "secure-unlock" {
+            assert_ne!(body_json(&response)["status"], 401, "{file} carries the clinic claim");
+        }
+    }
+}
+
+#[tokio::test]
+async fn sns_sample_event_is_parsed_down_to_the_two_way_sms_payload() {
+    let test = TestStack::new().await;
+    let event: SnsEvent = serde_json::from_str(&read("inbound-sms.json")).expect("an SNS event");
+    let outcome = test.functions.call_sns(event).await;
+    assert_eq!(outcome, inbound_reply::Outcome { parsed: 1, malformed: 0 });
+}
+
+#[tokio::test]
+async fn malformed_sns_records_are_acknowledged_and_the_others_still_processed() {
+    let test = TestStack::new().await;
+    let mut event: serde_json::Value = serde_json::from_str(&read("inbound-sms.json")).unwrap();
+    let good = event["Records"][0].clone();
+    let mut bad = good.clone();
+    bad["Sns"]["Message"] = serde_json::json!("Sentinelbody not a payload");
+    event["Records"] = serde_json::json!([bad, good]);
+    let event: SnsEvent = serde_json::from_value(event).unwrap();
+    let outcome = test.functions.call_sns(event).await;
+    assert_eq!(outcome, inbound_reply::Outcome { parsed: 1, malformed: 1 });
+    integration_tests::logs::assert_absent(&["Sentinelbody", "Is this about my appointment"]);
+}

@@ -1,0 +1,70 @@
+//! The localhost API of `infra/local/run`: API Gateway's routing and sign-in in front of
+//! the real handlers.
+
+use std::sync::Arc;
+
+use integration_tests::TestStack;
+use local_stack::{
+    functions::Functions,
+    seed::{DemoData, seed},
+    server::{LocalApi, LocalSignIn, router},
+};
+
+async fn serve() -> (String, String) {
+    let test = TestStack::new().await;
+    let clinic = seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    let sign_in = LocalSignIn { token: "local-test-token".into(), clinic_id: clinic.id.to_string(), user: "staff".into() };
+    let functions = Functions::new(&test.stack.config, &test.stack.clients);
+    let api = LocalApi::new(&test.stack.template, functions, sign_in, test.stack.inbound_topic_arn().unwrap());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
+    (base, "local-test-token".into())
+}
+
+#[tokio::test]
+async fn a_request_with_the_printed_token_reaches_the_handler() {
+    let (base, token) = serve().await;
+    let http = reqwest::Client::new();
+    let response = http.get(format!("{base}/templates")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["items"].as_array().unwrap().len() >= 3);
+}
+
+#[tokio::test]
+async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() {
+    let (base, _) = serve().await;
+    let http = reqwest::Client::new();
+    let missing = http.get(format!("{base}/templates")).send().await.unwrap();
+    assert_eq!(missing.status(), 401);
+    let wrong = http.get(format!("{base}/chats")).bearer_auth("guess").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let unknown = http.get(format!("{base}/nowhere")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+}
+
+#[tokio::test]
+async fn unlock_pages_are_public_and_path_parameters_reach_the_handler() {
+    let (base, _) = serve().await;
+    let response = reqwest::get(format!("{base}/m/some-token")).await.unwrap();
+    assert_eq!(response.status(), 501);
+    assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+    assert!(response.text().await.unwrap().contains("<html"));
+}
+
+#[tokio::test]
+async fn a_simulated_reply_goes_through_the_inbound_handler() {
+    let (base, _) = serve().await;
+    let http = reqwest::Client::new();
+    let response = http
+        .post(format!("{base}/local/sms-replies"))
+        .json(&serde_json::json!({"from": "+16045550123", "to": "+12505550100", "text": "ok thanks"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["parsed"], 1);
+    assert_eq!(body["malformed"], 0);
+}

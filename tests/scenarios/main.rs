@@ -1,0 +1,8 @@
+//! Scenarios across the functions against the local AWS emulator (started by `tests/run`).
+
+mod adapters;
+mod events;
+mod handlers;
+mod local_api;
+mod provisioning;
+mod seeding;
