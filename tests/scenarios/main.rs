@@ -5,4 +5,5 @@ mod events;
 mod handlers;
 mod local_api;
 mod provisioning;
+mod template_rules;
 mod seeding;
