@@ -20,6 +20,8 @@ pub enum DomainError {
     InvalidId(#[from] IdError),
     #[error("the request body is not valid: {reason}")]
     InvalidBody { reason: String },
+    #[error("{parameter}: {reason}")]
+    InvalidParameter { parameter: &'static str, reason: String },
     #[error("{feature} is not available yet")]
     NotImplemented { feature: &'static str },
     #[error(transparent)]

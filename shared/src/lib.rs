@@ -2,8 +2,10 @@
 //! (traits for the outside world) and their AWS adapters.
 
 pub mod adapters;
+pub mod appointment_details;
 pub mod appointment_status;
 pub mod caller;
+pub mod clinic_cache;
 pub mod config;
 pub mod email;
 pub mod error;
@@ -19,6 +21,7 @@ pub mod phone;
 pub mod request;
 pub mod ports;
 pub mod responses;
+pub mod search;
 pub mod search_window;
 pub mod telemetry;
 

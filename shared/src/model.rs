@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     appointment_status::AppointmentStatus,
     email::Email,
-    ids::{AppointmentId, ChatId, ClinicId, PatientId, TemplateId},
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
     message_kind::MessageKind,
     phn::Phn,
     phone::PhoneNumber,
@@ -79,6 +79,58 @@ pub struct Appointment {
     pub status: AppointmentStatus,
 }
 
+/// What search shows of an appointment, kept with the patient's lookup keys so that one
+/// Query answers a search. The status is not copied: it changes (replies make it
+/// `Unclear`) and is read from the appointment itself in its details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentCard {
+    pub id: AppointmentId,
+    pub starts_at: Timestamp,
+    pub provider_name: String,
+}
+
+impl AppointmentCard {
+    pub fn of(appointment: &Appointment) -> Self {
+        AppointmentCard {
+            id: appointment.id.clone(),
+            starts_at: appointment.starts_at,
+            provider_name: appointment.provider_name.clone(),
+        }
+    }
+}
+
+/// A patient's appointment cards with `appointment`'s card added or replaced, in start order.
+pub fn with_card(mut cards: Vec<AppointmentCard>, appointment: &Appointment) -> Vec<AppointmentCard> {
+    cards.retain(|card| card.id != appointment.id);
+    cards.push(AppointmentCard::of(appointment));
+    cards.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.id.cmp(&b.id)));
+    cards
+}
+
+/// Where an SMS stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsStatus {
+    /// Recorded, not yet handed to SNS (or the function stopped before it knew).
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// A message as the appointment's details list it: never its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub id: MessageId,
+    pub kind: MessageKind,
+    pub sent_at: Timestamp,
+    pub sent_by: StaffUserId,
+    pub sms_status: SmsStatus,
+    /// Secure messages only.
+    pub expires_at: Option<Timestamp>,
+    /// Secure messages only: when the patient first unlocked it.
+    pub opened_at: Option<Timestamp>,
+}
+
 /// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
@@ -131,6 +183,22 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} leaked into {shown}");
         }
         assert!(shown.contains("p-1"));
+    }
+
+    #[test]
+    fn cards_stay_one_per_appointment_in_start_order() {
+        let appointment = |id: &str, at: &str| Appointment {
+            id: AppointmentId::parse(id).unwrap(),
+            patient_id: PatientId::parse("p").unwrap(),
+            starts_at: at.parse().unwrap(),
+            provider_name: "Dr. Chen".into(),
+            status: AppointmentStatus::Booked,
+        };
+        let cards = with_card(Vec::new(), &appointment("b", "2030-01-02T00:00:00Z"));
+        let cards = with_card(cards, &appointment("a", "2030-01-03T00:00:00Z"));
+        let cards = with_card(cards, &appointment("b", "2030-01-04T00:00:00Z"));
+        let ids: Vec<_> = cards.iter().map(|card| card.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
     }
 
     #[test]

@@ -27,7 +27,8 @@ impl DomainError {
             | DomainError::InvalidPhone(_)
             | DomainError::InvalidEmail(_)
             | DomainError::InvalidId(_)
-            | DomainError::InvalidBody { .. } => StatusCode::BAD_REQUEST,
+            | DomainError::InvalidBody { .. }
+            | DomainError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             DomainError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             DomainError::Dependency(_) => StatusCode::BAD_GATEWAY,
         }
@@ -42,6 +43,7 @@ impl DomainError {
             DomainError::InvalidEmail(_) => ("invalid-email", "Invalid email address"),
             DomainError::InvalidId(_) => ("invalid-id", "Invalid id"),
             DomainError::InvalidBody { .. } => ("invalid-body", "Invalid request body"),
+            DomainError::InvalidParameter { .. } => ("invalid-parameter", "Invalid parameter"),
             DomainError::NotImplemented { .. } => ("not-implemented", "Not available yet"),
             DomainError::Dependency(_) => ("dependency-failed", "A service is unavailable"),
         }

@@ -19,8 +19,8 @@ fn read(name: &str) -> String {
 const HTTP_EVENTS: [(&str, &str, u16); 8] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
-    ("search-patients.json", "search", 501),
-    ("search-appointment.json", "search", 501),
+    ("search-patients.json", "search", 200),
+    ("search-appointment.json", "search", 200),
     ("send-message.json", "send", 501),
     ("send-attachment.json", "send", 501),
     ("unlock-page.json", "secure-unlock", 501),

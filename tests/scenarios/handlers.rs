@@ -1,7 +1,7 @@
 //! The functions' HTTP plumbing: claims to clinic, problem+json errors, isolation, headers.
 
 use direct_messages::ports::ClinicStore;
-use integration_tests::{TestStack, body_json, body_text, http_call, logs, staff_claims};
+use integration_tests::{TestStack, body_json, body_text, http_call, logs, staff_claims, with_query};
 use local_stack::seed::{DemoData, seed};
 
 async fn seeded() -> (TestStack, String) {
@@ -71,8 +71,6 @@ async fn routes_built_later_answer_501_problems() {
     let (test, clinic) = seeded().await;
     let claims = Some(staff_claims(&clinic, "staff-1"));
     let cases = [
-        ("search", http_call("GET /patients", &[], claims.clone())),
-        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], claims.clone())),
         ("send", http_call("POST /appointments/{appointmentId}/messages", &[("appointmentId", "a-1")], claims.clone())),
         ("send", http_call("POST /attachments", &[], claims.clone())),
     ];
@@ -108,6 +106,12 @@ async fn demo_patients_data_never_reaches_the_logs() {
     for route in ["GET /templates", "GET /chats", "GET /patients"] {
         test.call("search", &http_call(route, &[], claims.clone())).await;
     }
+    let details = http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], claims.clone());
+    assert_eq!(test.call("search", &details).await.status(), 200);
+    for q in ["9698658215", "Ava", "smith", "604-555-0123", "ava.smith@example.com", "García"] {
+        let call = with_query(http_call("GET /patients", &[], claims.clone()), &[("q", q)]);
+        assert_eq!(test.call("search", &call).await.status(), 200, "{q}");
+    }
     let data = DemoData::load().unwrap();
     let mut secrets = Vec::new();
     for patient in &data.patients {
@@ -120,3 +124,4 @@ async fn demo_patients_data_never_reaches_the_logs() {
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     logs::assert_absent(&secrets);
 }
+

@@ -5,5 +5,6 @@ mod events;
 mod handlers;
 mod local_api;
 mod provisioning;
+mod search;
 mod template_rules;
 mod seeding;

@@ -86,6 +86,12 @@ pub fn http_call(
     }
 }
 
+/// The same request with a query string (values URL-encoded).
+pub fn with_query(mut call: HttpCall, pairs: &[(&str, &str)]) -> HttpCall {
+    call.raw_query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    call
+}
+
 pub fn body_text(response: &Response<Body>) -> String {
     match response.body() {
         Body::Empty => String::new(),

@@ -10,10 +10,12 @@ use async_trait::async_trait;
 use crate::{
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
-    model::{Appointment, Chat, Clinic, Patient, Template},
+    model::{Appointment, AppointmentCard, Chat, Clinic, Patient, SentMessage, Template, with_card},
     patient_keys::{LookupKey, lookup_keys},
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore},
+    ports::{
+        AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore, PatientDirectory,
+    },
 };
 
 #[derive(Debug, Default)]
@@ -23,7 +25,9 @@ struct Tables {
     chats: BTreeMap<(String, String), Chat>,
     patients: BTreeMap<(String, String), Patient>,
     appointments: BTreeMap<(String, String), Appointment>,
-    lookup: BTreeSet<LookupKey>,
+    cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
+    lookup: BTreeMap<LookupKey, DirectoryEntry>,
+    messages: BTreeMap<(String, String), Vec<SentMessage>>,
 }
 
 #[derive(Debug, Default)]
@@ -34,7 +38,13 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// The lookup keys currently stored, for tests of the key rules.
     pub fn lookup_keys(&self) -> BTreeSet<LookupKey> {
-        self.tables.lock().expect("store lock").lookup.clone()
+        self.tables.lock().expect("store lock").lookup.keys().cloned().collect()
+    }
+
+    /// Records a sent message, as the send use case will.
+    pub fn add_message(&self, clinic: &ClinicId, appointment: &AppointmentId, message: SentMessage) {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables.messages.entry(key(clinic, appointment.as_str())).or_default().push(message);
     }
 }
 
@@ -110,7 +120,16 @@ impl AppointmentStore for MemoryStore {
                 tables.lookup.remove(&old);
             }
         }
-        tables.lookup.extend(lookup_keys(clinic, patient));
+        let cards = with_card(tables.cards.remove(&patient_key).unwrap_or_default(), appointment);
+        for lookup in lookup_keys(clinic, patient) {
+            let entry = DirectoryEntry {
+                sort_key: lookup.sk.clone(),
+                patient: patient.clone(),
+                appointments: cards.clone(),
+            };
+            tables.lookup.insert(lookup, entry);
+        }
+        tables.cards.insert(patient_key.clone(), cards);
         tables.patients.insert(patient_key, patient.clone());
         tables.appointments.insert(key(clinic, appointment.id.as_str()), appointment.clone());
         Ok(())
@@ -131,5 +150,40 @@ impl AppointmentStore for MemoryStore {
     ) -> Result<Option<Appointment>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
         Ok(tables.appointments.get(&key(clinic, id.as_str())).cloned())
+    }
+}
+
+#[async_trait]
+impl PatientDirectory for MemoryStore {
+    async fn lookup(
+        &self,
+        key: &str,
+        sort_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut matching = tables
+            .lookup
+            .iter()
+            .filter(|(lookup, _)| lookup.pk == key && lookup.sk.starts_with(sort_prefix))
+            .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
+            .map(|(_, entry)| entry.clone());
+        let entries: Vec<_> = matching.by_ref().take(limit).collect();
+        Ok(DirectoryPage { items_read: entries.len(), exhausted: matching.next().is_none(), entries })
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn messages_for_appointment(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+    ) -> Result<Vec<SentMessage>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut messages = tables.messages.get(&key(clinic, appointment.as_str())).cloned().unwrap_or_default();
+        messages.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
+        Ok(messages)
     }
 }

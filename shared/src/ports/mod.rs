@@ -13,4 +13,6 @@ pub use clock::Clock;
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use random::RandomSource;
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
-pub use store::{AppointmentStore, ClinicStore};
+pub use store::{
+    AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore, PatientDirectory,
+};

@@ -10,9 +10,9 @@ use crate::{
     appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
-    model::{Appointment, Patient, sortable_timestamp},
+    model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
     patient_keys::{LookupKey, lookup_keys},
-    ports::AppointmentStore,
+    ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory},
 };
 
 /// How often an upsert is retried when another writer changed the same patient meanwhile.
@@ -26,6 +26,8 @@ struct PatientItem {
     version: u64,
     #[serde(flatten)]
     patient: Patient,
+    #[serde(default)]
+    appointments: Vec<AppointmentCard>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -41,11 +43,13 @@ struct AppointmentItem {
     status: AppointmentStatus,
 }
 
+/// A lookup key with a copy of what search shows, so that a search reads nothing else.
 #[derive(Serialize, Deserialize)]
 struct LookupItem {
     pk: String,
     sk: String,
-    patient_id: PatientId,
+    patient: Patient,
+    appointments: Vec<AppointmentCard>,
 }
 
 pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
@@ -121,11 +125,13 @@ impl DynamoStore {
             .unwrap_or_default();
         let new_keys = lookup_keys(clinic, patient);
 
+        let cards = previous.map(|item| item.appointments.clone()).unwrap_or_default();
         let patient_item = PatientItem {
             pk: clinic.as_str().to_owned(),
             sk: patient.id.as_str().to_owned(),
             version: previous.map_or(1, |item| item.version + 1),
             patient: patient.clone(),
+            appointments: with_card(cards, appointment),
         };
         let mut put_patient = Put::builder()
             .table_name(&self.tables.patients)
@@ -144,8 +150,14 @@ impl DynamoStore {
             TransactWriteItem::builder().put(put_patient).build(),
             self.put(&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?)?,
         ];
-        for key in new_keys.difference(&old_keys) {
-            let item = LookupItem { pk: key.pk.clone(), sk: key.sk.clone(), patient_id: patient.id.clone() };
+        // Every key is rewritten: each carries the patient and the appointment cards.
+        for key in &new_keys {
+            let item = LookupItem {
+                pk: key.pk.clone(),
+                sk: key.sk.clone(),
+                patient: patient.clone(),
+                appointments: patient_item.appointments.clone(),
+            };
             items.push(self.put(&self.tables.patient_lookup, to_item(&item, OP)?)?);
         }
         for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
@@ -216,3 +228,47 @@ impl AppointmentStore for DynamoStore {
     }
 }
 
+
+#[async_trait]
+impl PatientDirectory for DynamoStore {
+    async fn lookup(
+        &self,
+        key: &str,
+        sort_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError> {
+        const OP: &str = "LookupPatients";
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.patient_lookup)
+            .expression_attribute_values(":pk", s(key))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        query = if sort_prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(sort_prefix))
+        };
+        if let Some(after) = after {
+            query = query.exclusive_start_key("pk", s(key)).exclusive_start_key("sk", s(after));
+        }
+        let output = query.send().await.map_err(sdk_failure("dynamodb", OP))?;
+        let entries = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let row: LookupItem = from_item(item, OP)?;
+                Ok(DirectoryEntry { sort_key: row.sk, patient: row.patient, appointments: row.appointments })
+            })
+            .collect::<Result<Vec<_>, DependencyError>>()?;
+        Ok(DirectoryPage {
+            items_read: usize::try_from(output.scanned_count).unwrap_or(entries.len()),
+            exhausted: output.last_evaluated_key.is_none(),
+            entries,
+        })
+    }
+}

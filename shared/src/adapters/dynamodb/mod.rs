@@ -1,7 +1,8 @@
-//! DynamoDB adapters: the stores of clinics, patients and appointments.
+//! DynamoDB adapters: the stores of clinics, patients, appointments and messages.
 
 mod appointments;
 mod clinics;
+mod messages;
 
 use std::collections::HashMap;
 

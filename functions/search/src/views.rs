@@ -1,0 +1,115 @@
+//! The JSON the dashboard gets from `search` (documented in infra/openapi.yaml).
+
+use direct_messages::{
+    appointment_details::AppointmentDetails,
+    model::{AppointmentCard, Chat, Clinic, Patient, SentMessage, Template},
+    search::SearchPage,
+};
+use jiff::{Timestamp, tz::TimeZone};
+use serde::Serialize;
+
+fn local(at: Timestamp, zone: &TimeZone) -> String {
+    at.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
+#[derive(Debug, Serialize)]
+pub struct Listing<T> {
+    pub items: Vec<T>,
+}
+
+pub type Templates = Listing<Template>;
+pub type Chats = Listing<Chat>;
+
+#[derive(Debug, Serialize)]
+pub struct AppointmentSummary {
+    id: String,
+    starts_at: Timestamp,
+    /// The start in the clinic's time zone, with its offset.
+    starts_at_local: String,
+    provider_name: String,
+}
+
+impl AppointmentSummary {
+    fn of(card: &AppointmentCard, zone: &TimeZone) -> Self {
+        AppointmentSummary {
+            id: card.id.to_string(),
+            starts_at: card.starts_at,
+            starts_at_local: local(card.starts_at, zone),
+            provider_name: card.provider_name.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PatientResult {
+    patient: Patient,
+    appointments: Vec<AppointmentSummary>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PatientResults {
+    items: Vec<PatientResult>,
+    next_cursor: Option<String>,
+}
+
+impl PatientResults {
+    pub fn of(page: SearchPage, clinic: &Clinic) -> Self {
+        let zone = clinic.zone();
+        let items = page
+            .matches
+            .into_iter()
+            .map(|found| PatientResult {
+                appointments: found.appointments.iter().map(|card| AppointmentSummary::of(card, &zone)).collect(),
+                patient: found.patient,
+            })
+            .collect();
+        PatientResults { items, next_cursor: page.next_cursor }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppointmentView {
+    #[serde(flatten)]
+    summary: AppointmentSummary,
+    status: direct_messages::appointment_status::AppointmentStatus,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MessageView {
+    #[serde(flatten)]
+    message: SentMessage,
+    /// Secure messages: whether the patient has opened it; basic ones: null.
+    opened: Option<bool>,
+    /// Secure messages: whether it is past its expiry (checked now, not by TTL).
+    expired: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AppointmentDetailsView {
+    patient: Patient,
+    appointment: AppointmentView,
+    messages: Vec<MessageView>,
+}
+
+impl AppointmentDetailsView {
+    pub fn of(details: AppointmentDetails, clinic: &Clinic, now: Timestamp) -> Self {
+        let zone = clinic.zone();
+        let appointment = AppointmentView {
+            summary: AppointmentSummary::of(&AppointmentCard::of(&details.appointment), &zone),
+            status: details.appointment.status,
+        };
+        let messages = details
+            .messages
+            .into_iter()
+            .map(|message| {
+                let secure = message.kind.expires();
+                MessageView {
+                    opened: secure.then_some(message.opened_at.is_some()),
+                    expired: secure.then(|| message.expires_at.is_some_and(|at| at <= now)),
+                    message,
+                }
+            })
+            .collect();
+        AppointmentDetailsView { patient: details.patient, appointment, messages }
+    }
+}
