@@ -1,6 +1,7 @@
 //! Scenarios across the functions against the local AWS emulator (started by `tests/run`).
 
 mod adapters;
+mod contract;
 mod events;
 mod handlers;
 mod local_api;

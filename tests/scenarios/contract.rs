@@ -1,0 +1,90 @@
+//! infra/openapi.yaml is the API's contract: its routes are the template's, and what the
+//! handlers answer matches its schemas.
+
+use std::collections::BTreeSet;
+
+use integration_tests::{TestStack, body_json, http_call, staff_claims, with_query};
+use local_stack::{
+    seed::{DemoData, seed},
+    template::Template,
+};
+use serde_json::{Value, json};
+
+fn openapi() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/openapi.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Validates `body` against the schema of `path` `method` `status` `content_type`.
+fn assert_matches(spec: &Value, path: &str, method: &str, status: u16, content_type: &str, body: &Value) {
+    let mut response = &spec["paths"][path][method]["responses"][status.to_string()];
+    if let Some(reference) = response["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        response = &spec["components"]["responses"][name];
+    }
+    let schema = &response["content"][content_type]["schema"];
+    assert!(!schema.is_null(), "{method} {path} documents no {status} {content_type}");
+    let document = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": spec["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::draft202012::new(&document).expect("a valid schema");
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    assert!(errors.is_empty(), "{method} {path} {status}: {errors:?}\n{body}");
+}
+
+#[test]
+fn the_contract_documents_exactly_the_template_routes() {
+    let spec = openapi();
+    let documented: BTreeSet<String> = spec["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            item.as_object()
+                .unwrap()
+                .keys()
+                .filter(|key| ["get", "post", "put", "patch", "delete"].contains(&key.as_str()))
+                .map(move |method| format!("{} {path}", method.to_uppercase()))
+        })
+        .collect();
+    let template = Template::load_default().unwrap();
+    let deployed: BTreeSet<String> =
+        template.functions.iter().flat_map(|f| f.routes.iter().map(|r| r.key())).collect();
+    assert_eq!(documented, deployed);
+    for route in template.functions.iter().flat_map(|f| &f.routes) {
+        let (method, path) = (route.method.to_lowercase(), &route.path);
+        let security = &spec["paths"][path][&method]["security"];
+        assert_eq!(security == &json!([]), route.public, "{} public in one but not the other", route.key());
+    }
+}
+
+#[tokio::test]
+async fn real_responses_match_the_contract() {
+    let spec = openapi();
+    let test = TestStack::new().await;
+    let clinic = seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    let claims = Some(staff_claims(clinic.id.as_str(), "staff-1"));
+    let problem = "application/problem+json";
+    let cases = [
+        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "smith")]), "/patients", 200, "application/json"),
+        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "smith"), ("limit", "1")]), "/patients", 200, "application/json"),
+        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "x")]), "/patients", 400, problem),
+        ("search", http_call("GET /patients", &[], None), "/patients", 401, problem),
+        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], claims.clone()), "/appointments/{appointmentId}", 200, "application/json"),
+        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-none")], claims.clone()), "/appointments/{appointmentId}", 404, problem),
+        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "bad id")], claims.clone()), "/appointments/{appointmentId}", 400, problem),
+        ("search", http_call("GET /templates", &[], claims.clone()), "/templates", 200, "application/json"),
+        ("search", http_call("GET /chats", &[], claims.clone()), "/chats", 200, "application/json"),
+        ("send", http_call("POST /attachments", &[], claims.clone()), "/attachments", 501, problem),
+        ("send", http_call("POST /appointments/{appointmentId}/messages", &[("appointmentId", "a-ava-upcoming")], claims.clone()), "/appointments/{appointmentId}/messages", 501, problem),
+    ];
+    for (function, call, path, status, content_type) in cases {
+        let response = test.call(function, &call).await;
+        assert_eq!(response.status(), status, "{} {:?}", call.route_key, call.raw_query);
+        assert_eq!(response.headers()["content-type"], content_type);
+        let method = call.method.to_lowercase();
+        assert_matches(&spec, path, &method, status, content_type, &body_json(&response));
+    }
+}
