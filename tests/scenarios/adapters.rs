@@ -215,3 +215,23 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
 
     assert!(blobs.head("attachments/clinic-a/missing").await.unwrap().is_none());
 }
+
+#[tokio::test]
+async fn bulk_loaded_patients_are_found_like_upserted_ones() {
+    let test = TestStack::new().await;
+    let data = local_stack::seed::DemoData::load().unwrap();
+    let clinic = data.clinic(jiff::Timestamp::now()).unwrap();
+    let mut upcoming = appointment("a-bulk", "p-bulk");
+    // Appointment times are kept to the second.
+    let in_two_days = jiff::Timestamp::now().as_second() + 48 * 3600;
+    upcoming.starts_at = jiff::Timestamp::from_second(in_two_days).unwrap();
+    test.store.bulk_load(&clinic.id, &[(patient("p-bulk", "+16045550150"), vec![upcoming.clone()])]).await.unwrap();
+
+    assert_eq!(test.store.get_appointment(&clinic.id, &upcoming.id).await.unwrap(), Some(upcoming));
+    let request = direct_messages::search::SearchRequest::parse(Some("604 555 0150"), None, None, None).unwrap();
+    let page = direct_messages::search::find_patients(&test.store, &clinic, &request, jiff::Timestamp::now())
+        .await
+        .unwrap();
+    assert_eq!(page.matches.len(), 1);
+    assert_eq!(page.matches[0].appointments[0].id.as_str(), "a-bulk");
+}

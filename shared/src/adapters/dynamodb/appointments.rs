@@ -1,7 +1,9 @@
 //! Appointments with their patients, and the patients' lookup keys, written together.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, PutRequest, TransactWriteItem, WriteRequest};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, Item, from_item, s, to_item};
@@ -52,6 +54,13 @@ struct LookupItem {
     appointments: Vec<AppointmentCard>,
 }
 
+fn lookup_items(clinic: &ClinicId, patient: &Patient, cards: &[AppointmentCard]) -> Vec<LookupItem> {
+    lookup_keys(clinic, patient)
+        .into_iter()
+        .map(|key| LookupItem { pk: key.pk, sk: key.sk, patient: patient.clone(), appointments: cards.to_vec() })
+        .collect()
+}
+
 pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
     format!("{clinic}#{patient}")
 }
@@ -85,6 +94,57 @@ impl AppointmentItem {
 }
 
 impl DynamoStore {
+    /// Loads patients with their appointments into a clinic that does not have them yet,
+    /// with BatchWriteItem: for onboarding imports and benches. Not atomic, and it does not
+    /// remove lookup keys of patients already stored; everyday writes go through
+    /// `upsert_appointment_with_patient`.
+    pub async fn bulk_load(
+        &self,
+        clinic: &ClinicId,
+        records: &[(Patient, Vec<Appointment>)],
+    ) -> Result<(), DependencyError> {
+        const OP: &str = "BulkLoad";
+        let mut writes: Vec<(&str, Item)> = Vec::new();
+        for (patient, appointments) in records {
+            let cards = appointments.iter().fold(Vec::new(), with_card);
+            for item in lookup_items(clinic, patient, &cards) {
+                writes.push((&self.tables.patient_lookup, to_item(&item, OP)?));
+            }
+            for appointment in appointments {
+                writes.push((&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?));
+            }
+            let item = PatientItem {
+                pk: clinic.as_str().to_owned(),
+                sk: patient.id.as_str().to_owned(),
+                version: 1,
+                patient: patient.clone(),
+                appointments: cards,
+            };
+            writes.push((&self.tables.patients, to_item(&item, OP)?));
+        }
+        for chunk in writes.chunks(25) {
+            let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+            for (table, item) in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+                requests.entry((*table).to_owned()).or_default().push(WriteRequest::builder().put_request(put).build());
+            }
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(requests))
+                    .send()
+                    .await
+                    .map_err(sdk_failure("dynamodb", OP))?;
+                requests = output.unprocessed_items.unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
     async fn get_patient_item(
         &self,
         clinic: &ClinicId,
@@ -151,13 +211,7 @@ impl DynamoStore {
             self.put(&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?)?,
         ];
         // Every key is rewritten: each carries the patient and the appointment cards.
-        for key in &new_keys {
-            let item = LookupItem {
-                pk: key.pk.clone(),
-                sk: key.sk.clone(),
-                patient: patient.clone(),
-                appointments: patient_item.appointments.clone(),
-            };
+        for item in lookup_items(clinic, patient, &patient_item.appointments) {
             items.push(self.put(&self.tables.patient_lookup, to_item(&item, OP)?)?);
         }
         for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
