@@ -81,6 +81,29 @@ async fn a_changed_phone_replaces_the_old_lookup_key() {
 }
 
 #[tokio::test]
+async fn changed_name_phn_and_email_replace_their_old_lookup_keys() {
+    let test = TestStack::new().await;
+    let clinic = ClinicId::parse("clinic-a").unwrap();
+    let mut before = patient("p-ava", "+16045550151");
+    before.email = Some(direct_messages::email::Email::parse("old@example.com").unwrap());
+    test.store.upsert_appointment_with_patient(&clinic, &before, &appointment("a-1", "p-ava")).await.unwrap();
+    let mut after = before.clone();
+    after.first_name = "Eva".into();
+    after.last_name = "Jones".into();
+    after.phn = Some(Phn::parse("9890608412").unwrap());
+    after.email = Some(direct_messages::email::Email::parse("new@example.com").unwrap());
+    test.store.upsert_appointment_with_patient(&clinic, &after, &appointment("a-1", "p-ava")).await.unwrap();
+
+    use direct_messages::patient_keys::{email_key, phn_key};
+    assert!(lookup_items(&test, &phn_key(&clinic, "9698658215")).await.is_empty());
+    assert!(lookup_items(&test, &email_key(&clinic, "old@example.com")).await.is_empty());
+    assert_eq!(lookup_items(&test, &phn_key(&clinic, "9890608412")).await, ["p-ava"]);
+    assert_eq!(lookup_items(&test, &email_key(&clinic, "new@example.com")).await, ["p-ava"]);
+    assert_eq!(lookup_items(&test, &last_name_key(&clinic)).await, ["jones\u{1}eva\u{1}p-ava"]);
+    assert_eq!(lookup_items(&test, &first_name_key(&clinic)).await, ["eva\u{1}jones\u{1}p-ava"]);
+}
+
+#[tokio::test]
 async fn concurrent_upserts_of_one_patient_leave_consistent_lookup_keys() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();

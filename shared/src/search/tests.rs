@@ -104,8 +104,8 @@ async fn a_patient_matching_several_probes_is_listed_once() {
 async fn only_appointments_in_the_window_make_a_patient_findable() {
     let store = MemoryStore::default();
     let clinic = clinic("c1");
-    let activation = Timestamp::from_second(date(2025, 1, 1).to_zoned(clinic.zone()).unwrap().timestamp().as_second()).unwrap();
-    let ten_years = now().to_zoned(clinic.zone()).checked_add(10.years()).unwrap().timestamp();
+    let window = clinic.search_window(now());
+    let (activation, ten_years) = (window.start(), window.end());
     let cases = [
         ("p-before", activation - 1.second(), false),
         ("p-at-activation", activation, true),

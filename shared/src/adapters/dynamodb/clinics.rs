@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, s, to_item};
+use super::{DynamoStore, from_item, query_all, s, to_item};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
@@ -57,25 +57,15 @@ impl DynamoStore {
         prefix: &str,
         operation: &'static str,
     ) -> Result<Vec<T>, DependencyError> {
-        let pages = self
+        let query = self
             .client
             .query()
             .table_name(&self.tables.clinics)
             .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
             .expression_attribute_values(":pk", s(clinic.as_str()))
-            .expression_attribute_values(":prefix", s(prefix))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        pages
-            .into_iter()
-            .map(|item| {
-                let item = item.map_err(sdk_failure("dynamodb", operation))?;
-                from_item::<Entry<T>>(item, operation).map(|entry| entry.value)
-            })
-            .collect()
+            .expression_attribute_values(":prefix", s(prefix));
+        let entries: Vec<Entry<T>> = query_all(query, operation).await?;
+        Ok(entries.into_iter().map(|entry| entry.value).collect())
     }
 }
 

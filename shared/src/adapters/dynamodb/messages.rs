@@ -3,9 +3,8 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, s};
+use super::{DynamoStore, query_all, s};
 use crate::{
-    adapters::sdk_failure,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
     message_kind::MessageKind,
@@ -61,25 +60,15 @@ impl MessageStore for DynamoStore {
         appointment: &AppointmentId,
     ) -> Result<Vec<SentMessage>, DependencyError> {
         const OP: &str = "MessagesForAppointment";
-        let items = self
+        let query = self
             .client
             .query()
             .table_name(&self.tables.messages)
             .index_name("by_appointment")
             .key_condition_expression("appointment_key = :key")
             .expression_attribute_values(":key", s(appointment_key(clinic, appointment)))
-            .scan_index_forward(false)
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Vec<_>>()
-            .await;
-        items
-            .into_iter()
-            .map(|item| {
-                let item = item.map_err(sdk_failure("dynamodb", OP))?;
-                from_item::<MessageItem>(item, OP)?.into_sent_message()
-            })
-            .collect()
+            .scan_index_forward(false);
+        let items: Vec<MessageItem> = query_all(query, OP).await?;
+        items.into_iter().map(MessageItem::into_sent_message).collect()
     }
 }
