@@ -22,14 +22,23 @@ pub async fn appointment_details(
     clinic: &ClinicId,
     id: &AppointmentId,
 ) -> Result<AppointmentDetails, DomainError> {
-    const NOT_FOUND: DomainError = DomainError::NotFound { what: "the appointment" };
-    let appointment = appointments.get_appointment(clinic, id).await?.ok_or(NOT_FOUND)?;
+    const NOT_FOUND: DomainError = DomainError::NotFound {
+        what: "the appointment",
+    };
+    let appointment = appointments
+        .get_appointment(clinic, id)
+        .await?
+        .ok_or(NOT_FOUND)?;
     let patient = appointments
         .get_patient(clinic, &appointment.patient_id)
         .await?
         .ok_or(NOT_FOUND)?;
     let messages = messages.messages_for_appointment(clinic, id).await?;
-    Ok(AppointmentDetails { patient, appointment, messages })
+    Ok(AppointmentDetails {
+        patient,
+        appointment,
+        messages,
+    })
 }
 
 #[cfg(test)]
@@ -62,7 +71,10 @@ mod tests {
             status: AppointmentStatus::Booked,
         };
         let clinic = ClinicId::parse("c1").unwrap();
-        store.upsert_appointment_with_patient(&clinic, &patient, &appointment).await.unwrap();
+        store
+            .upsert_appointment_with_patient(&clinic, &patient, &appointment)
+            .await
+            .unwrap();
         store
     }
 
@@ -71,18 +83,27 @@ mod tests {
         let store = store_with_appointment().await;
         let clinic = ClinicId::parse("c1").unwrap();
         let id = AppointmentId::parse("a1").unwrap();
-        for (n, at) in ["2029-12-01T00:00:00Z", "2029-12-02T00:00:00Z"].iter().enumerate() {
-            store.add_message(&clinic, &id, SentMessage {
-                id: MessageId::from_random([n as u8; 16]),
-                kind: MessageKind::Basic,
-                sent_at: at.parse().unwrap(),
-                sent_by: StaffUserId::parse("u1").unwrap(),
-                sms_status: SmsStatus::Sent,
-                expires_at: None,
-                opened_at: None,
-            });
+        for (n, at) in ["2029-12-01T00:00:00Z", "2029-12-02T00:00:00Z"]
+            .iter()
+            .enumerate()
+        {
+            store.add_message(
+                &clinic,
+                &id,
+                SentMessage {
+                    id: MessageId::from_random([n as u8; 16]),
+                    kind: MessageKind::Basic,
+                    sent_at: at.parse().unwrap(),
+                    sent_by: StaffUserId::parse("u1").unwrap(),
+                    sms_status: SmsStatus::Sent,
+                    expires_at: None,
+                    opened_at: None,
+                },
+            );
         }
-        let details = appointment_details(&store, &store, &clinic, &id).await.unwrap();
+        let details = appointment_details(&store, &store, &clinic, &id)
+            .await
+            .unwrap();
         assert_eq!(details.patient.id.as_str(), "p1");
         assert_eq!(details.appointment.status, AppointmentStatus::Booked);
         assert_eq!(details.messages.len(), 2);
@@ -93,11 +114,22 @@ mod tests {
     async fn another_clinics_appointment_is_not_found_like_a_missing_one() {
         let store = store_with_appointment().await;
         let other = ClinicId::parse("c2").unwrap();
-        let theirs = appointment_details(&store, &store, &other, &AppointmentId::parse("a1").unwrap()).await;
-        let missing =
-            appointment_details(&store, &store, &ClinicId::parse("c1").unwrap(), &AppointmentId::parse("zz").unwrap()).await;
+        let theirs =
+            appointment_details(&store, &store, &other, &AppointmentId::parse("a1").unwrap()).await;
+        let missing = appointment_details(
+            &store,
+            &store,
+            &ClinicId::parse("c1").unwrap(),
+            &AppointmentId::parse("zz").unwrap(),
+        )
+        .await;
         for result in [theirs, missing] {
-            assert!(matches!(result, Err(DomainError::NotFound { what: "the appointment" })));
+            assert!(matches!(
+                result,
+                Err(DomainError::NotFound {
+                    what: "the appointment"
+                })
+            ));
         }
     }
 }

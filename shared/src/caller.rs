@@ -31,7 +31,12 @@ impl Caller {
             .and_then(|authorizer| authorizer.jwt.as_ref())
             .map(|jwt| &jwt.claims)
             .ok_or(DomainError::Unauthenticated)?;
-        let claim = |name: &str| claims.get(name).map(|value| value.trim()).filter(|v| !v.is_empty());
+        let claim = |name: &str| {
+            claims
+                .get(name)
+                .map(|value| value.trim())
+                .filter(|v| !v.is_empty())
+        };
         let clinic_id = claim(CLINIC_CLAIM)
             .and_then(|value| ClinicId::parse(value).ok())
             .ok_or(DomainError::Unauthenticated)?;
@@ -84,7 +89,10 @@ mod tests {
     #[test]
     fn request_without_clinic_claim_is_unauthenticated_never_a_default_clinic() {
         let request = request_with_claims(serde_json::json!({"sub": "user-7"}));
-        assert!(matches!(Caller::from_request(&request), Err(DomainError::Unauthenticated)));
+        assert!(matches!(
+            Caller::from_request(&request),
+            Err(DomainError::Unauthenticated)
+        ));
     }
 
     #[test]
@@ -93,13 +101,19 @@ mod tests {
             let request = request_with_claims(serde_json::json!({
                 "custom:clinic_id": clinic, "sub": "user-7"
             }));
-            assert!(matches!(Caller::from_request(&request), Err(DomainError::Unauthenticated)));
+            assert!(matches!(
+                Caller::from_request(&request),
+                Err(DomainError::Unauthenticated)
+            ));
         }
     }
 
     #[test]
     fn request_without_authorizer_is_unauthenticated() {
         let request = Request::default();
-        assert!(matches!(Caller::from_request(&request), Err(DomainError::Unauthenticated)));
+        assert!(matches!(
+            Caller::from_request(&request),
+            Err(DomainError::Unauthenticated)
+        ));
     }
 }

@@ -25,23 +25,32 @@ pub struct ClinicCache {
 
 impl ClinicCache {
     pub fn new(store: Arc<dyn ClinicStore>, clock: Arc<dyn Clock>) -> Self {
-        Self { store, clock, entries: Mutex::new(HashMap::new()) }
+        Self {
+            store,
+            clock,
+            entries: Mutex::new(HashMap::new()),
+        }
     }
 
     /// The signed-in clinic; a clinic without a profile cannot use the dashboard.
     pub async fn get(&self, id: &ClinicId) -> Result<Clinic, DomainError> {
         let now = self.clock.now();
-        if let Some((clinic, fetched)) = self.entries.lock().expect("cache lock").get(id) {
-            if now.duration_since(*fetched) < CLINIC_CACHE_TTL {
-                return Ok(clinic.clone());
-            }
+        if let Some((clinic, fetched)) = self.entries.lock().expect("cache lock").get(id)
+            && now.duration_since(*fetched) < CLINIC_CACHE_TTL
+        {
+            return Ok(clinic.clone());
         }
         let clinic = self
             .store
             .get_clinic(id)
             .await?
-            .ok_or(DomainError::NotFound { what: "your clinic's profile" })?;
-        self.entries.lock().expect("cache lock").insert(id.clone(), (clinic.clone(), now));
+            .ok_or(DomainError::NotFound {
+                what: "your clinic's profile",
+            })?;
+        self.entries
+            .lock()
+            .expect("cache lock")
+            .insert(id.clone(), (clinic.clone(), now));
         Ok(clinic)
     }
 }
@@ -49,7 +58,10 @@ impl ClinicCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{fakes::{FixedClock, MemoryStore}, phone::PhoneNumber};
+    use crate::{
+        fakes::{FixedClock, MemoryStore},
+        phone::PhoneNumber,
+    };
 
     fn clinic(name: &str) -> Clinic {
         Clinic {

@@ -30,7 +30,10 @@ pub struct Config {
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
     #[error("environment variable {name} is not set (it names {what}; see infra/template.yaml)")]
-    Missing { name: &'static str, what: &'static str },
+    Missing {
+        name: &'static str,
+        what: &'static str,
+    },
     #[error("environment variable {name} must be true or false")]
     NotABool { name: &'static str },
 }
@@ -53,7 +56,11 @@ impl Config {
         let s3_force_path_style = match lookup("S3_FORCE_PATH_STYLE").as_deref() {
             None | Some("") | Some("false") => false,
             Some("true") => true,
-            Some(_) => return Err(ConfigError::NotABool { name: "S3_FORCE_PATH_STYLE" }),
+            Some(_) => {
+                return Err(ConfigError::NotABool {
+                    name: "S3_FORCE_PATH_STYLE",
+                });
+            }
         };
         Ok(Config {
             tables: Tables {
@@ -95,7 +102,10 @@ mod tests {
         ]
         .into_iter()
         .map(|name| (name.to_owned(), format!("{name}-value")))
-        .chain([("UNLOCK_BASE_URL".to_owned(), "https://unlock.example/".to_owned())])
+        .chain([(
+            "UNLOCK_BASE_URL".to_owned(),
+            "https://unlock.example/".to_owned(),
+        )])
         .collect()
     }
 
@@ -112,7 +122,13 @@ mod tests {
         let mut values = complete();
         values.remove("UNLOCK_TABLE");
         let error = Config::from_map(&values).expect_err("must fail");
-        assert_eq!(error, ConfigError::Missing { name: "UNLOCK_TABLE", what: "the unlock table" });
+        assert_eq!(
+            error,
+            ConfigError::Missing {
+                name: "UNLOCK_TABLE",
+                what: "the unlock table"
+            }
+        );
         assert!(error.to_string().contains("UNLOCK_TABLE"));
     }
 
@@ -122,7 +138,10 @@ mod tests {
         values.insert("ATTACHMENTS_BUCKET".to_owned(), " ".to_owned());
         assert!(matches!(
             Config::from_map(&values),
-            Err(ConfigError::Missing { name: "ATTACHMENTS_BUCKET", .. })
+            Err(ConfigError::Missing {
+                name: "ATTACHMENTS_BUCKET",
+                ..
+            })
         ));
     }
 
@@ -130,8 +149,15 @@ mod tests {
     fn path_style_flag_must_be_a_bool() {
         let mut values = complete();
         values.insert("S3_FORCE_PATH_STYLE".to_owned(), "yes".to_owned());
-        assert!(matches!(Config::from_map(&values), Err(ConfigError::NotABool { .. })));
+        assert!(matches!(
+            Config::from_map(&values),
+            Err(ConfigError::NotABool { .. })
+        ));
         values.insert("S3_FORCE_PATH_STYLE".to_owned(), "true".to_owned());
-        assert!(Config::from_map(&values).expect("config").s3_force_path_style);
+        assert!(
+            Config::from_map(&values)
+                .expect("config")
+                .s3_force_path_style
+        );
     }
 }

@@ -21,7 +21,12 @@ pub enum DomainError {
     #[error("the request body is not valid: {reason}")]
     InvalidBody { reason: String },
     #[error("{parameter}: {reason}")]
-    InvalidParameter { parameter: &'static str, reason: String },
+    InvalidParameter {
+        parameter: &'static str,
+        reason: String,
+    },
+    #[error("{content_type} files cannot be attached; attach a PDF, PNG or JPEG")]
+    UnsupportedFileType { content_type: String },
     #[error("{feature} is not available yet")]
     NotImplemented { feature: &'static str },
     #[error(transparent)]
@@ -41,7 +46,11 @@ pub struct DependencyError {
 
 impl DependencyError {
     pub fn new(service: &'static str, operation: &'static str, code: impl Into<String>) -> Self {
-        Self { service, operation, code: code.into() }
+        Self {
+            service,
+            operation,
+            code: code.into(),
+        }
     }
 
     /// A stored item that does not have the shape the code writes: a bug or a bad migration.

@@ -59,14 +59,19 @@ fn required(value: Option<String>, field: &'static str) -> Result<String, Inboun
 impl InboundSms {
     /// Parses `Sns.Message`. Errors never carry the payload's content.
     pub fn parse(message: &str) -> Result<InboundSms, InboundSmsError> {
-        let payload: Payload = serde_json::from_str(message).map_err(|_| InboundSmsError::NotAPayload)?;
+        let payload: Payload =
+            serde_json::from_str(message).map_err(|_| InboundSmsError::NotAPayload)?;
         let number = |value: Option<String>, field| {
-            PhoneNumber::parse(&required(value, field)?).map_err(|_| InboundSmsError::BadNumber { field })
+            PhoneNumber::parse(&required(value, field)?)
+                .map_err(|_| InboundSmsError::BadNumber { field })
         };
         Ok(InboundSms {
             from: number(payload.origination_number, "originationNumber")?,
             to: number(payload.destination_number, "destinationNumber")?,
-            keyword: payload.message_keyword.map(|k| k.trim().to_owned()).filter(|k| !k.is_empty()),
+            keyword: payload
+                .message_keyword
+                .map(|k| k.trim().to_owned())
+                .filter(|k| !k.is_empty()),
             body: payload.message_body.unwrap_or_default(),
             inbound_message_id: required(payload.inbound_message_id, "inboundMessageId")?,
             previous_published_message_id: payload
@@ -94,7 +99,10 @@ mod tests {
         let sms = InboundSms::parse(SAMPLE).expect("valid payload");
         assert_eq!(sms.from.as_e164(), "+16045551234");
         assert_eq!(sms.to.as_e164(), "+12505550100");
-        assert_eq!(sms.inbound_message_id, "cae173d2-66b9-564c-8309-21f858e9fb84");
+        assert_eq!(
+            sms.inbound_message_id,
+            "cae173d2-66b9-564c-8309-21f858e9fb84"
+        );
         assert_eq!(sms.body, "Sentinel body text");
     }
 
@@ -107,15 +115,25 @@ mod tests {
 
     #[test]
     fn malformed_payloads_are_refused_without_echoing_them() {
-        assert_eq!(InboundSms::parse("Sentinel not json"), Err(InboundSmsError::NotAPayload));
+        assert_eq!(
+            InboundSms::parse("Sentinel not json"),
+            Err(InboundSmsError::NotAPayload)
+        );
         let no_id = SAMPLE.replace("\"inboundMessageId\"", "\"other\"");
         assert_eq!(
             InboundSms::parse(&no_id),
-            Err(InboundSmsError::MissingField { field: "inboundMessageId" })
+            Err(InboundSmsError::MissingField {
+                field: "inboundMessageId"
+            })
         );
         let bad_number = SAMPLE.replace("+16045551234", "Sentinel");
         let error = InboundSms::parse(&bad_number).unwrap_err();
-        assert_eq!(error, InboundSmsError::BadNumber { field: "originationNumber" });
+        assert_eq!(
+            error,
+            InboundSmsError::BadNumber {
+                field: "originationNumber"
+            }
+        );
         assert!(!error.to_string().contains("Sentinel"));
     }
 }

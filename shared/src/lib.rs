@@ -4,25 +4,30 @@
 pub mod adapters;
 pub mod appointment_details;
 pub mod appointment_status;
+pub mod attachments;
 pub mod caller;
 pub mod clinic_cache;
 pub mod config;
 pub mod email;
+pub mod envelope;
 pub mod error;
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;
 pub mod ids;
 pub mod inbound_sms;
+pub mod link_token;
 pub mod message_kind;
 pub mod model;
 pub mod patient_keys;
 pub mod phn;
 pub mod phone;
-pub mod request;
 pub mod ports;
+pub mod request;
 pub mod responses;
 pub mod search;
 pub mod search_window;
+pub mod sms_encoding;
 pub mod telemetry;
+pub mod template_text;
 
 pub use error::DomainError;

@@ -100,7 +100,10 @@ impl AppointmentCard {
 }
 
 /// A patient's appointment cards with `appointment`'s card added or replaced, in start order.
-pub fn with_card(mut cards: Vec<AppointmentCard>, appointment: &Appointment) -> Vec<AppointmentCard> {
+pub fn with_card(
+    mut cards: Vec<AppointmentCard>,
+    appointment: &Appointment,
+) -> Vec<AppointmentCard> {
     cards.retain(|card| card.id != appointment.id);
     cards.push(AppointmentCard::of(appointment));
     cards.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.id.cmp(&b.id)));

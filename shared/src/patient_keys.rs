@@ -55,7 +55,10 @@ pub fn first_name_key(clinic: &ClinicId) -> String {
 /// Every lookup key of a patient in a clinic.
 pub fn lookup_keys(clinic: &ClinicId, patient: &Patient) -> BTreeSet<LookupKey> {
     let id = patient.id.as_str();
-    let exact = |pk: String| LookupKey { pk, sk: id.to_owned() };
+    let exact = |pk: String| LookupKey {
+        pk,
+        sk: id.to_owned(),
+    };
     let mut keys = BTreeSet::new();
     if let Some(phn) = &patient.phn {
         keys.insert(exact(phn_key(clinic, phn.as_str())));
@@ -69,8 +72,14 @@ pub fn lookup_keys(clinic: &ClinicId, patient: &Patient) -> BTreeSet<LookupKey> 
     let first = fold_name(&patient.first_name);
     let last = fold_name(&patient.last_name);
     let sep = NAME_SEPARATOR;
-    keys.insert(LookupKey { pk: last_name_key(clinic), sk: format!("{last}{sep}{first}{sep}{id}") });
-    keys.insert(LookupKey { pk: first_name_key(clinic), sk: format!("{first}{sep}{last}{sep}{id}") });
+    keys.insert(LookupKey {
+        pk: last_name_key(clinic),
+        sk: format!("{last}{sep}{first}{sep}{id}"),
+    });
+    keys.insert(LookupKey {
+        pk: first_name_key(clinic),
+        sk: format!("{first}{sep}{last}{sep}{id}"),
+    });
     keys
 }
 
@@ -106,8 +115,14 @@ mod tests {
         assert!(pks.contains(&"c1#phn#9698658215"));
         assert!(pks.contains(&"c1#phone#+16045551234"));
         assert!(pks.contains(&"c1#email#zoe@example.com"));
-        assert!(keys.contains(&LookupKey { pk: "c1#last".into(), sk: "smith jones\u{1}zoe\u{1}p1".into() }));
-        assert!(keys.contains(&LookupKey { pk: "c1#first".into(), sk: "zoe\u{1}smith jones\u{1}p1".into() }));
+        assert!(keys.contains(&LookupKey {
+            pk: "c1#last".into(),
+            sk: "smith jones\u{1}zoe\u{1}p1".into()
+        }));
+        assert!(keys.contains(&LookupKey {
+            pk: "c1#first".into(),
+            sk: "zoe\u{1}smith jones\u{1}p1".into()
+        }));
         assert_eq!(keys.len(), 5);
     }
 
@@ -120,7 +135,10 @@ mod tests {
         bare.email = None;
         let keys = lookup_keys(&clinic, &bare);
         assert_eq!(keys.len(), 2);
-        assert!(keys.iter().all(|key| key.pk.ends_with("#last") || key.pk.ends_with("#first")));
+        assert!(
+            keys.iter()
+                .all(|key| key.pk.ends_with("#last") || key.pk.ends_with("#first"))
+        );
     }
 
     #[test]

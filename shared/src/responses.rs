@@ -29,6 +29,7 @@ impl DomainError {
             | DomainError::InvalidId(_)
             | DomainError::InvalidBody { .. }
             | DomainError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
+            DomainError::UnsupportedFileType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             DomainError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             DomainError::Dependency(_) => StatusCode::BAD_GATEWAY,
         }
@@ -44,6 +45,9 @@ impl DomainError {
             DomainError::InvalidId(_) => ("invalid-id", "Invalid id"),
             DomainError::InvalidBody { .. } => ("invalid-body", "Invalid request body"),
             DomainError::InvalidParameter { .. } => ("invalid-parameter", "Invalid parameter"),
+            DomainError::UnsupportedFileType { .. } => {
+                ("unsupported-file-type", "Unsupported file type")
+            }
             DomainError::NotImplemented { .. } => ("not-implemented", "Not available yet"),
             DomainError::Dependency(_) => ("dependency-failed", "A service is unavailable"),
         }
@@ -54,7 +58,8 @@ impl DomainError {
         let detail = match self {
             // The internal detail (service, operation, code) goes to the logs, not to callers.
             DomainError::Dependency(_) => {
-                "a service this depends on failed; nothing was changed, try again shortly".to_owned()
+                "a service this depends on failed; nothing was changed, try again shortly"
+                    .to_owned()
             }
             other => other.to_string(),
         };
@@ -87,11 +92,9 @@ pub fn problem_response(error: &DomainError) -> Response<Body> {
 pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
     match serde_json::to_string(value) {
         Ok(body) => with_body(status, "application/json", body),
-        Err(_) => problem_response(&DomainError::Dependency(crate::error::DependencyError::new(
-            "api",
-            "serialise-response",
-            "SerialisationFailed",
-        ))),
+        Err(_) => problem_response(&DomainError::Dependency(
+            crate::error::DependencyError::new("api", "serialise-response", "SerialisationFailed"),
+        )),
     }
 }
 

@@ -32,7 +32,13 @@ struct Counting<'a> {
 
 #[async_trait]
 impl PatientDirectory for Counting<'_> {
-    async fn lookup(&self, key: &str, prefix: &str, after: Option<&str>, limit: usize) -> Result<DirectoryPage, DependencyError> {
+    async fn lookup(
+        &self,
+        key: &str,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.inner.lookup(key, prefix, after, limit).await
     }
@@ -43,7 +49,10 @@ fn bc_phn(n: usize) -> String {
     const WEIGHTS: [u32; 8] = [2, 4, 8, 5, 10, 9, 7, 3];
     let mut seen = 0;
     for body in 0u32.. {
-        let digits: Vec<u32> = format!("{body:08}").bytes().map(|b| u32::from(b - b'0')).collect();
+        let digits: Vec<u32> = format!("{body:08}")
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .collect();
         let check = 11 - digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
         if check < 10 {
             if seen == n {
@@ -90,12 +99,21 @@ async fn seed_patients(store: &DynamoStore, clinic: &Clinic, count: usize) -> an
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let sizes: Vec<usize> = std::env::args().skip(1).map(|a| a.parse()).collect::<Result<_, _>>()?;
-    let sizes = if sizes.is_empty() { vec![1_000, 10_000] } else { sizes };
-    let endpoint = std::env::var("AWS_ENDPOINT_URL").map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .map(|a| a.parse())
+        .collect::<Result<_, _>>()?;
+    let sizes = if sizes.is_empty() {
+        vec![1_000, 10_000]
+    } else {
+        sizes
+    };
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
     let mut rows = Vec::new();
     for &size in &sizes {
-        let stack = LocalStack::create(&endpoint, &format!("bench{size}-"), "https://unlock.bench").await?;
+        let stack =
+            LocalStack::create(&endpoint, &format!("bench{size}-"), "https://unlock.bench").await?;
         let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
         let clinic = DemoData::load()?.clinic(Timestamp::now())?;
         store.put_clinic(&clinic).await?;
@@ -111,17 +129,28 @@ async fn main() -> anyhow::Result<()> {
             ("name (first page)", "given1".to_owned()),
         ];
         for (kind, q) in queries {
-            let directory = Counting { inner: &store, requests: AtomicUsize::new(0) };
+            let directory = Counting {
+                inner: &store,
+                requests: AtomicUsize::new(0),
+            };
             let request = SearchRequest::parse(Some(&q), None, None, None)?;
             let page = find_patients(&directory, &clinic, &request, Timestamp::now()).await?;
-            rows.push((size, kind, page.matches.len(), page.items_read, directory.requests.into_inner()));
+            rows.push((
+                size,
+                kind,
+                page.matches.len(),
+                page.items_read,
+                directory.requests.into_inner(),
+            ));
         }
     }
     let mut table = String::from(
         "| patients | search | results | items read | DynamoDB requests |\n| ---: | --- | ---: | ---: | ---: |\n",
     );
     for (size, kind, results, items, requests) in rows {
-        table.push_str(&format!("| {size} | {kind} | {results} | {items} | {requests} |\n"));
+        table.push_str(&format!(
+            "| {size} | {kind} | {results} | {items} | {requests} |\n"
+        ));
     }
     println!("{table}");
     Ok(())

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{TestStack, body_json, http_call, staff_claims, with_query};
+use integration_tests::{TestStack, body_json, http_call, staff_claims, with_body, with_query};
 use local_stack::{
     seed::{DemoData, seed},
     template::Template,
@@ -16,22 +16,38 @@ fn openapi() -> Value {
 }
 
 /// Validates `body` against the schema of `path` `method` `status` `content_type`.
-fn assert_matches(spec: &Value, path: &str, method: &str, status: u16, content_type: &str, body: &Value) {
+fn assert_matches(
+    spec: &Value,
+    path: &str,
+    method: &str,
+    status: u16,
+    content_type: &str,
+    body: &Value,
+) {
     let mut response = &spec["paths"][path][method]["responses"][status.to_string()];
     if let Some(reference) = response["$ref"].as_str() {
         let name = reference.rsplit('/').next().unwrap();
         response = &spec["components"]["responses"][name];
     }
     let schema = &response["content"][content_type]["schema"];
-    assert!(!schema.is_null(), "{method} {path} documents no {status} {content_type}");
+    assert!(
+        !schema.is_null(),
+        "{method} {path} documents no {status} {content_type}"
+    );
     let document = json!({
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "components": spec["components"],
         "allOf": [schema],
     });
     let validator = jsonschema::draft202012::new(&document).expect("a valid schema");
-    let errors: Vec<String> = validator.iter_errors(body).map(|e| format!("{e} at {}", e.instance_path())).collect();
-    assert!(errors.is_empty(), "{method} {path} {status}: {errors:?}\n{body}");
+    let errors: Vec<String> = validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} {status}: {errors:?}\n{body}"
+    );
 }
 
 #[test]
@@ -50,13 +66,21 @@ fn the_contract_documents_exactly_the_template_routes() {
         })
         .collect();
     let template = Template::load_default().unwrap();
-    let deployed: BTreeSet<String> =
-        template.functions.iter().flat_map(|f| f.routes.iter().map(|r| r.key())).collect();
+    let deployed: BTreeSet<String> = template
+        .functions
+        .iter()
+        .flat_map(|f| f.routes.iter().map(|r| r.key()))
+        .collect();
     assert_eq!(documented, deployed);
     for route in template.functions.iter().flat_map(|f| &f.routes) {
         let (method, path) = (route.method.to_lowercase(), &route.path);
         let security = &spec["paths"][path][&method]["security"];
-        assert_eq!(security == &json!([]), route.public, "{} public in one but not the other", route.key());
+        assert_eq!(
+            security == &json!([]),
+            route.public,
+            "{} public in one but not the other",
+            route.key()
+        );
     }
 }
 
@@ -64,27 +88,157 @@ fn the_contract_documents_exactly_the_template_routes() {
 async fn real_responses_match_the_contract() {
     let spec = openapi();
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    let clinic = seed(
+        &test.store,
+        &DemoData::load().unwrap(),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
     let claims = Some(staff_claims(clinic.id.as_str(), "staff-1"));
     let problem = "application/problem+json";
     let cases = [
-        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "smith")]), "/patients", 200, "application/json"),
-        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "smith"), ("limit", "1")]), "/patients", 200, "application/json"),
-        ("search", with_query(http_call("GET /patients", &[], claims.clone()), &[("q", "x")]), "/patients", 400, problem),
-        ("search", http_call("GET /patients", &[], None), "/patients", 401, problem),
-        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], claims.clone()), "/appointments/{appointmentId}", 200, "application/json"),
-        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-none")], claims.clone()), "/appointments/{appointmentId}", 404, problem),
-        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "bad id")], claims.clone()), "/appointments/{appointmentId}", 400, problem),
-        ("search", http_call("GET /templates", &[], claims.clone()), "/templates", 200, "application/json"),
-        ("search", http_call("GET /chats", &[], claims.clone()), "/chats", 200, "application/json"),
-        ("send", http_call("POST /attachments", &[], claims.clone()), "/attachments", 501, problem),
-        ("send", http_call("POST /appointments/{appointmentId}/messages", &[("appointmentId", "a-ava-upcoming")], claims.clone()), "/appointments/{appointmentId}/messages", 501, problem),
+        (
+            "search",
+            with_query(
+                http_call("GET /patients", &[], claims.clone()),
+                &[("q", "smith")],
+            ),
+            "/patients",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /patients", &[], claims.clone()),
+                &[("q", "smith"), ("limit", "1")],
+            ),
+            "/patients",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /patients", &[], claims.clone()),
+                &[("q", "x")],
+            ),
+            "/patients",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            http_call("GET /patients", &[], None),
+            "/patients",
+            401,
+            problem,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-ava-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-none")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            404,
+            problem,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "bad id")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            http_call("GET /templates", &[], claims.clone()),
+            "/templates",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            http_call("GET /chats", &[], claims.clone()),
+            "/chats",
+            200,
+            "application/json",
+        ),
+        (
+            "send",
+            with_body(
+                http_call("POST /attachments", &[], claims.clone()),
+                r#"{"content_type":"image/png","size":1200}"#,
+            ),
+            "/attachments",
+            201,
+            "application/json",
+        ),
+        (
+            "send",
+            with_body(
+                http_call("POST /attachments", &[], claims.clone()),
+                r#"{"content_type":"text/html"}"#,
+            ),
+            "/attachments",
+            415,
+            problem,
+        ),
+        (
+            "send",
+            with_body(http_call("POST /attachments", &[], claims.clone()), "{"),
+            "/attachments",
+            400,
+            problem,
+        ),
+        (
+            "send",
+            http_call(
+                "POST /appointments/{appointmentId}/messages",
+                &[("appointmentId", "a-ava-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}/messages",
+            501,
+            problem,
+        ),
     ];
     for (function, call, path, status, content_type) in cases {
         let response = test.call(function, &call).await;
-        assert_eq!(response.status(), status, "{} {:?}", call.route_key, call.raw_query);
+        assert_eq!(
+            response.status(),
+            status,
+            "{} {:?}",
+            call.route_key,
+            call.raw_query
+        );
         assert_eq!(response.headers()["content-type"], content_type);
         let method = call.method.to_lowercase();
-        assert_matches(&spec, path, &method, status, content_type, &body_json(&response));
+        assert_matches(
+            &spec,
+            path,
+            &method,
+            status,
+            content_type,
+            &body_json(&response),
+        );
     }
 }

@@ -22,7 +22,7 @@ const HTTP_EVENTS: [(&str, &str, u16); 8] = [
     ("search-patients.json", "search", 200),
     ("search-appointment.json", "search", 200),
     ("send-message.json", "send", 501),
-    ("send-attachment.json", "send", 501),
+    ("send-attachment.json", "send", 201),
     ("unlock-page.json", "secure-unlock", 501),
     ("unlock-submit.json", "secure-unlock", 501),
 ];
@@ -35,15 +35,25 @@ fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
         let event: serde_json::Value = serde_json::from_str(&read(file)).unwrap();
         let route = event["routeKey"].as_str().unwrap().to_owned();
         let spec = template.function(function).unwrap();
-        assert!(spec.routes.iter().any(|r| r.key() == route), "{file}: {route} is not a route of {function}");
+        assert!(
+            spec.routes.iter().any(|r| r.key() == route),
+            "{file}: {route} is not a route of {function}"
+        );
         covered.push(route);
     }
     for function in &template.functions {
         for route in &function.routes {
-            assert!(covered.contains(&route.key()), "no sample event for {}", route.key());
+            assert!(
+                covered.contains(&route.key()),
+                "no sample event for {}",
+                route.key()
+            );
         }
     }
-    let mut listed: Vec<_> = HTTP_EVENTS.iter().map(|(file, _, _)| file.to_string()).collect();
+    let mut listed: Vec<_> = HTTP_EVENTS
+        .iter()
+        .map(|(file, _, _)| file.to_string())
+        .collect();
     listed.push("inbound-sms.json".into());
     listed.sort();
     let mut files: Vec<_> = std::fs::read_dir(events_dir())
@@ -57,13 +67,28 @@ fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
 #[tokio::test]
 async fn http_sample_events_reach_their_handlers() {
     let test = TestStack::new().await;
-    seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    seed(
+        &test.store,
+        &DemoData::load().unwrap(),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
     for (file, function, status) in HTTP_EVENTS {
-        let request = lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let response = test.functions.call_http(function, request).await.expect("an HTTP function");
+        let request =
+            lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let response = test
+            .functions
+            .call_http(function, request)
+            .await
+            .expect("an HTTP function");
         assert_eq!(response.status(), status, "{file}");
         if function != "secure-unlock" {
-            assert_ne!(body_json(&response)["status"], 401, "{file} carries the clinic claim");
+            assert_ne!(
+                body_json(&response)["status"],
+                401,
+                "{file} carries the clinic claim"
+            );
         }
     }
 }
@@ -73,7 +98,13 @@ async fn sns_sample_event_is_parsed_down_to_the_two_way_sms_payload() {
     let test = TestStack::new().await;
     let event: SnsEvent = serde_json::from_str(&read("inbound-sms.json")).expect("an SNS event");
     let outcome = test.functions.call_sns(event).await;
-    assert_eq!(outcome, inbound_reply::Outcome { parsed: 1, malformed: 0 });
+    assert_eq!(
+        outcome,
+        inbound_reply::Outcome {
+            parsed: 1,
+            malformed: 0
+        }
+    );
 }
 
 #[tokio::test]
@@ -86,6 +117,12 @@ async fn malformed_sns_records_are_acknowledged_and_the_others_still_processed()
     event["Records"] = serde_json::json!([bad, good]);
     let event: SnsEvent = serde_json::from_value(event).unwrap();
     let outcome = test.functions.call_sns(event).await;
-    assert_eq!(outcome, inbound_reply::Outcome { parsed: 1, malformed: 1 });
+    assert_eq!(
+        outcome,
+        inbound_reply::Outcome {
+            parsed: 1,
+            malformed: 1
+        }
+    );
     integration_tests::logs::assert_absent(&["Sentinelbody", "Is this about my appointment"]);
 }

@@ -1,12 +1,20 @@
 //! The functions' HTTP plumbing: claims to clinic, problem+json errors, isolation, headers.
 
 use direct_messages::ports::ClinicStore;
-use integration_tests::{TestStack, body_json, body_text, http_call, logs, staff_claims, with_query};
+use integration_tests::{
+    TestStack, body_json, body_text, http_call, logs, staff_claims, with_query,
+};
 use local_stack::seed::{DemoData, seed};
 
 async fn seeded() -> (TestStack, String) {
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
+    let clinic = seed(
+        &test.store,
+        &DemoData::load().unwrap(),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
     (test, clinic.id.to_string())
 }
 
@@ -14,7 +22,9 @@ async fn seeded() -> (TestStack, String) {
 async fn staff_see_their_clinics_templates_and_chats() {
     let (test, clinic) = seeded().await;
     let claims = Some(staff_claims(&clinic, "staff-1"));
-    let response = test.call("search", &http_call("GET /templates", &[], claims.clone())).await;
+    let response = test
+        .call("search", &http_call("GET /templates", &[], claims.clone()))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(response.headers()["content-type"], "application/json");
     let names: Vec<_> = body_json(&response)["items"]
@@ -25,7 +35,9 @@ async fn staff_see_their_clinics_templates_and_chats() {
         .collect();
     assert!(names.contains(&"reminder".to_owned()) && names.contains(&"results-ready".to_owned()));
 
-    let response = test.call("search", &http_call("GET /chats", &[], claims)).await;
+    let response = test
+        .call("search", &http_call("GET /chats", &[], claims))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["items"].as_array().unwrap().len(), 2);
 }
@@ -34,10 +46,18 @@ async fn staff_see_their_clinics_templates_and_chats() {
 async fn another_clinic_sees_none_of_them() {
     let (test, clinic) = seeded().await;
     let other = Some(staff_claims("other-clinic", "staff-9"));
-    let response = test.call("search", &http_call("GET /templates", &[], other)).await;
+    let response = test
+        .call("search", &http_call("GET /templates", &[], other))
+        .await;
     assert_eq!(response.status(), 200);
     assert_eq!(body_json(&response)["items"], serde_json::json!([]));
-    assert!(test.store.get_clinic(&clinic.parse().unwrap()).await.unwrap().is_some());
+    assert!(
+        test.store
+            .get_clinic(&clinic.parse().unwrap())
+            .await
+            .unwrap()
+            .is_some()
+    );
 }
 
 #[tokio::test]
@@ -45,18 +65,41 @@ async fn dashboard_routes_without_a_clinic_claim_are_401_problems() {
     let (test, _) = seeded().await;
     let cases = [
         ("search", http_call("GET /templates", &[], None)),
-        ("search", http_call("GET /patients", &[], Some(staff_claims_without_clinic()))),
-        ("search", http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], None)),
-        ("send", http_call("POST /appointments/{appointmentId}/messages", &[("appointmentId", "a-1")], None)),
+        (
+            "search",
+            http_call("GET /patients", &[], Some(staff_claims_without_clinic())),
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-ava-upcoming")],
+                None,
+            ),
+        ),
+        (
+            "send",
+            http_call(
+                "POST /appointments/{appointmentId}/messages",
+                &[("appointmentId", "a-1")],
+                None,
+            ),
+        ),
         ("send", http_call("POST /attachments", &[], None)),
     ];
     for (function, call) in cases {
         let response = test.call(function, &call).await;
         assert_eq!(response.status(), 401, "{}", call.route_key);
-        assert_eq!(response.headers()["content-type"], "application/problem+json");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/problem+json"
+        );
         let problem = body_json(&response);
         assert_eq!(problem["status"], 401);
-        assert_eq!(problem["type"], "urn:direct-messages:problem:unauthenticated");
+        assert_eq!(
+            problem["type"],
+            "urn:direct-messages:problem:unauthenticated"
+        );
     }
 }
 
@@ -70,14 +113,21 @@ fn staff_claims_without_clinic() -> std::collections::BTreeMap<String, String> {
 async fn routes_built_later_answer_501_problems() {
     let (test, clinic) = seeded().await;
     let claims = Some(staff_claims(&clinic, "staff-1"));
-    let cases = [
-        ("send", http_call("POST /appointments/{appointmentId}/messages", &[("appointmentId", "a-1")], claims.clone())),
-        ("send", http_call("POST /attachments", &[], claims.clone())),
-    ];
+    let cases = [(
+        "send",
+        http_call(
+            "POST /appointments/{appointmentId}/messages",
+            &[("appointmentId", "a-1")],
+            claims.clone(),
+        ),
+    )];
     for (function, call) in cases {
         let response = test.call(function, &call).await;
         assert_eq!(response.status(), 501, "{}", call.route_key);
-        assert_eq!(body_json(&response)["type"], "urn:direct-messages:problem:not-implemented");
+        assert_eq!(
+            body_json(&response)["type"],
+            "urn:direct-messages:problem:not-implemented"
+        );
     }
 }
 
@@ -85,15 +135,35 @@ async fn routes_built_later_answer_501_problems() {
 async fn unlock_pages_carry_the_security_headers() {
     let (test, _) = seeded().await;
     for route in ["GET /m/{token}", "POST /m/{token}"] {
-        let response = test.call("secure-unlock", &http_call(route, &[("token", "sentineltoken123")], None)).await;
+        let response = test
+            .call(
+                "secure-unlock",
+                &http_call(route, &[("token", "sentineltoken123")], None),
+            )
+            .await;
         let headers = response.headers();
-        assert!(headers["content-security-policy"].to_str().unwrap().contains("default-src 'none'"));
-        assert!(headers["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("default-src 'none'")
+        );
+        assert!(
+            headers["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
         assert_eq!(headers["referrer-policy"], "no-referrer");
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["x-frame-options"], "DENY");
-        assert!(headers["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            headers["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         assert!(!body_text(&response).contains("sentineltoken123"));
     }
     logs::assert_absent(&["sentineltoken123"]);
@@ -104,11 +174,23 @@ async fn demo_patients_data_never_reaches_the_logs() {
     let (test, clinic) = seeded().await;
     let claims = Some(staff_claims(&clinic, "staff-1"));
     for route in ["GET /templates", "GET /chats", "GET /patients"] {
-        test.call("search", &http_call(route, &[], claims.clone())).await;
+        test.call("search", &http_call(route, &[], claims.clone()))
+            .await;
     }
-    let details = http_call("GET /appointments/{appointmentId}", &[("appointmentId", "a-ava-upcoming")], claims.clone());
+    let details = http_call(
+        "GET /appointments/{appointmentId}",
+        &[("appointmentId", "a-ava-upcoming")],
+        claims.clone(),
+    );
     assert_eq!(test.call("search", &details).await.status(), 200);
-    for q in ["9698658215", "Ava", "smith", "604-555-0123", "ava.smith@example.com", "García"] {
+    for q in [
+        "9698658215",
+        "Ava",
+        "smith",
+        "604-555-0123",
+        "ava.smith@example.com",
+        "García",
+    ] {
         let call = with_query(http_call("GET /patients", &[], claims.clone()), &[("q", q)]);
         assert_eq!(test.call("search", &call).await.status(), 200, "{q}");
     }
@@ -118,10 +200,19 @@ async fn demo_patients_data_never_reaches_the_logs() {
         secrets.push(patient.first_name.clone());
         secrets.push(patient.last_name.clone());
         secrets.extend(patient.phn.as_ref().map(|phn| phn.as_str().to_owned()));
-        secrets.extend(patient.phone.as_ref().map(|phone| phone.as_e164().to_owned()));
-        secrets.extend(patient.email.as_ref().map(|email| email.as_str().to_owned()));
+        secrets.extend(
+            patient
+                .phone
+                .as_ref()
+                .map(|phone| phone.as_e164().to_owned()),
+        );
+        secrets.extend(
+            patient
+                .email
+                .as_ref()
+                .map(|email| email.as_str().to_owned()),
+        );
     }
     let secrets: Vec<&str> = secrets.iter().map(String::as_str).collect();
     logs::assert_absent(&secrets);
 }
-

@@ -12,10 +12,25 @@ use local_stack::{
 
 async fn serve() -> (String, String) {
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), jiff::Timestamp::now()).await.unwrap();
-    let sign_in = LocalSignIn { token: "local-test-token".into(), clinic_id: clinic.id.to_string(), user: "staff".into() };
+    let clinic = seed(
+        &test.store,
+        &DemoData::load().unwrap(),
+        jiff::Timestamp::now(),
+    )
+    .await
+    .unwrap();
+    let sign_in = LocalSignIn {
+        token: "local-test-token".into(),
+        clinic_id: clinic.id.to_string(),
+        user: "staff".into(),
+    };
     let functions = Functions::new(&test.stack.config, &test.stack.clients);
-    let api = LocalApi::new(&test.stack.template, functions, sign_in, test.stack.inbound_topic_arn().unwrap());
+    let api = LocalApi::new(
+        &test.stack.template,
+        functions,
+        sign_in,
+        test.stack.inbound_topic_arn().unwrap(),
+    );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
@@ -26,7 +41,12 @@ async fn serve() -> (String, String) {
 async fn a_request_with_the_printed_token_reaches_the_handler() {
     let (base, token) = serve().await;
     let http = reqwest::Client::new();
-    let response = http.get(format!("{base}/templates")).bearer_auth(&token).send().await.unwrap();
+    let response = http
+        .get(format!("{base}/templates"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 200);
     let body: serde_json::Value = response.json().await.unwrap();
     assert!(body["items"].as_array().unwrap().len() >= 3);
@@ -38,7 +58,12 @@ async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() 
     let http = reqwest::Client::new();
     let missing = http.get(format!("{base}/templates")).send().await.unwrap();
     assert_eq!(missing.status(), 401);
-    let wrong = http.get(format!("{base}/chats")).bearer_auth("guess").send().await.unwrap();
+    let wrong = http
+        .get(format!("{base}/chats"))
+        .bearer_auth("guess")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(wrong.status(), 401);
     let unknown = http.get(format!("{base}/nowhere")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
@@ -59,7 +84,9 @@ async fn a_simulated_reply_goes_through_the_inbound_handler() {
     let http = reqwest::Client::new();
     let response = http
         .post(format!("{base}/local/sms-replies"))
-        .json(&serde_json::json!({"from": "+16045550123", "to": "+12505550100", "text": "ok thanks"}))
+        .json(
+            &serde_json::json!({"from": "+16045550123", "to": "+12505550100", "text": "ok thanks"}),
+        )
         .send()
         .await
         .unwrap();

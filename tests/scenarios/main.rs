@@ -1,11 +1,12 @@
 //! Scenarios across the functions against the local AWS emulator (started by `tests/run`).
 
 mod adapters;
+mod attachments;
 mod contract;
 mod events;
 mod handlers;
 mod local_api;
 mod provisioning;
 mod search;
-mod template_rules;
 mod seeding;
+mod template_rules;

@@ -9,27 +9,53 @@ use local_stack::template::Template;
 async fn every_table_of_the_template_exists_with_its_keys_indexes_and_ttl() {
     let test = TestStack::new().await;
     let template = Template::load_default().unwrap();
-    assert!(template.tables.len() >= 8, "the template defines the data tables");
+    assert!(
+        template.tables.len() >= 8,
+        "the template defines the data tables"
+    );
     let dynamodb = &test.stack.clients.dynamodb;
     for table in &template.tables {
         let name = &test.stack.provisioned.refs[&table.logical_id];
-        let description = dynamodb.describe_table().table_name(name).send().await.unwrap().table.unwrap();
+        let description = dynamodb
+            .describe_table()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap()
+            .table
+            .unwrap();
         let keys: Vec<_> = description
             .key_schema()
             .iter()
-            .map(|k| (k.attribute_name().to_owned(), k.key_type().as_str().to_owned()))
+            .map(|k| {
+                (
+                    k.attribute_name().to_owned(),
+                    k.key_type().as_str().to_owned(),
+                )
+            })
             .collect();
-        let expected: Vec<_> =
-            table.key_schema.iter().map(|k| (k.attribute.clone(), k.key_type.clone())).collect();
+        let expected: Vec<_> = table
+            .key_schema
+            .iter()
+            .map(|k| (k.attribute.clone(), k.key_type.clone()))
+            .collect();
         assert_eq!(keys, expected, "key schema of {}", table.logical_id);
-        let mut indexes: Vec<_> =
-            description.global_secondary_indexes().iter().filter_map(|i| i.index_name().map(str::to_owned)).collect();
+        let mut indexes: Vec<_> = description
+            .global_secondary_indexes()
+            .iter()
+            .filter_map(|i| i.index_name().map(str::to_owned))
+            .collect();
         indexes.sort();
         let mut expected_indexes: Vec<_> = table.indexes.iter().map(|i| i.name.clone()).collect();
         expected_indexes.sort();
         assert_eq!(indexes, expected_indexes, "indexes of {}", table.logical_id);
 
-        let ttl = dynamodb.describe_time_to_live().table_name(name).send().await.unwrap();
+        let ttl = dynamodb
+            .describe_time_to_live()
+            .table_name(name)
+            .send()
+            .await
+            .unwrap();
         let ttl = ttl.time_to_live_description.unwrap();
         match &table.ttl_attribute {
             Some(attribute) => {
@@ -45,8 +71,16 @@ async fn every_table_of_the_template_exists_with_its_keys_indexes_and_ttl() {
 async fn secure_messages_expire_through_ttl_on_expires_at() {
     let template = Template::load_default().unwrap();
     for logical_id in ["MessagesTable", "UnlockTable"] {
-        let table = template.tables.iter().find(|t| t.logical_id == logical_id).expect(logical_id);
-        assert_eq!(table.ttl_attribute.as_deref(), Some("expires_at"), "{logical_id}");
+        let table = template
+            .tables
+            .iter()
+            .find(|t| t.logical_id == logical_id)
+            .expect(logical_id);
+        assert_eq!(
+            table.ttl_attribute.as_deref(),
+            Some("expires_at"),
+            "{logical_id}"
+        );
     }
 }
 
@@ -59,7 +93,10 @@ async fn functions_settings_come_from_the_template_environment() {
     assert_eq!(config.tables.clinics, refs["ClinicsTable"]);
     assert_eq!(config.tables.unlock, refs["UnlockTable"]);
     assert_eq!(config.attachments_bucket, refs["AttachmentsBucket"]);
-    assert_eq!(config.content_key_id, test.stack.provisioned.arns["ContentKey"]);
+    assert_eq!(
+        config.content_key_id,
+        test.stack.provisioned.arns["ContentKey"]
+    );
     assert_eq!(config.unlock_base_url, integration_tests::UNLOCK_BASE_URL);
 }
 
@@ -89,11 +126,20 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
     assert_eq!(
         routes("send"),
         [
-            ("POST /appointments/{appointmentId}/messages".to_owned(), false),
+            (
+                "POST /appointments/{appointmentId}/messages".to_owned(),
+                false
+            ),
             ("POST /attachments".to_owned(), false),
         ]
     );
-    assert_eq!(routes("secure-unlock"), [("GET /m/{token}".to_owned(), true), ("POST /m/{token}".to_owned(), true)]);
+    assert_eq!(
+        routes("secure-unlock"),
+        [
+            ("GET /m/{token}".to_owned(), true),
+            ("POST /m/{token}".to_owned(), true)
+        ]
+    );
     let inbound = template.function("inbound-reply").expect("inbound-reply");
     assert!(inbound.routes.is_empty());
     assert_eq!(inbound.topics, ["InboundSmsTopic"]);

@@ -23,13 +23,18 @@ struct Seeded {
 
 async fn seeded() -> Seeded {
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now()).await.unwrap();
+    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
+        .await
+        .unwrap();
     Seeded { test, clinic }
 }
 
 impl Seeded {
     async fn search_as(&self, clinic: &str, pairs: &[(&str, &str)]) -> (u16, Value) {
-        let call = with_query(http_call("GET /patients", &[], Some(staff_claims(clinic, "staff-1"))), pairs);
+        let call = with_query(
+            http_call("GET /patients", &[], Some(staff_claims(clinic, "staff-1"))),
+            pairs,
+        );
         let response = self.test.call("search", &call).await;
         (response.status().as_u16(), body_json(&response))
     }
@@ -48,12 +53,21 @@ impl Seeded {
             provider_name: "Dr. Test".into(),
             status: AppointmentStatus::Booked,
         };
-        self.test.store.upsert_appointment_with_patient(&self.clinic.id, patient, &appointment).await.unwrap();
+        self.test
+            .store
+            .upsert_appointment_with_patient(&self.clinic.id, patient, &appointment)
+            .await
+            .unwrap();
     }
 }
 
 fn ids(body: &Value) -> Vec<String> {
-    body["items"].as_array().unwrap().iter().map(|item| item["patient"]["id"].as_str().unwrap().to_owned()).collect()
+    body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["patient"]["id"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn patient(id: &str, first: &str, last: &str, phone: &str) -> Patient {
@@ -71,11 +85,29 @@ fn patient(id: &str, first: &str, last: &str, phone: &str) -> Patient {
 #[tokio::test]
 async fn each_kind_of_query_finds_the_demo_patient() {
     let s = seeded().await;
-    for q in ["9698658215", "9698-658-215", "604 555 0123", "+1 (604) 555-0123", "Ava.Smith@EXAMPLE.com", "smi", "SMÏ", "ava", "Smith, Ava"] {
+    for q in [
+        "9698658215",
+        "9698-658-215",
+        "604 555 0123",
+        "+1 (604) 555-0123",
+        "Ava.Smith@EXAMPLE.com",
+        "smi",
+        "SMÏ",
+        "ava",
+        "Smith, Ava",
+    ] {
         assert!(s.search(q).await.contains(&"p-ava-smith".to_owned()), "{q}");
     }
-    assert_eq!(s.search("garc").await, ["p-maria-garcia"], "accents are folded");
-    assert_eq!(s.search("zoe").await, ["p-zoe-tremblay"], "patients without a PHN are found by name");
+    assert_eq!(
+        s.search("garc").await,
+        ["p-maria-garcia"],
+        "accents are folded"
+    );
+    assert_eq!(
+        s.search("zoe").await,
+        ["p-zoe-tremblay"],
+        "patients without a PHN are found by name"
+    );
 }
 
 #[tokio::test]
@@ -85,7 +117,10 @@ async fn same_name_patients_are_both_found_with_what_tells_them_apart() {
     assert_eq!(ids(&body), ["p-john-smith-1", "p-john-smith-2"]);
     let items = body["items"].as_array().unwrap();
     for field in ["phn", "date_of_birth", "phone"] {
-        assert_ne!(items[0]["patient"][field], items[1]["patient"][field], "{field}");
+        assert_ne!(
+            items[0]["patient"][field], items[1]["patient"][field],
+            "{field}"
+        );
         assert!(!items[0]["patient"][field].is_null());
     }
 }
@@ -93,31 +128,60 @@ async fn same_name_patients_are_both_found_with_what_tells_them_apart() {
 #[tokio::test]
 async fn results_list_appointments_upcoming_first_in_the_clinic_time_zone() {
     let s = seeded().await;
-    let (_, body) = s.search_as(s.clinic.id.as_str(), &[("q", "9698658215")]).await;
+    let (_, body) = s
+        .search_as(s.clinic.id.as_str(), &[("q", "9698658215")])
+        .await;
     let appointments = body["items"][0]["appointments"].as_array().unwrap();
-    let order: Vec<_> = appointments.iter().map(|a| a["id"].as_str().unwrap()).collect();
+    let order: Vec<_> = appointments
+        .iter()
+        .map(|a| a["id"].as_str().unwrap())
+        .collect();
     assert_eq!(order, ["a-ava-upcoming", "a-ava-past"]);
     let local = appointments[0]["starts_at_local"].as_str().unwrap();
-    assert!(local.contains("T09:30:00-0"), "{local} is 09:30 in Vancouver");
+    assert!(
+        local.contains("T09:30:00-0"),
+        "{local} is 09:30 in Vancouver"
+    );
 }
 
 #[tokio::test]
 async fn the_window_runs_from_activation_to_ten_years_ahead() {
     let s = seeded().await;
-    assert!(s.search("lee").await.is_empty(), "an appointment before activation only");
+    assert!(
+        s.search("lee").await.is_empty(),
+        "an appointment before activation only"
+    );
     let window = s.clinic.search_window(Timestamp::now());
     let cases = [
-        ("p-w-before", window.start() - SignedDuration::from_secs(1), false),
+        (
+            "p-w-before",
+            window.start() - SignedDuration::from_secs(1),
+            false,
+        ),
         ("p-w-start", window.start(), true),
         ("p-w-end", window.end(), true),
         ("p-w-after", window.end() + DAY, false),
     ];
     for (n, (id, at, _)) in cases.iter().enumerate() {
-        s.book(&patient(id, "Wendy", &format!("Windowtest{n}"), &format!("+1250555030{n}")), &format!("a-{id}"), *at).await;
+        s.book(
+            &patient(
+                id,
+                "Wendy",
+                &format!("Windowtest{n}"),
+                &format!("+1250555030{n}"),
+            ),
+            &format!("a-{id}"),
+            *at,
+        )
+        .await;
     }
     let mut found = s.search("windowtest").await;
     found.sort();
-    let mut expected: Vec<_> = cases.iter().filter(|c| c.2).map(|c| c.0.to_owned()).collect();
+    let mut expected: Vec<_> = cases
+        .iter()
+        .filter(|c| c.2)
+        .map(|c| c.0.to_owned())
+        .collect();
     expected.sort();
     assert_eq!(found, expected);
 }
@@ -138,8 +202,14 @@ async fn an_old_phone_number_finds_nothing() {
 async fn pages_cover_every_match_once() {
     let s = seeded().await;
     for n in 0..7 {
-        let p = patient(&format!("p-page-{n}"), "Paige", &format!("Pager{n}"), &format!("+1250555040{n}"));
-        s.book(&p, &format!("a-page-{n}"), Timestamp::now() + DAY).await;
+        let p = patient(
+            &format!("p-page-{n}"),
+            "Paige",
+            &format!("Pager{n}"),
+            &format!("+1250555040{n}"),
+        );
+        s.book(&p, &format!("a-page-{n}"), Timestamp::now() + DAY)
+            .await;
     }
     let mut seen = Vec::new();
     let mut cursor = String::new();
@@ -160,21 +230,36 @@ async fn pages_cover_every_match_once() {
     }
     assert_eq!(pages, 3);
     seen.sort();
-    assert_eq!(seen, (0..7).map(|n| format!("p-page-{n}")).collect::<Vec<_>>());
+    assert_eq!(
+        seen,
+        (0..7).map(|n| format!("p-page-{n}")).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test]
 async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appointments() {
     let s = seeded().await;
-    for q in ["9698658215", "604 555 0123", "ava.smith@example.com", "smith"] {
+    for q in [
+        "9698658215",
+        "604 555 0123",
+        "ava.smith@example.com",
+        "smith",
+    ] {
         let (status, body) = s.search_as("other-clinic", &[("q", q)]).await;
         // The other clinic has no profile here: it is refused before any lookup.
         assert!(status == 404 || ids(&body).is_empty(), "{q}");
     }
     let mut other = s.clinic.clone();
     other.id = "other-clinic".parse().unwrap();
-    direct_messages::ports::ClinicStore::put_clinic(&s.test.store, &other).await.unwrap();
-    for q in ["9698658215", "604 555 0123", "ava.smith@example.com", "smith"] {
+    direct_messages::ports::ClinicStore::put_clinic(&s.test.store, &other)
+        .await
+        .unwrap();
+    for q in [
+        "9698658215",
+        "604 555 0123",
+        "ava.smith@example.com",
+        "smith",
+    ] {
         let (status, body) = s.search_as("other-clinic", &[("q", q)]).await;
         assert_eq!(status, 200);
         assert!(ids(&body).is_empty(), "{q}");
@@ -192,7 +277,11 @@ async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appo
     );
     let missing = s.test.call("search", &missing).await;
     assert_eq!(theirs.status(), 404);
-    assert_eq!(body_json(&theirs), body_json(&missing), "another clinic's appointment looks missing");
+    assert_eq!(
+        body_json(&theirs),
+        body_json(&missing),
+        "another clinic's appointment looks missing"
+    );
 }
 
 #[tokio::test]
@@ -217,22 +306,41 @@ async fn appointment_details_show_patient_status_and_messages() {
 async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
     let s = seeded().await;
     let long = "a".repeat(500);
-    let cases: [(&[(&str, &str)], &str, &str); 8] = [
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
+    let cases: [Case; 8] = [
         (&[], "q", "enter a PHN"),
         (&[("q", "   ")], "q", "enter a PHN"),
         (&[("q", "s")], "q", "at least 2 letters"),
         (&[("q", &long)], "q", "at most 100"),
-        (&[("q", "smith"), ("cursor", "not-a-cursor")], "cursor", "not a cursor"),
-        (&[("q", "smith"), ("limit", "1000")], "limit", "from 1 to 100"),
-        (&[("q", "smith"), ("by", "zip")], "by", "phn, phone, email or name"),
+        (
+            &[("q", "smith"), ("cursor", "not-a-cursor")],
+            "cursor",
+            "not a cursor",
+        ),
+        (
+            &[("q", "smith"), ("limit", "1000")],
+            "limit",
+            "from 1 to 100",
+        ),
+        (
+            &[("q", "smith"), ("by", "zip")],
+            "by",
+            "phn, phone, email or name",
+        ),
         (&[("q", "9698648215"), ("by", "phn")], "q", "check digit"),
     ];
     for (pairs, parameter, expected) in cases {
         let (status, body) = s.search_as(s.clinic.id.as_str(), pairs).await;
         assert_eq!(status, 400, "{pairs:?}");
-        assert_eq!(body["type"], "urn:direct-messages:problem:invalid-parameter");
+        assert_eq!(
+            body["type"],
+            "urn:direct-messages:problem:invalid-parameter"
+        );
         let detail = body["detail"].as_str().unwrap();
-        assert!(detail.starts_with(parameter) && detail.contains(expected), "{detail}");
+        assert!(
+            detail.starts_with(parameter) && detail.contains(expected),
+            "{detail}"
+        );
     }
     let malformed = http_call(
         "GET /appointments/{appointmentId}",
@@ -241,16 +349,31 @@ async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
     );
     let response = s.test.call("search", &malformed).await;
     assert_eq!(response.status(), 400);
-    assert!(body_json(&response)["detail"].as_str().unwrap().contains("appointment id"));
+    assert!(
+        body_json(&response)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("appointment id")
+    );
     logs::assert_absent(&["9698648215", &long, "not-a-cursor"]);
 }
 
 #[tokio::test]
 async fn a_cursor_from_another_search_is_refused() {
     let s = seeded().await;
-    let (_, body) = s.search_as(s.clinic.id.as_str(), &[("q", "smith"), ("limit", "1")]).await;
-    let cursor = body["next_cursor"].as_str().expect("more than one Smith").to_owned();
-    let (status, body) = s.search_as(s.clinic.id.as_str(), &[("q", "garcia"), ("cursor", &cursor)]).await;
+    let (_, body) = s
+        .search_as(s.clinic.id.as_str(), &[("q", "smith"), ("limit", "1")])
+        .await;
+    let cursor = body["next_cursor"]
+        .as_str()
+        .expect("more than one Smith")
+        .to_owned();
+    let (status, body) = s
+        .search_as(
+            s.clinic.id.as_str(),
+            &[("q", "garcia"), ("cursor", &cursor)],
+        )
+        .await;
     assert_eq!(status, 400);
     assert!(body["detail"].as_str().unwrap().contains("another search"));
 }
@@ -259,11 +382,21 @@ async fn a_cursor_from_another_search_is_refused() {
 async fn exact_searches_are_one_query_reading_at_most_one_item_more_than_they_find() {
     let s = seeded().await;
     for q in ["9698658215", "604 555 0123", "ava.smith@example.com"] {
-        let request = direct_messages::search::SearchRequest::parse(Some(q), None, None, None).unwrap();
-        let page = direct_messages::search::find_patients(&s.test.store, &s.clinic, &request, Timestamp::now())
-            .await
-            .unwrap();
+        let request =
+            direct_messages::search::SearchRequest::parse(Some(q), None, None, None).unwrap();
+        let page = direct_messages::search::find_patients(
+            &s.test.store,
+            &s.clinic,
+            &request,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(page.matches.len(), 1, "{q}");
-        assert!(page.items_read <= page.matches.len() + 1, "{q}: read {}", page.items_read);
+        assert!(
+            page.items_read <= page.matches.len() + 1,
+            "{q}: read {}",
+            page.items_read
+        );
     }
 }

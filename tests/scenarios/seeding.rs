@@ -14,24 +14,46 @@ async fn demo_clinic_has_what_the_demo_needs() {
     let now = jiff::Timestamp::now();
     let clinic = seed(&test.store, &data, now).await.expect("seeded");
 
-    assert_eq!(test.store.get_clinic(&clinic.id).await.unwrap(), Some(clinic.clone()));
-    assert!(!test.store.list_templates(&clinic.id).await.unwrap().is_empty());
+    assert_eq!(
+        test.store.get_clinic(&clinic.id).await.unwrap(),
+        Some(clinic.clone())
+    );
+    assert!(
+        !test
+            .store
+            .list_templates(&clinic.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(!test.store.list_chats(&clinic.id).await.unwrap().is_empty());
 
     let without_phn = data.patients.iter().filter(|p| p.phn.is_none()).count();
     assert!(without_phn >= 1, "a patient without a PHN");
-    let smiths = data.patients.iter().filter(|p| p.first_name == "John" && p.last_name == "Smith").count();
+    let smiths = data
+        .patients
+        .iter()
+        .filter(|p| p.first_name == "John" && p.last_name == "Smith")
+        .count();
     assert_eq!(smiths, 2, "two patients with the same name");
 
     let window = clinic.search_window(now);
     let mut before_activation = 0;
     let (mut past, mut upcoming) = (0, 0);
     for patient in &data.patients {
-        let stored = test.store.get_patient(&clinic.id, &PatientId::parse(patient.id.as_str()).unwrap()).await;
+        let stored = test
+            .store
+            .get_patient(&clinic.id, &PatientId::parse(patient.id.as_str()).unwrap())
+            .await;
         assert!(stored.unwrap().is_some());
         for visit in &patient.appointments {
             let id = AppointmentId::parse(visit.id.as_str()).unwrap();
-            let appointment = test.store.get_appointment(&clinic.id, &id).await.unwrap().expect("stored");
+            let appointment = test
+                .store
+                .get_appointment(&clinic.id, &id)
+                .await
+                .unwrap()
+                .expect("stored");
             if !window.contains(appointment.starts_at) {
                 before_activation += 1;
             } else if appointment.starts_at < now {
@@ -41,6 +63,9 @@ async fn demo_clinic_has_what_the_demo_needs() {
             }
         }
     }
-    assert!(before_activation >= 1, "an appointment before the clinic's activation");
+    assert!(
+        before_activation >= 1,
+        "an appointment before the clinic's activation"
+    );
     assert!(past >= 1 && upcoming >= 1, "past and upcoming appointments");
 }

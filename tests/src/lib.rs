@@ -45,13 +45,23 @@ impl TestStack {
         let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
         let recorder = Recorder::new(&endpoint);
         recorder.start().await.expect("recorder starts");
-        TestStack { stack, functions, store, recorder }
+        TestStack {
+            stack,
+            functions,
+            store,
+            recorder,
+        }
     }
 
     /// Runs a request through API Gateway's event format and the function's handler.
     pub async fn call(&self, binary: &str, call: &HttpCall) -> Response<Body> {
-        let request = call.request(Timestamp::now()).expect("a valid API Gateway event");
-        self.functions.call_http(binary, request).await.expect("an HTTP function")
+        let request = call
+            .request(Timestamp::now())
+            .expect("a valid API Gateway event");
+        self.functions
+            .call_http(binary, request)
+            .await
+            .expect("an HTTP function")
     }
 }
 
@@ -79,7 +89,10 @@ pub fn http_call(
         method: method.to_owned(),
         path,
         route_key: route_key.to_owned(),
-        path_parameters: parameters.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        path_parameters: parameters
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect(),
         claims,
         headers: vec![("user-agent".to_owned(), "integration-tests".to_owned())],
         ..HttpCall::default()
@@ -88,7 +101,17 @@ pub fn http_call(
 
 /// The same request with a query string (values URL-encoded).
 pub fn with_query(mut call: HttpCall, pairs: &[(&str, &str)]) -> HttpCall {
-    call.raw_query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    call.raw_query = form_urlencoded::Serializer::new(String::new())
+        .extend_pairs(pairs)
+        .finish();
+    call
+}
+
+/// The same request with a JSON body.
+pub fn with_body(mut call: HttpCall, body: &str) -> HttpCall {
+    call.headers
+        .push(("content-type".to_owned(), "application/json".to_owned()));
+    call.body = body.as_bytes().to_vec();
     call
 }
 

@@ -53,6 +53,9 @@ pub fn captured() -> String {
 pub fn assert_absent(secrets: &[&str]) {
     let logs = captured();
     for secret in secrets {
-        assert!(!logs.contains(secret), "a secret value appeared in the logs");
+        assert!(
+            !logs.contains(secret),
+            "a secret value appeared in the logs"
+        );
     }
 }

@@ -33,7 +33,10 @@ pub struct Search {
 
 impl Search {
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let store = Arc::new(DynamoStore::new(clients.dynamodb.clone(), config.tables.clone()));
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Search {
             clinics: ClinicCache::new(store.clone(), clock.clone()),
@@ -51,7 +54,9 @@ impl Search {
             Err(error) => return problem_response(&error),
         };
         match route_key(&request).as_deref() {
-            Some("GET /patients") => into_response(StatusCode::OK, self.find_patients(&caller, &request).await),
+            Some("GET /patients") => {
+                into_response(StatusCode::OK, self.find_patients(&caller, &request).await)
+            }
             Some("GET /appointments/{appointmentId}") => {
                 into_response(StatusCode::OK, self.appointment(&caller, &request).await)
             }
@@ -61,12 +66,18 @@ impl Search {
         }
     }
 
-    async fn find_patients(&self, caller: &Caller, request: &Request) -> Result<PatientResults, DomainError> {
+    async fn find_patients(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<PatientResults, DomainError> {
         let params = request.query_string_parameters_ref();
         let param = |name| params.and_then(|p| p.first(name));
-        let search = SearchRequest::parse(param("q"), param("by"), param("limit"), param("cursor"))?;
+        let search =
+            SearchRequest::parse(param("q"), param("by"), param("limit"), param("cursor"))?;
         let clinic = self.clinics.get(&caller.clinic_id).await?;
-        let page = find_patients(self.directory.as_ref(), &clinic, &search, self.clock.now()).await?;
+        let page =
+            find_patients(self.directory.as_ref(), &clinic, &search, self.clock.now()).await?;
         tracing::info!(
             clinic_id = %caller.clinic_id,
             kind = search.term.kind(),
@@ -77,12 +88,26 @@ impl Search {
         Ok(PatientResults::of(page, &clinic))
     }
 
-    async fn appointment(&self, caller: &Caller, request: &Request) -> Result<AppointmentDetailsView, DomainError> {
-        let id = AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
+    async fn appointment(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<AppointmentDetailsView, DomainError> {
+        let id =
+            AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
         let clinic = self.clinics.get(&caller.clinic_id).await?;
-        let details =
-            appointment_details(self.appointments.as_ref(), self.messages.as_ref(), &caller.clinic_id, &id).await?;
-        Ok(AppointmentDetailsView::of(details, &clinic, self.clock.now()))
+        let details = appointment_details(
+            self.appointments.as_ref(),
+            self.messages.as_ref(),
+            &caller.clinic_id,
+            &id,
+        )
+        .await?;
+        Ok(AppointmentDetailsView::of(
+            details,
+            &clinic,
+            self.clock.now(),
+        ))
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Templates, DomainError> {

@@ -9,7 +9,9 @@ use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
 
 fn local(at: Timestamp, zone: &TimeZone) -> String {
-    at.to_zoned(zone.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+    at.to_zoned(zone.clone())
+        .strftime("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
 }
 
 #[derive(Debug, Serialize)]
@@ -59,11 +61,18 @@ impl PatientResults {
             .matches
             .into_iter()
             .map(|found| PatientResult {
-                appointments: found.appointments.iter().map(|card| AppointmentSummary::of(card, &zone)).collect(),
+                appointments: found
+                    .appointments
+                    .iter()
+                    .map(|card| AppointmentSummary::of(card, &zone))
+                    .collect(),
                 patient: found.patient,
             })
             .collect();
-        PatientResults { items, next_cursor: page.next_cursor }
+        PatientResults {
+            items,
+            next_cursor: page.next_cursor,
+        }
     }
 }
 
@@ -110,6 +119,10 @@ impl AppointmentDetailsView {
                 }
             })
             .collect();
-        AppointmentDetailsView { patient: details.patient, appointment, messages }
+        AppointmentDetailsView {
+            patient: details.patient,
+            appointment,
+            messages,
+        }
     }
 }

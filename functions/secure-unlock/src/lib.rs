@@ -33,7 +33,11 @@ impl SecureUnlock {
                 "Not available yet",
                 "Secure messages cannot be opened here yet. Please call your clinic.",
             ),
-            _ => page(StatusCode::NOT_FOUND, "Link not valid", "This link is not valid."),
+            _ => page(
+                StatusCode::NOT_FOUND,
+                "Link not valid",
+                "This link is not valid.",
+            ),
         }
     }
 }
@@ -48,5 +52,7 @@ fn page(status: StatusCode, title: &str, text: &str) -> Response<Body> {
     for (name, value) in SECURITY_HEADERS {
         response = response.header(name, value);
     }
-    response.body(Body::Text(html)).expect("static headers are valid")
+    response
+        .body(Body::Text(html))
+        .expect("static headers are valid")
 }

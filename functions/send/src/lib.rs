@@ -1,30 +1,106 @@
 //! The `send` function: basic and secure messages to a patient, and attachment uploads.
 
-use direct_messages::{
-    DomainError, caller::Caller, request::route_key, responses::problem_response,
-};
-use lambda_http::{Body, Request, Response};
+use std::{collections::BTreeMap, sync::Arc};
 
-#[derive(Debug, Default)]
-pub struct Send;
+use direct_messages::{
+    DomainError,
+    adapters::{
+        AwsClients,
+        s3::S3BlobStore,
+        system::{OsRandom, SystemClock},
+    },
+    attachments::{UploadRequest, UploadTicket, start_upload},
+    caller::Caller,
+    config::Config,
+    ports::{BlobStore, Clock, RandomSource},
+    request::{json_body, route_key},
+    responses::{into_response, problem_response},
+};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::Serialize;
+
+pub struct Send {
+    blobs: Arc<dyn BlobStore>,
+    random: Arc<dyn RandomSource>,
+    clock: Arc<dyn Clock>,
+}
+
+/// The answer to `POST /attachments`: PUT the file to `upload.url` with `upload.headers`.
+#[derive(Debug, Serialize)]
+struct UploadView {
+    attachment_id: String,
+    upload: UploadInstructions,
+    expires_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Serialize)]
+struct UploadInstructions {
+    method: &'static str,
+    url: String,
+    headers: BTreeMap<String, String>,
+}
+
+impl From<UploadTicket> for UploadView {
+    fn from(ticket: UploadTicket) -> Self {
+        UploadView {
+            attachment_id: ticket.attachment_id.to_string(),
+            upload: UploadInstructions {
+                method: "PUT",
+                url: ticket.upload.url,
+                headers: ticket.upload.headers.into_iter().collect(),
+            },
+            expires_at: ticket.expires_at,
+        }
+    }
+}
 
 impl Send {
-    pub fn new() -> Self {
-        Self
+    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
+        Send {
+            blobs: Arc::new(S3BlobStore::new(
+                clients.s3.clone(),
+                &config.attachments_bucket,
+                &config.content_key_id,
+            )),
+            random: Arc::new(OsRandom),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        if let Err(error) = Caller::from_request(&request) {
-            return problem_response(&error);
-        }
+        let caller = match Caller::from_request(&request) {
+            Ok(caller) => caller,
+            Err(error) => return problem_response(&error),
+        };
         match route_key(&request).as_deref() {
             Some("POST /appointments/{appointmentId}/messages") => {
-                problem_response(&DomainError::NotImplemented { feature: "sending messages" })
+                problem_response(&DomainError::NotImplemented {
+                    feature: "sending messages",
+                })
             }
-            Some("POST /attachments") => {
-                problem_response(&DomainError::NotImplemented { feature: "attachment uploads" })
-            }
+            Some("POST /attachments") => into_response(
+                StatusCode::CREATED,
+                self.start_upload(&caller, &request).await,
+            ),
             _ => problem_response(&DomainError::NotFound { what: "this route" }),
         }
+    }
+
+    async fn start_upload(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<UploadView, DomainError> {
+        let body: UploadRequest = json_body(request)?;
+        let ticket = start_upload(
+            self.blobs.as_ref(),
+            self.random.as_ref(),
+            self.clock.as_ref(),
+            &caller.clinic_id,
+            &body,
+        )
+        .await?;
+        tracing::info!(clinic_id = %caller.clinic_id, attachment_id = %ticket.attachment_id, "attachment upload started");
+        Ok(ticket.into())
     }
 }

@@ -49,7 +49,10 @@ impl HttpCall {
             });
         let (body, is_base64) = match std::str::from_utf8(&self.body) {
             Ok(text) => (text.to_owned(), false),
-            Err(_) => (base64::engine::general_purpose::STANDARD.encode(&self.body), true),
+            Err(_) => (
+                base64::engine::general_purpose::STANDARD.encode(&self.body),
+                true,
+            ),
         };
         let authorizer = self
             .claims
@@ -104,7 +107,12 @@ impl HttpCall {
 }
 
 /// The SNS event that delivers one inbound SMS (two-way SMS payload in `Sns.Message`).
-pub fn inbound_sms_event(topic_arn: &str, payload: &Value, sns_message_id: &str, now: Timestamp) -> SnsEvent {
+pub fn inbound_sms_event(
+    topic_arn: &str,
+    payload: &Value,
+    sns_message_id: &str,
+    now: Timestamp,
+) -> SnsEvent {
     let event = json!({
         "Records": [{
             "EventSource": "aws:sns",

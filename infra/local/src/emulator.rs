@@ -18,9 +18,15 @@ pub fn sdk_config(endpoint: &str) -> SdkConfig {
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new(REGION))
         .endpoint_url(endpoint)
-        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(
-            Credentials::new("testing", "testing", None, None, "local-emulator"),
-        ))
+        .credentials_provider(
+            aws_credential_types::provider::SharedCredentialsProvider::new(Credentials::new(
+                "testing",
+                "testing",
+                None,
+                None,
+                "local-emulator",
+            )),
+        )
         .build()
 }
 
@@ -51,13 +57,19 @@ pub struct PublishedSms {
 
 impl Recorder {
     pub fn new(endpoint: &str) -> Self {
-        Self { endpoint: endpoint.trim_end_matches('/').to_owned(), http: reqwest::Client::new() }
+        Self {
+            endpoint: endpoint.trim_end_matches('/').to_owned(),
+            http: reqwest::Client::new(),
+        }
     }
 
     /// Starts recording (idempotent: recording already on stays on).
     pub async fn start(&self) -> Result<()> {
         self.http
-            .post(format!("{}/moto-api/recorder/start-recording", self.endpoint))
+            .post(format!(
+                "{}/moto-api/recorder/start-recording",
+                self.endpoint
+            ))
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -69,7 +81,10 @@ impl Recorder {
     pub async fn published_sms(&self) -> Result<Vec<PublishedSms>> {
         let text = self
             .http
-            .get(format!("{}/moto-api/recorder/download-recording", self.endpoint))
+            .get(format!(
+                "{}/moto-api/recorder/download-recording",
+                self.endpoint
+            ))
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -88,7 +103,9 @@ impl RecordedRequest {
     fn body_text(&self) -> Option<String> {
         let body = self.body.as_ref()?;
         if self.body_encoded {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(body).ok()?;
+            let bytes = base64::engine::general_purpose::STANDARD
+                .decode(body)
+                .ok()?;
             String::from_utf8(bytes).ok()
         } else {
             Some(body.clone())
@@ -104,7 +121,10 @@ impl RecordedRequest {
 
     fn published_sms(&self) -> Option<PublishedSms> {
         let body = self.body_text()?;
-        if self.target().is_some_and(|target| target.ends_with(".Publish")) {
+        if self
+            .target()
+            .is_some_and(|target| target.ends_with(".Publish"))
+        {
             return sms_from_json(&body);
         }
         sms_from_form(&body)
@@ -133,7 +153,9 @@ fn sms_from_json(body: &str) -> Option<PublishedSms> {
 
 /// SNS's query protocol: `Action=Publish&PhoneNumber=…&MessageAttributes.entry.N.Name=…`.
 fn sms_from_form(body: &str) -> Option<PublishedSms> {
-    let fields: HashMap<String, String> = form_urlencoded::parse(body.as_bytes()).into_owned().collect();
+    let fields: HashMap<String, String> = form_urlencoded::parse(body.as_bytes())
+        .into_owned()
+        .collect();
     if fields.get("Action").map(String::as_str) != Some("Publish") {
         return None;
     }

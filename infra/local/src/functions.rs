@@ -19,7 +19,7 @@ impl Functions {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
         Self {
             search: Search::from_aws(config, clients),
-            send: Send::new(),
+            send: Send::from_aws(config, clients),
             secure_unlock: SecureUnlock::new(),
             inbound_reply: InboundReply::new(),
         }

@@ -30,19 +30,39 @@ impl LocalStack {
         let sdk = emulator::sdk_config(endpoint);
         let provisioned = provision::provision(&sdk, &template, prefix)
             .await
-            .with_context(|| format!("creating the template's resources on the emulator at {endpoint}"))?;
+            .with_context(|| {
+                format!("creating the template's resources on the emulator at {endpoint}")
+            })?;
         let config = provisioned.config(
             &template,
-            &[("UNLOCK_BASE_URL", unlock_base_url), ("S3_FORCE_PATH_STYLE", "true")],
+            &[
+                ("UNLOCK_BASE_URL", unlock_base_url),
+                ("S3_FORCE_PATH_STYLE", "true"),
+            ],
         )?;
         let clients = AwsClients::from_sdk_config(&sdk, config.s3_force_path_style);
-        Ok(LocalStack { template, provisioned, config, clients })
+        Ok(LocalStack {
+            template,
+            provisioned,
+            config,
+            clients,
+        })
     }
 
     /// The ARN of the topic inbound SMS arrive on.
     pub fn inbound_topic_arn(&self) -> Result<String> {
-        let function = self.template.function("inbound-reply").context("no inbound-reply function")?;
-        let topic = function.topics.first().context("inbound-reply subscribes to no topic")?;
-        self.provisioned.arns.get(topic).cloned().context("the inbound topic was not created")
+        let function = self
+            .template
+            .function("inbound-reply")
+            .context("no inbound-reply function")?;
+        let topic = function
+            .topics
+            .first()
+            .context("inbound-reply subscribes to no topic")?;
+        self.provisioned
+            .arns
+            .get(topic)
+            .cloned()
+            .context("the inbound topic was not created")
     }
 }

@@ -41,7 +41,12 @@ async fn main() -> Result<()> {
         user: "demo-staff".to_owned(),
     };
     let functions = Functions::new(&stack.config, &stack.clients);
-    let api = LocalApi::new(&stack.template, functions, sign_in.clone(), stack.inbound_topic_arn()?);
+    let api = LocalApi::new(
+        &stack.template,
+        functions,
+        sign_in.clone(),
+        stack.inbound_topic_arn()?,
+    );
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
@@ -79,9 +84,14 @@ async fn print_outbound_sms(recorder: Recorder) {
     let mut shown = 0;
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
-        let Ok(all) = recorder.published_sms().await else { continue };
+        let Ok(all) = recorder.published_sms().await else {
+            continue;
+        };
         for sms in all.iter().skip(shown) {
-            println!("\n--- SMS to {} ---\n{}\n---", sms.phone_number, sms.message);
+            println!(
+                "\n--- SMS to {} ---\n{}\n---",
+                sms.phone_number, sms.message
+            );
         }
         shown = all.len().max(shown);
     }

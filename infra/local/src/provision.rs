@@ -61,7 +61,9 @@ impl Provisioned {
             environment.insert(name.clone(), resolved);
         }
         for (name, value) in overrides {
-            environment.entry((*name).to_owned()).or_insert_with(|| (*value).to_owned());
+            environment
+                .entry((*name).to_owned())
+                .or_insert_with(|| (*value).to_owned());
         }
         Ok(environment)
     }
@@ -69,7 +71,8 @@ impl Provisioned {
     pub fn config(&self, template: &Template, overrides: &[(&str, &str)]) -> Result<Config> {
         let environment = self.environment(template, overrides)?;
         let values = environment.into_iter().collect();
-        Config::from_map(&values).context("the template's environment does not make a complete config")
+        Config::from_map(&values)
+            .context("the template's environment does not make a complete config")
     }
 }
 
@@ -85,11 +88,22 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
             .send()
             .await
             .with_context(|| format!("creating the KMS key {key}"))?;
-        let metadata = created.key_metadata.context("CreateKey returned no metadata")?;
-        provisioned.refs.insert(key.clone(), metadata.key_id.clone());
-        provisioned.arns.insert(key.clone(), metadata.arn.context("CreateKey returned no ARN")?);
+        let metadata = created
+            .key_metadata
+            .context("CreateKey returned no metadata")?;
+        provisioned
+            .refs
+            .insert(key.clone(), metadata.key_id.clone());
+        provisioned.arns.insert(
+            key.clone(),
+            metadata.arn.context("CreateKey returned no ARN")?,
+        );
     }
-    let table_key = template.keys.first().and_then(|key| provisioned.arns.get(key)).cloned();
+    let table_key = template
+        .keys
+        .first()
+        .and_then(|key| provisioned.arns.get(key))
+        .cloned();
 
     let dynamodb = aws_sdk_dynamodb::Client::new(sdk);
     for table in &template.tables {
@@ -99,12 +113,16 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
         provisioned.arns.insert(table.logical_id.clone(), arn);
     }
 
-    let s3_config = aws_sdk_s3::config::Builder::from(sdk).force_path_style(true).build();
+    let s3_config = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(true)
+        .build();
     let s3 = aws_sdk_s3::Client::from_conf(s3_config);
     for bucket in &template.buckets {
         let name = format!("{prefix}{bucket}").to_lowercase();
         create_bucket(&s3, &name, table_key.as_deref()).await?;
-        provisioned.arns.insert(bucket.clone(), format!("arn:aws:s3:::{name}"));
+        provisioned
+            .arns
+            .insert(bucket.clone(), format!("arn:aws:s3:::{name}"));
         provisioned.refs.insert(bucket.clone(), name);
     }
 
@@ -170,7 +188,11 @@ async fn create_table(
     }
     if let Some(key) = kms_key {
         request = request.sse_specification(
-            SseSpecification::builder().enabled(true).sse_type(SseType::Kms).kms_master_key_id(key).build(),
+            SseSpecification::builder()
+                .enabled(true)
+                .sse_type(SseType::Kms)
+                .kms_master_key_id(key)
+                .build(),
         );
     }
     let created = request
@@ -182,7 +204,10 @@ async fn create_table(
             .update_time_to_live()
             .table_name(name)
             .time_to_live_specification(
-                TimeToLiveSpecification::builder().attribute_name(attribute).enabled(true).build()?,
+                TimeToLiveSpecification::builder()
+                    .attribute_name(attribute)
+                    .enabled(true)
+                    .build()?,
             )
             .send()
             .await
@@ -194,7 +219,11 @@ async fn create_table(
         .context("CreateTable returned no ARN")
 }
 
-async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, kms_key: Option<&str>) -> Result<()> {
+async fn create_bucket(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    kms_key: Option<&str>,
+) -> Result<()> {
     client
         .create_bucket()
         .bucket(name)
@@ -219,7 +248,9 @@ async fn create_bucket(client: &aws_sdk_s3::Client, name: &str, kms_key: Option<
             .put_bucket_encryption()
             .bucket(name)
             .server_side_encryption_configuration(
-                ServerSideEncryptionConfiguration::builder().rules(rule).build()?,
+                ServerSideEncryptionConfiguration::builder()
+                    .rules(rule)
+                    .build()?,
             )
             .send()
             .await

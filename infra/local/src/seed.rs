@@ -11,7 +11,11 @@ use direct_messages::{
     phone::PhoneNumber,
     ports::{AppointmentStore, ClinicStore},
 };
-use jiff::{Timestamp, ToSpan, civil::{Date, Time}, tz::TimeZone};
+use jiff::{
+    Timestamp, ToSpan,
+    civil::{Date, Time},
+    tz::TimeZone,
+};
 use serde::Deserialize;
 
 pub const DEMO_CLINIC_JSON: &str = include_str!("../demo-clinic.json");
@@ -79,7 +83,11 @@ impl DemoData {
 }
 
 /// Writes the demo clinic, its templates, chats, patients and appointments.
-pub async fn seed<S: ClinicStore + AppointmentStore>(store: &S, data: &DemoData, now: Timestamp) -> Result<Clinic> {
+pub async fn seed<S: ClinicStore + AppointmentStore>(
+    store: &S,
+    data: &DemoData,
+    now: Timestamp,
+) -> Result<Clinic> {
     let clinic = data.clinic(now)?;
     store.put_clinic(&clinic).await?;
     for template in &data.templates {
@@ -101,7 +109,10 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(store: &S, data: &DemoData,
         };
         for visit in &demo.appointments {
             let day = today.checked_add(visit.days_from_now.days())?;
-            let starts_at = day.to_datetime(visit.time).to_zoned(clinic.zone())?.timestamp();
+            let starts_at = day
+                .to_datetime(visit.time)
+                .to_zoned(clinic.zone())?
+                .timestamp();
             let appointment = Appointment {
                 id: visit.id.clone(),
                 patient_id: patient.id.clone(),
@@ -109,7 +120,9 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(store: &S, data: &DemoData,
                 provider_name: visit.provider_name.clone(),
                 status: visit.status,
             };
-            store.upsert_appointment_with_patient(&clinic.id, &patient, &appointment).await?;
+            store
+                .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+                .await?;
         }
     }
     Ok(clinic)

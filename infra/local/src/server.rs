@@ -40,13 +40,28 @@ pub struct LocalApi {
 }
 
 impl LocalApi {
-    pub fn new(template: &Template, functions: Functions, sign_in: LocalSignIn, inbound_topic_arn: String) -> Self {
+    pub fn new(
+        template: &Template,
+        functions: Functions,
+        sign_in: LocalSignIn,
+        inbound_topic_arn: String,
+    ) -> Self {
         let routes = template
             .functions
             .iter()
-            .flat_map(|function| function.routes.iter().map(|route| (function.binary.clone(), route.clone())))
+            .flat_map(|function| {
+                function
+                    .routes
+                    .iter()
+                    .map(|route| (function.binary.clone(), route.clone()))
+            })
             .collect();
-        Self { routes, functions, sign_in, inbound_topic_arn }
+        Self {
+            routes,
+            functions,
+            sign_in,
+            inbound_topic_arn,
+        }
     }
 }
 
@@ -80,14 +95,20 @@ fn match_path(template: &str, path: &str) -> Option<BTreeMap<String, String>> {
 }
 
 fn percent_decode(segment: &str) -> Option<String> {
-    let decoded: Vec<u8> = form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, value)| value.into_owned().into_bytes())?;
+    let decoded: Vec<u8> =
+        form_urlencoded::parse(format!("x={}", segment.replace('+', "%2B")).as_bytes())
+            .next()
+            .map(|(_, value)| value.into_owned().into_bytes())?;
     String::from_utf8(decoded).ok()
 }
 
 fn gateway_answer(status: StatusCode, message: &str) -> Response {
-    (status, [("content-type", "application/json")], json!({ "message": message }).to_string()).into_response()
+    (
+        status,
+        [("content-type", "application/json")],
+        json!({ "message": message }).to_string(),
+    )
+        .into_response()
 }
 
 fn bearer(headers: &HeaderMap) -> Option<&str> {
@@ -167,10 +188,18 @@ struct SimulatedReply {
     text: String,
 }
 
-async fn simulate_reply(State(api): State<Arc<LocalApi>>, axum::Json(reply): axum::Json<SimulatedReply>) -> Response {
+async fn simulate_reply(
+    State(api): State<Arc<LocalApi>>,
+    axum::Json(reply): axum::Json<SimulatedReply>,
+) -> Response {
     let now = Timestamp::now();
     let id = format!("local-{}", now.as_nanosecond());
-    let keyword = reply.text.split_whitespace().next().unwrap_or_default().to_uppercase();
+    let keyword = reply
+        .text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_uppercase();
     let payload = json!({
         "originationNumber": reply.from,
         "destinationNumber": reply.to,
@@ -194,10 +223,19 @@ mod tests {
 
     #[test]
     fn path_templates_match_segments_and_capture_parameters() {
-        let parameters = match_path("/appointments/{appointmentId}/messages", "/appointments/a-1/messages")
-            .expect("matches");
+        let parameters = match_path(
+            "/appointments/{appointmentId}/messages",
+            "/appointments/a-1/messages",
+        )
+        .expect("matches");
         assert_eq!(parameters["appointmentId"], "a-1");
-        assert!(match_path("/appointments/{appointmentId}", "/appointments/a-1/messages").is_none());
+        assert!(
+            match_path(
+                "/appointments/{appointmentId}",
+                "/appointments/a-1/messages"
+            )
+            .is_none()
+        );
         assert!(match_path("/appointments/{appointmentId}", "/appointments/").is_none());
         assert!(match_path("/templates", "/chats").is_none());
     }

@@ -106,7 +106,10 @@ impl Template {
             functions: Vec::new(),
         };
         for (id, resource) in resources {
-            let id = id.as_str().context("a resource id is not a string")?.to_owned();
+            let id = id
+                .as_str()
+                .context("a resource id is not a string")?
+                .to_owned();
             let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match resource.get("Type").and_then(Value::as_str) {
                 Some("AWS::DynamoDB::Table") => template.tables.push(table(&id, &properties)?),
@@ -114,7 +117,9 @@ impl Template {
                 Some("AWS::KMS::Key") => template.keys.push(id),
                 Some("AWS::SNS::Topic") => template.topics.push(id),
                 Some("AWS::Serverless::Function") => {
-                    template.functions.push(function(&id, resource, &properties)?)
+                    template
+                        .functions
+                        .push(function(&id, resource, &properties)?)
                 }
                 _ => {}
             }
@@ -123,12 +128,17 @@ impl Template {
     }
 
     pub fn function(&self, binary: &str) -> Option<&FunctionSpec> {
-        self.functions.iter().find(|function| function.binary == binary)
+        self.functions
+            .iter()
+            .find(|function| function.binary == binary)
     }
 }
 
 fn string(value: &Value, what: &str) -> Result<String> {
-    value.as_str().map(str::to_owned).with_context(|| format!("{what} is not a string"))
+    value
+        .as_str()
+        .map(str::to_owned)
+        .with_context(|| format!("{what} is not a string"))
 }
 
 fn key_schema(value: Option<&Value>, owner: &str) -> Result<Vec<KeyElement>> {
@@ -202,7 +212,10 @@ fn env_value(value: &Value) -> EnvValue {
         Value::String(text) => EnvValue::Literal(text.clone()),
         Value::Number(number) => EnvValue::Literal(number.to_string()),
         Value::Bool(flag) => EnvValue::Literal(flag.to_string()),
-        Value::Tagged(tagged) => match (tagged.tag.to_string().trim_start_matches('!'), &tagged.value) {
+        Value::Tagged(tagged) => match (
+            tagged.tag.to_string().trim_start_matches('!'),
+            &tagged.value,
+        ) {
             ("Ref", Value::String(id)) => EnvValue::Ref(id.clone()),
             ("GetAtt", Value::String(path)) => match path.split_once('.') {
                 Some((id, attribute)) => EnvValue::GetAtt(id.to_owned(), attribute.to_owned()),
@@ -214,7 +227,11 @@ fn env_value(value: &Value) -> EnvValue {
             if let Some(Value::String(id)) = map.get("Ref") {
                 return EnvValue::Ref(id.clone());
             }
-            match map.get("Fn::GetAtt").and_then(Value::as_sequence).map(Vec::as_slice) {
+            match map
+                .get("Fn::GetAtt")
+                .and_then(Value::as_sequence)
+                .map(Vec::as_slice)
+            {
                 Some([Value::String(id), Value::String(attribute)]) => {
                     EnvValue::GetAtt(id.clone(), attribute.clone())
                 }
@@ -226,12 +243,18 @@ fn env_value(value: &Value) -> EnvValue {
 }
 
 fn environment(root: &Value) -> Result<Vec<(String, EnvValue)>> {
-    let Some(variables) = root["Globals"]["Function"]["Environment"]["Variables"].as_mapping() else {
+    let Some(variables) = root["Globals"]["Function"]["Environment"]["Variables"].as_mapping()
+    else {
         bail!("the template has no Globals.Function.Environment.Variables");
     };
     variables
         .iter()
-        .map(|(name, value)| Ok((string(name, "an environment variable name")?, env_value(value))))
+        .map(|(name, value)| {
+            Ok((
+                string(name, "an environment variable name")?,
+                env_value(value),
+            ))
+        })
         .collect()
 }
 
@@ -247,7 +270,8 @@ fn function(id: &str, resource: &Value, properties: &Value) -> Result<FunctionSp
             let event_properties = &event["Properties"];
             match event["Type"].as_str() {
                 Some("HttpApi") => routes.push(Route {
-                    method: string(&event_properties["Method"], "an HttpApi Method")?.to_uppercase(),
+                    method: string(&event_properties["Method"], "an HttpApi Method")?
+                        .to_uppercase(),
                     path: string(&event_properties["Path"], "an HttpApi Path")?,
                     public: event_properties["Auth"]["Authorizer"].as_str() == Some("NONE"),
                 }),
@@ -260,5 +284,10 @@ fn function(id: &str, resource: &Value, properties: &Value) -> Result<FunctionSp
             }
         }
     }
-    Ok(FunctionSpec { logical_id: id.to_owned(), binary, routes, topics })
+    Ok(FunctionSpec {
+        logical_id: id.to_owned(),
+        binary,
+        routes,
+        topics,
+    })
 }

@@ -17,7 +17,10 @@ pub struct KmsKeyService {
 
 impl KmsKeyService {
     pub fn new(client: aws_sdk_kms::Client, key_id: impl Into<String>) -> Self {
-        Self { client, key_id: key_id.into() }
+        Self {
+            client,
+            key_id: key_id.into(),
+        }
     }
 }
 
@@ -41,7 +44,11 @@ impl KeyService for KmsKeyService {
                 plaintext: plaintext.into_inner(),
                 ciphertext: ciphertext.into_inner(),
             }),
-            _ => Err(DependencyError::new("kms", "GenerateDataKey", "IncompleteDataKey")),
+            _ => Err(DependencyError::new(
+                "kms",
+                "GenerateDataKey",
+                "IncompleteDataKey",
+            )),
         }
     }
 

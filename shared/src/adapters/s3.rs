@@ -19,12 +19,23 @@ pub struct S3BlobStore {
 }
 
 impl S3BlobStore {
-    pub fn new(client: aws_sdk_s3::Client, bucket: impl Into<String>, kms_key_id: impl Into<String>) -> Self {
-        Self { client, bucket: bucket.into(), kms_key_id: kms_key_id.into() }
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        kms_key_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            kms_key_id: kms_key_id.into(),
+        }
     }
 }
 
-fn presigning(expires_in: Duration, operation: &'static str) -> Result<PresigningConfig, DependencyError> {
+fn presigning(
+    expires_in: Duration,
+    operation: &'static str,
+) -> Result<PresigningConfig, DependencyError> {
     PresigningConfig::expires_in(expires_in)
         .map_err(|_| DependencyError::new("s3", operation, "InvalidExpiry"))
 }
@@ -53,11 +64,20 @@ impl BlobStore for S3BlobStore {
             .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
             .map(|(name, value)| (name.to_owned(), value.to_owned()))
             .collect();
-        Ok(PresignedUpload { url: request.uri().to_owned(), headers })
+        Ok(PresignedUpload {
+            url: request.uri().to_owned(),
+            headers,
+        })
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError> {
-        let result = self.client.head_object().bucket(&self.bucket).key(key).send().await;
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
         match result {
             Ok(output) => Ok(Some(BlobInfo {
                 size: output.content_length.unwrap_or_default().max(0) as u64,
@@ -92,7 +112,13 @@ impl BlobStore for S3BlobStore {
 fn content_disposition(file_name: &str) -> String {
     let fallback: String = file_name
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || ".-_ ".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect();
     let encoded: String = file_name
         .bytes()

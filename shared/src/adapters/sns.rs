@@ -38,14 +38,19 @@ impl SmsSender for SnsSmsSender {
             .phone_number(sms.to.as_e164())
             .message(&sms.body)
             .message_attributes("AWS.SNS.SMS.SMSType", string_attribute("Transactional")?)
-            .message_attributes("AWS.MM.SMS.OriginationNumber", string_attribute(sms.from.as_e164())?)
+            .message_attributes(
+                "AWS.MM.SMS.OriginationNumber",
+                string_attribute(sms.from.as_e164())?,
+            )
             .send()
             .await
             .map_err(sdk_failure("sns", "Publish"))?;
         let provider_message_id = output
             .message_id
             .ok_or_else(|| DependencyError::new("sns", "Publish", "NoMessageId"))?;
-        Ok(SmsReceipt { provider_message_id })
+        Ok(SmsReceipt {
+            provider_message_id,
+        })
     }
 
     async fn is_opted_out(&self, number: &PhoneNumber) -> Result<bool, DependencyError> {

@@ -16,7 +16,10 @@ pub struct MemoryBlobStore {
 
 impl MemoryBlobStore {
     pub fn insert(&self, key: &str, info: BlobInfo) {
-        self.objects.lock().expect("blob lock").insert(key.to_owned(), info);
+        self.objects
+            .lock()
+            .expect("blob lock")
+            .insert(key.to_owned(), info);
     }
 }
 
@@ -44,6 +47,9 @@ impl BlobStore for MemoryBlobStore {
         _file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError> {
-        Ok(format!("memory://download/{key}?expires={}", expires_in.as_secs()))
+        Ok(format!(
+            "memory://download/{key}?expires={}",
+            expires_in.as_secs()
+        ))
     }
 }

@@ -24,9 +24,15 @@ fn wrap(plaintext: &[u8], context: &EncryptionContext) -> Vec<u8> {
 
 #[async_trait]
 impl KeyService for FakeKeyService {
-    async fn generate_data_key(&self, context: &EncryptionContext) -> Result<DataKey, DependencyError> {
+    async fn generate_data_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<DataKey, DependencyError> {
         let plaintext = vec![self.next.fetch_add(1, Ordering::SeqCst); 32];
-        Ok(DataKey { ciphertext: wrap(&plaintext, context), plaintext })
+        Ok(DataKey {
+            ciphertext: wrap(&plaintext, context),
+            plaintext,
+        })
     }
 
     async fn decrypt_data_key(
@@ -52,7 +58,16 @@ mod tests {
         let context: EncryptionContext = [("message_id".to_owned(), "m1".to_owned())].into();
         let other: EncryptionContext = [("message_id".to_owned(), "m2".to_owned())].into();
         let key = keys.generate_data_key(&context).await.unwrap();
-        assert_eq!(keys.decrypt_data_key(&key.ciphertext, &context).await.unwrap(), key.plaintext);
-        assert!(keys.decrypt_data_key(&key.ciphertext, &other).await.is_err());
+        assert_eq!(
+            keys.decrypt_data_key(&key.ciphertext, &context)
+                .await
+                .unwrap(),
+            key.plaintext
+        );
+        assert!(
+            keys.decrypt_data_key(&key.ciphertext, &other)
+                .await
+                .is_err()
+        );
     }
 }

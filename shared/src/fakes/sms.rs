@@ -2,7 +2,10 @@
 
 use std::{
     collections::HashSet,
-    sync::{Mutex, atomic::{AtomicBool, Ordering}},
+    sync::{
+        Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
 };
 
 use async_trait::async_trait;
@@ -26,7 +29,10 @@ impl RecordingSmsSender {
     }
 
     pub fn opt_out(&self, number: &PhoneNumber) {
-        self.opted_out.lock().expect("sms lock").insert(number.as_e164().to_owned());
+        self.opted_out
+            .lock()
+            .expect("sms lock")
+            .insert(number.as_e164().to_owned());
     }
 
     /// While set, every send fails as SNS would when throttled.
@@ -43,10 +49,16 @@ impl SmsSender for RecordingSmsSender {
         }
         let mut sent = self.sent.lock().expect("sms lock");
         sent.push(sms.clone());
-        Ok(SmsReceipt { provider_message_id: format!("fake-{}", sent.len()) })
+        Ok(SmsReceipt {
+            provider_message_id: format!("fake-{}", sent.len()),
+        })
     }
 
     async fn is_opted_out(&self, number: &PhoneNumber) -> Result<bool, DependencyError> {
-        Ok(self.opted_out.lock().expect("sms lock").contains(number.as_e164()))
+        Ok(self
+            .opted_out
+            .lock()
+            .expect("sms lock")
+            .contains(number.as_e164()))
     }
 }

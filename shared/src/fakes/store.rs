@@ -10,11 +10,14 @@ use async_trait::async_trait;
 use crate::{
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
-    model::{Appointment, AppointmentCard, Chat, Clinic, Patient, SentMessage, Template, with_card},
+    model::{
+        Appointment, AppointmentCard, Chat, Clinic, Patient, SentMessage, Template, with_card,
+    },
     patient_keys::{LookupKey, lookup_keys},
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore, PatientDirectory,
+        AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore,
+        PatientDirectory,
     },
 };
 
@@ -38,13 +41,28 @@ pub struct MemoryStore {
 impl MemoryStore {
     /// The lookup keys currently stored, for tests of the key rules.
     pub fn lookup_keys(&self) -> BTreeSet<LookupKey> {
-        self.tables.lock().expect("store lock").lookup.keys().cloned().collect()
+        self.tables
+            .lock()
+            .expect("store lock")
+            .lookup
+            .keys()
+            .cloned()
+            .collect()
     }
 
     /// Records a sent message, as the send use case will.
-    pub fn add_message(&self, clinic: &ClinicId, appointment: &AppointmentId, message: SentMessage) {
+    pub fn add_message(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+        message: SentMessage,
+    ) {
         let mut tables = self.tables.lock().expect("store lock");
-        tables.messages.entry(key(clinic, appointment.as_str())).or_default().push(message);
+        tables
+            .messages
+            .entry(key(clinic, appointment.as_str()))
+            .or_default()
+            .push(message);
     }
 }
 
@@ -56,12 +74,20 @@ fn key(clinic: &ClinicId, id: &str) -> (String, String) {
 impl ClinicStore for MemoryStore {
     async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
-        tables.clinics.insert(clinic.id.as_str().to_owned(), clinic.clone());
+        tables
+            .clinics
+            .insert(clinic.id.as_str().to_owned(), clinic.clone());
         Ok(())
     }
 
     async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
-        Ok(self.tables.lock().expect("store lock").clinics.get(id.as_str()).cloned())
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .clinics
+            .get(id.as_str())
+            .cloned())
     }
 
     async fn find_clinic_by_sms_number(
@@ -69,12 +95,22 @@ impl ClinicStore for MemoryStore {
         number: &PhoneNumber,
     ) -> Result<Option<Clinic>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        Ok(tables.clinics.values().find(|clinic| &clinic.sms_number == number).cloned())
+        Ok(tables
+            .clinics
+            .values()
+            .find(|clinic| &clinic.sms_number == number)
+            .cloned())
     }
 
-    async fn put_template(&self, clinic: &ClinicId, template: &Template) -> Result<(), DependencyError> {
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
-        tables.templates.insert(key(clinic, template.id.as_str()), template.clone());
+        tables
+            .templates
+            .insert(key(clinic, template.id.as_str()), template.clone());
         Ok(())
     }
 
@@ -90,7 +126,9 @@ impl ClinicStore for MemoryStore {
 
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
-        tables.chats.insert(key(clinic, chat.id.as_str()), chat.clone());
+        tables
+            .chats
+            .insert(key(clinic, chat.id.as_str()), chat.clone());
         Ok(())
     }
 
@@ -120,7 +158,10 @@ impl AppointmentStore for MemoryStore {
                 tables.lookup.remove(&old);
             }
         }
-        let cards = with_card(tables.cards.remove(&patient_key).unwrap_or_default(), appointment);
+        let cards = with_card(
+            tables.cards.remove(&patient_key).unwrap_or_default(),
+            appointment,
+        );
         for lookup in lookup_keys(clinic, patient) {
             let entry = DirectoryEntry {
                 sort_key: lookup.sk.clone(),
@@ -131,7 +172,9 @@ impl AppointmentStore for MemoryStore {
         }
         tables.cards.insert(patient_key.clone(), cards);
         tables.patients.insert(patient_key, patient.clone());
-        tables.appointments.insert(key(clinic, appointment.id.as_str()), appointment.clone());
+        tables
+            .appointments
+            .insert(key(clinic, appointment.id.as_str()), appointment.clone());
         Ok(())
     }
 
@@ -140,7 +183,13 @@ impl AppointmentStore for MemoryStore {
         clinic: &ClinicId,
         id: &PatientId,
     ) -> Result<Option<Patient>, DependencyError> {
-        Ok(self.tables.lock().expect("store lock").patients.get(&key(clinic, id.as_str())).cloned())
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .patients
+            .get(&key(clinic, id.as_str()))
+            .cloned())
     }
 
     async fn get_appointment(
@@ -170,7 +219,11 @@ impl PatientDirectory for MemoryStore {
             .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
             .map(|(_, entry)| entry.clone());
         let entries: Vec<_> = matching.by_ref().take(limit).collect();
-        Ok(DirectoryPage { items_read: entries.len(), exhausted: matching.next().is_none(), entries })
+        Ok(DirectoryPage {
+            items_read: entries.len(),
+            exhausted: matching.next().is_none(),
+            entries,
+        })
     }
 }
 
@@ -182,8 +235,12 @@ impl MessageStore for MemoryStore {
         appointment: &AppointmentId,
     ) -> Result<Vec<SentMessage>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        let mut messages = tables.messages.get(&key(clinic, appointment.as_str())).cloned().unwrap_or_default();
-        messages.sort_by(|a, b| b.sent_at.cmp(&a.sent_at));
+        let mut messages = tables
+            .messages
+            .get(&key(clinic, appointment.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
         Ok(messages)
     }
 }

@@ -18,8 +18,11 @@ pub trait ClinicStore: Send + Sync {
         &self,
         number: &PhoneNumber,
     ) -> Result<Option<Clinic>, DependencyError>;
-    async fn put_template(&self, clinic: &ClinicId, template: &Template)
-    -> Result<(), DependencyError>;
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError>;
     async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError>;
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError>;
     async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError>;

@@ -20,7 +20,10 @@ pub struct Cursor {
 }
 
 fn invalid_cursor(reason: &str) -> DomainError {
-    DomainError::InvalidParameter { parameter: "cursor", reason: reason.to_owned() }
+    DomainError::InvalidParameter {
+        parameter: "cursor",
+        reason: reason.to_owned(),
+    }
 }
 
 impl Cursor {
@@ -33,8 +36,11 @@ impl Cursor {
         if text.len() > MAX_CURSOR_CHARS {
             return Err(invalid_cursor(NOT_OURS));
         }
-        let bytes = URL_SAFE_NO_PAD.decode(text.trim()).map_err(|_| invalid_cursor(NOT_OURS))?;
-        let cursor: Cursor = serde_json::from_slice(&bytes).map_err(|_| invalid_cursor(NOT_OURS))?;
+        let bytes = URL_SAFE_NO_PAD
+            .decode(text.trim())
+            .map_err(|_| invalid_cursor(NOT_OURS))?;
+        let cursor: Cursor =
+            serde_json::from_slice(&bytes).map_err(|_| invalid_cursor(NOT_OURS))?;
         if cursor.fingerprint != fingerprint {
             return Err(invalid_cursor(
                 "belongs to another search; leave it out to start this search from the beginning",
@@ -50,7 +56,11 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips_for_its_own_search_only() {
-        let cursor = Cursor { fingerprint: "abc".into(), probe: 2, after: "smith\u{1}ava\u{1}p1".into() };
+        let cursor = Cursor {
+            fingerprint: "abc".into(),
+            probe: 2,
+            after: "smith\u{1}ava\u{1}p1".into(),
+        };
         assert_eq!(Cursor::decode(&cursor.encode(), "abc").unwrap(), cursor);
         let other = Cursor::decode(&cursor.encode(), "def").unwrap_err();
         assert!(other.to_string().contains("another search"));
@@ -61,7 +71,10 @@ mod tests {
         for text in ["", "!!!", "bm90IGpzb24", &"A".repeat(2000)] {
             assert!(matches!(
                 Cursor::decode(text, "abc"),
-                Err(DomainError::InvalidParameter { parameter: "cursor", .. })
+                Err(DomainError::InvalidParameter {
+                    parameter: "cursor",
+                    ..
+                })
             ));
         }
     }

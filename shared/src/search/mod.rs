@@ -49,7 +49,11 @@ impl SearchRequest {
             None | Some("") => None,
             Some(text) => Some(Cursor::decode(text, &term.fingerprint())?),
         };
-        Ok(SearchRequest { term, limit, cursor })
+        Ok(SearchRequest {
+            term,
+            limit,
+            cursor,
+        })
     }
 }
 
@@ -71,7 +75,11 @@ pub struct SearchPage {
 
 /// The appointments a search shows, or `None` when the patient has none in the window
 /// (and so is not found).
-fn appointments_in_window(clinic: &Clinic, cards: &[AppointmentCard], now: Timestamp) -> Option<Vec<AppointmentCard>> {
+fn appointments_in_window(
+    clinic: &Clinic,
+    cards: &[AppointmentCard],
+    now: Timestamp,
+) -> Option<Vec<AppointmentCard>> {
     let window = clinic.search_window(now);
     let (mut upcoming, mut past): (Vec<_>, Vec<_>) = cards
         .iter()
@@ -112,7 +120,9 @@ pub async fn find_patients(
     let mut items_read = 0;
     'probes: for (index, probe) in probes.iter().enumerate().skip(first_probe) {
         loop {
-            let page = directory.lookup(&probe.key, &probe.sort_prefix, after.as_deref(), wanted).await?;
+            let page = directory
+                .lookup(&probe.key, &probe.sort_prefix, after.as_deref(), wanted)
+                .await?;
             items_read += page.items_read;
             for entry in &page.entries {
                 after = Some(entry.sort_key.clone());
@@ -120,10 +130,14 @@ pub async fn find_patients(
                 if listed_earlier || !probe.matches(entry) {
                     continue;
                 }
-                let Some(appointments) = appointments_in_window(clinic, &entry.appointments, now) else {
+                let Some(appointments) = appointments_in_window(clinic, &entry.appointments, now)
+                else {
                     continue;
                 };
-                let found_match = PatientMatch { patient: entry.patient.clone(), appointments };
+                let found_match = PatientMatch {
+                    patient: entry.patient.clone(),
+                    appointments,
+                };
                 found.push((index, entry.sort_key.clone(), found_match));
                 if found.len() == wanted {
                     break 'probes;
@@ -138,12 +152,21 @@ pub async fn find_patients(
     let next_cursor = if found.len() > request.limit {
         found.truncate(request.limit);
         found.last().map(|(probe, after, _)| {
-            Cursor { fingerprint: fingerprint.clone(), probe: *probe, after: after.clone() }.encode()
+            Cursor {
+                fingerprint: fingerprint.clone(),
+                probe: *probe,
+                after: after.clone(),
+            }
+            .encode()
         })
     } else {
         None
     };
-    Ok(SearchPage { matches: found.into_iter().map(|(_, _, found)| found).collect(), next_cursor, items_read })
+    Ok(SearchPage {
+        matches: found.into_iter().map(|(_, _, found)| found).collect(),
+        next_cursor,
+        items_read,
+    })
 }
 
 #[cfg(test)]

@@ -34,7 +34,10 @@ impl SearchBy {
             Some("phone") => Ok(SearchBy::Phone),
             Some("email") => Ok(SearchBy::Email),
             Some("name") => Ok(SearchBy::Name),
-            Some(_) => Err(invalid("by", "must be one of phn, phone, email or name (or left out)")),
+            Some(_) => Err(invalid(
+                "by",
+                "must be one of phn, phone, email or name (or left out)",
+            )),
         }
     }
 }
@@ -47,7 +50,10 @@ pub enum SearchTerm {
     Phone(PhoneNumber),
     Email(Email),
     /// Folded (lower case, no accents) name words; `comma` when typed as `Last, First`.
-    Name { words: Vec<String>, comma: Option<(String, String)> },
+    Name {
+        words: Vec<String>,
+        comma: Option<(String, String)>,
+    },
 }
 
 impl std::fmt::Debug for SearchTerm {
@@ -57,11 +63,15 @@ impl std::fmt::Debug for SearchTerm {
 }
 
 fn invalid(parameter: &'static str, reason: impl Into<String>) -> DomainError {
-    DomainError::InvalidParameter { parameter, reason: reason.into() }
+    DomainError::InvalidParameter {
+        parameter,
+        reason: reason.into(),
+    }
 }
 
 fn is_number_like(text: &str) -> bool {
-    text.chars().all(|c| c.is_ascii_digit() || " -+().".contains(c))
+    text.chars()
+        .all(|c| c.is_ascii_digit() || " -+().".contains(c))
 }
 
 impl SearchTerm {
@@ -78,7 +88,10 @@ impl SearchTerm {
     pub fn classify(query: &str, by: SearchBy) -> Result<SearchTerm, DomainError> {
         let query = query.trim();
         if query.is_empty() {
-            return Err(invalid("q", "enter a PHN, name, phone number or email to search for"));
+            return Err(invalid(
+                "q",
+                "enter a PHN, name, phone number or email to search for",
+            ));
         }
         let chars = query.chars().count();
         if chars > MAX_QUERY_CHARS {
@@ -87,9 +100,21 @@ impl SearchTerm {
                 format!("is {chars} characters long; search with at most {MAX_QUERY_CHARS}"),
             ));
         }
-        let phn = |q| Phn::parse(q).map(SearchTerm::Phn).map_err(|e| invalid("q", e.to_string()));
-        let phone = |q| PhoneNumber::parse(q).map(SearchTerm::Phone).map_err(|e| invalid("q", e.to_string()));
-        let email = |q| Email::parse(q).map(SearchTerm::Email).map_err(|e| invalid("q", e.to_string()));
+        let phn = |q| {
+            Phn::parse(q)
+                .map(SearchTerm::Phn)
+                .map_err(|e| invalid("q", e.to_string()))
+        };
+        let phone = |q| {
+            PhoneNumber::parse(q)
+                .map(SearchTerm::Phone)
+                .map_err(|e| invalid("q", e.to_string()))
+        };
+        let email = |q| {
+            Email::parse(q)
+                .map(SearchTerm::Email)
+                .map_err(|e| invalid("q", e.to_string()))
+        };
         match by {
             SearchBy::Phn => phn(query),
             SearchBy::Phone => phone(query),
@@ -105,10 +130,10 @@ impl SearchTerm {
     /// phone number, then another province's health number.
     fn number(query: &str) -> Result<SearchTerm, DomainError> {
         let as_phn = Phn::parse(query);
-        if let Ok(phn) = &as_phn {
-            if phn.is_bc() {
-                return Ok(SearchTerm::Phn(phn.clone()));
-            }
+        if let Ok(phn) = &as_phn
+            && phn.is_bc()
+        {
+            return Ok(SearchTerm::Phn(phn.clone()));
         }
         if let Ok(phone) = PhoneNumber::parse(query) {
             return Ok(SearchTerm::Phone(phone));
@@ -129,17 +154,28 @@ impl SearchTerm {
         let folded = fold_name(query);
         let letters = folded.chars().filter(|c| !c.is_whitespace()).count();
         if letters < MIN_NAME_CHARS {
-            return Err(invalid("q", format!("a name search needs at least {MIN_NAME_CHARS} letters")));
+            return Err(invalid(
+                "q",
+                format!("a name search needs at least {MIN_NAME_CHARS} letters"),
+            ));
         }
         let words: Vec<String> = folded.split(' ').map(str::to_owned).collect();
         if words.len() > MAX_NAME_WORDS {
-            return Err(invalid("q", format!("search for a name with at most {MAX_NAME_WORDS} words")));
+            return Err(invalid(
+                "q",
+                format!("search for a name with at most {MAX_NAME_WORDS} words"),
+            ));
         }
-        let comma = query.split_once(',').map(|(last, first)| (fold_name(last), fold_name(first)));
-        if let Some((last, _)) = &comma {
-            if last.is_empty() {
-                return Err(invalid("q", "write a last name before the comma (Last, First)"));
-            }
+        let comma = query
+            .split_once(',')
+            .map(|(last, first)| (fold_name(last), fold_name(first)));
+        if let Some((last, _)) = &comma
+            && last.is_empty()
+        {
+            return Err(invalid(
+                "q",
+                "write a last name before the comma (Last, First)",
+            ));
         }
         Ok(SearchTerm::Name { words, comma })
     }
@@ -158,12 +194,21 @@ impl SearchTerm {
 
     /// The lookups that find this term, in the order their results are listed.
     pub fn probes(&self, clinic: &ClinicId) -> Vec<Probe> {
-        let exact = |key: String| vec![Probe { key, sort_prefix: String::new(), rule: Rule::Exact }];
+        let exact = |key: String| {
+            vec![Probe {
+                key,
+                sort_prefix: String::new(),
+                rule: Rule::Exact,
+            }]
+        };
         match self {
             SearchTerm::Phn(phn) => exact(phn_key(clinic, phn.as_str())),
             SearchTerm::Phone(phone) => exact(phone_key(clinic, phone.as_e164())),
             SearchTerm::Email(email) => exact(email_key(clinic, email.as_str())),
-            SearchTerm::Name { comma: Some((last, first)), .. } => {
+            SearchTerm::Name {
+                comma: Some((last, first)),
+                ..
+            } => {
                 vec![Probe::name(clinic, Part::Last, last, first)]
             }
             SearchTerm::Name { words, comma: None } => {
@@ -194,7 +239,11 @@ pub enum Part {
 pub enum Rule {
     Exact,
     /// The `part` name starts with `prefix` and the other name with `other`.
-    Name { part: Part, prefix: String, other: String },
+    Name {
+        part: Part,
+        prefix: String,
+        other: String,
+    },
 }
 
 /// One Query on the lookup table, and the rule its entries satisfy (used to list a patient
@@ -215,14 +264,22 @@ impl Probe {
         Probe {
             key,
             sort_prefix: prefix.to_owned(),
-            rule: Rule::Name { part, prefix: prefix.to_owned(), other: other.to_owned() },
+            rule: Rule::Name {
+                part,
+                prefix: prefix.to_owned(),
+                other: other.to_owned(),
+            },
         }
     }
 
     pub fn matches(&self, entry: &DirectoryEntry) -> bool {
         match &self.rule {
             Rule::Exact => true,
-            Rule::Name { part, prefix, other } => {
+            Rule::Name {
+                part,
+                prefix,
+                other,
+            } => {
                 let first = fold_name(&entry.patient.first_name);
                 let last = fold_name(&entry.patient.last_name);
                 let (this, that) = match part {
@@ -252,7 +309,12 @@ mod tests {
 
     #[test]
     fn phone_numbers_in_common_formats_are_phone_searches_on_e164() {
-        for q in ["604-555-0123", "(604) 555 0123", "+1 604 555 0123", "6045550123"] {
+        for q in [
+            "604-555-0123",
+            "(604) 555 0123",
+            "+1 604 555 0123",
+            "6045550123",
+        ] {
             match classify(q).unwrap() {
                 SearchTerm::Phone(phone) => assert_eq!(phone.as_e164(), "+16045550123"),
                 other => panic!("{q} was {}", other.kind()),
@@ -284,7 +346,9 @@ mod tests {
             other => panic!("{}", other.kind()),
         }
         match classify("Smith, John").unwrap() {
-            SearchTerm::Name { comma, .. } => assert_eq!(comma, Some(("smith".into(), "john".into()))),
+            SearchTerm::Name { comma, .. } => {
+                assert_eq!(comma, Some(("smith".into(), "john".into())))
+            }
             other => panic!("{}", other.kind()),
         }
     }
@@ -302,7 +366,10 @@ mod tests {
         ];
         for (q, expected) in cases {
             let error = classify(q).expect_err(q);
-            assert!(matches!(error, DomainError::InvalidParameter { parameter: "q", .. }));
+            assert!(matches!(
+                error,
+                DomainError::InvalidParameter { parameter: "q", .. }
+            ));
             assert!(error.to_string().contains(expected), "{q}: {error}");
         }
     }
@@ -317,7 +384,12 @@ mod tests {
 
     #[test]
     fn search_by_forces_the_kind() {
-        assert_eq!(SearchTerm::classify("6045550123", SearchBy::Phn).unwrap().kind(), "phn");
+        assert_eq!(
+            SearchTerm::classify("6045550123", SearchBy::Phn)
+                .unwrap()
+                .kind(),
+            "phn"
+        );
         assert!(SearchTerm::classify("smith", SearchBy::Phone).is_err());
         assert!(SearchBy::parse(Some("zip")).is_err());
     }
@@ -326,13 +398,30 @@ mod tests {
     fn two_word_names_probe_both_orders_and_the_whole() {
         let clinic = ClinicId::parse("c").unwrap();
         let probes = classify("jo sm").unwrap().probes(&clinic);
-        let shapes: Vec<_> = probes.iter().map(|p| (p.key.as_str(), p.sort_prefix.as_str())).collect();
-        assert_eq!(shapes, [("c#last", "jo sm"), ("c#first", "jo sm"), ("c#first", "jo"), ("c#last", "jo")]);
+        let shapes: Vec<_> = probes
+            .iter()
+            .map(|p| (p.key.as_str(), p.sort_prefix.as_str()))
+            .collect();
+        assert_eq!(
+            shapes,
+            [
+                ("c#last", "jo sm"),
+                ("c#first", "jo sm"),
+                ("c#first", "jo"),
+                ("c#last", "jo")
+            ]
+        );
     }
 
     #[test]
     fn the_same_search_has_the_same_fingerprint() {
-        assert_eq!(classify("9698 658 215").unwrap().fingerprint(), classify("9698658215").unwrap().fingerprint());
-        assert_ne!(classify("smith").unwrap().fingerprint(), classify("smyth").unwrap().fingerprint());
+        assert_eq!(
+            classify("9698 658 215").unwrap().fingerprint(),
+            classify("9698658215").unwrap().fingerprint()
+        );
+        assert_ne!(
+            classify("smith").unwrap().fingerprint(),
+            classify("smyth").unwrap().fingerprint()
+        );
     }
 }

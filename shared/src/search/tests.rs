@@ -46,7 +46,13 @@ fn patient(id: &str, first: &str, last: &str, phn: Option<&str>, phone: &str) ->
     }
 }
 
-async fn book(store: &MemoryStore, clinic: &Clinic, patient: &Patient, id: &str, starts_at: Timestamp) {
+async fn book(
+    store: &MemoryStore,
+    clinic: &Clinic,
+    patient: &Patient,
+    id: &str,
+    starts_at: Timestamp,
+) {
     let appointment = Appointment {
         id: AppointmentId::parse(id).unwrap(),
         patient_id: patient.id.clone(),
@@ -54,7 +60,10 @@ async fn book(store: &MemoryStore, clinic: &Clinic, patient: &Patient, id: &str,
         provider_name: "Dr. Chen".into(),
         status: AppointmentStatus::Booked,
     };
-    store.upsert_appointment_with_patient(&clinic.id, patient, &appointment).await.unwrap();
+    store
+        .upsert_appointment_with_patient(&clinic.id, patient, &appointment)
+        .await
+        .unwrap();
 }
 
 async fn search(store: &MemoryStore, clinic: &Clinic, q: &str) -> SearchPage {
@@ -72,7 +81,17 @@ async fn each_kind_of_query_finds_the_patient() {
     let clinic = clinic("c1");
     let ava = patient("p-ava", "Ava", "Smith", Some("9698658215"), "+16045550123");
     book(&store, &clinic, &ava, "a1", now() + days(3)).await;
-    for q in ["9698 658 215", "(604) 555-0123", "P-AVA@example.com", "smi", "SMÏ", "ava", "av sm", "Smith, Av", "ava smith"] {
+    for q in [
+        "9698 658 215",
+        "(604) 555-0123",
+        "P-AVA@example.com",
+        "smi",
+        "SMÏ",
+        "ava",
+        "av sm",
+        "Smith, Av",
+        "ava smith",
+    ] {
         assert_eq!(ids(&search(&store, &clinic, q).await), ["p-ava"], "{q}");
     }
     assert!(search(&store, &clinic, "jo").await.matches.is_empty());
@@ -82,8 +101,20 @@ async fn each_kind_of_query_finds_the_patient() {
 async fn same_name_patients_are_both_found_and_told_apart() {
     let store = MemoryStore::default();
     let clinic = clinic("c1");
-    let one = patient("p-john-1", "John", "Smith", Some("9890608412"), "+16045550124");
-    let two = patient("p-john-2", "John", "Smith", Some("9234567819"), "+12505550125");
+    let one = patient(
+        "p-john-1",
+        "John",
+        "Smith",
+        Some("9890608412"),
+        "+16045550124",
+    );
+    let two = patient(
+        "p-john-2",
+        "John",
+        "Smith",
+        Some("9234567819"),
+        "+12505550125",
+    );
     book(&store, &clinic, &one, "a1", now() + days(10)).await;
     book(&store, &clinic, &two, "a2", now() - days(7)).await;
     let page = search(&store, &clinic, "jo sm").await;
@@ -117,7 +148,11 @@ async fn only_appointments_in_the_window_make_a_patient_findable() {
         book(&store, &clinic, &p, &format!("a-{id}"), *at).await;
     }
     let found = search(&store, &clinic, "window").await;
-    let expected: Vec<_> = cases.iter().filter(|(_, _, found)| *found).map(|(id, _, _)| *id).collect();
+    let expected: Vec<_> = cases
+        .iter()
+        .filter(|(_, _, found)| *found)
+        .map(|(id, _, _)| *id)
+        .collect();
     let mut got = ids(&found);
     got.sort();
     let mut expected = expected;
@@ -130,11 +165,20 @@ async fn appointments_are_listed_upcoming_first_then_most_recent_past() {
     let store = MemoryStore::default();
     let clinic = clinic("c1");
     let ava = patient("p-ava", "Ava", "Smith", None, "+16045550123");
-    for (id, offset) in [("past-far", -60), ("soon", 2), ("past-near", -5), ("later", 30)] {
+    for (id, offset) in [
+        ("past-far", -60),
+        ("soon", 2),
+        ("past-near", -5),
+        ("later", 30),
+    ] {
         book(&store, &clinic, &ava, id, now() + days(offset)).await;
     }
     let page = search(&store, &clinic, "ava").await;
-    let order: Vec<_> = page.matches[0].appointments.iter().map(|a| a.id.as_str()).collect();
+    let order: Vec<_> = page.matches[0]
+        .appointments
+        .iter()
+        .map(|a| a.id.as_str())
+        .collect();
     assert_eq!(order, ["soon", "later", "past-near", "past-far"]);
 }
 
@@ -146,10 +190,19 @@ async fn an_old_phone_finds_nothing_after_the_patient_changed_it() {
     book(&store, &clinic, &before, "a1", now() + days(1)).await;
     let after = patient("p-ava", "Ava", "Smith", None, "+16045550199");
     book(&store, &clinic, &after, "a2", now() + days(2)).await;
-    assert!(search(&store, &clinic, "604-555-0123").await.matches.is_empty());
+    assert!(
+        search(&store, &clinic, "604-555-0123")
+            .await
+            .matches
+            .is_empty()
+    );
     let page = search(&store, &clinic, "604-555-0199").await;
     assert_eq!(ids(&page), ["p-ava"]);
-    assert_eq!(page.matches[0].appointments.len(), 2, "both appointments are kept");
+    assert_eq!(
+        page.matches[0].appointments.len(),
+        2,
+        "both appointments are kept"
+    );
 }
 
 #[tokio::test]
@@ -168,15 +221,24 @@ async fn pages_follow_each_other_without_gaps_or_repeats() {
     let store = MemoryStore::default();
     let clinic = clinic("c1");
     for n in 0..7 {
-        let p = patient(&format!("p-{n}"), "Sam", &format!("Lee{n}"), None, &format!("+1604555020{n}"));
+        let p = patient(
+            &format!("p-{n}"),
+            "Sam",
+            &format!("Lee{n}"),
+            None,
+            &format!("+1604555020{n}"),
+        );
         book(&store, &clinic, &p, &format!("a-{n}"), now() + days(1)).await;
     }
     let mut seen = Vec::new();
     let mut cursor: Option<String> = None;
     let mut pages = 0;
     loop {
-        let request = SearchRequest::parse(Some("sam"), None, Some("3"), cursor.as_deref()).unwrap();
-        let page = find_patients(&store, &clinic, &request, now()).await.unwrap();
+        let request =
+            SearchRequest::parse(Some("sam"), None, Some("3"), cursor.as_deref()).unwrap();
+        let page = find_patients(&store, &clinic, &request, now())
+            .await
+            .unwrap();
         assert!(page.matches.len() <= 3);
         seen.extend(page.matches.iter().map(|m| m.patient.id.to_string()));
         pages += 1;
@@ -206,9 +268,29 @@ async fn exact_searches_read_at_most_one_item_more_than_they_return() {
 fn limits_and_cursors_are_validated() {
     for limit in ["0", "101", "ten", "-1"] {
         let error = SearchRequest::parse(Some("smith"), None, Some(limit), None).unwrap_err();
-        assert!(matches!(error, DomainError::InvalidParameter { parameter: "limit", .. }), "{limit}");
+        assert!(
+            matches!(
+                error,
+                DomainError::InvalidParameter {
+                    parameter: "limit",
+                    ..
+                }
+            ),
+            "{limit}"
+        );
     }
-    assert_eq!(SearchRequest::parse(Some("smith"), None, None, None).unwrap().limit, DEFAULT_LIMIT);
+    assert_eq!(
+        SearchRequest::parse(Some("smith"), None, None, None)
+            .unwrap()
+            .limit,
+        DEFAULT_LIMIT
+    );
     let error = SearchRequest::parse(Some("smith"), None, None, Some("garbage")).unwrap_err();
-    assert!(matches!(error, DomainError::InvalidParameter { parameter: "cursor", .. }));
+    assert!(matches!(
+        error,
+        DomainError::InvalidParameter {
+            parameter: "cursor",
+            ..
+        }
+    ));
 }

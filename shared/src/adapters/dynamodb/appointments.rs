@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, PutRequest, TransactWriteItem, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, PutRequest, TransactWriteItem, WriteRequest,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, Item, from_item, s, to_item};
@@ -54,10 +56,19 @@ struct LookupItem {
     appointments: Vec<AppointmentCard>,
 }
 
-fn lookup_items(clinic: &ClinicId, patient: &Patient, cards: &[AppointmentCard]) -> Vec<LookupItem> {
+fn lookup_items(
+    clinic: &ClinicId,
+    patient: &Patient,
+    cards: &[AppointmentCard],
+) -> Vec<LookupItem> {
     lookup_keys(clinic, patient)
         .into_iter()
-        .map(|key| LookupItem { pk: key.pk, sk: key.sk, patient: patient.clone(), appointments: cards.to_vec() })
+        .map(|key| LookupItem {
+            pk: key.pk,
+            sk: key.sk,
+            patient: patient.clone(),
+            appointments: cards.to_vec(),
+        })
         .collect()
 }
 
@@ -111,7 +122,10 @@ impl DynamoStore {
                 writes.push((&self.tables.patient_lookup, to_item(&item, OP)?));
             }
             for appointment in appointments {
-                writes.push((&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?));
+                writes.push((
+                    &self.tables.appointments,
+                    to_item(&AppointmentItem::new(clinic, appointment), OP)?,
+                ));
             }
             let item = PatientItem {
                 pk: clinic.as_str().to_owned(),
@@ -129,7 +143,10 @@ impl DynamoStore {
                     .set_item(Some(item.clone()))
                     .build()
                     .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
-                requests.entry((*table).to_owned()).or_default().push(WriteRequest::builder().put_request(put).build());
+                requests
+                    .entry((*table).to_owned())
+                    .or_default()
+                    .push(WriteRequest::builder().put_request(put).build());
             }
             while !requests.is_empty() {
                 let output = self
@@ -160,7 +177,10 @@ impl DynamoStore {
             .send()
             .await
             .map_err(sdk_failure("dynamodb", "GetPatient"))?;
-        output.item.map(|item| from_item(item, "GetPatient")).transpose()
+        output
+            .item
+            .map(|item| from_item(item, "GetPatient"))
+            .transpose()
     }
 
     fn put(&self, table: &str, item: Item) -> Result<TransactWriteItem, DependencyError> {
@@ -168,7 +188,9 @@ impl DynamoStore {
             .table_name(table)
             .set_item(Some(item))
             .build()
-            .map_err(|_| DependencyError::new("dynamodb", "TransactWriteItems", "InvalidRequest"))?;
+            .map_err(|_| {
+                DependencyError::new("dynamodb", "TransactWriteItems", "InvalidRequest")
+            })?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 
@@ -185,7 +207,9 @@ impl DynamoStore {
             .unwrap_or_default();
         let new_keys = lookup_keys(clinic, patient);
 
-        let cards = previous.map(|item| item.appointments.clone()).unwrap_or_default();
+        let cards = previous
+            .map(|item| item.appointments.clone())
+            .unwrap_or_default();
         let patient_item = PatientItem {
             pk: clinic.as_str().to_owned(),
             sk: patient.id.as_str().to_owned(),
@@ -200,7 +224,10 @@ impl DynamoStore {
             None => put_patient.condition_expression("attribute_not_exists(pk)"),
             Some(item) => put_patient
                 .condition_expression("version = :version")
-                .expression_attribute_values(":version", AttributeValue::N(item.version.to_string())),
+                .expression_attribute_values(
+                    ":version",
+                    AttributeValue::N(item.version.to_string()),
+                ),
         };
         let put_patient = put_patient
             .build()
@@ -208,7 +235,10 @@ impl DynamoStore {
 
         let mut items = vec![
             TransactWriteItem::builder().put(put_patient).build(),
-            self.put(&self.tables.appointments, to_item(&AppointmentItem::new(clinic, appointment), OP)?)?,
+            self.put(
+                &self.tables.appointments,
+                to_item(&AppointmentItem::new(clinic, appointment), OP)?,
+            )?,
         ];
         // Every key is rewritten: each carries the patient and the appointment cards.
         for item in lookup_items(clinic, patient, &patient_item.appointments) {
@@ -238,7 +268,12 @@ impl AppointmentStore for DynamoStore {
         for _ in 0..UPSERT_ATTEMPTS {
             let previous = self.get_patient_item(clinic, &patient.id).await?;
             let items = self.upsert_transaction(clinic, patient, appointment, previous.as_ref())?;
-            let result = self.client.transact_write_items().set_transact_items(Some(items)).send().await;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
             match result {
                 Ok(_) => return Ok(()),
                 Err(error) => {
@@ -250,7 +285,11 @@ impl AppointmentStore for DynamoStore {
                 }
             }
         }
-        Err(DependencyError::new("dynamodb", "UpsertAppointment", "ConcurrentPatientUpdates"))
+        Err(DependencyError::new(
+            "dynamodb",
+            "UpsertAppointment",
+            "ConcurrentPatientUpdates",
+        ))
     }
 
     async fn get_patient(
@@ -258,7 +297,10 @@ impl AppointmentStore for DynamoStore {
         clinic: &ClinicId,
         id: &PatientId,
     ) -> Result<Option<Patient>, DependencyError> {
-        Ok(self.get_patient_item(clinic, id).await?.map(|item| item.patient))
+        Ok(self
+            .get_patient_item(clinic, id)
+            .await?
+            .map(|item| item.patient))
     }
 
     async fn get_appointment(
@@ -281,7 +323,6 @@ impl AppointmentStore for DynamoStore {
             .transpose()
     }
 }
-
 
 #[async_trait]
 impl PatientDirectory for DynamoStore {
@@ -307,7 +348,9 @@ impl PatientDirectory for DynamoStore {
                 .expression_attribute_values(":prefix", s(sort_prefix))
         };
         if let Some(after) = after {
-            query = query.exclusive_start_key("pk", s(key)).exclusive_start_key("sk", s(after));
+            query = query
+                .exclusive_start_key("pk", s(key))
+                .exclusive_start_key("sk", s(after));
         }
         let output = query.send().await.map_err(sdk_failure("dynamodb", OP))?;
         let entries = output
@@ -316,7 +359,11 @@ impl PatientDirectory for DynamoStore {
             .into_iter()
             .map(|item| {
                 let row: LookupItem = from_item(item, OP)?;
-                Ok(DirectoryEntry { sort_key: row.sk, patient: row.patient, appointments: row.appointments })
+                Ok(DirectoryEntry {
+                    sort_key: row.sk,
+                    patient: row.patient,
+                    appointments: row.appointments,
+                })
             })
             .collect::<Result<Vec<_>, DependencyError>>()?;
         Ok(DirectoryPage {

@@ -122,7 +122,11 @@ impl ClinicStore for DynamoStore {
             .transpose()
     }
 
-    async fn put_template(&self, clinic: &ClinicId, template: &Template) -> Result<(), DependencyError> {
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError> {
         let entry = Entry {
             pk: clinic.as_str().to_owned(),
             sk: format!("{TEMPLATE_PREFIX}{}", template.id),
@@ -132,7 +136,8 @@ impl ClinicStore for DynamoStore {
     }
 
     async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
-        self.list_entries(clinic, TEMPLATE_PREFIX, "ListTemplates").await
+        self.list_entries(clinic, TEMPLATE_PREFIX, "ListTemplates")
+            .await
     }
 
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {

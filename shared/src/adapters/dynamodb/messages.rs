@@ -69,6 +69,9 @@ impl MessageStore for DynamoStore {
             .expression_attribute_values(":key", s(appointment_key(clinic, appointment)))
             .scan_index_forward(false);
         let items: Vec<MessageItem> = query_all(query, OP).await?;
-        items.into_iter().map(MessageItem::into_sent_message).collect()
+        items
+            .into_iter()
+            .map(MessageItem::into_sent_message)
+            .collect()
     }
 }

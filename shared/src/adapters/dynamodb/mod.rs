@@ -30,8 +30,12 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
-pub(crate) fn to_item<T: Serialize>(value: &T, operation: &'static str) -> Result<Item, DependencyError> {
-    serde_dynamo::to_item(value).map_err(|_| DependencyError::new("dynamodb", operation, "SerialiseItem"))
+pub(crate) fn to_item<T: Serialize>(
+    value: &T,
+    operation: &'static str,
+) -> Result<Item, DependencyError> {
+    serde_dynamo::to_item(value)
+        .map_err(|_| DependencyError::new("dynamodb", operation, "SerialiseItem"))
 }
 
 /// Every item a Query matches, page after page, as `T`.
@@ -39,13 +43,26 @@ pub(crate) async fn query_all<T: DeserializeOwned>(
     query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
     operation: &'static str,
 ) -> Result<Vec<T>, DependencyError> {
-    let items = query.into_paginator().items().send().collect::<Vec<_>>().await;
+    let items = query
+        .into_paginator()
+        .items()
+        .send()
+        .collect::<Vec<_>>()
+        .await;
     items
         .into_iter()
-        .map(|item| from_item(item.map_err(crate::adapters::sdk_failure("dynamodb", operation))?, operation))
+        .map(|item| {
+            from_item(
+                item.map_err(crate::adapters::sdk_failure("dynamodb", operation))?,
+                operation,
+            )
+        })
         .collect()
 }
 
-pub(crate) fn from_item<T: DeserializeOwned>(item: Item, operation: &'static str) -> Result<T, DependencyError> {
+pub(crate) fn from_item<T: DeserializeOwned>(
+    item: Item,
+    operation: &'static str,
+) -> Result<T, DependencyError> {
     serde_dynamo::from_item(item).map_err(|_| DependencyError::corrupt_item("dynamodb", operation))
 }
