@@ -27,6 +27,53 @@ pub enum DomainError {
     },
     #[error("{content_type} files cannot be attached; attach a PDF, PNG or JPEG")]
     UnsupportedFileType { content_type: String },
+    #[error(
+        "a basic message holds at most 160 characters; this one has {chars}: shorten it, or send a secure message"
+    )]
+    BasicTooLong { chars: usize },
+    #[error("a secure message holds at most 5,000 characters; this one has {chars}")]
+    SecureTooLong { chars: usize },
+    #[error("the message is empty: write a message or pick a template")]
+    EmptyMessage,
+    #[error("{0}")]
+    Template(#[from] crate::template_text::TemplateError),
+    #[error("basic messages cannot carry files: send a secure message to attach them")]
+    AttachmentsOnBasic,
+    #[error("a secure message carries at most 10 files; this one has {count}")]
+    TooManyAttachments { count: usize },
+    #[error("attachment {attachment}: {reason}")]
+    AttachmentRefused {
+        attachment: String,
+        reason: &'static str,
+    },
+    #[error(
+        "secure messages need the patient's PHN on file: add the PHN to the patient's record, or send a basic message without health information"
+    )]
+    PhnRequiredForSecure,
+    #[error(
+        "the patient has no phone number on file: add one to the patient's record to text them"
+    )]
+    NoPhoneOnFile,
+    #[error(
+        "this appointment is outside the clinic's window (from the account's activation up to 10 years ahead)"
+    )]
+    OutsideSearchWindow,
+    #[error(
+        "this Idempotency-Key was already used for a different request: use a new key for a new message"
+    )]
+    IdempotencyKeyReused,
+    #[error(
+        "the same request is already being sent: wait a moment and retry with the same Idempotency-Key"
+    )]
+    SendInProgress,
+    #[error(
+        "the patient has opted out of text messages from this clinic (they replied STOP): nothing was sent; call the patient instead"
+    )]
+    OptedOut,
+    #[error(
+        "the SMS could not be sent: the message is recorded as failed; try again with the same Idempotency-Key"
+    )]
+    SmsFailed,
     #[error("{feature} is not available yet")]
     NotImplemented { feature: &'static str },
     #[error(transparent)]

@@ -26,6 +26,7 @@ pub mod request;
 pub mod responses;
 pub mod search;
 pub mod search_window;
+pub mod send;
 pub mod sms_encoding;
 pub mod telemetry;
 pub mod template_text;

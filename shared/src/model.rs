@@ -8,11 +8,14 @@ use serde::{Deserialize, Serialize};
 use crate::{
     appointment_status::AppointmentStatus,
     email::Email,
+    envelope::SealedContent,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
+    link_token::TokenHash,
     message_kind::MessageKind,
     phn::Phn,
     phone::PhoneNumber,
     search_window::SearchWindow,
+    sms_encoding::SmsMeasure,
 };
 
 /// Sent back to a patient who replies to a one-way message, unless the clinic set its own.
@@ -132,6 +135,77 @@ pub struct SentMessage {
     pub expires_at: Option<Timestamp>,
     /// Secure messages only: when the patient first unlocked it.
     pub opened_at: Option<Timestamp>,
+}
+
+/// A message about to be sent: recorded as `Sending` before its SMS is published, so that a
+/// publish that fails or never returns leaves a trace, never a message marked sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub clinic_id: ClinicId,
+    pub id: MessageId,
+    pub appointment_id: AppointmentId,
+    pub patient_id: PatientId,
+    pub kind: MessageKind,
+    pub sent_at: Timestamp,
+    pub sent_by: StaffUserId,
+    pub recipient: PhoneNumber,
+    pub sms: SmsMeasure,
+    /// Secure messages: 8 days after sending.
+    pub expires_at: Option<Timestamp>,
+    /// Secure messages: what the unlock page needs, content sealed.
+    pub unlock: Option<UnlockRecord>,
+}
+
+impl fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secure message as its unlock link reaches it: keyed by the hash of the link token, its
+/// content sealed with a KMS data key bound to the clinic and message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnlockRecord {
+    pub token_hash: TokenHash,
+    pub clinic_id: ClinicId,
+    pub message_id: MessageId,
+    /// The data key, encrypted by KMS under the context {clinic_id, message_id}.
+    pub encrypted_key: Vec<u8>,
+    pub sealed: SealedContent,
+    /// HMAC-SHA256 of the PHN under the data key: checks a typed PHN without storing it.
+    pub phn_check: String,
+    pub expires_at: Timestamp,
+}
+
+impl fmt::Debug for UnlockRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnlockRecord")
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What SNS made of a message's SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsOutcome {
+    Sent { provider_message_id: String },
+    Failed { code: String },
+}
+
+/// An append-only record of something done with a message; never its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub clinic_id: ClinicId,
+    pub at: Timestamp,
+    pub event: String,
+    pub message_id: MessageId,
+    pub appointment_id: Option<AppointmentId>,
+    pub staff_user: Option<StaffUserId>,
+    pub kind: Option<MessageKind>,
+    pub outcome: String,
 }
 
 /// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.

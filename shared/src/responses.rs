@@ -30,6 +30,19 @@ impl DomainError {
             | DomainError::InvalidBody { .. }
             | DomainError::InvalidParameter { .. } => StatusCode::BAD_REQUEST,
             DomainError::UnsupportedFileType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            DomainError::BasicTooLong { .. }
+            | DomainError::SecureTooLong { .. }
+            | DomainError::EmptyMessage
+            | DomainError::Template(_)
+            | DomainError::AttachmentsOnBasic
+            | DomainError::TooManyAttachments { .. }
+            | DomainError::AttachmentRefused { .. }
+            | DomainError::PhnRequiredForSecure
+            | DomainError::NoPhoneOnFile
+            | DomainError::OutsideSearchWindow
+            | DomainError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
+            DomainError::SendInProgress | DomainError::OptedOut => StatusCode::CONFLICT,
+            DomainError::SmsFailed => StatusCode::BAD_GATEWAY,
             DomainError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             DomainError::Dependency(_) => StatusCode::BAD_GATEWAY,
         }
@@ -45,6 +58,26 @@ impl DomainError {
             DomainError::InvalidId(_) => ("invalid-id", "Invalid id"),
             DomainError::InvalidBody { .. } => ("invalid-body", "Invalid request body"),
             DomainError::InvalidParameter { .. } => ("invalid-parameter", "Invalid parameter"),
+            DomainError::BasicTooLong { .. } => ("basic-too-long", "Basic message too long"),
+            DomainError::SecureTooLong { .. } => ("secure-too-long", "Secure message too long"),
+            DomainError::EmptyMessage => ("empty-message", "Empty message"),
+            DomainError::Template(_) => ("template-invalid", "Template cannot be filled"),
+            DomainError::AttachmentsOnBasic => {
+                ("attachments-on-basic", "Files need a secure message")
+            }
+            DomainError::TooManyAttachments { .. } => ("too-many-attachments", "Too many files"),
+            DomainError::AttachmentRefused { .. } => ("attachment-refused", "File refused"),
+            DomainError::PhnRequiredForSecure => ("phn-required-for-secure", "PHN required"),
+            DomainError::NoPhoneOnFile => ("no-phone-on-file", "No phone number on file"),
+            DomainError::OutsideSearchWindow => {
+                ("outside-window", "Appointment outside the window")
+            }
+            DomainError::IdempotencyKeyReused => {
+                ("idempotency-key-reused", "Idempotency-Key reused")
+            }
+            DomainError::SendInProgress => ("send-in-progress", "Already being sent"),
+            DomainError::OptedOut => ("opted-out", "Patient opted out"),
+            DomainError::SmsFailed => ("sms-failed", "SMS not sent"),
             DomainError::UnsupportedFileType { .. } => {
                 ("unsupported-file-type", "Unsupported file type")
             }

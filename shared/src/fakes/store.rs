@@ -1,4 +1,5 @@
-//! Clinics, patients and appointments in memory, with the same lookup-key rules as DynamoDB.
+//! The stores in memory (clinics, patients, appointments, messages, audit, idempotency
+//! keys), with the same lookup-key rules as DynamoDB.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -9,15 +10,16 @@ use async_trait::async_trait;
 
 use crate::{
     error::DependencyError,
-    ids::{AppointmentId, ClinicId, PatientId},
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
     model::{
-        Appointment, AppointmentCard, Chat, Clinic, Patient, SentMessage, Template, with_card,
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
+        SmsOutcome, SmsStatus, Template, with_card,
     },
     patient_keys::{LookupKey, lookup_keys},
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore,
-        PatientDirectory,
+        AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
+        IdempotencyStore, MessageStore, PatientDirectory, StoredResponse,
     },
 };
 
@@ -31,6 +33,11 @@ struct Tables {
     cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
     lookup: BTreeMap<LookupKey, DirectoryEntry>,
     messages: BTreeMap<(String, String), Vec<SentMessage>>,
+    recorded: BTreeMap<String, NewMessage>,
+    opted_out: BTreeSet<(String, String)>,
+    audit: Vec<AuditEntry>,
+    /// Idempotency keys: fingerprint and, once answered, the answer.
+    requests: BTreeMap<String, (String, Option<StoredResponse>)>,
 }
 
 #[derive(Debug, Default)]
@@ -50,7 +57,22 @@ impl MemoryStore {
             .collect()
     }
 
-    /// Records a sent message, as the send use case will.
+    /// The messages recorded by `record_sending`.
+    pub fn recorded(&self) -> Vec<NewMessage> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .recorded
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.tables.lock().expect("store lock").audit.clone()
+    }
+
+    /// Records a sent message directly, for tests of what reads messages.
     pub fn add_message(
         &self,
         clinic: &ClinicId,
@@ -141,6 +163,53 @@ impl ClinicStore for MemoryStore {
             .map(|(_, chat)| chat.clone())
             .collect())
     }
+
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.templates.get(&key(clinic, id.as_str())).cloned())
+    }
+
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .chats
+            .get(&key(clinic, id.as_str()))
+            .cloned())
+    }
+
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.opted_out.contains(&key(clinic, number.as_e164())))
+    }
+
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        if opted_out {
+            tables.opted_out.insert(key(clinic, number.as_e164()));
+        } else {
+            tables.opted_out.remove(&key(clinic, number.as_e164()));
+        }
+        Ok(())
+    }
 }
 
 #[async_trait]
@@ -229,6 +298,58 @@ impl PatientDirectory for MemoryStore {
 
 #[async_trait]
 impl MessageStore for MemoryStore {
+    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let sent = SentMessage {
+            id: message.id.clone(),
+            kind: message.kind,
+            sent_at: message.sent_at,
+            sent_by: message.sent_by.clone(),
+            sms_status: SmsStatus::Sending,
+            expires_at: message.expires_at,
+            opened_at: None,
+        };
+        let appointment = key(&message.clinic_id, message.appointment_id.as_str());
+        tables.messages.entry(appointment).or_default().push(sent);
+        tables
+            .recorded
+            .insert(message.id.to_string(), message.clone());
+        Ok(())
+    }
+
+    async fn record_sms_outcome(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        outcome: &SmsOutcome,
+    ) -> Result<(), DependencyError> {
+        let status = match outcome {
+            SmsOutcome::Sent { .. } => SmsStatus::Sent,
+            SmsOutcome::Failed { .. } => SmsStatus::Failed,
+        };
+        let mut tables = self.tables.lock().expect("store lock");
+        let recorded = tables
+            .recorded
+            .get(message.as_str())
+            .filter(|m| &m.clinic_id == clinic)
+            .cloned();
+        let recorded = recorded.ok_or_else(|| {
+            DependencyError::new(
+                "memory",
+                "RecordSmsOutcome",
+                "ConditionalCheckFailedException",
+            )
+        })?;
+        let list = tables
+            .messages
+            .entry(key(clinic, recorded.appointment_id.as_str()))
+            .or_default();
+        for sent in list.iter_mut().filter(|sent| &sent.id == message) {
+            sent.sms_status = status;
+        }
+        Ok(())
+    }
+
     async fn messages_for_appointment(
         &self,
         clinic: &ClinicId,
@@ -242,5 +363,62 @@ impl MessageStore for MemoryStore {
             .unwrap_or_default();
         messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
         Ok(messages)
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .audit
+            .push(entry.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl IdempotencyStore for MemoryStore {
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        _now: jiff::Timestamp,
+    ) -> Result<Claim, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let pk = format!("{scope}#{key}");
+        Ok(match tables.requests.get(&pk) {
+            None => {
+                tables.requests.insert(pk, (fingerprint.to_owned(), None));
+                Claim::Claimed
+            }
+            Some((stored, _)) if stored != fingerprint => Claim::Conflict,
+            Some((_, Some(response))) => Claim::Completed(response.clone()),
+            Some((_, None)) => Claim::InProgress,
+        })
+    }
+
+    async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        if let Some(entry) = tables.requests.get_mut(&format!("{scope}#{key}")) {
+            entry.1 = Some(response.clone());
+        }
+        Ok(())
+    }
+
+    async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .requests
+            .remove(&format!("{scope}#{key}"));
+        Ok(())
     }
 }

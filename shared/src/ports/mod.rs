@@ -14,5 +14,6 @@ pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use random::RandomSource;
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
-    AppointmentStore, ClinicStore, DirectoryEntry, DirectoryPage, MessageStore, PatientDirectory,
+    AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
+    IdempotencyStore, MessageStore, PatientDirectory, StoredResponse,
 };

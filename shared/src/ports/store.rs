@@ -4,8 +4,11 @@ use async_trait::async_trait;
 
 use crate::{
     error::DependencyError,
-    ids::{AppointmentId, ClinicId, PatientId},
-    model::{Appointment, AppointmentCard, Chat, Clinic, Patient, SentMessage, Template},
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    model::{
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
+        SmsOutcome, Template,
+    },
     phone::PhoneNumber,
 };
 
@@ -26,6 +29,28 @@ pub trait ClinicStore: Send + Sync {
     async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError>;
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError>;
     async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError>;
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError>;
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError>;
+    /// Whether the patient at `number` told this clinic STOP (and not START since).
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError>;
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError>;
 }
 
 #[async_trait]
@@ -87,10 +112,68 @@ pub trait PatientDirectory: Send + Sync {
 /// Messages sent to patients.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
+    /// Records a message as `Sending`, with its unlock record when secure, in one
+    /// transaction.
+    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError>;
+    /// Marks a recorded message sent or failed.
+    async fn record_sms_outcome(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        outcome: &SmsOutcome,
+    ) -> Result<(), DependencyError>;
     /// The messages sent for an appointment, newest first.
     async fn messages_for_appointment(
         &self,
         clinic: &ClinicId,
         appointment: &AppointmentId,
     ) -> Result<Vec<SentMessage>, DependencyError>;
+}
+
+/// The append-only audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError>;
+}
+
+/// A stored answer to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// What claiming an idempotency key found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The key is ours: go ahead.
+    Claimed,
+    /// The same request is under way (or stopped half-way) elsewhere.
+    InProgress,
+    /// The same request was answered: answer the same.
+    Completed(StoredResponse),
+    /// The key was used for another request.
+    Conflict,
+}
+
+/// Idempotency keys of requests, kept 24 hours.
+#[async_trait]
+pub trait IdempotencyStore: Send + Sync {
+    /// Claims `key` for the request with `fingerprint`, atomically: of concurrent claims of
+    /// one key, exactly one is `Claimed`.
+    async fn claim(
+        &self,
+        scope: &str,
+        key: &str,
+        fingerprint: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Claim, DependencyError>;
+    async fn complete(
+        &self,
+        scope: &str,
+        key: &str,
+        response: &StoredResponse,
+    ) -> Result<(), DependencyError>;
+    /// Gives the key back after a failure, so that a retry can go ahead.
+    async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError>;
 }

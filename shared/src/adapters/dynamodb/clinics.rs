@@ -7,7 +7,7 @@ use super::{DynamoStore, from_item, query_all, s, to_item};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
-    ids::ClinicId,
+    ids::{ChatId, ClinicId, TemplateId},
     model::{Chat, Clinic, Template},
     phone::PhoneNumber,
     ports::ClinicStore,
@@ -16,6 +16,8 @@ use crate::{
 const PROFILE: &str = "PROFILE";
 const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 const CHAT_PREFIX: &str = "CHAT#";
+/// Opt-outs are items of the clinic's partition: `OPTOUT#<E.164>`.
+const OPT_OUT_PREFIX: &str = "OPTOUT#";
 
 #[derive(Serialize, Deserialize)]
 struct ClinicItem {
@@ -49,6 +51,27 @@ impl DynamoStore {
             .await
             .map_err(sdk_failure("dynamodb", operation))?;
         Ok(())
+    }
+
+    async fn get_entry<T: serde::de::DeserializeOwned>(
+        &self,
+        clinic: &ClinicId,
+        sort_key: String,
+        operation: &'static str,
+    ) -> Result<Option<T>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(sort_key))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", operation))?;
+        output
+            .item
+            .map(|item| from_item::<Entry<T>>(item, operation).map(|entry| entry.value))
+            .transpose()
     }
 
     async fn list_entries<T: serde::de::DeserializeOwned>(
@@ -151,5 +174,70 @@ impl ClinicStore for DynamoStore {
 
     async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
         self.list_entries(clinic, CHAT_PREFIX, "ListChats").await
+    }
+
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError> {
+        self.get_entry(clinic, format!("{TEMPLATE_PREFIX}{id}"), "GetTemplate")
+            .await
+    }
+
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError> {
+        self.get_entry(clinic, format!("{CHAT_PREFIX}{id}"), "GetChat")
+            .await
+    }
+
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(format!("{OPT_OUT_PREFIX}{}", number.as_e164())))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetOptOut"))?;
+        Ok(output.item.is_some())
+    }
+
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError> {
+        let sort_key = s(format!("{OPT_OUT_PREFIX}{}", number.as_e164()));
+        if opted_out {
+            self.client
+                .put_item()
+                .table_name(&self.tables.clinics)
+                .item("pk", s(clinic.as_str()))
+                .item("sk", sort_key)
+                .send()
+                .await
+                .map_err(sdk_failure("dynamodb", "PutOptOut"))?;
+        } else {
+            self.client
+                .delete_item()
+                .table_name(&self.tables.clinics)
+                .key("pk", s(clinic.as_str()))
+                .key("sk", sort_key)
+                .send()
+                .await
+                .map_err(sdk_failure("dynamodb", "DeleteOptOut"))?;
+        }
+        Ok(())
     }
 }

@@ -3,13 +3,19 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, query_all, s};
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
+use base64::{Engine, engine::general_purpose::STANDARD};
+
+use super::{DynamoStore, Item, query_all, s, to_item};
 use crate::{
+    adapters::sdk_failure,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
     message_kind::MessageKind,
-    model::{SentMessage, SmsStatus},
+    model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, UnlockRecord, sortable_timestamp},
+    phone::PhoneNumber,
     ports::MessageStore,
+    sms_encoding::SmsEncoding,
 };
 
 /// Key of the `by_appointment` index.
@@ -17,33 +23,63 @@ pub(crate) fn appointment_key(clinic: &ClinicId, appointment: &AppointmentId) ->
     format!("{clinic}#{appointment}")
 }
 
-/// The fields of a message item that its appointment's details show.
+/// Key of the `by_recipient` index: the clinic and the patient's number.
+pub(crate) fn recipient_key(clinic: &ClinicId, number: &PhoneNumber) -> String {
+    format!("{clinic}#{}", number.as_e164())
+}
+
+/// A message item: who, when, how the SMS went; never the content.
 #[derive(Serialize, Deserialize)]
 struct MessageItem {
     pk: String,
     sk: MessageId,
+    appointment_key: String,
+    recipient_key: String,
+    /// Sortable text: the sort key of both indexes.
+    sent_at: String,
     kind: MessageKind,
-    sent_at: jiff::Timestamp,
     sent_by: StaffUserId,
     sms_status: SmsStatus,
+    #[serde(default)]
+    sms_encoding: Option<SmsEncoding>,
+    #[serde(default)]
+    sms_segments: Option<usize>,
     /// Epoch seconds: the TTL attribute (secure messages only).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     opened_at: Option<jiff::Timestamp>,
 }
 
 impl MessageItem {
+    fn new(message: &NewMessage) -> Self {
+        MessageItem {
+            pk: message.clinic_id.as_str().to_owned(),
+            sk: message.id.clone(),
+            appointment_key: appointment_key(&message.clinic_id, &message.appointment_id),
+            recipient_key: recipient_key(&message.clinic_id, &message.recipient),
+            sent_at: sortable_timestamp(message.sent_at),
+            kind: message.kind,
+            sent_by: message.sent_by.clone(),
+            sms_status: SmsStatus::Sending,
+            sms_encoding: Some(message.sms.encoding),
+            sms_segments: Some(message.sms.segments),
+            expires_at: message.expires_at.map(|at| at.as_second()),
+            opened_at: None,
+        }
+    }
+
     fn into_sent_message(self) -> Result<SentMessage, DependencyError> {
+        let corrupt = |_| DependencyError::corrupt_item("dynamodb", "MessagesForAppointment");
         let expires_at = self
             .expires_at
             .map(jiff::Timestamp::from_second)
             .transpose()
-            .map_err(|_| DependencyError::corrupt_item("dynamodb", "MessagesForAppointment"))?;
+            .map_err(corrupt)?;
         Ok(SentMessage {
             id: self.sk,
             kind: self.kind,
-            sent_at: self.sent_at,
+            sent_at: self.sent_at.parse().map_err(corrupt)?,
             sent_by: self.sent_by,
             sms_status: self.sms_status,
             expires_at,
@@ -52,8 +88,113 @@ impl MessageItem {
     }
 }
 
+/// A secure message's unlock state, keyed by the hash of its link token. Binary values
+/// are base64 text.
+#[derive(Serialize, Deserialize)]
+struct UnlockItem {
+    pk: String,
+    clinic_id: ClinicId,
+    message_id: MessageId,
+    encrypted_key: String,
+    nonce: String,
+    ciphertext: String,
+    phn_check: String,
+    /// Epoch seconds: the TTL attribute. Expiry is also checked on every read.
+    expires_at: i64,
+    failures_in_row: u32,
+    failures_total: u32,
+}
+
+impl UnlockItem {
+    fn new(record: &UnlockRecord) -> Self {
+        UnlockItem {
+            pk: record.token_hash.as_str().to_owned(),
+            clinic_id: record.clinic_id.clone(),
+            message_id: record.message_id.clone(),
+            encrypted_key: STANDARD.encode(&record.encrypted_key),
+            nonce: STANDARD.encode(&record.sealed.nonce),
+            ciphertext: STANDARD.encode(&record.sealed.ciphertext),
+            phn_check: record.phn_check.clone(),
+            expires_at: record.expires_at.as_second(),
+            failures_in_row: 0,
+            failures_total: 0,
+        }
+    }
+}
+
+fn new_item(
+    table: &str,
+    item: Item,
+    operation: &'static str,
+) -> Result<TransactWriteItem, DependencyError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .condition_expression("attribute_not_exists(pk)")
+        .build()
+        .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
+    Ok(TransactWriteItem::builder().put(put).build())
+}
+
 #[async_trait]
 impl MessageStore for DynamoStore {
+    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError> {
+        const OP: &str = "RecordSending";
+        let mut items = vec![new_item(
+            &self.tables.messages,
+            to_item(&MessageItem::new(message), OP)?,
+            OP,
+        )?];
+        if let Some(unlock) = &message.unlock {
+            items.push(new_item(
+                &self.tables.unlock,
+                to_item(&UnlockItem::new(unlock), OP)?,
+                OP,
+            )?);
+        }
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        Ok(())
+    }
+
+    async fn record_sms_outcome(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        outcome: &SmsOutcome,
+    ) -> Result<(), DependencyError> {
+        const OP: &str = "RecordSmsOutcome";
+        let (status, detail_name, detail) = match outcome {
+            SmsOutcome::Sent {
+                provider_message_id,
+            } => (SmsStatus::Sent, "provider_message_id", provider_message_id),
+            SmsOutcome::Failed { code } => (SmsStatus::Failed, "failure_code", code),
+        };
+        let status = match status {
+            SmsStatus::Sending => "sending",
+            SmsStatus::Sent => "sent",
+            SmsStatus::Failed => "failed",
+        };
+        self.client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .update_expression("SET sms_status = :status, #detail = :detail")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#detail", detail_name)
+            .expression_attribute_values(":status", s(status))
+            .expression_attribute_values(":detail", s(detail))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        Ok(())
+    }
+
     async fn messages_for_appointment(
         &self,
         clinic: &ClinicId,

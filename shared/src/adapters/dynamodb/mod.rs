@@ -3,6 +3,9 @@
 mod appointments;
 mod clinics;
 mod messages;
+mod requests;
+
+pub use requests::IDEMPOTENCY_WINDOW;
 
 use std::collections::HashMap;
 

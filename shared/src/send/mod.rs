@@ -1,0 +1,435 @@
+//! Sending a basic or secure message for an appointment (seed steps 4–6): the rules of each
+//! kind, envelope encryption of secure content, one SMS per idempotency key, and a record
+//! that never says "sent" unless SNS took the SMS.
+
+mod request;
+
+pub use request::{AttachmentRef, IdempotencyKey, MAX_CHATS, SendRequest};
+
+use std::sync::Arc;
+
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+use sha2::Sha256;
+
+use crate::{
+    attachments::{ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, attachment_key},
+    caller::Caller,
+    clinic_cache::ClinicCache,
+    envelope,
+    error::{DependencyError, DomainError},
+    ids::{AppointmentId, MessageId},
+    link_token::{LinkToken, unlock_url},
+    message_kind::{BASIC_MAX_CHARS, MessageKind, SECURE_LIFETIME, SECURE_MAX_CHARS},
+    model::{AuditEntry, Chat, Clinic, NewMessage, Patient, SmsOutcome, UnlockRecord},
+    phn::Phn,
+    ports::{
+        AppointmentStore, AuditLog, BlobStore, Claim, ClinicStore, Clock, EncryptionContext,
+        IdempotencyStore, KeyService, MessageStore, OutboundSms, RandomSource, SmsSender,
+        StoredResponse,
+    },
+    sms_encoding::{SmsMeasure, measure},
+    template_text::{TemplateValues, render},
+};
+
+/// Most files one secure message carries.
+pub const MAX_ATTACHMENTS: usize = 10;
+
+/// What the dashboard is told about a sent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReceipt {
+    pub message_id: MessageId,
+    pub kind: MessageKind,
+    /// Secure messages only.
+    pub expires_at: Option<jiff::Timestamp>,
+    pub sms: SmsMeasure,
+}
+
+/// A secure message's content, sealed before it is stored; only the unlock page opens it.
+#[derive(Serialize, Deserialize)]
+pub struct SecureContent {
+    pub text: String,
+    pub chats: Vec<Chat>,
+    pub attachments: Vec<SealedAttachment>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub struct SealedAttachment {
+    pub file_name: String,
+    pub key: String,
+    pub content_type: String,
+    pub size: u64,
+}
+
+/// Everything sending talks to.
+pub struct MessageSender {
+    pub clinics: Arc<ClinicCache>,
+    pub clinic_store: Arc<dyn ClinicStore>,
+    pub appointments: Arc<dyn AppointmentStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub requests: Arc<dyn IdempotencyStore>,
+    pub sms: Arc<dyn SmsSender>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub keys: Arc<dyn KeyService>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    pub unlock_base_url: String,
+    /// The project key attachments must be encrypted with (ARN).
+    pub content_key_id: String,
+}
+
+/// The encryption context of a secure message's data key (and its content's AAD).
+pub fn encryption_context(caller: &Caller, message: &MessageId) -> EncryptionContext {
+    [
+        ("clinic_id".to_owned(), caller.clinic_id.to_string()),
+        ("message_id".to_owned(), message.to_string()),
+    ]
+    .into()
+}
+
+/// HMAC-SHA256 of the PHN under the message's data key: lets the unlock page check a typed
+/// PHN without the PHN being stored.
+pub fn phn_check(data_key: &[u8], phn: &Phn) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(data_key).expect("HMAC takes any key length");
+    mac.update(phn.as_str().as_bytes());
+    hex::encode(mac.finalize().into_bytes())
+}
+
+fn key_matches(stored: Option<&str>, project_key: &str) -> bool {
+    // S3 reports the key's ARN; a key id is the ARN's last part.
+    stored.is_some_and(|stored| {
+        stored == project_key || project_key.rsplit('/').next() == stored.rsplit('/').next()
+    })
+}
+
+impl MessageSender {
+    /// Sends at most once per idempotency key: a replay answers what the first answered, a
+    /// failure gives the key back for a retry.
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        appointment: &AppointmentId,
+        key: &IdempotencyKey,
+        request: &SendRequest,
+    ) -> Result<StoredResponse, DomainError> {
+        request.validate()?;
+        let scope = format!("send#{}", caller.clinic_id);
+        let fingerprint = request.fingerprint(appointment);
+        match self
+            .requests
+            .claim(&scope, key.as_str(), &fingerprint, self.clock.now())
+            .await?
+        {
+            Claim::Claimed => {}
+            Claim::Completed(response) => return Ok(response),
+            Claim::InProgress => return Err(DomainError::SendInProgress),
+            Claim::Conflict => return Err(DomainError::IdempotencyKeyReused),
+        }
+        match self.send_claimed(caller, appointment, request).await {
+            Ok(receipt) => {
+                let body = serde_json::to_string(&receipt).expect("a receipt serialises");
+                let response = StoredResponse { status: 201, body };
+                if let Err(error) = self
+                    .requests
+                    .complete(&scope, key.as_str(), &response)
+                    .await
+                {
+                    // The SMS went: answer success; a retry will see the key in progress.
+                    tracing::error!(code = %error.code, message_id = %receipt.message_id, "idempotency record not completed");
+                }
+                Ok(response)
+            }
+            Err(error) => {
+                if let Err(release) = self.requests.release(&scope, key.as_str()).await {
+                    tracing::error!(code = %release.code, "idempotency key not released");
+                }
+                Err(error)
+            }
+        }
+    }
+
+    async fn send_claimed(
+        &self,
+        caller: &Caller,
+        appointment_id: &AppointmentId,
+        request: &SendRequest,
+    ) -> Result<SendReceipt, DomainError> {
+        let now = self.clock.now();
+        let clinic = self.clinics.get(&caller.clinic_id).await?;
+        let appointment = self
+            .appointments
+            .get_appointment(&caller.clinic_id, appointment_id)
+            .await?
+            .ok_or(DomainError::NotFound {
+                what: "the appointment",
+            })?;
+        if !clinic.search_window(now).contains(appointment.starts_at) {
+            return Err(DomainError::OutsideSearchWindow);
+        }
+        let patient = self
+            .appointments
+            .get_patient(&caller.clinic_id, &appointment.patient_id)
+            .await?
+            .ok_or(DomainError::NotFound {
+                what: "the appointment",
+            })?;
+        let phone = patient.phone.clone().ok_or(DomainError::NoPhoneOnFile)?;
+        match request.kind {
+            MessageKind::Basic if !request.attachments.is_empty() => {
+                return Err(DomainError::AttachmentsOnBasic);
+            }
+            MessageKind::Secure if patient.phn.is_none() => {
+                return Err(DomainError::PhnRequiredForSecure);
+            }
+            MessageKind::Secure if request.attachments.len() > MAX_ATTACHMENTS => {
+                return Err(DomainError::TooManyAttachments {
+                    count: request.attachments.len(),
+                });
+            }
+            _ => {}
+        }
+        let template = match &request.template_id {
+            Some(id) => Some(
+                self.clinic_store
+                    .get_template(&caller.clinic_id, id)
+                    .await?
+                    .ok_or(DomainError::NotFound {
+                        what: "the template",
+                    })?,
+            ),
+            None => None,
+        };
+        let mut chats = Vec::new();
+        for id in &request.chat_ids {
+            let chat = self.clinic_store.get_chat(&caller.clinic_id, id).await?;
+            chats.push(chat.ok_or(DomainError::NotFound { what: "a chat" })?);
+        }
+        let text = request
+            .text
+            .as_deref()
+            .or(template.as_ref().map(|t| t.text.as_str()))
+            .unwrap_or_default();
+        if text.trim().is_empty() {
+            return Err(DomainError::EmptyMessage);
+        }
+        let values = TemplateValues::for_appointment(
+            &patient.first_name,
+            &patient.last_name,
+            &clinic.name,
+            &appointment.provider_name,
+            appointment.starts_at,
+            &clinic.zone(),
+        );
+        let text = render(text.trim(), &values)?;
+        let chars = text.chars().count();
+        match request.kind {
+            MessageKind::Basic if chars > BASIC_MAX_CHARS => {
+                return Err(DomainError::BasicTooLong { chars });
+            }
+            MessageKind::Secure if chars > SECURE_MAX_CHARS => {
+                return Err(DomainError::SecureTooLong { chars });
+            }
+            _ => {}
+        }
+        if self
+            .clinic_store
+            .is_opted_out(&caller.clinic_id, &phone)
+            .await?
+            || self.sms.is_opted_out(&phone).await?
+        {
+            return Err(DomainError::OptedOut);
+        }
+        let attachments = self.check_attachments(caller, &request.attachments).await?;
+
+        let mut id_bytes = [0u8; 16];
+        self.random.fill(&mut id_bytes);
+        let message_id = MessageId::from_random(id_bytes);
+        let (body, expires_at, unlock) = match request.kind {
+            MessageKind::Basic => (basic_sms(&text, &chats), None, None),
+            MessageKind::Secure => {
+                let expires_at = now + SECURE_LIFETIME;
+                let token = LinkToken::generate(self.random.as_ref());
+                let content = SecureContent {
+                    text,
+                    chats,
+                    attachments,
+                };
+                let unlock = self
+                    .seal(caller, &message_id, &patient, &token, &content, expires_at)
+                    .await?;
+                let body = secure_sms(
+                    &clinic,
+                    &unlock_url(&self.unlock_base_url, &token),
+                    expires_at,
+                );
+                (body, Some(expires_at), Some(unlock))
+            }
+        };
+        let sms = measure(&body);
+        let message = NewMessage {
+            clinic_id: caller.clinic_id.clone(),
+            id: message_id.clone(),
+            appointment_id: appointment.id.clone(),
+            patient_id: patient.id.clone(),
+            kind: request.kind,
+            sent_at: now,
+            sent_by: caller.user.clone(),
+            recipient: phone.clone(),
+            sms,
+            expires_at,
+            unlock,
+        };
+        self.messages.record_sending(&message).await?;
+        let outbound = OutboundSms {
+            to: phone,
+            from: clinic.sms_number.clone(),
+            body,
+        };
+        let outcome = match self.sms.send(&outbound).await {
+            Ok(receipt) => SmsOutcome::Sent {
+                provider_message_id: receipt.provider_message_id,
+            },
+            Err(error) => SmsOutcome::Failed { code: error.code },
+        };
+        if let Err(error) = self
+            .messages
+            .record_sms_outcome(&caller.clinic_id, &message_id, &outcome)
+            .await
+        {
+            tracing::error!(code = %error.code, message_id = %message_id, "SMS outcome not recorded");
+        }
+        let sent = matches!(outcome, SmsOutcome::Sent { .. });
+        self.record_audit(caller, &message, if sent { "sent" } else { "failed" })
+            .await;
+        tracing::info!(
+            clinic_id = %caller.clinic_id,
+            message_id = %message_id,
+            kind = request.kind.as_str(),
+            segments = sms.segments,
+            sent,
+            "message send"
+        );
+        if !sent {
+            return Err(DomainError::SmsFailed);
+        }
+        Ok(SendReceipt {
+            message_id,
+            kind: request.kind,
+            expires_at,
+            sms,
+        })
+    }
+
+    async fn check_attachments(
+        &self,
+        caller: &Caller,
+        attachments: &[AttachmentRef],
+    ) -> Result<Vec<SealedAttachment>, DomainError> {
+        let mut checked = Vec::new();
+        for attachment in attachments {
+            let refused = |reason| DomainError::AttachmentRefused {
+                attachment: attachment.id.to_string(),
+                reason,
+            };
+            let key = attachment_key(&caller.clinic_id, &attachment.id);
+            let info = self.blobs.head(&key).await?.ok_or_else(|| {
+                refused("was not uploaded (or its upload link expired): upload the file again")
+            })?;
+            if info.size > MAX_ATTACHMENT_BYTES {
+                return Err(refused("is larger than 20 MB"));
+            }
+            let content_type = info.content_type.clone().unwrap_or_default();
+            if !ALLOWED_CONTENT_TYPES.contains(&content_type.as_str()) {
+                return Err(refused("is not a PDF, PNG or JPEG"));
+            }
+            if !key_matches(info.kms_key_id.as_deref(), &self.content_key_id) {
+                return Err(refused(
+                    "is not encrypted with the project's key: upload it again",
+                ));
+            }
+            checked.push(SealedAttachment {
+                file_name: attachment.file_name.trim().to_owned(),
+                key,
+                content_type,
+                size: info.size,
+            });
+        }
+        Ok(checked)
+    }
+
+    async fn seal(
+        &self,
+        caller: &Caller,
+        message_id: &MessageId,
+        patient: &Patient,
+        token: &LinkToken,
+        content: &SecureContent,
+        expires_at: jiff::Timestamp,
+    ) -> Result<UnlockRecord, DomainError> {
+        let phn = patient
+            .phn
+            .as_ref()
+            .ok_or(DomainError::PhnRequiredForSecure)?;
+        let data_key = self
+            .keys
+            .generate_data_key(&encryption_context(caller, message_id))
+            .await?;
+        let plaintext = serde_json::to_vec(content).expect("content serialises");
+        let aad = format!("{}/{message_id}", caller.clinic_id);
+        let sealed = envelope::seal(
+            &data_key.plaintext,
+            &plaintext,
+            aad.as_bytes(),
+            self.random.as_ref(),
+        )
+        .map_err(|_| DependencyError::new("envelope", "Seal", "SealFailed"))?;
+        Ok(UnlockRecord {
+            token_hash: token.hash(),
+            clinic_id: caller.clinic_id.clone(),
+            message_id: message_id.clone(),
+            encrypted_key: data_key.ciphertext.clone(),
+            sealed,
+            phn_check: phn_check(&data_key.plaintext, phn),
+            expires_at,
+        })
+    }
+
+    async fn record_audit(&self, caller: &Caller, message: &NewMessage, outcome: &str) {
+        let entry = AuditEntry {
+            clinic_id: caller.clinic_id.clone(),
+            at: message.sent_at,
+            event: "send".to_owned(),
+            message_id: message.id.clone(),
+            appointment_id: Some(message.appointment_id.clone()),
+            staff_user: Some(caller.user.clone()),
+            kind: Some(message.kind),
+            outcome: outcome.to_owned(),
+        };
+        if let Err(error) = self.audit.append(&entry).await {
+            tracing::error!(code = %error.code, message_id = %message.id, "audit record not written");
+        }
+    }
+}
+
+/// A basic SMS: the text, then each chat's link on its own line.
+pub fn basic_sms(text: &str, chats: &[Chat]) -> String {
+    let mut body = text.to_owned();
+    for chat in chats {
+        body.push('\n');
+        body.push_str(&chat.link);
+    }
+    body
+}
+
+/// A secure SMS: the clinic's name, the unlock link and the expiry date; nothing else.
+pub fn secure_sms(clinic: &Clinic, url: &str, expires_at: jiff::Timestamp) -> String {
+    let until = expires_at.to_zoned(clinic.zone()).strftime("%b %-d");
+    format!(
+        "{}: you have a secure message. Open it before {until}: {url}",
+        clinic.name
+    )
+}
+
+#[cfg(test)]
+mod tests;
