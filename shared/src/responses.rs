@@ -131,6 +131,12 @@ pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Bo
     }
 }
 
+/// A JSON answer stored earlier (an idempotent replay answers exactly what the first did).
+pub fn stored_json_response(status: u16, body: String) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    with_body(status, "application/json", body)
+}
+
 /// Handlers return this: either way the caller gets a complete HTTP answer.
 pub fn into_response<T: Serialize>(
     status: StatusCode,

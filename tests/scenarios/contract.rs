@@ -50,6 +50,12 @@ fn assert_matches(
     );
 }
 
+fn with_key(mut call: integration_tests::HttpCall) -> integration_tests::HttpCall {
+    call.headers
+        .push(("idempotency-key".to_owned(), "contract-test-key".to_owned()));
+    call
+}
+
 #[test]
 fn the_contract_documents_exactly_the_template_routes() {
     let spec = openapi();
@@ -211,13 +217,44 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            http_call(
-                "POST /appointments/{appointmentId}/messages",
-                &[("appointmentId", "a-ava-upcoming")],
-                claims.clone(),
+            with_key(with_body(
+                http_call(
+                    "POST /appointments/{appointmentId}/messages",
+                    &[("appointmentId", "a-ava-upcoming")],
+                    claims.clone(),
+                ),
+                r#"{"kind":"basic","text":"Clinic closed Friday"}"#,
+            )),
+            "/appointments/{appointmentId}/messages",
+            201,
+            "application/json",
+        ),
+        (
+            "send",
+            with_key(with_body(
+                http_call(
+                    "POST /appointments/{appointmentId}/messages",
+                    &[("appointmentId", "a-zoe-upcoming")],
+                    claims.clone(),
+                ),
+                r#"{"kind":"secure","text":"Results"}"#,
+            )),
+            "/appointments/{appointmentId}/messages",
+            422,
+            problem,
+        ),
+        (
+            "send",
+            with_body(
+                http_call(
+                    "POST /appointments/{appointmentId}/messages",
+                    &[("appointmentId", "a-ava-upcoming")],
+                    claims.clone(),
+                ),
+                r#"{"kind":"basic","text":"Hi"}"#,
             ),
             "/appointments/{appointmentId}/messages",
-            501,
+            400,
             problem,
         ),
     ];

@@ -21,7 +21,7 @@ const HTTP_EVENTS: [(&str, &str, u16); 8] = [
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
     ("search-appointment.json", "search", 200),
-    ("send-message.json", "send", 501),
+    ("send-message.json", "send", 201),
     ("send-attachment.json", "send", 201),
     ("unlock-page.json", "secure-unlock", 501),
     ("unlock-submit.json", "secure-unlock", 501),

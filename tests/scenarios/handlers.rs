@@ -110,28 +110,6 @@ fn staff_claims_without_clinic() -> std::collections::BTreeMap<String, String> {
 }
 
 #[tokio::test]
-async fn routes_built_later_answer_501_problems() {
-    let (test, clinic) = seeded().await;
-    let claims = Some(staff_claims(&clinic, "staff-1"));
-    let cases = [(
-        "send",
-        http_call(
-            "POST /appointments/{appointmentId}/messages",
-            &[("appointmentId", "a-1")],
-            claims.clone(),
-        ),
-    )];
-    for (function, call) in cases {
-        let response = test.call(function, &call).await;
-        assert_eq!(response.status(), 501, "{}", call.route_key);
-        assert_eq!(
-            body_json(&response)["type"],
-            "urn:direct-messages:problem:not-implemented"
-        );
-    }
-}
-
-#[tokio::test]
 async fn unlock_pages_carry_the_security_headers() {
     let (test, _) = seeded().await;
     for route in ["GET /m/{token}", "POST /m/{token}"] {

@@ -9,4 +9,5 @@ mod local_api;
 mod provisioning;
 mod search;
 mod seeding;
+mod sending;
 mod template_rules;

@@ -65,6 +65,11 @@ impl TestStack {
     }
 }
 
+/// The send use case wired to this stack's AWS clients, for tests that swap one port.
+pub fn message_sender(test: &TestStack) -> direct_messages::send::MessageSender {
+    direct_messages::send::MessageSender::on_aws(&test.stack.config, &test.stack.clients)
+}
+
 /// The claims the JWT authorizer passes for a staff user of `clinic`.
 pub fn staff_claims(clinic: &str, user: &str) -> BTreeMap<String, String> {
     BTreeMap::from([

@@ -4,22 +4,21 @@ use std::{collections::BTreeMap, sync::Arc};
 
 use direct_messages::{
     DomainError,
-    adapters::{
-        AwsClients,
-        s3::S3BlobStore,
-        system::{OsRandom, SystemClock},
-    },
+    adapters::AwsClients,
     attachments::{UploadRequest, UploadTicket, start_upload},
     caller::Caller,
     config::Config,
-    ports::{BlobStore, Clock, RandomSource},
-    request::{json_body, route_key},
-    responses::{into_response, problem_response},
+    ids::AppointmentId,
+    ports::{BlobStore, Clock, RandomSource, StoredResponse},
+    request::{json_body, path_parameter, route_key},
+    responses::{into_response, problem_response, stored_json_response},
+    send::{IdempotencyKey, MessageSender, SendRequest},
 };
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Serialize;
 
 pub struct Send {
+    sender: MessageSender,
     blobs: Arc<dyn BlobStore>,
     random: Arc<dyn RandomSource>,
     clock: Arc<dyn Clock>,
@@ -56,14 +55,12 @@ impl From<UploadTicket> for UploadView {
 
 impl Send {
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
+        let sender = MessageSender::on_aws(config, clients);
         Send {
-            blobs: Arc::new(S3BlobStore::new(
-                clients.s3.clone(),
-                &config.attachments_bucket,
-                &config.content_key_id,
-            )),
-            random: Arc::new(OsRandom),
-            clock: Arc::new(SystemClock),
+            blobs: sender.blobs.clone(),
+            random: sender.random.clone(),
+            clock: sender.clock.clone(),
+            sender,
         }
     }
 
@@ -74,9 +71,10 @@ impl Send {
         };
         match route_key(&request).as_deref() {
             Some("POST /appointments/{appointmentId}/messages") => {
-                problem_response(&DomainError::NotImplemented {
-                    feature: "sending messages",
-                })
+                match self.send_message(&caller, &request).await {
+                    Ok(stored) => stored_json_response(stored.status, stored.body),
+                    Err(error) => problem_response(&error),
+                }
             }
             Some("POST /attachments") => into_response(
                 StatusCode::CREATED,
@@ -84,6 +82,22 @@ impl Send {
             ),
             _ => problem_response(&DomainError::NotFound { what: "this route" }),
         }
+    }
+
+    async fn send_message(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<StoredResponse, DomainError> {
+        let appointment =
+            AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
+        let header = request
+            .headers()
+            .get("idempotency-key")
+            .and_then(|value| value.to_str().ok());
+        let key = IdempotencyKey::parse(header)?;
+        let body: SendRequest = json_body(request)?;
+        self.sender.send(caller, &appointment, &key, &body).await
     }
 
     async fn start_upload(

@@ -13,9 +13,18 @@ use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use crate::{
+    adapters::{
+        AwsClients,
+        dynamodb::DynamoStore,
+        kms::KmsKeyService,
+        s3::S3BlobStore,
+        sns::SnsSmsSender,
+        system::{OsRandom, SystemClock},
+    },
     attachments::{ALLOWED_CONTENT_TYPES, MAX_ATTACHMENT_BYTES, attachment_key},
     caller::Caller,
     clinic_cache::ClinicCache,
+    config::Config,
     envelope,
     error::{DependencyError, DomainError},
     ids::{AppointmentId, MessageId},
@@ -104,6 +113,37 @@ fn key_matches(stored: Option<&str>, project_key: &str) -> bool {
 }
 
 impl MessageSender {
+    /// The use case on AWS: DynamoDB, SNS, S3 and KMS through the SDK clients.
+    pub fn on_aws(config: &Config, clients: &AwsClients) -> MessageSender {
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        MessageSender {
+            clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+            clinic_store: store.clone(),
+            appointments: store.clone(),
+            messages: store.clone(),
+            audit: store.clone(),
+            requests: store,
+            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
+            blobs: Arc::new(S3BlobStore::new(
+                clients.s3.clone(),
+                &config.attachments_bucket,
+                &config.content_key_id,
+            )),
+            keys: Arc::new(KmsKeyService::new(
+                clients.kms.clone(),
+                &config.content_key_id,
+            )),
+            clock,
+            random: Arc::new(OsRandom),
+            unlock_base_url: config.unlock_base_url.clone(),
+            content_key_id: config.content_key_id.clone(),
+        }
+    }
+
     /// Sends at most once per idempotency key: a replay answers what the first answered, a
     /// failure gives the key back for a retry.
     pub async fn send(

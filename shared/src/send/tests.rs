@@ -216,7 +216,8 @@ async fn edited_text_is_what_is_sent() {
 async fn broken_rules_are_refused_and_nothing_is_sent() {
     let w = world().await;
     let long = "x".repeat(161);
-    let cases: Vec<(String, fn(&DomainError) -> bool)> = vec![
+    type Expected = fn(&DomainError) -> bool;
+    let cases: Vec<(String, Expected)> = vec![
         (format!(r#"{{"kind":"basic","text":"{long}"}}"#), |e| {
             matches!(e, DomainError::BasicTooLong { chars: 161 })
         }),

@@ -1,0 +1,610 @@
+//! Sending through the `send` handler against the emulator, reading each SMS back from it.
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use direct_messages::{
+    appointment_status::AppointmentStatus,
+    caller::Caller,
+    email::Email,
+    error::DependencyError,
+    ids::{AppointmentId, PatientId, StaffUserId},
+    model::{Appointment, Clinic, Patient},
+    phn::Phn,
+    phone::PhoneNumber,
+    ports::{AppointmentStore, ClinicStore, OutboundSms, SmsReceipt, SmsSender},
+};
+use integration_tests::{TestStack, body_json, http_call, logs, staff_claims, with_body};
+use jiff::{SignedDuration, Timestamp};
+use local_stack::seed::{DemoData, seed};
+use serde_json::Value;
+
+struct Scene {
+    test: TestStack,
+    clinic: Clinic,
+    phone: String,
+}
+
+/// A stack with the demo clinic and one patient of this test's own (own phone, so that the
+/// SMS read back are this test's), with an appointment `a-mine` in two days.
+async fn scene(phone: &str, phn: Option<&str>) -> Scene {
+    let test = TestStack::new().await;
+    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
+        .await
+        .unwrap();
+    let patient = Patient {
+        id: PatientId::parse("p-mine").unwrap(),
+        phn: phn.map(|p| Phn::parse(p).unwrap()),
+        first_name: "Sentinelfirst".into(),
+        last_name: "Sentinellast".into(),
+        date_of_birth: None,
+        phone: Some(PhoneNumber::parse(phone).unwrap()),
+        email: Some(Email::parse("sentinel.patient@example.com").unwrap()),
+    };
+    let appointment = Appointment {
+        id: AppointmentId::parse("a-mine").unwrap(),
+        patient_id: patient.id.clone(),
+        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 2 * 86_400).unwrap(),
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    test.store
+        .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+        .await
+        .unwrap();
+    Scene {
+        test,
+        clinic,
+        phone: PhoneNumber::parse(phone).unwrap().as_e164().to_owned(),
+    }
+}
+
+impl Scene {
+    async fn send_as(
+        &self,
+        clinic: &str,
+        appointment: &str,
+        key: Option<&str>,
+        body: &str,
+    ) -> (u16, Value) {
+        let mut call = with_body(
+            http_call(
+                "POST /appointments/{appointmentId}/messages",
+                &[("appointmentId", appointment)],
+                Some(staff_claims(clinic, "staff-1")),
+            ),
+            body,
+        );
+        if let Some(key) = key {
+            call.headers
+                .push(("idempotency-key".to_owned(), key.to_owned()));
+        }
+        let response = self.test.call("send", &call).await;
+        (response.status().as_u16(), body_json(&response))
+    }
+
+    async fn send(&self, key: &str, body: &str) -> (u16, Value) {
+        self.send_as(self.clinic.id.as_str(), "a-mine", Some(key), body)
+            .await
+    }
+
+    async fn sms_to_me(&self) -> Vec<local_stack::emulator::PublishedSms> {
+        let all = self.test.recorder.published_sms().await.unwrap();
+        all.into_iter()
+            .filter(|sms| sms.phone_number == self.phone)
+            .collect()
+    }
+
+    async fn raw_items(&self, table: &str) -> String {
+        // Tests may Scan: this reads back everything this test's stack stored.
+        let output = self
+            .test
+            .stack
+            .clients
+            .dynamodb
+            .scan()
+            .table_name(table)
+            .send()
+            .await
+            .unwrap();
+        format!("{:?}", output.items())
+    }
+}
+
+#[tokio::test]
+async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
+    let s = scene("+12505550601", None).await;
+    let (status, receipt) = s
+        .send(
+            "key-basic-1",
+            r#"{"kind":"basic","template_id":"reminder","chat_ids":["intake-form"]}"#,
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(receipt["kind"], "basic");
+    assert!(receipt["expires_at"].is_null());
+    assert_eq!(receipt["sms"]["encoding"], "gsm7");
+    let sent = s.sms_to_me().await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].message.starts_with(
+        "Hi Sentinelfirst, a reminder of your visit at Harbourview Family Clinic on "
+    ));
+    assert!(
+        sent[0]
+            .message
+            .ends_with("\nhttps://forms.harbourview.example/forms/intake")
+    );
+    assert_eq!(sent[0].attributes["AWS.SNS.SMS.SMSType"], "Transactional");
+    assert_eq!(
+        sent[0].attributes["AWS.MM.SMS.OriginationNumber"],
+        "+12505550100"
+    );
+    let measured = direct_messages::sms_encoding::measure(&sent[0].message);
+    assert_eq!(
+        receipt["sms"]["segments"], measured.segments,
+        "the segments of the SMS actually sent"
+    );
+
+    let details = http_call(
+        "GET /appointments/{appointmentId}",
+        &[("appointmentId", "a-mine")],
+        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
+    );
+    let details = body_json(&s.test.call("search", &details).await);
+    assert_eq!(details["messages"][0]["sms_status"], "sent");
+    assert_eq!(details["messages"][0]["sent_by"], "staff-1");
+    assert!(details["messages"][0]["opened"].is_null());
+    let audit = s.raw_items(&s.test.stack.config.tables.audit).await;
+    assert!(audit.contains("staff-1") && audit.contains("\"sent\""));
+    assert!(!audit.contains("Sentinel"), "the audit holds no content");
+}
+
+#[tokio::test]
+async fn the_response_reports_the_encoding_and_segments_of_the_sms_sent() {
+    let s = scene("+12505550602", None).await;
+    let (_, plain) = s
+        .send(
+            "key-enc-1",
+            &format!(r#"{{"kind":"basic","text":"{}"}}"#, "a".repeat(160)),
+        )
+        .await;
+    assert_eq!(
+        (
+            plain["sms"]["encoding"].as_str(),
+            plain["sms"]["segments"].as_u64()
+        ),
+        (Some("gsm7"), Some(1))
+    );
+    let (_, accented) = s
+        .send(
+            "key-enc-2",
+            &format!(r#"{{"kind":"basic","text":"Rê{}"}}"#, "a".repeat(69)),
+        )
+        .await;
+    assert_eq!(
+        (
+            accented["sms"]["encoding"].as_str(),
+            accented["sms"]["segments"].as_u64()
+        ),
+        (Some("ucs2"), Some(2))
+    );
+    let (_, euro) = s
+        .send(
+            "key-enc-3",
+            &format!(r#"{{"kind":"basic","text":"{}"}}"#, "€".repeat(81)),
+        )
+        .await;
+    assert_eq!(
+        (
+            euro["sms"]["encoding"].as_str(),
+            euro["sms"]["segments"].as_u64()
+        ),
+        (Some("gsm7"), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn a_secure_message_is_sealed_at_rest_and_its_sms_carries_no_patient_data() {
+    let s = scene("+12505550603", Some("9567812347")).await;
+    let text = "Sentinel diagnosis text for {patient_first_name}";
+    let (status, receipt) = s
+        .send(
+            "key-secure-1",
+            &format!(r#"{{"kind":"secure","text":"{text}","chat_ids":["colonoscopy-prep"]}}"#),
+        )
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    let expires: Timestamp = receipt["expires_at"].as_str().unwrap().parse().unwrap();
+    let lifetime = expires.duration_since(Timestamp::now());
+    assert!(
+        lifetime <= SignedDuration::from_hours(192) && lifetime > SignedDuration::from_hours(191)
+    );
+
+    let sms = &s.sms_to_me().await[0].message;
+    assert!(
+        sms.starts_with("Harbourview Family Clinic: you have a secure message. Open it before ")
+    );
+    assert!(sms.contains(&format!("{}/m/", integration_tests::UNLOCK_BASE_URL)));
+    for secret in ["Sentinel", "9567812347", "colonoscopy", "Dr. Chen"] {
+        assert!(!sms.contains(secret), "{secret} in the SMS");
+    }
+    let token = sms.rsplit("/m/").next().unwrap();
+    let config = &s.test.stack.config;
+    for table in [
+        &config.tables.messages,
+        &config.tables.unlock,
+        &config.tables.audit,
+    ] {
+        let raw = s.raw_items(table).await;
+        for secret in ["Sentinel", "diagnosis", "9567812347", "colonoscopy", token] {
+            assert!(
+                !raw.contains(secret),
+                "{secret} stored in the clear in {table}"
+            );
+        }
+    }
+    let unlock = s.raw_items(&config.tables.unlock).await;
+    let hash = direct_messages::link_token::LinkToken::parse(token)
+        .unwrap()
+        .hash();
+    assert!(
+        unlock.contains(hash.as_str()),
+        "the unlock item is keyed by the token's hash"
+    );
+    let ttl = s
+        .test
+        .stack
+        .clients
+        .dynamodb
+        .scan()
+        .table_name(&config.tables.unlock)
+        .send()
+        .await
+        .unwrap();
+    let item = &ttl.items()[0];
+    assert_eq!(
+        item["expires_at"],
+        AttributeValue::N(expires.as_second().to_string()),
+        "TTL as epoch seconds"
+    );
+}
+
+#[tokio::test]
+async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
+    let s = scene("+12505550604", Some("9567812347")).await;
+    let mut ids = Vec::new();
+    for content_type in ["application/pdf", "image/png"] {
+        let call = with_body(
+            http_call(
+                "POST /attachments",
+                &[],
+                Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
+            ),
+            &format!(r#"{{"content_type":"{content_type}"}}"#),
+        );
+        let ticket = body_json(&s.test.call("send", &call).await);
+        let mut put = reqwest::Client::new()
+            .put(ticket["upload"]["url"].as_str().unwrap())
+            .body(b"file".to_vec());
+        for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        assert!(put.send().await.unwrap().status().is_success());
+        ids.push(ticket["attachment_id"].as_str().unwrap().to_owned());
+    }
+    let attachments: Vec<_> = ids
+        .iter()
+        .map(|id| format!(r#"{{"id":"{id}","file_name":"results.pdf"}}"#))
+        .collect();
+    let body = format!(
+        r#"{{"kind":"secure","text":"Your results","attachments":[{}]}}"#,
+        attachments.join(",")
+    );
+    let (status, receipt) = s.send("key-attach-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+
+    let missing = r#"{"kind":"secure","text":"Results","attachments":[{"id":"never-uploaded","file_name":"a.pdf"}]}"#;
+    let (status, problem) = s.send("key-attach-2", missing).await;
+    assert_eq!(status, 422);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("was not uploaded")
+    );
+    assert_eq!(s.sms_to_me().await.len(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_and_concurrent_sends_with_one_key_publish_once() {
+    let s = Arc::new(scene("+12505550605", None).await);
+    let body = r#"{"kind":"basic","text":"Clinic closed Friday"}"#;
+    let (first_status, first) = s.send("key-dup-1", body).await;
+    let (second_status, second) = s.send("key-dup-1", body).await;
+    assert_eq!((first_status, second_status), (201, 201));
+    assert_eq!(first, second, "a replay answers what the first answered");
+
+    let racers: Vec<_> = (0..10)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move { s.send("key-dup-2", body).await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for racer in racers {
+        statuses.push(racer.await.unwrap().0);
+    }
+    assert!(
+        statuses
+            .iter()
+            .all(|status| *status == 201 || *status == 409),
+        "{statuses:?}"
+    );
+    assert!(statuses.contains(&201));
+    assert_eq!(s.sms_to_me().await.len(), 2, "one SMS per key");
+
+    let (status, problem) = s
+        .send("key-dup-1", r#"{"kind":"basic","text":"Something else"}"#)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("different request")
+    );
+}
+
+/// SNS as the emulator runs it, except that Publish fails: a fault injected at the port.
+struct FailingPublish(direct_messages::adapters::sns::SnsSmsSender);
+
+#[async_trait::async_trait]
+impl SmsSender for FailingPublish {
+    async fn send(&self, _: &OutboundSms) -> Result<SmsReceipt, DependencyError> {
+        Err(DependencyError::new("sns", "Publish", "Throttling"))
+    }
+    async fn is_opted_out(&self, number: &PhoneNumber) -> Result<bool, DependencyError> {
+        self.0.is_opted_out(number).await
+    }
+}
+
+#[tokio::test]
+async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
+    let s = scene("+12505550606", None).await;
+    let real = direct_messages::adapters::sns::SnsSmsSender::new(s.test.stack.clients.sns.clone());
+    let mut sender = integration_tests::message_sender(&s.test);
+    sender.sms = Arc::new(FailingPublish(real));
+    let caller = Caller {
+        clinic_id: s.clinic.id.clone(),
+        user: StaffUserId::parse("staff-1").unwrap(),
+    };
+    let appointment = AppointmentId::parse("a-mine").unwrap();
+    let key = direct_messages::send::IdempotencyKey::parse(Some("key-fail-1")).unwrap();
+    let request = serde_json::from_str(r#"{"kind":"basic","text":"Closed Friday"}"#).unwrap();
+    let error = sender
+        .send(&caller, &appointment, &key, &request)
+        .await
+        .unwrap_err();
+    assert_eq!(error.status(), 502);
+    let failed = s.raw_items(&s.test.stack.config.tables.messages).await;
+    assert!(
+        failed.contains("\"failed\"") && !failed.contains("\"sent\""),
+        "recorded as failed, never as sent"
+    );
+
+    let (status, _) = s
+        .send("key-fail-1", r#"{"kind":"basic","text":"Closed Friday"}"#)
+        .await;
+    assert_eq!(status, 201, "the same key works once the fault clears");
+    assert_eq!(s.sms_to_me().await.len(), 1);
+}
+
+#[tokio::test]
+async fn an_opted_out_patient_is_refused_with_409_and_nothing_is_published() {
+    let s = scene("+12505550607", None).await;
+    let phone = PhoneNumber::parse(&s.phone).unwrap();
+    s.test
+        .store
+        .set_opted_out(&s.clinic.id, &phone, true)
+        .await
+        .unwrap();
+    let (status, problem) = s
+        .send("key-stop-1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await;
+    assert_eq!(status, 409);
+    assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
+    s.test
+        .store
+        .set_opted_out(&s.clinic.id, &phone, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.send("key-stop-2", r#"{"kind":"basic","text":"Hi"}"#)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(s.sms_to_me().await.len(), 1);
+}
+
+#[tokio::test]
+async fn bad_sends_get_clear_problems_and_publish_nothing() {
+    let s = scene("+12505550608", None).await;
+    let clinic = s.clinic.id.to_string();
+    let long = "x".repeat(161);
+    let key_129 = "k".repeat(129);
+    let basic = r#"{"kind":"basic","text":"Hi"}"#;
+    let too_long = format!(r#"{{"kind":"basic","text":"{long}"}}"#);
+    /// Clinic, appointment, key, body, status, what the detail says.
+    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, u16, &'a str);
+    let cases: Vec<Case> = vec![
+        (
+            &clinic,
+            "a-nope",
+            Some("k1"),
+            basic,
+            404,
+            "appointment was not found",
+        ),
+        ("other-clinic", "a-mine", Some("k2"), basic, 404, ""),
+        (
+            &clinic,
+            "a-mine",
+            Some("k3"),
+            &too_long,
+            422,
+            "this one has 161",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k4"),
+            r#"{"kind":"basic","text":"Hi","attachments":[{"id":"f1","file_name":"a.pdf"}]}"#,
+            422,
+            "cannot carry files",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k5"),
+            r#"{"kind":"secure","text":"Results"}"#,
+            422,
+            "PHN on file",
+        ),
+        (
+            &clinic,
+            "a-noah-before-activation",
+            Some("k6"),
+            basic,
+            422,
+            "outside the clinic's window",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            None,
+            basic,
+            400,
+            "Idempotency-Key: this header is required",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some(&key_129),
+            basic,
+            400,
+            "longer than 128",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k7"),
+            r#"{"kind":"basic","template_id":"nope"}"#,
+            404,
+            "template was not found",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k8"),
+            r#"{"kind":"basic","text":"Hi","chat_ids":["nope"]}"#,
+            404,
+            "chat was not found",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k9"),
+            r#"{"kind":"basic","text":"Hi {patient_dob}"}"#,
+            422,
+            "patient_dob",
+        ),
+        (
+            &clinic,
+            "a-mine",
+            Some("k10"),
+            r#"{"kind":"fancy","text":"Hi"}"#,
+            400,
+            "wrong type",
+        ),
+        (
+            &clinic,
+            "bad id!",
+            Some("k11"),
+            basic,
+            400,
+            "appointment id",
+        ),
+    ];
+    for (clinic, appointment, key, body, status, detail) in cases {
+        let (got, problem) = s.send_as(clinic, appointment, key, body).await;
+        assert_eq!(got, status, "{appointment} {body}: {problem}");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(detail),
+            "{problem}"
+        );
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .starts_with("urn:direct-messages:problem:")
+        );
+    }
+    let (status, problem) = s
+        .send_as(
+            &clinic,
+            "a-zoe-upcoming",
+            Some("k12"),
+            r#"{"kind":"secure","text":"Hi"}"#,
+        )
+        .await;
+    assert_eq!(
+        (status, problem["type"].as_str()),
+        (
+            422,
+            Some("urn:direct-messages:problem:phn-required-for-secure")
+        )
+    );
+    assert!(s.sms_to_me().await.is_empty());
+    logs::assert_absent(&[
+        "Sentinelfirst",
+        "Sentinellast",
+        "+12505550608",
+        "sentinel.patient@example.com",
+    ]);
+}
+
+#[tokio::test]
+async fn a_patient_without_a_phone_cannot_be_texted() {
+    let s = scene("+12505550609", None).await;
+    let mut patient = s
+        .test
+        .store
+        .get_patient(&s.clinic.id, &PatientId::parse("p-mine").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    patient.phone = None;
+    let appointment = s
+        .test
+        .store
+        .get_appointment(&s.clinic.id, &AppointmentId::parse("a-mine").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    s.test
+        .store
+        .upsert_appointment_with_patient(&s.clinic.id, &patient, &appointment)
+        .await
+        .unwrap();
+    let (status, problem) = s
+        .send("key-nophone", r#"{"kind":"basic","text":"Hi"}"#)
+        .await;
+    assert_eq!(status, 422);
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("no phone number")
+    );
+}
