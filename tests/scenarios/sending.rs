@@ -608,3 +608,13 @@ async fn a_patient_without_a_phone_cannot_be_texted() {
             .contains("no phone number")
     );
 }
+
+#[tokio::test]
+async fn a_number_sns_reports_opted_out_is_refused_with_409() {
+    // The emulator reports every number ending in 99 as opted out.
+    let s = scene("+12505550699", None).await;
+    let (status, problem) = s.send("key-sns-stop", r#"{"kind":"basic","text":"Hi"}"#).await;
+    assert_eq!(status, 409, "{problem}");
+    assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
+    assert!(s.sms_to_me().await.is_empty());
+}
