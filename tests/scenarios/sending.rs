@@ -222,7 +222,7 @@ async fn a_secure_message_is_sealed_at_rest_and_its_sms_carries_no_patient_data(
 
     let sms = &s.sms_to_me().await[0].message;
     assert!(
-        sms.starts_with("Harbourview Family Clinic: you have a secure message. Open it before ")
+        sms.starts_with("Harbourview Family Clinic: you have a secure message. Open it by ")
     );
     assert!(sms.contains(&format!("{}/m/", integration_tests::UNLOCK_BASE_URL)));
     for secret in ["Sentinel", "9567812347", "colonoscopy", "Dr. Chen"] {

@@ -466,7 +466,7 @@ pub fn basic_sms(text: &str, chats: &[Chat]) -> String {
 pub fn secure_sms(clinic: &Clinic, url: &str, expires_at: jiff::Timestamp) -> String {
     let until = expires_at.to_zoned(clinic.zone()).strftime("%b %-d");
     format!(
-        "{}: you have a secure message. Open it before {until}: {url}",
+        "{}: you have a secure message. Open it by {until}: {url}",
         clinic.name
     )
 }

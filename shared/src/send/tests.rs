@@ -417,7 +417,7 @@ async fn a_secure_sms_holds_only_the_clinic_link_and_expiry_and_the_content_is_s
     );
 
     let body = &w.sms.sent()[0].body;
-    assert!(body.starts_with("Harbourview Clinic: you have a secure message. Open it before Dec 3: https://unlock.example/m/"));
+    assert!(body.starts_with("Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/"));
     for secret in ["Sentinel", "9698658215", "results.pdf", "intake"] {
         assert!(!body.contains(secret), "{secret} in the SMS");
     }
