@@ -74,8 +74,6 @@ pub enum DomainError {
         "the SMS could not be sent: the message is recorded as failed; try again with the same Idempotency-Key"
     )]
     SmsFailed,
-    #[error("{feature} is not available yet")]
-    NotImplemented { feature: &'static str },
     #[error(transparent)]
     Dependency(#[from] DependencyError),
 }

@@ -30,5 +30,6 @@ pub mod send;
 pub mod sms_encoding;
 pub mod telemetry;
 pub mod template_text;
+pub mod unlock;
 
 pub use error::DomainError;

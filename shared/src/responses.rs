@@ -43,7 +43,6 @@ impl DomainError {
             | DomainError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             DomainError::SendInProgress | DomainError::OptedOut => StatusCode::CONFLICT,
             DomainError::SmsFailed => StatusCode::BAD_GATEWAY,
-            DomainError::NotImplemented { .. } => StatusCode::NOT_IMPLEMENTED,
             DomainError::Dependency(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -81,7 +80,6 @@ impl DomainError {
             DomainError::UnsupportedFileType { .. } => {
                 ("unsupported-file-type", "Unsupported file type")
             }
-            DomainError::NotImplemented { .. } => ("not-implemented", "Not available yet"),
             DomainError::Dependency(_) => ("dependency-failed", "A service is unavailable"),
         }
     }
@@ -193,12 +191,5 @@ mod tests {
         assert!(!problem.detail.contains("ResourceNotFound"));
         assert!(!problem.detail.contains("dynamodb"));
         assert!(problem.detail.contains("try again"));
-    }
-
-    #[test]
-    fn not_implemented_is_501_and_names_the_feature() {
-        let response = problem_response(&DomainError::NotImplemented { feature: "sending" });
-        assert_eq!(response.status(), 501);
-        assert_eq!(body_of(&response).detail, "sending is not available yet");
     }
 }

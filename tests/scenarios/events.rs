@@ -23,8 +23,8 @@ const HTTP_EVENTS: [(&str, &str, u16); 8] = [
     ("search-appointment.json", "search", 200),
     ("send-message.json", "send", 201),
     ("send-attachment.json", "send", 201),
-    ("unlock-page.json", "secure-unlock", 501),
-    ("unlock-submit.json", "secure-unlock", 501),
+    ("unlock-page.json", "secure-unlock", 404),
+    ("unlock-submit.json", "secure-unlock", 404),
 ];
 
 #[test]

@@ -11,3 +11,4 @@ mod search;
 mod seeding;
 mod sending;
 mod template_rules;
+mod unlocking;

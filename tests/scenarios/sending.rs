@@ -19,15 +19,15 @@ use jiff::{SignedDuration, Timestamp};
 use local_stack::seed::{DemoData, seed};
 use serde_json::Value;
 
-struct Scene {
-    test: TestStack,
-    clinic: Clinic,
+pub(crate) struct Scene {
+    pub(crate) test: TestStack,
+    pub(crate) clinic: Clinic,
     phone: String,
 }
 
 /// A stack with the demo clinic and one patient of this test's own (own phone, so that the
 /// SMS read back are this test's), with an appointment `a-mine` in two days.
-async fn scene(phone: &str, phn: Option<&str>) -> Scene {
+pub(crate) async fn scene(phone: &str, phn: Option<&str>) -> Scene {
     let test = TestStack::new().await;
     let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
         .await
@@ -83,12 +83,12 @@ impl Scene {
         (response.status().as_u16(), body_json(&response))
     }
 
-    async fn send(&self, key: &str, body: &str) -> (u16, Value) {
+    pub(crate) async fn send(&self, key: &str, body: &str) -> (u16, Value) {
         self.send_as(self.clinic.id.as_str(), "a-mine", Some(key), body)
             .await
     }
 
-    async fn sms_to_me(&self) -> Vec<local_stack::emulator::PublishedSms> {
+    pub(crate) async fn sms_to_me(&self) -> Vec<local_stack::emulator::PublishedSms> {
         let all = self.test.recorder.published_sms().await.unwrap();
         all.into_iter()
             .filter(|sms| sms.phone_number == self.phone)
@@ -221,9 +221,7 @@ async fn a_secure_message_is_sealed_at_rest_and_its_sms_carries_no_patient_data(
     );
 
     let sms = &s.sms_to_me().await[0].message;
-    assert!(
-        sms.starts_with("Harbourview Family Clinic: you have a secure message. Open it by ")
-    );
+    assert!(sms.starts_with("Harbourview Family Clinic: you have a secure message. Open it by "));
     assert!(sms.contains(&format!("{}/m/", integration_tests::UNLOCK_BASE_URL)));
     for secret in ["Sentinel", "9567812347", "colonoscopy", "Dr. Chen"] {
         assert!(!sms.contains(secret), "{secret} in the SMS");
@@ -613,7 +611,9 @@ async fn a_patient_without_a_phone_cannot_be_texted() {
 async fn a_number_sns_reports_opted_out_is_refused_with_409() {
     // The emulator reports every number ending in 99 as opted out.
     let s = scene("+12505550699", None).await;
-    let (status, problem) = s.send("key-sns-stop", r#"{"kind":"basic","text":"Hi"}"#).await;
+    let (status, problem) = s
+        .send("key-sns-stop", r#"{"kind":"basic","text":"Hi"}"#)
+        .await;
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
     assert!(s.sms_to_me().await.is_empty());

@@ -1,58 +1,76 @@
 //! The `secure-unlock` function: the patient's page behind an SMS unlock link.
 
-use lambda_http::{Body, Request, Response, http::StatusCode};
+mod pages;
 
-use direct_messages::request::route_key;
+use std::sync::Arc;
 
-/// Headers on every page: the token is in the URL, so nothing may be cached, framed or
-/// sent on as a referrer.
-pub const SECURITY_HEADERS: [(&str, &str); 6] = [
-    (
-        "content-security-policy",
-        "default-src 'none'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
-    ),
-    ("referrer-policy", "no-referrer"),
-    ("cache-control", "no-store"),
-    ("x-content-type-options", "nosniff"),
-    ("x-frame-options", "DENY"),
-    ("content-type", "text/html; charset=utf-8"),
-];
+use direct_messages::{
+    adapters::{
+        AwsClients, dynamodb::DynamoStore, kms::KmsKeyService, s3::S3BlobStore, system::SystemClock,
+    },
+    config::Config,
+    request::{path_parameter, route_key},
+    unlock::{UnlockView, Unlocker},
+};
+use lambda_http::{Body, Request, Response};
 
-#[derive(Debug, Default)]
-pub struct SecureUnlock;
+pub use pages::{CONTENT_SECURITY_POLICY, escape, security_headers};
+
+pub struct SecureUnlock {
+    unlocker: Unlocker,
+}
 
 impl SecureUnlock {
-    pub fn new() -> Self {
-        Self
+    pub fn new(unlocker: Unlocker) -> Self {
+        Self { unlocker }
+    }
+
+    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
+        Self::new(Unlocker {
+            unlocks: store.clone(),
+            clinics: store.clone(),
+            keys: Arc::new(KmsKeyService::new(
+                clients.kms.clone(),
+                &config.content_key_id,
+            )),
+            blobs: Arc::new(S3BlobStore::new(
+                clients.s3.clone(),
+                &config.attachments_bucket,
+                &config.content_key_id,
+            )),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        })
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        match route_key(&request).as_deref() {
-            Some("GET /m/{token}" | "POST /m/{token}") => page(
-                StatusCode::NOT_IMPLEMENTED,
-                "Not available yet",
-                "Secure messages cannot be opened here yet. Please call your clinic.",
-            ),
-            _ => page(
-                StatusCode::NOT_FOUND,
-                "Link not valid",
-                "This link is not valid.",
-            ),
+        let token = path_parameter(&request, "token").unwrap_or_default();
+        let result = match route_key(&request).as_deref() {
+            Some("GET /m/{token}") => self.unlocker.view(&token).await,
+            Some("POST /m/{token}") => self.unlocker.attempt(&token, &typed_phn(&request)).await,
+            _ => Ok(UnlockView::NotValid),
+        };
+        match result {
+            Ok(view) => pages::render(&view),
+            Err(error) => {
+                // Logged without the token; the patient gets a page, not JSON.
+                let problem = error.problem();
+                tracing::error!(status = problem.status, problem = %problem.kind, "unlock failed");
+                pages::unavailable()
+            }
         }
     }
 }
 
-fn page(status: StatusCode, title: &str, text: &str) -> Response<Body> {
-    let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{title}</title></head><body><main><h1>{title}</h1><p>{text}</p></main></body></html>"
-    );
-    let mut response = Response::builder().status(status);
-    for (name, value) in SECURITY_HEADERS {
-        response = response.header(name, value);
-    }
-    response
-        .body(Body::Text(html))
-        .expect("static headers are valid")
+/// The `phn` field of the submitted form.
+fn typed_phn(request: &Request) -> String {
+    let body: &[u8] = request.body().as_ref();
+    form_urlencoded::parse(body)
+        .find(|(name, _)| name == "phn")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default()
 }

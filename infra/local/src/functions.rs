@@ -20,7 +20,7 @@ impl Functions {
         Self {
             search: Search::from_aws(config, clients),
             send: Send::from_aws(config, clients),
-            secure_unlock: SecureUnlock::new(),
+            secure_unlock: SecureUnlock::from_aws(config, clients),
             inbound_reply: InboundReply::new(),
         }
     }

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use crate::{
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    link_token::TokenHash,
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
         SmsOutcome, SmsStatus, Template, with_card,
@@ -19,8 +20,9 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-        IdempotencyStore, MessageStore, PatientDirectory, StoredResponse,
+        IdempotencyStore, MessageStore, PatientDirectory, StoredResponse, UnlockState, UnlockStore,
     },
+    unlock::Attempts,
 };
 
 #[derive(Debug, Default)]
@@ -34,6 +36,7 @@ struct Tables {
     lookup: BTreeMap<LookupKey, DirectoryEntry>,
     messages: BTreeMap<(String, String), Vec<SentMessage>>,
     recorded: BTreeMap<String, NewMessage>,
+    unlocks: BTreeMap<String, UnlockState>,
     opted_out: BTreeSet<(String, String)>,
     audit: Vec<AuditEntry>,
     /// Idempotency keys: fingerprint and, once answered, the answer.
@@ -311,6 +314,13 @@ impl MessageStore for MemoryStore {
         };
         let appointment = key(&message.clinic_id, message.appointment_id.as_str());
         tables.messages.entry(appointment).or_default().push(sent);
+        if let Some(record) = &message.unlock {
+            let state = UnlockState {
+                record: record.clone(),
+                attempts: Attempts::default(),
+            };
+            tables.unlocks.insert(record.token_hash.to_string(), state);
+        }
         tables
             .recorded
             .insert(message.id.to_string(), message.clone());
@@ -419,6 +429,56 @@ impl IdempotencyStore for MemoryStore {
             .expect("store lock")
             .requests
             .remove(&format!("{scope}#{key}"));
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UnlockStore for MemoryStore {
+    async fn get_unlock(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<UnlockState>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .unlocks
+            .get(token_hash.as_str())
+            .cloned())
+    }
+
+    async fn save_attempts(
+        &self,
+        token_hash: &TokenHash,
+        read_version: u64,
+        attempts: &Attempts,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        match tables.unlocks.get_mut(token_hash.as_str()) {
+            Some(state) if state.attempts.version == read_version => {
+                state.attempts = *attempts;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn mark_opened(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        at: jiff::Timestamp,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        for ((owner, _), list) in tables.messages.iter_mut() {
+            if owner != clinic.as_str() {
+                continue;
+            }
+            for sent in list.iter_mut().filter(|sent| &sent.id == message) {
+                sent.opened_at.get_or_insert(at);
+            }
+        }
         Ok(())
     }
 }

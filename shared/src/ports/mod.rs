@@ -15,5 +15,5 @@ pub use random::RandomSource;
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
     AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-    IdempotencyStore, MessageStore, PatientDirectory, StoredResponse,
+    IdempotencyStore, MessageStore, PatientDirectory, StoredResponse, UnlockState, UnlockStore,
 };

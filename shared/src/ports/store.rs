@@ -177,3 +177,34 @@ pub trait IdempotencyStore: Send + Sync {
     /// Gives the key back after a failure, so that a retry can go ahead.
     async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError>;
 }
+
+/// A secure message as its unlock link finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlockState {
+    pub record: crate::model::UnlockRecord,
+    pub attempts: crate::unlock::Attempts,
+}
+
+/// Secure messages' unlock state, keyed by the hash of their link token.
+#[async_trait]
+pub trait UnlockStore: Send + Sync {
+    async fn get_unlock(
+        &self,
+        token_hash: &crate::link_token::TokenHash,
+    ) -> Result<Option<UnlockState>, DependencyError>;
+    /// Writes the counters if they are still at `read_version`; `false` when another
+    /// attempt wrote first (read again and decide again).
+    async fn save_attempts(
+        &self,
+        token_hash: &crate::link_token::TokenHash,
+        read_version: u64,
+        attempts: &crate::unlock::Attempts,
+    ) -> Result<bool, DependencyError>;
+    /// Records when the patient first opened the message (later openings change nothing).
+    async fn mark_opened(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        at: jiff::Timestamp,
+    ) -> Result<(), DependencyError>;
+}

@@ -472,4 +472,4 @@ pub fn secure_sms(clinic: &Clinic, url: &str, expires_at: jiff::Timestamp) -> St
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -19,19 +19,20 @@ use crate::{
     sms_encoding::SmsEncoding,
 };
 
-const KEY_ARN: &str = "arn:aws:kms:ca-central-1:000000000000:key/project-key";
+pub(crate) const KEY_ARN: &str = "arn:aws:kms:ca-central-1:000000000000:key/project-key";
 
-fn now() -> Timestamp {
+pub(crate) fn now() -> Timestamp {
     "2026-11-25T18:00:00Z".parse().unwrap()
 }
 
-struct World {
-    store: Arc<MemoryStore>,
-    sms: Arc<RecordingSmsSender>,
-    blobs: Arc<MemoryBlobStore>,
-    keys: Arc<FakeKeyService>,
+pub(crate) struct World {
+    pub(crate) clock: Arc<FixedClock>,
+    pub(crate) store: Arc<MemoryStore>,
+    pub(crate) sms: Arc<RecordingSmsSender>,
+    pub(crate) blobs: Arc<MemoryBlobStore>,
+    pub(crate) keys: Arc<FakeKeyService>,
     sender: MessageSender,
-    caller: Caller,
+    pub(crate) caller: Caller,
 }
 
 fn clinic() -> Clinic {
@@ -99,6 +100,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::at(now()));
+    let clock_handle = clock.clone();
     let sms = Arc::new(RecordingSmsSender::default());
     let blobs = Arc::new(MemoryBlobStore::default());
     let keys = Arc::new(FakeKeyService::default());
@@ -122,6 +124,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
         user: StaffUserId::parse("staff-1").unwrap(),
     };
     World {
+        clock: clock_handle,
         store,
         sms,
         blobs,
@@ -131,7 +134,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
     }
 }
 
-async fn world() -> World {
+pub(crate) async fn world() -> World {
     world_with(
         patient(Some("9698658215"), Some("+16045550123")),
         now() + SignedDuration::from_hours(48),
@@ -148,7 +151,11 @@ fn key(value: &str) -> IdempotencyKey {
 }
 
 impl World {
-    async fn send(&self, key_value: &str, json: &str) -> Result<StoredResponse, DomainError> {
+    pub(crate) async fn send(
+        &self,
+        key_value: &str,
+        json: &str,
+    ) -> Result<StoredResponse, DomainError> {
         self.sender
             .send(
                 &self.caller,
@@ -417,7 +424,9 @@ async fn a_secure_sms_holds_only_the_clinic_link_and_expiry_and_the_content_is_s
     );
 
     let body = &w.sms.sent()[0].body;
-    assert!(body.starts_with("Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/"));
+    assert!(body.starts_with(
+        "Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/"
+    ));
     for secret in ["Sentinel", "9698658215", "results.pdf", "intake"] {
         assert!(!body.contains(secret), "{secret} in the SMS");
     }

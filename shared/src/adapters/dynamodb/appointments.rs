@@ -223,7 +223,8 @@ impl DynamoStore {
         put_patient = match previous {
             None => put_patient.condition_expression("attribute_not_exists(pk)"),
             Some(item) => put_patient
-                .condition_expression("version = :version")
+                .condition_expression("#version = :version")
+                .expression_attribute_names("#version", "version")
                 .expression_attribute_values(
                     ":version",
                     AttributeValue::N(item.version.to_string()),

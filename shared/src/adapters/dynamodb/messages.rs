@@ -3,20 +3,18 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
-use base64::{Engine, engine::general_purpose::STANDARD};
-
-use super::{DynamoStore, Item, query_all, s, to_item};
+use super::{DynamoStore, Item, query_all, s, to_item, unlock::UnlockItem};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
     message_kind::MessageKind,
-    model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, UnlockRecord, sortable_timestamp},
+    model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
     ports::MessageStore,
     sms_encoding::SmsEncoding,
 };
+use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 /// Key of the `by_appointment` index.
 pub(crate) fn appointment_key(clinic: &ClinicId, appointment: &AppointmentId) -> String {
@@ -85,40 +83,6 @@ impl MessageItem {
             expires_at,
             opened_at: self.opened_at,
         })
-    }
-}
-
-/// A secure message's unlock state, keyed by the hash of its link token. Binary values
-/// are base64 text.
-#[derive(Serialize, Deserialize)]
-struct UnlockItem {
-    pk: String,
-    clinic_id: ClinicId,
-    message_id: MessageId,
-    encrypted_key: String,
-    nonce: String,
-    ciphertext: String,
-    phn_check: String,
-    /// Epoch seconds: the TTL attribute. Expiry is also checked on every read.
-    expires_at: i64,
-    failures_in_row: u32,
-    failures_total: u32,
-}
-
-impl UnlockItem {
-    fn new(record: &UnlockRecord) -> Self {
-        UnlockItem {
-            pk: record.token_hash.as_str().to_owned(),
-            clinic_id: record.clinic_id.clone(),
-            message_id: record.message_id.clone(),
-            encrypted_key: STANDARD.encode(&record.encrypted_key),
-            nonce: STANDARD.encode(&record.sealed.nonce),
-            ciphertext: STANDARD.encode(&record.sealed.ciphertext),
-            phn_check: record.phn_check.clone(),
-            expires_at: record.expires_at.as_second(),
-            failures_in_row: 0,
-            failures_total: 0,
-        }
     }
 }
 

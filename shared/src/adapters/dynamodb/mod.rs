@@ -4,6 +4,7 @@ mod appointments;
 mod clinics;
 mod messages;
 mod requests;
+mod unlock;
 
 pub use requests::IDEMPOTENCY_WINDOW;
 

@@ -1,0 +1,313 @@
+//! Opening a secure message from its SMS link: the PHN check, attempt limits, expiry, and
+//! the content with short-lived download links.
+
+mod attempts;
+
+pub use attempts::{Attempts, LOCKOUT, Lock, MAX_FAILURES_IN_ROW, MAX_FAILURES_TOTAL};
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::{SignedDuration, Timestamp};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    envelope,
+    error::{DependencyError, DomainError},
+    link_token::LinkToken,
+    message_kind::MessageKind,
+    model::{AuditEntry, Chat, Clinic},
+    phn::Phn,
+    ports::{
+        AuditLog, BlobStore, ClinicStore, Clock, EncryptionContext, KeyService, UnlockState,
+        UnlockStore,
+    },
+    send::{SecureContent, phn_check},
+};
+
+/// How long a download link shown after unlocking works.
+pub const DOWNLOAD_LINK_LIFETIME: SignedDuration = SignedDuration::from_mins(5);
+/// How often an attempt re-reads after losing a race with a concurrent attempt.
+const ATTEMPT_RETRIES: usize = 8;
+
+/// A file of an opened message, with a download link made for this view.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Download {
+    pub file_name: String,
+    pub url: String,
+}
+
+/// The opened message. PHI: never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpenedMessage {
+    pub text: String,
+    pub chats: Vec<Chat>,
+    pub downloads: Vec<Download>,
+}
+
+/// What the unlock page shows.
+#[derive(Clone, PartialEq, Eq)]
+pub enum UnlockView {
+    /// Unknown or malformed token: reveals nothing.
+    NotValid,
+    Expired {
+        clinic: Clinic,
+    },
+    Locked {
+        clinic: Clinic,
+        until: Option<Timestamp>,
+    },
+    /// The PHN form; `wrong` after a PHN that did not match, `problem` for a PHN that is
+    /// not a PHN (not counted).
+    Form {
+        clinic: Clinic,
+        tries_left: u32,
+        wrong: bool,
+        problem: Option<String>,
+    },
+    Opened {
+        clinic: Clinic,
+        message: OpenedMessage,
+    },
+}
+
+impl std::fmt::Debug for UnlockView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnlockView::NotValid => "NotValid",
+            UnlockView::Expired { .. } => "Expired",
+            UnlockView::Locked { .. } => "Locked",
+            UnlockView::Form { .. } => "Form",
+            UnlockView::Opened { .. } => "Opened",
+        })
+    }
+}
+
+pub struct Unlocker {
+    pub unlocks: Arc<dyn UnlockStore>,
+    pub clinics: Arc<dyn ClinicStore>,
+    pub keys: Arc<dyn KeyService>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the link leads to, before any PHN is checked.
+enum Found {
+    Shown(UnlockView),
+    Open {
+        state: UnlockState,
+        clinic: Clinic,
+        tries_left: u32,
+    },
+}
+
+impl Unlocker {
+    /// The page for `GET /m/{token}`.
+    pub async fn view(&self, token: &str) -> Result<UnlockView, DomainError> {
+        Ok(match self.find(token).await? {
+            Found::Shown(view) => view,
+            Found::Open {
+                clinic, tries_left, ..
+            } => UnlockView::Form {
+                clinic,
+                tries_left,
+                wrong: false,
+                problem: None,
+            },
+        })
+    }
+
+    /// The page for `POST /m/{token}` with a PHN typed by the patient.
+    pub async fn attempt(&self, token: &str, typed_phn: &str) -> Result<UnlockView, DomainError> {
+        for _ in 0..ATTEMPT_RETRIES {
+            let (state, clinic, tries_left) = match self.find(token).await? {
+                Found::Shown(view) => {
+                    if let UnlockView::Locked { .. } | UnlockView::Expired { .. } = &view {
+                        self.audit_attempt(
+                            token,
+                            if matches!(view, UnlockView::Locked { .. }) {
+                                "locked"
+                            } else {
+                                "expired"
+                            },
+                        )
+                        .await;
+                    }
+                    return Ok(view);
+                }
+                Found::Open {
+                    state,
+                    clinic,
+                    tries_left,
+                } => (state, clinic, tries_left),
+            };
+            let phn = match Phn::parse(typed_phn) {
+                Ok(phn) => phn,
+                Err(error) => {
+                    let problem = Some(error.to_string());
+                    return Ok(UnlockView::Form {
+                        clinic,
+                        tries_left,
+                        wrong: false,
+                        problem,
+                    });
+                }
+            };
+            let record = &state.record;
+            let context: EncryptionContext = [
+                ("clinic_id".to_owned(), record.clinic_id.to_string()),
+                ("message_id".to_owned(), record.message_id.to_string()),
+            ]
+            .into();
+            let data_key = self
+                .keys
+                .decrypt_data_key(&record.encrypted_key, &context)
+                .await?;
+            let matches: bool = phn_check(&data_key, &phn)
+                .as_bytes()
+                .ct_eq(record.phn_check.as_bytes())
+                .into();
+            let now = self.clock.now();
+            if matches {
+                if !self
+                    .unlocks
+                    .save_attempts(
+                        &record.token_hash,
+                        state.attempts.version,
+                        &state.attempts.after_success(),
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                self.unlocks
+                    .mark_opened(&record.clinic_id, &record.message_id, now)
+                    .await?;
+                let message = self.open(&state, &data_key).await?;
+                self.audit(&state, "opened").await;
+                return Ok(UnlockView::Opened { clinic, message });
+            }
+            let next = state.attempts.after_failure(now);
+            if !self
+                .unlocks
+                .save_attempts(&record.token_hash, state.attempts.version, &next)
+                .await?
+            {
+                continue;
+            }
+            self.audit(&state, "wrong_phn").await;
+            return Ok(match next.lock(now) {
+                Lock::Open { tries_left } => UnlockView::Form {
+                    clinic,
+                    tries_left,
+                    wrong: true,
+                    problem: None,
+                },
+                Lock::Until(until) => UnlockView::Locked {
+                    clinic,
+                    until: Some(until),
+                },
+                Lock::Forever => UnlockView::Locked {
+                    clinic,
+                    until: None,
+                },
+            });
+        }
+        Err(DomainError::Dependency(DependencyError::new(
+            "dynamodb",
+            "SaveAttempts",
+            "Contention",
+        )))
+    }
+
+    async fn find(&self, token: &str) -> Result<Found, DomainError> {
+        let Ok(token) = LinkToken::parse(token) else {
+            return Ok(Found::Shown(UnlockView::NotValid));
+        };
+        let Some(state) = self.unlocks.get_unlock(&token.hash()).await? else {
+            return Ok(Found::Shown(UnlockView::NotValid));
+        };
+        let Some(clinic) = self.clinics.get_clinic(&state.record.clinic_id).await? else {
+            return Ok(Found::Shown(UnlockView::NotValid));
+        };
+        let now = self.clock.now();
+        // The item may outlive its TTL by days: expiry is decided here, on every read.
+        if now >= state.record.expires_at {
+            return Ok(Found::Shown(UnlockView::Expired { clinic }));
+        }
+        Ok(match state.attempts.lock(now) {
+            Lock::Open { tries_left } => Found::Open {
+                state,
+                clinic,
+                tries_left,
+            },
+            Lock::Until(until) => Found::Shown(UnlockView::Locked {
+                clinic,
+                until: Some(until),
+            }),
+            Lock::Forever => Found::Shown(UnlockView::Locked {
+                clinic,
+                until: None,
+            }),
+        })
+    }
+
+    async fn open(
+        &self,
+        state: &UnlockState,
+        data_key: &[u8],
+    ) -> Result<OpenedMessage, DomainError> {
+        let record = &state.record;
+        let aad = format!("{}/{}", record.clinic_id, record.message_id);
+        let plaintext = envelope::open(data_key, &record.sealed, aad.as_bytes())
+            .map_err(|_| DependencyError::new("envelope", "Open", "Tampered"))?;
+        let content: SecureContent = serde_json::from_slice(&plaintext)
+            .map_err(|_| DependencyError::corrupt_item("envelope", "Open"))?;
+        let lifetime = Duration::try_from(DOWNLOAD_LINK_LIFETIME).expect("a positive lifetime");
+        let mut downloads = Vec::new();
+        for file in &content.attachments {
+            let url = self
+                .blobs
+                .presign_download(&file.key, &file.file_name, lifetime)
+                .await?;
+            downloads.push(Download {
+                file_name: file.file_name.clone(),
+                url,
+            });
+        }
+        Ok(OpenedMessage {
+            text: content.text,
+            chats: content.chats,
+            downloads,
+        })
+    }
+
+    async fn audit(&self, state: &UnlockState, outcome: &str) {
+        let entry = AuditEntry {
+            clinic_id: state.record.clinic_id.clone(),
+            at: self.clock.now(),
+            event: "unlock".to_owned(),
+            message_id: state.record.message_id.clone(),
+            appointment_id: None,
+            staff_user: None,
+            kind: Some(MessageKind::Secure),
+            outcome: outcome.to_owned(),
+        };
+        if let Err(error) = self.audit.append(&entry).await {
+            tracing::error!(code = %error.code, message_id = %state.record.message_id, "audit record not written");
+        }
+        tracing::info!(message_id = %state.record.message_id, outcome, "unlock attempt");
+    }
+
+    async fn audit_attempt(&self, token: &str, outcome: &str) {
+        let Ok(token) = LinkToken::parse(token) else {
+            return;
+        };
+        if let Ok(Some(state)) = self.unlocks.get_unlock(&token.hash()).await {
+            self.audit(&state, outcome).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

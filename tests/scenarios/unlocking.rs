@@ -1,0 +1,273 @@
+//! The unlock page through the `secure-unlock` handler against the emulator: a secure
+//! message sent through `send`, its link taken from the SMS the emulator recorded.
+
+use std::sync::Arc;
+
+use direct_messages::{
+    adapters::{dynamodb::DynamoStore, kms::KmsKeyService, s3::S3BlobStore},
+    fakes::FixedClock,
+    link_token::LinkToken,
+    unlock::{LOCKOUT, UnlockView, Unlocker},
+};
+use integration_tests::{HttpCall, body_json, body_text, http_call, logs, staff_claims, with_body};
+use jiff::{SignedDuration, Timestamp};
+use lambda_http::{Body, Response};
+
+use crate::sending::{Scene, scene};
+
+const RIGHT: &str = "9567812347";
+const WRONG: &str = "9698658215";
+
+/// Sends a secure message with one PDF to this scene's patient; the token from its SMS.
+async fn sent(s: &Scene) -> String {
+    let upload = with_body(
+        http_call(
+            "POST /attachments",
+            &[],
+            Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
+        ),
+        r#"{"content_type":"application/pdf"}"#,
+    );
+    let ticket = body_json(&s.test.call("send", &upload).await);
+    let mut put = reqwest::Client::new()
+        .put(ticket["upload"]["url"].as_str().unwrap())
+        .body(b"%PDF-sentinel".to_vec());
+    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    assert!(put.send().await.unwrap().status().is_success());
+    let body = format!(
+        r#"{{"kind":"secure","text":"Sentinel result <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{}","file_name":"résultats.pdf"}}]}}"#,
+        ticket["attachment_id"].as_str().unwrap()
+    );
+    let (status, receipt) = s.send("unlock-send", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let sms = s.sms_to_me().await.pop().unwrap().message;
+    sms.rsplit("/m/").next().unwrap().to_owned()
+}
+
+fn page(route: &str, token: &str) -> HttpCall {
+    http_call(route, &[("token", token)], None)
+}
+
+fn submit(token: &str, phn: &str) -> HttpCall {
+    let mut call = page("POST /m/{token}", token);
+    call.headers.push((
+        "content-type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    ));
+    call.body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("phn", phn)
+        .finish()
+        .into_bytes();
+    call
+}
+
+fn assert_secure_headers(response: &Response<Body>) {
+    let headers = response.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.starts_with("default-src 'none'")
+            && csp.contains("frame-ancestors 'none'")
+            && !csp.contains("script")
+    );
+    assert_eq!(headers["referrer-policy"], "no-referrer");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["x-frame-options"], "DENY");
+}
+
+/// The unlock use case on this stack's AWS clients, with a clock the test moves.
+fn unlocker(s: &Scene, clock: Arc<FixedClock>) -> Unlocker {
+    let config = &s.test.stack.config;
+    let clients = &s.test.stack.clients;
+    let store = Arc::new(DynamoStore::new(
+        clients.dynamodb.clone(),
+        config.tables.clone(),
+    ));
+    Unlocker {
+        unlocks: store.clone(),
+        clinics: store.clone(),
+        keys: Arc::new(KmsKeyService::new(
+            clients.kms.clone(),
+            &config.content_key_id,
+        )),
+        blobs: Arc::new(S3BlobStore::new(
+            clients.s3.clone(),
+            &config.attachments_bucket,
+            &config.content_key_id,
+        )),
+        audit: store,
+        clock,
+    }
+}
+
+#[tokio::test]
+async fn the_page_asks_for_the_phn_and_shows_no_health_information() {
+    let s = scene("+12505550701", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let response = s
+        .test
+        .call("secure-unlock", &page("GET /m/{token}", &token))
+        .await;
+    assert_eq!(response.status(), 200);
+    assert_secure_headers(&response);
+    let html = body_text(&response);
+    assert!(html.contains("Harbourview Family Clinic") && html.contains("inputmode=\"numeric\""));
+    assert!(html.contains("<label for=\"phn\">"));
+    for secret in ["Sentinel", "colonoscopy", "résultats", RIGHT] {
+        assert!(!html.contains(secret), "{secret} before the PHN");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file() {
+    let s = scene("+12505550702", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let wrong = s.test.call("secure-unlock", &submit(&token, WRONG)).await;
+    assert_eq!(wrong.status(), 200);
+    assert!(
+        body_text(&wrong).contains("does not match") && body_text(&wrong).contains("4 tries left")
+    );
+    for typed in ["9567 812 347", "9567-812-347"] {
+        let opened = s.test.call("secure-unlock", &submit(&token, typed)).await;
+        assert_eq!(opened.status(), 200);
+        assert_secure_headers(&opened);
+        let html = body_text(&opened);
+        assert!(
+            html.contains("Sentinel result &lt;script&gt;alert(1)&lt;/script&gt;"),
+            "escaped text"
+        );
+        assert!(html.contains("href=\"https://forms.harbourview.example/prep/colonoscopy\""));
+        let url = html
+            .split("href=\"")
+            .find(|part| part.contains("X-Amz-Expires=300"))
+            .expect("a 5-minute link");
+        let url = url.split('"').next().unwrap().replace("&amp;", "&");
+        let file = reqwest::get(&url).await.unwrap();
+        assert!(file.status().is_success());
+        let disposition = file.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            disposition.starts_with("attachment;") && disposition.contains("r%C3%A9sultats.pdf"),
+            "{disposition}"
+        );
+        assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF-sentinel");
+    }
+    let details = http_call(
+        "GET /appointments/{appointmentId}",
+        &[("appointmentId", "a-mine")],
+        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
+    );
+    let details = body_json(&s.test.call("search", &details).await);
+    assert_eq!(details["messages"][0]["opened"], true);
+    assert_eq!(details["messages"][0]["expired"], false);
+    logs::assert_absent(&[&token, RIGHT, WRONG, "9567 812 347", "Sentinel result"]);
+}
+
+#[tokio::test]
+async fn five_wrong_lock_for_fifteen_minutes_and_twenty_for_good() {
+    let s = scene("+12505550703", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let clock = Arc::new(FixedClock::at(Timestamp::now()));
+    let unlocker = unlocker(&s, clock.clone());
+    for _ in 0..5 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    let locked = s.test.call("secure-unlock", &submit(&token, RIGHT)).await;
+    assert_eq!(locked.status(), 423, "locked, even for the right PHN");
+    assert_secure_headers(&locked);
+    assert!(
+        body_text(&locked).contains("tel:+12505550101"),
+        "says to call the clinic"
+    );
+    clock.advance(LOCKOUT);
+    assert!(matches!(
+        unlocker.attempt(&token, RIGHT).await.unwrap(),
+        UnlockView::Opened { .. }
+    ));
+    for _ in 0..3 {
+        for _ in 0..5 {
+            unlocker.attempt(&token, WRONG).await.unwrap();
+        }
+        clock.advance(LOCKOUT);
+    }
+    let view = unlocker.attempt(&token, WRONG).await.unwrap();
+    assert!(
+        matches!(view, UnlockView::Locked { until: None, .. }),
+        "{view:?}"
+    );
+    clock.advance(SignedDuration::from_hours(48));
+    assert!(matches!(
+        unlocker.attempt(&token, RIGHT).await.unwrap(),
+        UnlockView::Locked { until: None, .. }
+    ));
+}
+
+#[tokio::test]
+async fn twenty_concurrent_wrong_attempts_never_count_past_the_limit() {
+    let s = scene("+12505550704", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(Timestamp::now()))));
+    let tasks: Vec<_> = (0..20)
+        .map(|_| {
+            let (unlocker, token) = (unlocker.clone(), token.clone());
+            tokio::spawn(async move { unlocker.attempt(&token, WRONG).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("every attempt answers");
+    }
+    let state = unlocker
+        .unlocks
+        .get_unlock(&LinkToken::parse(&token).unwrap().hash())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.attempts.failures_total, 5,
+        "the lock stops counting at 5"
+    );
+    assert!(state.attempts.locked_until.is_some());
+}
+
+#[tokio::test]
+async fn after_exactly_eight_days_it_has_expired_while_its_item_remains() {
+    let s = scene("+12505550705", Some(RIGHT)).await;
+    let sent_at = Timestamp::now();
+    let token = sent(&s).await;
+    let clock = Arc::new(FixedClock::at(
+        sent_at + SignedDuration::from_hours(8 * 24) + SignedDuration::from_secs(5),
+    ));
+    let unlocker = unlocker(&s, clock);
+    assert!(matches!(
+        unlocker.attempt(&token, RIGHT).await.unwrap(),
+        UnlockView::Expired { .. }
+    ));
+    assert!(matches!(
+        unlocker.view(&token).await.unwrap(),
+        UnlockView::Expired { .. }
+    ));
+    let hash = LinkToken::parse(&token).unwrap().hash();
+    assert!(
+        unlocker.unlocks.get_unlock(&hash).await.unwrap().is_some(),
+        "TTL has not deleted it"
+    );
+}
+
+#[tokio::test]
+async fn unknown_tokens_get_a_generic_page_with_the_same_headers() {
+    let s = scene("+12505550706", Some(RIGHT)).await;
+    let unknown = LinkToken::generate(&direct_messages::adapters::system::OsRandom);
+    for token in [unknown.as_str(), "not-a-token"] {
+        for call in [page("GET /m/{token}", token), submit(token, RIGHT)] {
+            let response = s.test.call("secure-unlock", &call).await;
+            assert_eq!(response.status(), 404);
+            assert_secure_headers(&response);
+            assert!(body_text(&response).contains("This link is not valid"));
+            assert!(!body_text(&response).contains("Harbourview"));
+        }
+    }
+}
