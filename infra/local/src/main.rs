@@ -34,9 +34,14 @@ async fn main() -> Result<()> {
     let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
     let clinic = seed(&store, &DemoData::load()?, jiff::Timestamp::now()).await?;
 
-    let token: [u8; 24] = OsRandom.bytes();
+    // A fixed token (LOCAL_API_TOKEN) lets the browser tests sign in; otherwise a new one.
+    let token = match std::env::var("LOCAL_API_TOKEN") {
+        Ok(token) if token.len() >= 16 => token,
+        Ok(_) => anyhow::bail!("LOCAL_API_TOKEN must be at least 16 characters"),
+        Err(_) => hex::encode(OsRandom.bytes::<24>()),
+    };
     let sign_in = LocalSignIn {
-        token: hex::encode(token),
+        token,
         clinic_id: clinic.id.to_string(),
         user: "demo-staff".to_owned(),
     };
