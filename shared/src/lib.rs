@@ -22,6 +22,7 @@ pub mod patient_keys;
 pub mod phn;
 pub mod phone;
 pub mod ports;
+pub mod replies;
 pub mod request;
 pub mod responses;
 pub mod search;

@@ -201,7 +201,9 @@ pub struct AuditEntry {
     pub clinic_id: ClinicId,
     pub at: Timestamp,
     pub event: String,
-    pub message_id: MessageId,
+    pub message_id: Option<MessageId>,
+    /// Another id the event is about, e.g. an inbound SMS's id.
+    pub reference: Option<String>,
     pub appointment_id: Option<AppointmentId>,
     pub staff_user: Option<StaffUserId>,
     pub kind: Option<MessageKind>,

@@ -101,8 +101,10 @@ async fn sns_sample_event_is_parsed_down_to_the_two_way_sms_payload() {
     assert_eq!(
         outcome,
         inbound_reply::Outcome {
-            parsed: 1,
-            malformed: 0
+            handled: 1,
+            malformed: 0,
+            failed: 0,
+            busy: 0
         }
     );
 }
@@ -120,8 +122,10 @@ async fn malformed_sns_records_are_acknowledged_and_the_others_still_processed()
     assert_eq!(
         outcome,
         inbound_reply::Outcome {
-            parsed: 1,
-            malformed: 1
+            handled: 1,
+            malformed: 1,
+            failed: 0,
+            busy: 0
         }
     );
     integration_tests::logs::assert_absent(&["Sentinelbody", "Is this about my appointment"]);

@@ -92,6 +92,6 @@ async fn a_simulated_reply_goes_through_the_inbound_handler() {
         .unwrap();
     assert_eq!(response.status(), 202);
     let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["parsed"], 1);
+    assert_eq!(body["handled"], 1);
     assert_eq!(body["malformed"], 0);
 }

@@ -7,6 +7,7 @@ mod events;
 mod handlers;
 mod local_api;
 mod provisioning;
+mod replies;
 mod search;
 mod seeding;
 mod sending;

@@ -1,42 +1,119 @@
 //! The `inbound-reply` function: patients' SMS replies, delivered by SNS.
 
-use aws_lambda_events::sns::SnsEvent;
-use direct_messages::inbound_sms::InboundSms;
+use std::sync::Arc;
 
-#[derive(Debug, Default)]
-pub struct InboundReply;
+use aws_lambda_events::sns::SnsEvent;
+use direct_messages::{
+    adapters::{AwsClients, dynamodb::DynamoStore, sns::SnsSmsSender, system::SystemClock},
+    config::Config,
+    inbound_sms::InboundSms,
+    replies::{ReplyHandler, ReplyOutcome},
+};
+
+pub struct InboundReply {
+    replies: ReplyHandler,
+}
 
 /// What became of each record of one event.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Outcome {
-    pub parsed: usize,
+    /// Records handled (or found handled before).
+    pub handled: usize,
     /// Malformed records: acknowledged, since retrying cannot fix them.
     pub malformed: usize,
+    /// Records that met a transient failure: the invocation fails so that Lambda retries.
+    pub failed: usize,
+    /// Records another delivery is handling right now: retried too, in case it stops
+    /// half-way (the retry then finds them done, or takes them over).
+    pub busy: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{failed} inbound SMS could not be handled now; retry")]
+pub struct RetryLater {
+    pub failed: usize,
 }
 
 impl InboundReply {
-    pub fn new() -> Self {
-        Self
+    pub fn new(replies: ReplyHandler) -> Self {
+        Self { replies }
     }
 
+    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
+        Self::new(ReplyHandler {
+            clinics: store.clone(),
+            messages: store.clone(),
+            appointments: store.clone(),
+            inbound: store.clone(),
+            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        })
+    }
+
+    /// Handles every record; a malformed one is logged (without its content) and skipped,
+    /// a transient failure of one does not stop the others.
     pub async fn handle(&self, event: SnsEvent) -> Outcome {
         let mut outcome = Outcome::default();
         for record in event.records {
-            match InboundSms::parse(&record.sns.message) {
-                Ok(sms) => {
-                    outcome.parsed += 1;
+            let sns_message_id = record.sns.message_id;
+            let sms = match InboundSms::parse(&record.sns.message) {
+                Ok(sms) => sms,
+                Err(error) => {
+                    outcome.malformed += 1;
+                    tracing::warn!(%sns_message_id, %error, "malformed inbound record acknowledged");
+                    continue;
+                }
+            };
+            match self.replies.handle(&sms).await {
+                Ok(ReplyOutcome::InProgress) => outcome.busy += 1,
+                Ok(result) => {
+                    outcome.handled += 1;
                     tracing::info!(
-                        sns_message_id = %record.sns.message_id,
+                        %sns_message_id,
                         inbound_message_id = %sms.inbound_message_id,
-                        "inbound reply received; matching replies is not built yet"
+                        outcome = outcome_name(&result),
+                        "inbound reply"
                     );
                 }
                 Err(error) => {
-                    outcome.malformed += 1;
-                    tracing::warn!(sns_message_id = %record.sns.message_id, %error, "malformed inbound record acknowledged");
+                    outcome.failed += 1;
+                    tracing::error!(
+                        %sns_message_id,
+                        inbound_message_id = %sms.inbound_message_id,
+                        service = error.service,
+                        operation = error.operation,
+                        code = %error.code,
+                        "inbound reply failed; it will be retried"
+                    );
                 }
             }
         }
         outcome
+    }
+
+    /// For the Lambda runtime: an event with a transient failure fails, so that Lambda
+    /// retries it and, after its retries, sends it to the on-failure destination.
+    pub async fn handle_event(&self, event: SnsEvent) -> Result<Outcome, RetryLater> {
+        let outcome = self.handle(event).await;
+        match outcome.failed + outcome.busy {
+            0 => Ok(outcome),
+            failed => Err(RetryLater { failed }),
+        }
+    }
+}
+
+fn outcome_name(outcome: &ReplyOutcome) -> &'static str {
+    match outcome {
+        ReplyOutcome::NoClinic => "no_clinic",
+        ReplyOutcome::Keyword(_) => "keyword",
+        ReplyOutcome::NoMatch => "no_match",
+        ReplyOutcome::Unclear { .. } => "unclear",
+        ReplyOutcome::Duplicate => "duplicate",
+        ReplyOutcome::InProgress => "in_progress",
     }
 }

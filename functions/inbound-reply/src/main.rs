@@ -1,18 +1,22 @@
-//! Lambda entry point of `inbound-reply`.
+//! Lambda entry point of `inbound-reply`: settings and clients once, then one handler per event.
 
 use aws_lambda_events::sns::SnsEvent;
-use direct_messages::{config::Config, telemetry};
+use direct_messages::{adapters::AwsClients, config::Config, telemetry};
 use inbound_reply::InboundReply;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
-    let _config = Config::from_env()?;
-    let inbound = &InboundReply::new();
+    let config = Config::from_env()?;
+    let clients = AwsClients::from_env(config.s3_force_path_style).await;
+    let inbound = &InboundReply::from_aws(&config, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
-        inbound.handle(event.payload).await;
-        Ok::<(), Error>(())
+        inbound
+            .handle_event(event.payload)
+            .await
+            .map(|_| ())
+            .map_err(Error::from)
     }))
     .await
 }

@@ -21,7 +21,7 @@ impl Functions {
             search: Search::from_aws(config, clients),
             send: Send::from_aws(config, clients),
             secure_unlock: SecureUnlock::from_aws(config, clients),
-            inbound_reply: InboundReply::new(),
+            inbound_reply: InboundReply::from_aws(config, clients),
         }
     }
 

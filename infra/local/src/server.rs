@@ -212,7 +212,13 @@ async fn simulate_reply(
     let outcome = api.functions.call_sns(event).await;
     (
         StatusCode::ACCEPTED,
-        axum::Json(json!({ "inboundMessageId": id, "parsed": outcome.parsed, "malformed": outcome.malformed })),
+        axum::Json(json!({
+            "inboundMessageId": id,
+            "handled": outcome.handled,
+            "malformed": outcome.malformed,
+            "failed": outcome.failed,
+            "busy": outcome.busy
+        })),
     )
         .into_response()
 }

@@ -9,6 +9,7 @@ use std::{
 use async_trait::async_trait;
 
 use crate::{
+    appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
     link_token::TokenHash,
@@ -20,7 +21,8 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-        IdempotencyStore, MessageStore, PatientDirectory, StoredResponse, UnlockState, UnlockStore,
+        IdempotencyStore, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
+        PatientDirectory, StoredResponse, UnlockState, UnlockStore,
     },
     unlock::Attempts,
 };
@@ -37,6 +39,7 @@ struct Tables {
     messages: BTreeMap<(String, String), Vec<SentMessage>>,
     recorded: BTreeMap<String, NewMessage>,
     unlocks: BTreeMap<String, UnlockState>,
+    inbound: BTreeMap<String, (bool, jiff::Timestamp, InboundProgress)>,
     opted_out: BTreeSet<(String, String)>,
     audit: Vec<AuditEntry>,
     /// Idempotency keys: fingerprint and, once answered, the answer.
@@ -250,6 +253,24 @@ impl AppointmentStore for MemoryStore {
         Ok(())
     }
 
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: AppointmentStatus,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        Ok(
+            match tables.appointments.get_mut(&key(clinic, id.as_str())) {
+                Some(appointment) => {
+                    appointment.status = status;
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
     async fn get_patient(
         &self,
         clinic: &ClinicId,
@@ -358,6 +379,24 @@ impl MessageStore for MemoryStore {
             sent.sms_status = status;
         }
         Ok(())
+    }
+
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .recorded
+            .values()
+            .filter(|m| &m.clinic_id == clinic && &m.recipient == number && m.sent_at >= since)
+            .max_by_key(|m| m.sent_at)
+            .map(|m| MessageMatch {
+                message_id: m.id.clone(),
+                appointment_id: m.appointment_id.clone(),
+            }))
     }
 
     async fn messages_for_appointment(
@@ -478,6 +517,50 @@ impl UnlockStore for MemoryStore {
             for sent in list.iter_mut().filter(|sent| &sent.id == message) {
                 sent.opened_at.get_or_insert(at);
             }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl InboundLog for MemoryStore {
+    async fn claim_inbound(
+        &self,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<InboundClaim, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let lease = now + jiff::SignedDuration::from_secs(60);
+        match tables.inbound.get_mut(id) {
+            None => {
+                tables
+                    .inbound
+                    .insert(id.to_owned(), (false, lease, InboundProgress::default()));
+                Ok(InboundClaim::Mine(InboundProgress::default()))
+            }
+            Some((true, _, _)) => Ok(InboundClaim::Done),
+            Some((false, until, _)) if *until > now => Ok(InboundClaim::Busy),
+            Some((false, until, progress)) => {
+                *until = lease;
+                Ok(InboundClaim::Mine(*progress))
+            }
+        }
+    }
+
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: InboundProgress,
+    ) -> Result<(), DependencyError> {
+        if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
+            entry.2 = progress;
+        }
+        Ok(())
+    }
+
+    async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError> {
+        if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
+            entry.0 = true;
         }
         Ok(())
     }

@@ -15,5 +15,6 @@ pub use random::RandomSource;
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
     AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-    IdempotencyStore, MessageStore, PatientDirectory, StoredResponse, UnlockState, UnlockStore,
+    IdempotencyStore, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
+    PatientDirectory, StoredResponse, UnlockState, UnlockStore,
 };

@@ -75,6 +75,13 @@ pub trait AppointmentStore: Send + Sync {
         clinic: &ClinicId,
         id: &AppointmentId,
     ) -> Result<Option<Appointment>, DependencyError>;
+    /// Sets an existing appointment's status; `false` when there is no such appointment.
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: crate::appointment_status::AppointmentStatus,
+    ) -> Result<bool, DependencyError>;
 }
 
 /// A patient under one of their lookup keys, as search reads it.
@@ -122,6 +129,14 @@ pub trait MessageStore: Send + Sync {
         message: &MessageId,
         outcome: &SmsOutcome,
     ) -> Result<(), DependencyError>;
+    /// The latest message sent to `number` by the clinic at or after `since`: one Query on
+    /// the `by_recipient` index.
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError>;
     /// The messages sent for an appointment, newest first.
     async fn messages_for_appointment(
         &self,
@@ -207,4 +222,47 @@ pub trait UnlockStore: Send + Sync {
         message: &MessageId,
         at: jiff::Timestamp,
     ) -> Result<(), DependencyError>;
+}
+
+/// A message a reply answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMatch {
+    pub message_id: MessageId,
+    pub appointment_id: AppointmentId,
+}
+
+/// How far handling one inbound SMS got: kept so that a retry after a crash does what is
+/// left, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboundProgress {
+    pub status_set: bool,
+    pub reply_sent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundClaim {
+    /// This delivery handles it, from `progress` on.
+    Mine(InboundProgress),
+    /// Handled already: a duplicate delivery.
+    Done,
+    /// Another delivery is handling it right now.
+    Busy,
+}
+
+/// Inbound SMS by their id, for at-least-once delivery.
+#[async_trait]
+pub trait InboundLog: Send + Sync {
+    /// Takes the inbound SMS for this delivery. A claim that its holder left (it crashed)
+    /// is taken over after a lease of a minute.
+    async fn claim_inbound(
+        &self,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<InboundClaim, DependencyError>;
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: InboundProgress,
+    ) -> Result<(), DependencyError>;
+    async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError>;
 }

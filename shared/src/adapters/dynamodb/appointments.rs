@@ -293,6 +293,32 @@ impl AppointmentStore for DynamoStore {
         ))
     }
 
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: AppointmentStatus,
+    ) -> Result<bool, DependencyError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.appointments)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "SetAppointmentStatus"));
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
     async fn get_patient(
         &self,
         clinic: &ClinicId,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, query_all, s, to_item, unlock::UnlockItem};
+use super::{DynamoStore, Item, from_item, query_all, s, to_item, unlock::UnlockItem};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
@@ -11,7 +11,7 @@ use crate::{
     message_kind::MessageKind,
     model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
-    ports::MessageStore,
+    ports::{MessageMatch, MessageStore},
     sms_encoding::SmsEncoding,
 };
 use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
@@ -33,6 +33,8 @@ struct MessageItem {
     sk: MessageId,
     appointment_key: String,
     recipient_key: String,
+    #[serde(default)]
+    appointment_id: Option<AppointmentId>,
     /// Sortable text: the sort key of both indexes.
     sent_at: String,
     kind: MessageKind,
@@ -56,6 +58,7 @@ impl MessageItem {
             sk: message.id.clone(),
             appointment_key: appointment_key(&message.clinic_id, &message.appointment_id),
             recipient_key: recipient_key(&message.clinic_id, &message.recipient),
+            appointment_id: Some(message.appointment_id.clone()),
             sent_at: sortable_timestamp(message.sent_at),
             kind: message.kind,
             sent_by: message.sent_by.clone(),
@@ -157,6 +160,39 @@ impl MessageStore for DynamoStore {
             .await
             .map_err(sdk_failure("dynamodb", OP))?;
         Ok(())
+    }
+
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError> {
+        const OP: &str = "LatestMessageTo";
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_recipient")
+            .key_condition_expression("recipient_key = :key AND sent_at >= :since")
+            .expression_attribute_values(":key", s(recipient_key(clinic, number)))
+            .expression_attribute_values(":since", s(sortable_timestamp(since)))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let item: MessageItem = from_item(item, OP)?;
+        let appointment_id = item
+            .appointment_id
+            .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?;
+        Ok(Some(MessageMatch {
+            message_id: item.sk,
+            appointment_id,
+        }))
     }
 
     async fn messages_for_appointment(

@@ -1,4 +1,5 @@
-//! Idempotency keys in the requests table, and the append-only audit table.
+//! The requests table (idempotency keys of sends, inbound SMS ids) and the append-only
+//! audit table.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -10,7 +11,10 @@ use crate::{
     adapters::sdk_failure,
     error::DependencyError,
     model::{AuditEntry, sortable_timestamp},
-    ports::{AuditLog, Claim, IdempotencyStore, StoredResponse},
+    ports::{
+        AuditLog, Claim, IdempotencyStore, InboundClaim, InboundLog, InboundProgress,
+        StoredResponse,
+    },
 };
 
 /// How long a key holds its request's answer.
@@ -150,7 +154,12 @@ impl AuditLog for DynamoStore {
             sk: format!(
                 "{}#{}#{}",
                 sortable_timestamp(entry.at),
-                entry.message_id,
+                entry
+                    .message_id
+                    .as_ref()
+                    .map(|id| id.as_str())
+                    .or(entry.reference.as_deref())
+                    .unwrap_or("-"),
                 entry.event
             ),
             entry,
@@ -163,6 +172,138 @@ impl AuditLog for DynamoStore {
             .send()
             .await
             .map_err(sdk_failure("dynamodb", OP))?;
+        Ok(())
+    }
+}
+
+/// How long a delivery holds an inbound SMS before another may take it over.
+const INBOUND_LEASE: SignedDuration = SignedDuration::from_secs(60);
+/// How long inbound SMS ids are kept (SNS retries for far less).
+const INBOUND_RETENTION: SignedDuration = SignedDuration::from_hours(7 * 24);
+
+#[derive(Serialize, Deserialize)]
+struct InboundItem {
+    pk: String,
+    done: bool,
+    lease_until: i64,
+    status_set: bool,
+    reply_sent: bool,
+    expires_at: i64,
+}
+
+fn inbound_key(id: &str) -> String {
+    format!("inbound#{id}")
+}
+
+#[async_trait]
+impl InboundLog for DynamoStore {
+    async fn claim_inbound(
+        &self,
+        id: &str,
+        now: Timestamp,
+    ) -> Result<InboundClaim, DependencyError> {
+        const OP: &str = "ClaimInbound";
+        let item = InboundItem {
+            pk: inbound_key(id),
+            done: false,
+            lease_until: (now + INBOUND_LEASE).as_second(),
+            status_set: false,
+            reply_sent: false,
+            expires_at: (now + INBOUND_RETENTION).as_second(),
+        };
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.tables.requests)
+            .set_item(Some(to_item(&item, OP)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP));
+        match put {
+            Ok(_) => return Ok(InboundClaim::Mine(InboundProgress::default())),
+            Err(error) if error.code == "ConditionalCheckFailedException" => {}
+            Err(error) => return Err(error),
+        }
+        let existing = self
+            .client
+            .get_item()
+            .table_name(&self.tables.requests)
+            .key("pk", s(inbound_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        let Some(existing) = existing.item else {
+            return Ok(InboundClaim::Busy);
+        };
+        let existing: InboundItem = from_item(existing, OP)?;
+        if existing.done {
+            return Ok(InboundClaim::Done);
+        }
+        if existing.lease_until > now.as_second() {
+            return Ok(InboundClaim::Busy);
+        }
+        // The holder stopped half-way: take over, unless another delivery just did.
+        let takeover = self
+            .client
+            .update_item()
+            .table_name(&self.tables.requests)
+            .key("pk", s(inbound_key(id)))
+            .update_expression("SET lease_until = :lease")
+            .condition_expression("lease_until = :seen AND #done = :false")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_values(
+                ":lease",
+                AttributeValue::N((now + INBOUND_LEASE).as_second().to_string()),
+            )
+            .expression_attribute_values(
+                ":seen",
+                AttributeValue::N(existing.lease_until.to_string()),
+            )
+            .expression_attribute_values(":false", AttributeValue::Bool(false))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP));
+        match takeover {
+            Ok(_) => Ok(InboundClaim::Mine(InboundProgress {
+                status_set: existing.status_set,
+                reply_sent: existing.reply_sent,
+            })),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(InboundClaim::Busy),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: InboundProgress,
+    ) -> Result<(), DependencyError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.requests)
+            .key("pk", s(inbound_key(id)))
+            .update_expression("SET status_set = :status_set, reply_sent = :reply_sent")
+            .expression_attribute_values(":status_set", AttributeValue::Bool(progress.status_set))
+            .expression_attribute_values(":reply_sent", AttributeValue::Bool(progress.reply_sent))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "RecordInboundProgress"))?;
+        Ok(())
+    }
+
+    async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.requests)
+            .key("pk", s(inbound_key(id)))
+            .update_expression("SET #done = :true")
+            .expression_attribute_names("#done", "done")
+            .expression_attribute_values(":true", AttributeValue::Bool(true))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "FinishInbound"))?;
         Ok(())
     }
 }

@@ -1,0 +1,297 @@
+//! Patients' replies through the `inbound-reply` handler with real SNS events, against the
+//! emulator, reading the auto-replies back from it.
+
+use std::sync::Arc;
+
+use direct_messages::{
+    adapters::AwsClients,
+    appointment_status::AppointmentStatus,
+    caller::Caller,
+    fakes::FixedClock,
+    ids::{AppointmentId, ClinicId, PatientId, StaffUserId},
+    model::{Appointment, Patient},
+    phone::PhoneNumber,
+    ports::{AppointmentStore, ClinicStore},
+    send::{IdempotencyKey, MessageSender},
+};
+use inbound_reply::InboundReply;
+use integration_tests::message_sender;
+use jiff::{SignedDuration, Timestamp};
+use local_stack::api_event::inbound_sms_event;
+use serde_json::json;
+
+use crate::sending::{Scene, scene};
+
+fn event(
+    s: &Scene,
+    id: &str,
+    from: &str,
+    to: &str,
+    body: &str,
+) -> aws_lambda_events::sns::SnsEvent {
+    let payload = json!({
+        "originationNumber": from,
+        "destinationNumber": to,
+        "messageKeyword": "KEYWORD_123456789012",
+        "messageBody": body,
+        "inboundMessageId": id,
+        "previousPublishedMessageId": null
+    });
+    inbound_sms_event(
+        &s.test.stack.inbound_topic_arn().unwrap(),
+        &payload,
+        &format!("sns-{id}"),
+        Timestamp::now(),
+    )
+}
+
+async fn status(s: &Scene, clinic: &ClinicId, appointment: &str) -> AppointmentStatus {
+    let id = AppointmentId::parse(appointment).unwrap();
+    s.test
+        .store
+        .get_appointment(clinic, &id)
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+const CLINIC_NUMBER: &str = "+12505550100";
+
+async fn sent_basic(s: &Scene, key: &str) {
+    let (status, body) = s
+        .send(key, r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await;
+    assert_eq!(status, 201, "{body}");
+}
+
+#[tokio::test]
+async fn a_reply_makes_the_appointment_unclear_and_gets_one_auto_reply_with_the_clinics_text() {
+    let s = scene("+12505550801", None).await;
+    sent_basic(&s, "reply-1").await;
+    let outcome = s
+        .test
+        .functions
+        .call_sns(event(
+            &s,
+            "in-801",
+            "+12505550801",
+            CLINIC_NUMBER,
+            "Sentinel reply words",
+        ))
+        .await;
+    assert_eq!((outcome.handled, outcome.failed), (1, 0));
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Unclear
+    );
+    let sent = s.sms_to_me().await;
+    assert_eq!(sent.len(), 2, "the message and one auto-reply");
+    assert_eq!(sent[1].message, s.clinic.unclear_response);
+    assert_eq!(
+        sent[1].attributes["AWS.MM.SMS.OriginationNumber"],
+        CLINIC_NUMBER
+    );
+    integration_tests::logs::assert_absent(&["Sentinel reply words", "+12505550801"]);
+}
+
+#[tokio::test]
+async fn the_same_event_three_times_and_concurrently_gets_one_auto_reply() {
+    let s = Arc::new(scene("+12505550802", None).await);
+    sent_basic(&s, "reply-2").await;
+    for _ in 0..3 {
+        s.test
+            .functions
+            .call_sns(event(&s, "in-802", "+12505550802", CLINIC_NUMBER, "ok"))
+            .await;
+    }
+    let racers: Vec<_> = (0..6)
+        .map(|_| {
+            let s = s.clone();
+            tokio::spawn(async move {
+                s.test
+                    .functions
+                    .call_sns(event(&s, "in-802b", "+12505550802", CLINIC_NUMBER, "ok?"))
+                    .await
+            })
+        })
+        .collect();
+    for racer in racers {
+        racer.await.unwrap();
+    }
+    assert_eq!(
+        s.sms_to_me().await.len(),
+        3,
+        "the message and one auto-reply per inbound SMS"
+    );
+}
+
+#[tokio::test]
+async fn stop_refuses_later_sends_and_start_allows_them_again() {
+    let s = scene("+12505550803", None).await;
+    sent_basic(&s, "reply-3").await;
+    s.test
+        .functions
+        .call_sns(event(&s, "in-803a", "+12505550803", CLINIC_NUMBER, "STOP"))
+        .await;
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Booked,
+        "a keyword leaves the status"
+    );
+    let (refused, problem) = s.send("reply-3b", r#"{"kind":"basic","text":"Hi"}"#).await;
+    assert_eq!(refused, 409, "{problem}");
+    s.test
+        .functions
+        .call_sns(event(&s, "in-803b", "+12505550803", CLINIC_NUMBER, "START"))
+        .await;
+    assert_eq!(
+        s.send("reply-3c", r#"{"kind":"basic","text":"Hi"}"#)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(
+        s.sms_to_me().await.len(),
+        2,
+        "no auto-reply to STOP or START"
+    );
+}
+
+#[tokio::test]
+async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_nothing() {
+    let s = scene("+12505550804", None).await;
+    let mut old = message_sender(&s.test);
+    old.clock = Arc::new(FixedClock::at(
+        Timestamp::now() - SignedDuration::from_hours(31 * 24),
+    ));
+    old.clinics = Arc::new(direct_messages::clinic_cache::ClinicCache::new(
+        Arc::new(s.test.store.clone()),
+        old.clock.clone(),
+    ));
+    send_with(&old, &s.clinic.id, "a-mine", "reply-4").await;
+    s.test
+        .functions
+        .call_sns(event(
+            &s,
+            "in-804a",
+            "+12505550804",
+            CLINIC_NUMBER,
+            "hello?",
+        ))
+        .await;
+    s.test
+        .functions
+        .call_sns(event(
+            &s,
+            "in-804b",
+            "+12505550899",
+            CLINIC_NUMBER,
+            "who is this",
+        ))
+        .await;
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Booked
+    );
+    assert_eq!(s.sms_to_me().await.len(), 1, "only the old message");
+}
+
+async fn send_with(sender: &MessageSender, clinic: &ClinicId, appointment: &str, key: &str) {
+    let caller = Caller {
+        clinic_id: clinic.clone(),
+        user: StaffUserId::parse("staff-1").unwrap(),
+    };
+    let request = serde_json::from_str(r#"{"kind":"basic","text":"Hi"}"#).unwrap();
+    sender
+        .send(
+            &caller,
+            &AppointmentId::parse(appointment).unwrap(),
+            &IdempotencyKey::parse(Some(key)).unwrap(),
+            &request,
+        )
+        .await
+        .expect("sent");
+}
+
+#[tokio::test]
+async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
+    let s = scene("+12505550805", None).await;
+    sent_basic(&s, "reply-5").await;
+    let mut other = s.clinic.clone();
+    other.id = ClinicId::parse("second-clinic").unwrap();
+    other.sms_number = PhoneNumber::parse("+12505550177").unwrap();
+    s.test.store.put_clinic(&other).await.unwrap();
+    let patient = Patient {
+        id: PatientId::parse("p-shared").unwrap(),
+        phn: None,
+        first_name: "Shared".into(),
+        last_name: "Phone".into(),
+        date_of_birth: None,
+        phone: Some(PhoneNumber::parse("+12505550805").unwrap()),
+        email: None,
+    };
+    let appointment = Appointment {
+        id: AppointmentId::parse("a-second").unwrap(),
+        patient_id: patient.id.clone(),
+        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 86_400).unwrap(),
+        provider_name: "Dr. Two".into(),
+        status: AppointmentStatus::Booked,
+    };
+    s.test
+        .store
+        .upsert_appointment_with_patient(&other.id, &patient, &appointment)
+        .await
+        .unwrap();
+    send_with(&message_sender(&s.test), &other.id, "a-second", "reply-5b").await;
+
+    s.test
+        .functions
+        .call_sns(event(
+            &s,
+            "in-805",
+            "+12505550805",
+            "+12505550177",
+            "which clinic?",
+        ))
+        .await;
+    assert_eq!(
+        status(&s, &other.id, "a-second").await,
+        AppointmentStatus::Unclear
+    );
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Booked
+    );
+    let replies: Vec<_> = s
+        .sms_to_me()
+        .await
+        .into_iter()
+        .filter(|sms| sms.message == other.unclear_response)
+        .collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        replies[0].attributes["AWS.MM.SMS.OriginationNumber"],
+        "+12505550177"
+    );
+}
+
+#[tokio::test]
+async fn a_transient_failure_fails_the_invocation_so_that_lambda_retries() {
+    let s = scene("+12505550806", None).await;
+    sent_basic(&s, "reply-6").await;
+    let mut clients: AwsClients = s.test.stack.clients.clone();
+    // SNS unreachable: the auto-reply cannot be sent now.
+    clients.sns =
+        aws_sdk_sns::Client::new(&local_stack::emulator::sdk_config("http://127.0.0.1:9"));
+    let failing = InboundReply::from_aws(&s.test.stack.config, &clients);
+    let result = failing
+        .handle_event(event(&s, "in-806", "+12505550806", CLINIC_NUMBER, "ok"))
+        .await;
+    assert!(result.is_err(), "Lambda must retry");
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Unclear,
+        "the status is kept"
+    );
+}
