@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use direct_messages::{
-    adapters::{dynamodb::DynamoStore, kms::KmsKeyService, s3::S3BlobStore},
     fakes::FixedClock,
     link_token::LinkToken,
     unlock::{LOCKOUT, UnlockView, Unlocker},
@@ -79,26 +78,9 @@ fn assert_secure_headers(response: &Response<Body>) {
 
 /// The unlock use case on this stack's AWS clients, with a clock the test moves.
 fn unlocker(s: &Scene, clock: Arc<FixedClock>) -> Unlocker {
-    let config = &s.test.stack.config;
-    let clients = &s.test.stack.clients;
-    let store = Arc::new(DynamoStore::new(
-        clients.dynamodb.clone(),
-        config.tables.clone(),
-    ));
     Unlocker {
-        unlocks: store.clone(),
-        clinics: store.clone(),
-        keys: Arc::new(KmsKeyService::new(
-            clients.kms.clone(),
-            &config.content_key_id,
-        )),
-        blobs: Arc::new(S3BlobStore::new(
-            clients.s3.clone(),
-            &config.attachments_bucket,
-            &config.content_key_id,
-        )),
-        audit: store,
         clock,
+        ..Unlocker::on_aws(&s.test.stack.config, &s.test.stack.clients)
     }
 }
 

@@ -1,10 +1,8 @@
 //! The `inbound-reply` function: patients' SMS replies, delivered by SNS.
 
-use std::sync::Arc;
-
 use aws_lambda_events::sns::SnsEvent;
 use direct_messages::{
-    adapters::{AwsClients, dynamodb::DynamoStore, sns::SnsSmsSender, system::SystemClock},
+    adapters::AwsClients,
     config::Config,
     inbound_sms::InboundSms,
     replies::{ReplyHandler, ReplyOutcome},
@@ -40,19 +38,7 @@ impl InboundReply {
     }
 
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
-        Self::new(ReplyHandler {
-            clinics: store.clone(),
-            messages: store.clone(),
-            appointments: store.clone(),
-            inbound: store.clone(),
-            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
-            audit: store,
-            clock: Arc::new(SystemClock),
-        })
+        Self::new(ReplyHandler::on_aws(config, clients))
     }
 
     /// Handles every record; a malformed one is logged (without its content) and skipped,

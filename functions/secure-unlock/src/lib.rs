@@ -2,12 +2,8 @@
 
 mod pages;
 
-use std::sync::Arc;
-
 use direct_messages::{
-    adapters::{
-        AwsClients, dynamodb::DynamoStore, kms::KmsKeyService, s3::S3BlobStore, system::SystemClock,
-    },
+    adapters::AwsClients,
     config::Config,
     request::{path_parameter, route_key},
     unlock::{UnlockView, Unlocker},
@@ -26,25 +22,7 @@ impl SecureUnlock {
     }
 
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
-        Self::new(Unlocker {
-            unlocks: store.clone(),
-            clinics: store.clone(),
-            keys: Arc::new(KmsKeyService::new(
-                clients.kms.clone(),
-                &config.content_key_id,
-            )),
-            blobs: Arc::new(S3BlobStore::new(
-                clients.s3.clone(),
-                &config.attachments_bucket,
-                &config.content_key_id,
-            )),
-            audit: store,
-            clock: Arc::new(SystemClock),
-        })
+        Self::new(Unlocker::on_aws(config, clients))
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {

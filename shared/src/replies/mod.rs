@@ -8,7 +8,9 @@ use jiff::SignedDuration;
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::{
+    adapters::{AwsClients, dynamodb::DynamoStore, sns::SnsSmsSender, system::SystemClock},
     appointment_status::AppointmentStatus,
+    config::Config,
     error::DependencyError,
     ids::MessageId,
     inbound_sms::InboundSms,
@@ -96,6 +98,23 @@ pub struct ReplyHandler {
 }
 
 impl ReplyHandler {
+    /// The use case on AWS: DynamoDB and SNS through the SDK clients.
+    pub fn on_aws(config: &Config, clients: &AwsClients) -> ReplyHandler {
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
+        ReplyHandler {
+            clinics: store.clone(),
+            messages: store.clone(),
+            appointments: store.clone(),
+            inbound: store.clone(),
+            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
     /// Handles one inbound SMS. An error is transient (retrying can fix it): the caller
     /// fails the invocation so that Lambda retries, and the retry does only what is left.
     pub async fn handle(&self, sms: &InboundSms) -> Result<ReplyOutcome, DependencyError> {

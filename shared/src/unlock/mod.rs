@@ -11,6 +11,10 @@ use jiff::{SignedDuration, Timestamp};
 use subtle::ConstantTimeEq;
 
 use crate::{
+    adapters::{
+        AwsClients, dynamodb::DynamoStore, kms::KmsKeyService, s3::S3BlobStore, system::SystemClock,
+    },
+    config::Config,
     envelope,
     error::{DependencyError, DomainError},
     link_token::LinkToken,
@@ -102,6 +106,29 @@ enum Found {
 }
 
 impl Unlocker {
+    /// The use case on AWS: DynamoDB, KMS and S3 through the SDK clients.
+    pub fn on_aws(config: &Config, clients: &AwsClients) -> Unlocker {
+        let store = Arc::new(DynamoStore::new(
+            clients.dynamodb.clone(),
+            config.tables.clone(),
+        ));
+        Unlocker {
+            unlocks: store.clone(),
+            clinics: store.clone(),
+            keys: Arc::new(KmsKeyService::new(
+                clients.kms.clone(),
+                &config.content_key_id,
+            )),
+            blobs: Arc::new(S3BlobStore::new(
+                clients.s3.clone(),
+                &config.attachments_bucket,
+                &config.content_key_id,
+            )),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+
     /// The page for `GET /m/{token}`.
     pub async fn view(&self, token: &str) -> Result<UnlockView, DomainError> {
         Ok(match self.find(token).await? {
