@@ -46,11 +46,11 @@ async fn staff_see_their_clinics_templates_and_chats() {
 async fn another_clinic_sees_none_of_them() {
     let (test, clinic) = seeded().await;
     let other = Some(staff_claims("other-clinic", "staff-9"));
-    let response = test
-        .call("search", &http_call("GET /templates", &[], other))
-        .await;
-    assert_eq!(response.status(), 200);
-    assert_eq!(body_json(&response)["items"], serde_json::json!([]));
+    for route in ["GET /templates", "GET /chats"] {
+        let response = test.call("search", &http_call(route, &[], other.clone())).await;
+        assert_eq!(response.status(), 200, "{route}");
+        assert_eq!(body_json(&response)["items"], serde_json::json!([]), "{route}");
+    }
     assert!(
         test.store
             .get_clinic(&clinic.parse().unwrap())
