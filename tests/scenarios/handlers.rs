@@ -47,9 +47,15 @@ async fn another_clinic_sees_none_of_them() {
     let (test, clinic) = seeded().await;
     let other = Some(staff_claims("other-clinic", "staff-9"));
     for route in ["GET /templates", "GET /chats"] {
-        let response = test.call("search", &http_call(route, &[], other.clone())).await;
+        let response = test
+            .call("search", &http_call(route, &[], other.clone()))
+            .await;
         assert_eq!(response.status(), 200, "{route}");
-        assert_eq!(body_json(&response)["items"], serde_json::json!([]), "{route}");
+        assert_eq!(
+            body_json(&response)["items"],
+            serde_json::json!([]),
+            "{route}"
+        );
     }
     assert!(
         test.store

@@ -97,7 +97,13 @@ pub struct Unlocker {
 
 /// What the link leads to, before any PHN is checked.
 enum Found {
-    Shown(UnlockView),
+    NotValid,
+    /// Expired or locked: shown as it is; `outcome` names it in the audit.
+    Closed {
+        view: UnlockView,
+        state: Box<UnlockState>,
+        outcome: &'static str,
+    },
     Open {
         state: UnlockState,
         clinic: Clinic,
@@ -132,7 +138,8 @@ impl Unlocker {
     /// The page for `GET /m/{token}`.
     pub async fn view(&self, token: &str) -> Result<UnlockView, DomainError> {
         Ok(match self.find(token).await? {
-            Found::Shown(view) => view,
+            Found::NotValid => UnlockView::NotValid,
+            Found::Closed { view, .. } => view,
             Found::Open {
                 clinic, tries_left, ..
             } => UnlockView::Form {
@@ -148,18 +155,13 @@ impl Unlocker {
     pub async fn attempt(&self, token: &str, typed_phn: &str) -> Result<UnlockView, DomainError> {
         for _ in 0..ATTEMPT_RETRIES {
             let (state, clinic, tries_left) = match self.find(token).await? {
-                Found::Shown(view) => {
-                    if let UnlockView::Locked { .. } | UnlockView::Expired { .. } = &view {
-                        self.audit_attempt(
-                            token,
-                            if matches!(view, UnlockView::Locked { .. }) {
-                                "locked"
-                            } else {
-                                "expired"
-                            },
-                        )
-                        .await;
-                    }
+                Found::NotValid => return Ok(UnlockView::NotValid),
+                Found::Closed {
+                    view,
+                    state,
+                    outcome,
+                } => {
+                    self.audit(&state, outcome).await;
                     return Ok(view);
                 }
                 Found::Open {
@@ -249,18 +251,23 @@ impl Unlocker {
 
     async fn find(&self, token: &str) -> Result<Found, DomainError> {
         let Ok(token) = LinkToken::parse(token) else {
-            return Ok(Found::Shown(UnlockView::NotValid));
+            return Ok(Found::NotValid);
         };
         let Some(state) = self.unlocks.get_unlock(&token.hash()).await? else {
-            return Ok(Found::Shown(UnlockView::NotValid));
+            return Ok(Found::NotValid);
         };
         let Some(clinic) = self.clinics.get_clinic(&state.record.clinic_id).await? else {
-            return Ok(Found::Shown(UnlockView::NotValid));
+            return Ok(Found::NotValid);
         };
         let now = self.clock.now();
+        let closed = |view, outcome| Found::Closed {
+            view,
+            state: Box::new(state.clone()),
+            outcome,
+        };
         // The item may outlive its TTL by days: expiry is decided here, on every read.
         if now >= state.record.expires_at {
-            return Ok(Found::Shown(UnlockView::Expired { clinic }));
+            return Ok(closed(UnlockView::Expired { clinic }, "expired"));
         }
         Ok(match state.attempts.lock(now) {
             Lock::Open { tries_left } => Found::Open {
@@ -268,14 +275,20 @@ impl Unlocker {
                 clinic,
                 tries_left,
             },
-            Lock::Until(until) => Found::Shown(UnlockView::Locked {
-                clinic,
-                until: Some(until),
-            }),
-            Lock::Forever => Found::Shown(UnlockView::Locked {
-                clinic,
-                until: None,
-            }),
+            Lock::Until(until) => closed(
+                UnlockView::Locked {
+                    clinic,
+                    until: Some(until),
+                },
+                "locked",
+            ),
+            Lock::Forever => closed(
+                UnlockView::Locked {
+                    clinic,
+                    until: None,
+                },
+                "locked",
+            ),
         })
     }
 
@@ -325,15 +338,6 @@ impl Unlocker {
             tracing::error!(code = %error.code, message_id = %state.record.message_id, "audit record not written");
         }
         tracing::info!(message_id = %state.record.message_id, outcome, "unlock attempt");
-    }
-
-    async fn audit_attempt(&self, token: &str, outcome: &str) {
-        let Ok(token) = LinkToken::parse(token) else {
-            return;
-        };
-        if let Ok(Some(state)) = self.unlocks.get_unlock(&token.hash()).await {
-            self.audit(&state, outcome).await;
-        }
     }
 }
 

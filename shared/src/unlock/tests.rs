@@ -121,6 +121,25 @@ async fn five_wrong_phns_lock_for_fifteen_minutes_then_it_opens_again() {
         unlocker.attempt(&token, RIGHT).await.unwrap(),
         UnlockView::Opened { .. }
     ));
+    let outcomes: Vec<_> = w
+        .store
+        .audit()
+        .into_iter()
+        .filter(|e| e.event == "unlock")
+        .map(|e| e.outcome)
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "wrong_phn",
+            "wrong_phn",
+            "wrong_phn",
+            "wrong_phn",
+            "wrong_phn",
+            "locked",
+            "opened"
+        ]
+    );
 }
 
 #[tokio::test]
