@@ -67,6 +67,10 @@ pub enum DomainError {
     )]
     SendInProgress,
     #[error(
+        "an earlier send with this Idempotency-Key did not finish: check the appointment's messages to see whether it went out, and use a new key to send again"
+    )]
+    SendUnfinished,
+    #[error(
         "the patient has opted out of text messages from this clinic (they replied STOP): nothing was sent; call the patient instead"
     )]
     OptedOut,

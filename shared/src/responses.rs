@@ -41,7 +41,9 @@ impl DomainError {
             | DomainError::NoPhoneOnFile
             | DomainError::OutsideSearchWindow
             | DomainError::IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
-            DomainError::SendInProgress | DomainError::OptedOut => StatusCode::CONFLICT,
+            DomainError::SendInProgress | DomainError::SendUnfinished | DomainError::OptedOut => {
+                StatusCode::CONFLICT
+            }
             DomainError::SmsFailed => StatusCode::BAD_GATEWAY,
             DomainError::Dependency(_) => StatusCode::BAD_GATEWAY,
         }
@@ -75,6 +77,7 @@ impl DomainError {
                 ("idempotency-key-reused", "Idempotency-Key reused")
             }
             DomainError::SendInProgress => ("send-in-progress", "Already being sent"),
+            DomainError::SendUnfinished => ("send-unfinished", "Earlier send unfinished"),
             DomainError::OptedOut => ("opted-out", "Patient opted out"),
             DomainError::SmsFailed => ("sms-failed", "SMS not sent"),
             DomainError::UnsupportedFileType { .. } => {

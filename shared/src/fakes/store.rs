@@ -43,7 +43,7 @@ struct Tables {
     opted_out: BTreeSet<(String, String)>,
     audit: Vec<AuditEntry>,
     /// Idempotency keys: fingerprint and, once answered, the answer.
-    requests: BTreeMap<String, (String, Option<StoredResponse>)>,
+    requests: BTreeMap<String, (String, Option<StoredResponse>, jiff::Timestamp)>,
 }
 
 #[derive(Debug, Default)]
@@ -434,18 +434,20 @@ impl IdempotencyStore for MemoryStore {
         scope: &str,
         key: &str,
         fingerprint: &str,
-        _now: jiff::Timestamp,
+        now: jiff::Timestamp,
     ) -> Result<Claim, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let pk = format!("{scope}#{key}");
         Ok(match tables.requests.get(&pk) {
             None => {
-                tables.requests.insert(pk, (fingerprint.to_owned(), None));
+                tables
+                    .requests
+                    .insert(pk, (fingerprint.to_owned(), None, now));
                 Claim::Claimed
             }
-            Some((stored, _)) if stored != fingerprint => Claim::Conflict,
-            Some((_, Some(response))) => Claim::Completed(response.clone()),
-            Some((_, None)) => Claim::InProgress,
+            Some((stored, _, _)) if stored != fingerprint => Claim::Conflict,
+            Some((_, Some(response), _)) => Claim::Completed(response.clone()),
+            Some((_, None, since)) => Claim::InProgress { since: *since },
         })
     }
 

@@ -163,8 +163,8 @@ pub struct StoredResponse {
 pub enum Claim {
     /// The key is ours: go ahead.
     Claimed,
-    /// The same request is under way (or stopped half-way) elsewhere.
-    InProgress,
+    /// The same request is under way (or stopped half-way) elsewhere, since `since`.
+    InProgress { since: jiff::Timestamp },
     /// The same request was answered: answer the same.
     Completed(StoredResponse),
     /// The key was used for another request.

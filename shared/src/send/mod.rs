@@ -41,6 +41,9 @@ use crate::{
     template_text::{TemplateValues, render},
 };
 
+/// A send still claimed this long after it started stopped half-way (its function ended).
+pub const SEND_STALLED_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
+
 /// Most files one secure message carries.
 pub const MAX_ATTACHMENTS: usize = 10;
 
@@ -163,7 +166,12 @@ impl MessageSender {
         {
             Claim::Claimed => {}
             Claim::Completed(response) => return Ok(response),
-            Claim::InProgress => return Err(DomainError::SendInProgress),
+            Claim::InProgress { since }
+                if self.clock.now().duration_since(since) > SEND_STALLED_AFTER =>
+            {
+                return Err(DomainError::SendUnfinished);
+            }
+            Claim::InProgress { .. } => return Err(DomainError::SendInProgress),
             Claim::Conflict => return Err(DomainError::IdempotencyKeyReused),
         }
         match self.send_claimed(caller, appointment, request).await {

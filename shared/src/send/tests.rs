@@ -509,3 +509,27 @@ async fn attachments_are_checked_before_sending() {
     ));
     assert!(w.sms.sent().is_empty());
 }
+
+#[tokio::test]
+async fn a_send_that_stopped_half_way_is_reported_as_unfinished_not_resent() {
+    use crate::ports::IdempotencyStore;
+    let w = world().await;
+    let json = r#"{"kind":"basic","text":"Hi"}"#;
+    let fingerprint = request(json).fingerprint(&AppointmentId::parse("a1").unwrap());
+    // A send claimed the key and its function ended before it answered.
+    w.store
+        .claim("send#c1", "k1", &fingerprint, now())
+        .await
+        .unwrap();
+    let busy = w.send("k1", json).await.unwrap_err();
+    assert!(matches!(busy, DomainError::SendInProgress));
+    w.clock
+        .advance(SEND_STALLED_AFTER + SignedDuration::from_secs(1));
+    let stalled = w.send("k1", json).await.unwrap_err();
+    assert!(matches!(stalled, DomainError::SendUnfinished));
+    assert_eq!(stalled.status(), 409);
+    assert!(
+        w.sms.sent().is_empty(),
+        "never sent again under the same key"
+    );
+}

@@ -30,6 +30,9 @@ struct RequestItem {
     status: Option<u16>,
     #[serde(default)]
     body: Option<String>,
+    /// Epoch seconds of the claim.
+    #[serde(default)]
+    claimed_at: i64,
     /// Epoch seconds: the TTL attribute; an expired item that TTL has not deleted yet is
     /// treated as absent.
     expires_at: i64,
@@ -55,6 +58,7 @@ impl IdempotencyStore for DynamoStore {
             fingerprint: fingerprint.to_owned(),
             status: None,
             body: None,
+            claimed_at: now.as_second(),
             expires_at: (now + IDEMPOTENCY_WINDOW).as_second(),
         };
         for _ in 0..CLAIM_ATTEMPTS {
@@ -96,7 +100,10 @@ impl IdempotencyStore for DynamoStore {
                     (true, Some(status), Some(body)) => {
                         Claim::Completed(StoredResponse { status, body })
                     }
-                    (true, _, _) => Claim::InProgress,
+                    (true, _, _) => Claim::InProgress {
+                        since: Timestamp::from_second(existing.claimed_at)
+                            .unwrap_or(Timestamp::UNIX_EPOCH),
+                    },
                 },
             );
         }
