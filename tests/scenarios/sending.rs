@@ -162,45 +162,17 @@ async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
 #[tokio::test]
 async fn the_response_reports_the_encoding_and_segments_of_the_sms_sent() {
     let s = scene("+12505550602", None).await;
-    let (_, plain) = s
-        .send(
-            "key-enc-1",
-            &format!(r#"{{"kind":"basic","text":"{}"}}"#, "a".repeat(160)),
-        )
-        .await;
-    assert_eq!(
-        (
-            plain["sms"]["encoding"].as_str(),
-            plain["sms"]["segments"].as_u64()
-        ),
-        (Some("gsm7"), Some(1))
-    );
-    let (_, accented) = s
-        .send(
-            "key-enc-2",
-            &format!(r#"{{"kind":"basic","text":"Rê{}"}}"#, "a".repeat(69)),
-        )
-        .await;
-    assert_eq!(
-        (
-            accented["sms"]["encoding"].as_str(),
-            accented["sms"]["segments"].as_u64()
-        ),
-        (Some("ucs2"), Some(2))
-    );
-    let (_, euro) = s
-        .send(
-            "key-enc-3",
-            &format!(r#"{{"kind":"basic","text":"{}"}}"#, "€".repeat(81)),
-        )
-        .await;
-    assert_eq!(
-        (
-            euro["sms"]["encoding"].as_str(),
-            euro["sms"]["segments"].as_u64()
-        ),
-        (Some("gsm7"), Some(2))
-    );
+    let cases = [
+        ("a".repeat(160), "gsm7", 1),
+        (format!("Rê{}", "a".repeat(69)), "ucs2", 2),
+        ("€".repeat(81), "gsm7", 2),
+    ];
+    for (n, (text, encoding, segments)) in cases.iter().enumerate() {
+        let body = format!(r#"{{"kind":"basic","text":"{text}"}}"#);
+        let (_, receipt) = s.send(&format!("key-enc-{n}"), &body).await;
+        assert_eq!(receipt["sms"]["encoding"], *encoding, "{text}");
+        assert_eq!(receipt["sms"]["segments"], *segments, "{text}");
+    }
 }
 
 #[tokio::test]

@@ -149,6 +149,19 @@ pub trait MessageStore: Send + Sync {
 #[async_trait]
 pub trait AuditLog: Send + Sync {
     async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError>;
+
+    /// Appends, and logs (ids only) when it cannot: what was audited already happened, so
+    /// a failed audit write does not undo or fail it.
+    async fn record(&self, entry: &AuditEntry) {
+        if let Err(error) = self.append(entry).await {
+            tracing::error!(
+                code = %error.code,
+                event = %entry.event,
+                message_id = ?entry.message_id.as_ref().map(|id| id.as_str()),
+                "audit record not written"
+            );
+        }
+    }
 }
 
 /// A stored answer to an idempotent request.

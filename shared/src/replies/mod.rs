@@ -218,9 +218,7 @@ impl ReplyHandler {
             kind: None,
             outcome: outcome.to_owned(),
         };
-        if let Err(error) = self.audit.append(&entry).await {
-            tracing::error!(code = %error.code, "audit record not written");
-        }
+        self.audit.record(&entry).await;
     }
 }
 

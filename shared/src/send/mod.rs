@@ -455,9 +455,7 @@ impl MessageSender {
             kind: Some(message.kind),
             outcome: outcome.to_owned(),
         };
-        if let Err(error) = self.audit.append(&entry).await {
-            tracing::error!(code = %error.code, message_id = %message.id, "audit record not written");
-        }
+        self.audit.record(&entry).await;
     }
 }
 

@@ -334,9 +334,7 @@ impl Unlocker {
             kind: Some(MessageKind::Secure),
             outcome: outcome.to_owned(),
         };
-        if let Err(error) = self.audit.append(&entry).await {
-            tracing::error!(code = %error.code, message_id = %state.record.message_id, "audit record not written");
-        }
+        self.audit.record(&entry).await;
         tracing::info!(message_id = %state.record.message_id, outcome, "unlock attempt");
     }
 }
