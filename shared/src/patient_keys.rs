@@ -9,10 +9,17 @@ use crate::{ids::ClinicId, model::Patient};
 
 /// One item of the patient lookup table: `pk` is what a search queries, `sk` orders and
 /// identifies the patient.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LookupKey {
     pub pk: String,
     pub sk: String,
+}
+
+/// Keys hold PHNs, phone numbers, emails and names: `Debug` shows none.
+impl std::fmt::Debug for LookupKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LookupKey(<redacted>)")
+    }
 }
 
 /// Separates name parts in sort keys; below every letter, so "smith" sorts before "smithe".

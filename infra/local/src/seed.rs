@@ -20,7 +20,7 @@ use serde::Deserialize;
 
 pub const DEMO_CLINIC_JSON: &str = include_str!("../demo-clinic.json");
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct DemoData {
     pub clinic: DemoClinic,
     pub templates: Vec<Template>,
@@ -28,7 +28,7 @@ pub struct DemoData {
     pub patients: Vec<DemoPatient>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct DemoClinic {
     pub id: ClinicId,
     pub name: String,
@@ -39,7 +39,7 @@ pub struct DemoClinic {
     pub unclear_response: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct DemoPatient {
     pub id: PatientId,
     pub phn: Option<Phn>,
@@ -51,7 +51,7 @@ pub struct DemoPatient {
     pub appointments: Vec<DemoAppointment>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct DemoAppointment {
     pub id: AppointmentId,
     pub days_from_now: i32,

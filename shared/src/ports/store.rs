@@ -85,12 +85,21 @@ pub trait AppointmentStore: Send + Sync {
 }
 
 /// A patient under one of their lookup keys, as search reads it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct DirectoryEntry {
     /// The lookup key's sort key: where a later page starts.
     pub sort_key: String,
     pub patient: Patient,
     pub appointments: Vec<AppointmentCard>,
+}
+
+impl std::fmt::Debug for DirectoryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The sort key holds names: show the patient's (redacting) Debug only.
+        f.debug_struct("DirectoryEntry")
+            .field("patient", &self.patient)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

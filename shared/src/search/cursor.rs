@@ -7,7 +7,7 @@ use crate::error::DomainError;
 
 const MAX_CURSOR_CHARS: usize = 1024;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     /// The search's fingerprint: a cursor only continues the search that made it.
     #[serde(rename = "f")]
@@ -17,6 +17,15 @@ pub struct Cursor {
     /// Sort key of the last entry listed.
     #[serde(rename = "a")]
     pub after: String,
+}
+
+/// `after` holds names: `Debug` shows the probe only.
+impl std::fmt::Debug for Cursor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cursor")
+            .field("probe", &self.probe)
+            .finish_non_exhaustive()
+    }
 }
 
 fn invalid_cursor(reason: &str) -> DomainError {

@@ -65,12 +65,23 @@ pub struct PatientMatch {
     pub appointments: Vec<AppointmentCard>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct SearchPage {
     pub matches: Vec<PatientMatch>,
+    /// Encodes where the page ended, names included.
     pub next_cursor: Option<String>,
     /// Items the store read: the search's cost.
     pub items_read: usize,
+}
+
+impl std::fmt::Debug for SearchPage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchPage")
+            .field("matches", &self.matches)
+            .field("more", &self.next_cursor.is_some())
+            .field("items_read", &self.items_read)
+            .finish()
+    }
 }
 
 /// The appointments a search shows, or `None` when the patient has none in the window

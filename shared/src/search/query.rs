@@ -235,7 +235,7 @@ pub enum Part {
     Last,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Rule {
     Exact,
     /// The `part` name starts with `prefix` and the other name with `other`.
@@ -248,11 +248,29 @@ pub enum Rule {
 
 /// One Query on the lookup table, and the rule its entries satisfy (used to list a patient
 /// found by several probes only once).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct Probe {
     pub key: String,
     pub sort_prefix: String,
     pub rule: Rule,
+}
+
+/// Probes hold what was searched for (names, PHNs, phones, emails): `Debug` shows none.
+impl std::fmt::Debug for Probe {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let rule = match &self.rule {
+            Rule::Exact => "exact",
+            Rule::Name {
+                part: Part::First, ..
+            } => "first name",
+            Rule::Name {
+                part: Part::Last, ..
+            } => "last name",
+        };
+        f.debug_struct("Probe")
+            .field("rule", &rule)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Probe {
@@ -411,6 +429,21 @@ mod tests {
                 ("c#last", "jo")
             ]
         );
+    }
+
+    #[test]
+    fn probes_and_cursors_print_nothing_searched_for() {
+        let clinic = ClinicId::parse("c").unwrap();
+        for q in ["Sentinelname Other", "9698658215", "sentinel@example.com"] {
+            let shown = format!(
+                "{:?} {:?}",
+                classify(q).unwrap(),
+                classify(q).unwrap().probes(&clinic)
+            );
+            for secret in ["sentinel", "9698658215", "other"] {
+                assert!(!shown.to_lowercase().contains(secret), "{shown}");
+            }
+        }
     }
 
     #[test]
