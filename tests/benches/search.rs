@@ -114,7 +114,7 @@ async fn main() -> anyhow::Result<()> {
     for &size in &sizes {
         let stack =
             LocalStack::create(&endpoint, &format!("bench{size}-"), "https://unlock.bench").await?;
-        let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
+        let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
         let clinic = DemoData::load()?.clinic(Timestamp::now())?;
         store.put_clinic(&clinic).await?;
         let started = Instant::now();

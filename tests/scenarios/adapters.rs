@@ -43,7 +43,7 @@ async fn lookup_items(test: &TestStack, pk: &str) -> Vec<String> {
     let output = test
         .stack
         .clients
-        .dynamodb
+        .dynamodb()
         .query()
         .table_name(&test.stack.config.tables.patient_lookup)
         .key_condition_expression("pk = :pk")
@@ -286,7 +286,7 @@ async fn clinics_are_found_by_their_sms_number() {
 #[tokio::test]
 async fn sms_is_published_transactional_from_the_clinic_number() {
     let test = TestStack::new().await;
-    let sender = SnsSmsSender::new(test.stack.clients.sns.clone());
+    let sender = SnsSmsSender::new(test.stack.clients.sns());
     let sms = OutboundSms {
         to: PhoneNumber::parse("+16045550149").unwrap(),
         from: PhoneNumber::parse("+12505550100").unwrap(),
@@ -313,10 +313,7 @@ async fn sms_is_published_transactional_from_the_clinic_number() {
 #[tokio::test]
 async fn data_keys_decrypt_only_under_their_encryption_context() {
     let test = TestStack::new().await;
-    let keys = KmsKeyService::new(
-        test.stack.clients.kms.clone(),
-        &test.stack.config.content_key_id,
-    );
+    let keys = KmsKeyService::new(test.stack.clients.kms(), &test.stack.config.content_key_id);
     let context: EncryptionContext = [
         ("clinic_id".to_owned(), "clinic-a".to_owned()),
         ("message_id".to_owned(), "m-1".to_owned()),
@@ -346,7 +343,7 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
     let test = TestStack::new().await;
     let config = &test.stack.config;
     let blobs = S3BlobStore::new(
-        test.stack.clients.s3.clone(),
+        test.stack.clients.s3(),
         &config.attachments_bucket,
         &config.content_key_id,
     );

@@ -40,7 +40,7 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
 
     let config = &test.stack.config;
     let blobs = S3BlobStore::new(
-        test.stack.clients.s3.clone(),
+        test.stack.clients.s3(),
         &config.attachments_bucket,
         &config.content_key_id,
     );

@@ -13,7 +13,7 @@ async fn every_table_of_the_template_exists_with_its_keys_indexes_and_ttl() {
         template.tables.len() >= 8,
         "the template defines the data tables"
     );
-    let dynamodb = &test.stack.clients.dynamodb;
+    let dynamodb = &test.stack.clients.dynamodb();
     for table in &template.tables {
         let name = &test.stack.provisioned.refs[&table.logical_id];
         let description = dynamodb

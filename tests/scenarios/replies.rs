@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use direct_messages::{
-    adapters::AwsClients,
+    adapters::sns::SnsSmsSender,
     appointment_status::AppointmentStatus,
     caller::Caller,
     fakes::FixedClock,
@@ -12,6 +12,7 @@ use direct_messages::{
     model::{Appointment, Patient},
     phone::PhoneNumber,
     ports::{AppointmentStore, ClinicStore},
+    replies::ReplyHandler,
     send::{IdempotencyKey, MessageSender},
 };
 use inbound_reply::InboundReply;
@@ -280,11 +281,13 @@ async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
 async fn a_transient_failure_fails_the_invocation_so_that_lambda_retries() {
     let s = scene("+12505550806", None).await;
     sent_basic(&s, "reply-6").await;
-    let mut clients: AwsClients = s.test.stack.clients.clone();
-    // SNS unreachable: the auto-reply cannot be sent now.
-    clients.sns =
+    // SNS unreachable (nothing listens there): the auto-reply cannot be sent now.
+    let unreachable =
         aws_sdk_sns::Client::new(&local_stack::emulator::sdk_config("http://127.0.0.1:9"));
-    let failing = InboundReply::from_aws(&s.test.stack.config, &clients);
+    let failing = InboundReply::new(ReplyHandler {
+        sms: Arc::new(SnsSmsSender::new(unreachable)),
+        ..ReplyHandler::on_aws(&s.test.stack.config, &s.test.stack.clients)
+    });
     let result = failing
         .handle_event(event(&s, "in-806", "+12505550806", CLINIC_NUMBER, "ok"))
         .await;

@@ -101,7 +101,7 @@ impl Scene {
             .test
             .stack
             .clients
-            .dynamodb
+            .dynamodb()
             .scan()
             .table_name(table)
             .send()
@@ -225,7 +225,7 @@ async fn a_secure_message_is_sealed_at_rest_and_its_sms_carries_no_patient_data(
         .test
         .stack
         .clients
-        .dynamodb
+        .dynamodb()
         .scan()
         .table_name(&config.tables.unlock)
         .send()
@@ -341,7 +341,7 @@ impl SmsSender for FailingPublish {
 #[tokio::test]
 async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
     let s = scene("+12505550606", None).await;
-    let real = direct_messages::adapters::sns::SnsSmsSender::new(s.test.stack.clients.sns.clone());
+    let real = direct_messages::adapters::sns::SnsSmsSender::new(s.test.stack.clients.sns());
     let mut sender = integration_tests::message_sender(&s.test);
     sender.sms = Arc::new(FailingPublish(real));
     let caller = Caller {

@@ -42,7 +42,7 @@ impl TestStack {
             .await
             .expect("the template's resources are created on the emulator");
         let functions = Functions::new(&stack.config, &stack.clients);
-        let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
+        let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
         let recorder = Recorder::new(&endpoint);
         recorder.start().await.expect("recorder starts");
         TestStack {

@@ -33,10 +33,7 @@ pub struct Search {
 
 impl Search {
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
+        let store = Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Search {
             clinics: ClinicCache::new(store.clone(), clock.clone()),

@@ -31,7 +31,7 @@ async fn main() -> Result<()> {
     let recorder = Recorder::new(&endpoint);
     recorder.start().await?;
     let stack = LocalStack::create(&endpoint, "local-", &base_url).await?;
-    let store = DynamoStore::new(stack.clients.dynamodb.clone(), stack.config.tables.clone());
+    let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
     let clinic = seed(&store, &DemoData::load()?, jiff::Timestamp::now()).await?;
 
     // A fixed token (LOCAL_API_TOKEN) lets the browser tests sign in; otherwise a new one.

@@ -11,33 +11,46 @@ use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 use crate::error::DependencyError;
 
-/// The SDK clients a function needs, built once per Lambda instance.
+/// Makes the SDK clients a function needs from one shared SDK configuration. A function
+/// builds only the clients it uses, so its binary carries only those services' SDKs.
 #[derive(Debug, Clone)]
 pub struct AwsClients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub sns: aws_sdk_sns::Client,
+    sdk: SdkConfig,
+    s3_force_path_style: bool,
 }
 
 impl AwsClients {
-    /// Clients from the standard AWS environment (region, credentials, and
-    /// `AWS_ENDPOINT_URL` when pointed at a local emulator).
+    /// From the standard AWS environment (region, credentials, and `AWS_ENDPOINT_URL`
+    /// when pointed at a local emulator).
     pub async fn from_env(s3_force_path_style: bool) -> AwsClients {
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
         AwsClients::from_sdk_config(&sdk, s3_force_path_style)
     }
 
     pub fn from_sdk_config(sdk: &SdkConfig, s3_force_path_style: bool) -> AwsClients {
-        let s3_config = aws_sdk_s3::config::Builder::from(sdk)
-            .force_path_style(s3_force_path_style)
-            .build();
         AwsClients {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3_config),
-            kms: aws_sdk_kms::Client::new(sdk),
-            sns: aws_sdk_sns::Client::new(sdk),
+            sdk: sdk.clone(),
+            s3_force_path_style,
         }
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.s3_force_path_style)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        aws_sdk_kms::Client::new(&self.sdk)
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk)
     }
 }
 

@@ -100,16 +100,13 @@ pub struct ReplyHandler {
 impl ReplyHandler {
     /// The use case on AWS: DynamoDB and SNS through the SDK clients.
     pub fn on_aws(config: &Config, clients: &AwsClients) -> ReplyHandler {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
+        let store = Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()));
         ReplyHandler {
             clinics: store.clone(),
             messages: store.clone(),
             appointments: store.clone(),
             inbound: store.clone(),
-            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
+            sms: Arc::new(SnsSmsSender::new(clients.sns())),
             audit: store,
             clock: Arc::new(SystemClock),
         }

@@ -118,10 +118,7 @@ fn key_matches(stored: Option<&str>, project_key: &str) -> bool {
 impl MessageSender {
     /// The use case on AWS: DynamoDB, SNS, S3 and KMS through the SDK clients.
     pub fn on_aws(config: &Config, clients: &AwsClients) -> MessageSender {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
+        let store = Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()));
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         MessageSender {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
@@ -130,16 +127,13 @@ impl MessageSender {
             messages: store.clone(),
             audit: store.clone(),
             requests: store,
-            sms: Arc::new(SnsSmsSender::new(clients.sns.clone())),
+            sms: Arc::new(SnsSmsSender::new(clients.sns())),
             blobs: Arc::new(S3BlobStore::new(
-                clients.s3.clone(),
+                clients.s3(),
                 &config.attachments_bucket,
                 &config.content_key_id,
             )),
-            keys: Arc::new(KmsKeyService::new(
-                clients.kms.clone(),
-                &config.content_key_id,
-            )),
+            keys: Arc::new(KmsKeyService::new(clients.kms(), &config.content_key_id)),
             clock,
             random: Arc::new(OsRandom),
             unlock_base_url: config.unlock_base_url.clone(),

@@ -114,19 +114,13 @@ enum Found {
 impl Unlocker {
     /// The use case on AWS: DynamoDB, KMS and S3 through the SDK clients.
     pub fn on_aws(config: &Config, clients: &AwsClients) -> Unlocker {
-        let store = Arc::new(DynamoStore::new(
-            clients.dynamodb.clone(),
-            config.tables.clone(),
-        ));
+        let store = Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()));
         Unlocker {
             unlocks: store.clone(),
             clinics: store.clone(),
-            keys: Arc::new(KmsKeyService::new(
-                clients.kms.clone(),
-                &config.content_key_id,
-            )),
+            keys: Arc::new(KmsKeyService::new(clients.kms(), &config.content_key_id)),
             blobs: Arc::new(S3BlobStore::new(
-                clients.s3.clone(),
+                clients.s3(),
                 &config.attachments_bucket,
                 &config.content_key_id,
             )),
