@@ -26,27 +26,12 @@ pub struct HttpCall {
 
 impl HttpCall {
     pub fn event(&self, now: Timestamp) -> Value {
-        let mut headers: BTreeMap<String, String> = BTreeMap::new();
-        for (name, value) in &self.headers {
-            headers
-                .entry(name.to_lowercase())
-                .and_modify(|joined| {
-                    joined.push(',');
-                    joined.push_str(value);
-                })
-                .or_insert_with(|| value.clone());
-        }
-        let query: BTreeMap<String, String> = form_urlencoded::parse(self.raw_query.as_bytes())
-            .into_owned()
-            .fold(BTreeMap::new(), |mut all, (name, value)| {
-                all.entry(name)
-                    .and_modify(|joined: &mut String| {
-                        joined.push(',');
-                        joined.push_str(&value);
-                    })
-                    .or_insert(value);
-                all
-            });
+        let headers = join_by_name(
+            self.headers
+                .iter()
+                .map(|(name, value)| (name.to_lowercase(), value.clone())),
+        );
+        let query = join_by_name(form_urlencoded::parse(self.raw_query.as_bytes()).into_owned());
         let (body, is_base64) = match std::str::from_utf8(&self.body) {
             Ok(text) => (text.to_owned(), false),
             Err(_) => (
@@ -106,6 +91,22 @@ impl HttpCall {
     }
 }
 
+/// Values of repeated names joined with commas, as API Gateway passes headers and query
+/// parameters in payload 2.0.
+fn join_by_name(pairs: impl Iterator<Item = (String, String)>) -> BTreeMap<String, String> {
+    let mut joined: BTreeMap<String, String> = BTreeMap::new();
+    for (name, value) in pairs {
+        joined
+            .entry(name)
+            .and_modify(|all| {
+                all.push(',');
+                all.push_str(&value);
+            })
+            .or_insert(value);
+    }
+    joined
+}
+
 /// The SNS event that delivers one inbound SMS (two-way SMS payload in `Sns.Message`).
 pub fn inbound_sms_event(
     topic_arn: &str,
@@ -134,4 +135,28 @@ pub fn inbound_sms_event(
         }]
     });
     serde_json::from_value(event).expect("the SNS event shape is fixed")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_headers_and_query_parameters_are_joined_with_commas() {
+        let call = HttpCall {
+            method: "GET".into(),
+            path: "/patients".into(),
+            raw_query: "q=smith&by=name&q=jones".into(),
+            headers: vec![
+                ("Accept".into(), "text/html".into()),
+                ("accept".into(), "application/json".into()),
+            ],
+            route_key: "GET /patients".into(),
+            ..HttpCall::default()
+        };
+        let event = call.event(Timestamp::UNIX_EPOCH);
+        assert_eq!(event["headers"]["accept"], "text/html,application/json");
+        assert_eq!(event["queryStringParameters"]["q"], "smith,jones");
+        assert_eq!(event["queryStringParameters"]["by"], "name");
+    }
 }
