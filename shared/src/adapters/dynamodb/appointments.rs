@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, from_item, s, to_item};
+use super::{DynamoStore, Item, from_item, s, to_item, transact_put};
 use crate::{
     adapters::sdk_failure,
     appointment_status::AppointmentStatus,
@@ -183,17 +183,6 @@ impl DynamoStore {
             .transpose()
     }
 
-    fn put(&self, table: &str, item: Item) -> Result<TransactWriteItem, DependencyError> {
-        let put = Put::builder()
-            .table_name(table)
-            .set_item(Some(item))
-            .build()
-            .map_err(|_| {
-                DependencyError::new("dynamodb", "TransactWriteItems", "InvalidRequest")
-            })?;
-        Ok(TransactWriteItem::builder().put(put).build())
-    }
-
     fn upsert_transaction(
         &self,
         clinic: &ClinicId,
@@ -236,14 +225,21 @@ impl DynamoStore {
 
         let mut items = vec![
             TransactWriteItem::builder().put(put_patient).build(),
-            self.put(
+            transact_put(
                 &self.tables.appointments,
                 to_item(&AppointmentItem::new(clinic, appointment), OP)?,
+                None,
+                OP,
             )?,
         ];
         // Every key is rewritten: each carries the patient and the appointment cards.
         for item in lookup_items(clinic, patient, &patient_item.appointments) {
-            items.push(self.put(&self.tables.patient_lookup, to_item(&item, OP)?)?);
+            items.push(transact_put(
+                &self.tables.patient_lookup,
+                to_item(&item, OP)?,
+                None,
+                OP,
+            )?);
         }
         for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
             let delete = Delete::builder()

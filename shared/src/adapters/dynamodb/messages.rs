@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, from_item, query_all, s, to_item, unlock::UnlockItem};
+use super::{DynamoStore, from_item, query_all, s, to_item, transact_put, unlock::UnlockItem};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
@@ -14,7 +14,6 @@ use crate::{
     ports::{MessageMatch, MessageStore},
     sms_encoding::SmsEncoding,
 };
-use aws_sdk_dynamodb::types::{Put, TransactWriteItem};
 
 /// Key of the `by_appointment` index.
 pub(crate) fn appointment_key(clinic: &ClinicId, appointment: &AppointmentId) -> String {
@@ -89,33 +88,24 @@ impl MessageItem {
     }
 }
 
-fn new_item(
-    table: &str,
-    item: Item,
-    operation: &'static str,
-) -> Result<TransactWriteItem, DependencyError> {
-    let put = Put::builder()
-        .table_name(table)
-        .set_item(Some(item))
-        .condition_expression("attribute_not_exists(pk)")
-        .build()
-        .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
-    Ok(TransactWriteItem::builder().put(put).build())
-}
+/// A message or unlock item is written once: never over another.
+const NEW_ONLY: &str = "attribute_not_exists(pk)";
 
 #[async_trait]
 impl MessageStore for DynamoStore {
     async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError> {
         const OP: &str = "RecordSending";
-        let mut items = vec![new_item(
+        let mut items = vec![transact_put(
             &self.tables.messages,
             to_item(&MessageItem::new(message), OP)?,
+            Some(NEW_ONLY),
             OP,
         )?];
         if let Some(unlock) = &message.unlock {
-            items.push(new_item(
+            items.push(transact_put(
                 &self.tables.unlock,
                 to_item(&UnlockItem::new(unlock), OP)?,
+                Some(NEW_ONLY),
                 OP,
             )?);
         }

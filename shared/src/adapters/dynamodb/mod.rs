@@ -10,7 +10,7 @@ pub use requests::IDEMPOTENCY_WINDOW;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use serde::{Serialize, de::DeserializeOwned};
 
 use crate::{config::Tables, error::DependencyError};
@@ -40,6 +40,22 @@ pub(crate) fn to_item<T: Serialize>(
 ) -> Result<Item, DependencyError> {
     serde_dynamo::to_item(value)
         .map_err(|_| DependencyError::new("dynamodb", operation, "SerialiseItem"))
+}
+
+/// One Put of a TransactWriteItems, with its condition when given.
+pub(crate) fn transact_put(
+    table: &str,
+    item: Item,
+    condition: Option<&str>,
+    operation: &'static str,
+) -> Result<TransactWriteItem, DependencyError> {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(str::to_owned))
+        .build()
+        .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
+    Ok(TransactWriteItem::builder().put(put).build())
 }
 
 /// Every item a Query matches, page after page, as `T`.
