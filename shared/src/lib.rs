@@ -18,6 +18,7 @@ pub mod inbound_sms;
 pub mod link_token;
 pub mod message_kind;
 pub mod model;
+pub mod opt_outs;
 pub mod patient_keys;
 pub mod phn;
 pub mod phone;

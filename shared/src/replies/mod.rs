@@ -15,6 +15,7 @@ use crate::{
     ids::MessageId,
     inbound_sms::InboundSms,
     model::{AuditEntry, Clinic, DEFAULT_UNCLEAR_RESPONSE},
+    opt_outs,
     ports::{
         AppointmentStore, AuditLog, ClinicStore, Clock, InboundClaim, InboundLog, MessageMatch,
         MessageStore, OutboundSms, SmsSender,
@@ -168,9 +169,16 @@ impl ReplyHandler {
                 .record_progress(&sms.inbound_message_id, progress)
                 .await?;
         }
-        let opted_out = self.clinics.is_opted_out(&clinic.id, &sms.from).await?
-            || self.sms.is_opted_out(&sms.from).await?;
-        if !progress.reply_sent && !opted_out {
+        // A retry that finds the auto-reply sent asks nothing more.
+        let auto_reply = progress.reply_sent
+            || !opt_outs::is_opted_out(
+                self.clinics.as_ref(),
+                self.sms.as_ref(),
+                &clinic.id,
+                &sms.from,
+            )
+            .await?;
+        if !progress.reply_sent && auto_reply {
             let text = match clinic.unclear_response.trim() {
                 "" => DEFAULT_UNCLEAR_RESPONSE.to_owned(),
                 text => text.to_owned(),
@@ -192,7 +200,7 @@ impl ReplyHandler {
         self.inbound.finish_inbound(&sms.inbound_message_id).await?;
         Ok(ReplyOutcome::Unclear {
             message_id,
-            auto_reply: !opted_out,
+            auto_reply,
         })
     }
 

@@ -194,3 +194,26 @@ fn only_whole_replies_are_keywords() {
     assert_eq!(keyword("Help?"), Some(Keyword::Help));
     assert_eq!(keyword("cancel my appointment"), None);
 }
+
+#[tokio::test]
+async fn an_opted_out_patient_gets_no_auto_reply_but_the_status_still_changes() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let phone = PhoneNumber::parse(PATIENT).unwrap();
+    w.sms.opt_out(&phone);
+    let outcome = handler(&w)
+        .handle(&reply("in-9", PATIENT, "why?"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        ReplyOutcome::Unclear {
+            auto_reply: false,
+            ..
+        }
+    ));
+    assert_eq!(status(&w).await, AppointmentStatus::Unclear);
+    assert_eq!(w.sms.sent().len(), 1, "only the message, no auto-reply");
+}

@@ -31,6 +31,7 @@ use crate::{
     link_token::{LinkToken, unlock_url},
     message_kind::{BASIC_MAX_CHARS, MessageKind, SECURE_LIFETIME, SECURE_MAX_CHARS},
     model::{AuditEntry, Chat, Clinic, NewMessage, Patient, SmsOutcome, UnlockRecord},
+    opt_outs,
     phn::Phn,
     ports::{
         AppointmentStore, AuditLog, BlobStore, Claim, ClinicStore, Clock, EncryptionContext,
@@ -274,11 +275,13 @@ impl MessageSender {
             }
             _ => {}
         }
-        if self
-            .clinic_store
-            .is_opted_out(&caller.clinic_id, &phone)
-            .await?
-            || self.sms.is_opted_out(&phone).await?
+        if opt_outs::is_opted_out(
+            self.clinic_store.as_ref(),
+            self.sms.as_ref(),
+            &caller.clinic_id,
+            &phone,
+        )
+        .await?
         {
             return Err(DomainError::OptedOut);
         }
