@@ -1,6 +1,6 @@
 //! The `send` function: basic and secure messages to a patient, and attachment uploads.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::collections::BTreeMap;
 
 use direct_messages::{
     DomainError,
@@ -9,7 +9,7 @@ use direct_messages::{
     caller::Caller,
     config::Config,
     ids::AppointmentId,
-    ports::{BlobStore, Clock, RandomSource, StoredResponse},
+    ports::StoredResponse,
     request::{json_body, path_parameter, route_key},
     responses::{into_response, problem_response, stored_json_response},
     send::{IdempotencyKey, MessageSender, SendRequest},
@@ -19,9 +19,6 @@ use serde::Serialize;
 
 pub struct Send {
     sender: MessageSender,
-    blobs: Arc<dyn BlobStore>,
-    random: Arc<dyn RandomSource>,
-    clock: Arc<dyn Clock>,
 }
 
 /// The answer to `POST /attachments`: PUT the file to `upload.url` with `upload.headers`.
@@ -55,12 +52,8 @@ impl From<UploadTicket> for UploadView {
 
 impl Send {
     pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let sender = MessageSender::on_aws(config, clients);
         Send {
-            blobs: sender.blobs.clone(),
-            random: sender.random.clone(),
-            clock: sender.clock.clone(),
-            sender,
+            sender: MessageSender::on_aws(config, clients),
         }
     }
 
@@ -107,9 +100,9 @@ impl Send {
     ) -> Result<UploadView, DomainError> {
         let body: UploadRequest = json_body(request)?;
         let ticket = start_upload(
-            self.blobs.as_ref(),
-            self.random.as_ref(),
-            self.clock.as_ref(),
+            self.sender.blobs.as_ref(),
+            self.sender.random.as_ref(),
+            self.sender.clock.as_ref(),
             &caller.clinic_id,
             &body,
         )
