@@ -1,5 +1,6 @@
-# Sourced by infra/local/run and tests/run: starts the pinned AWS emulator (moto server)
-# on a free loopback port, exports AWS_ENDPOINT_URL, and stops it when the caller exits.
+# Sourced by infra/local/run and tests/run: starts the pinned AWS emulator (moto server,
+# one request at a time: see emulator_server.py) on a free loopback port, exports
+# AWS_ENDPOINT_URL, and stops it when the caller exits.
 
 start_emulator() {
   local root="$1"
@@ -9,7 +10,7 @@ start_emulator() {
   EMULATOR_DIR=$(mktemp -d)
   # moto writes its request recording into this file; tests read SMS back from it.
   (cd "$EMULATOR_DIR" && MOTO_RECORDER_FILEPATH="$EMULATOR_DIR/recording" \
-     exec "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"$EMULATOR_DIR/moto.log" 2>&1) &
+     exec "$venv/bin/python" "$root/infra/local/emulator_server.py" 127.0.0.1 "$port" >"$EMULATOR_DIR/moto.log" 2>&1) &
   EMULATOR_PID=$!
   trap stop_emulator EXIT
   trap 'exit 130' INT TERM

@@ -20,9 +20,10 @@ use crate::{
     patient_keys::{LookupKey, lookup_keys},
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-        IdempotencyStore, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
-        PatientDirectory, StoredResponse, UnlockState, UnlockStore,
+        AppointmentStore, AuditLog, BeginOutcome, BeginSend, ClinicStore, DirectoryEntry,
+        DirectoryPage, FinishSend, InboundClaim, InboundLog, InboundProgress, MessageMatch,
+        MessageStore, PatientDirectory, RequestKey, RequestRecord, SendLookup, SendRecords,
+        SendStore, UnlockState, UnlockStore,
     },
     unlock::Attempts,
 };
@@ -42,8 +43,8 @@ struct Tables {
     inbound: BTreeMap<String, (bool, jiff::Timestamp, InboundProgress)>,
     opted_out: BTreeSet<(String, String)>,
     audit: Vec<AuditEntry>,
-    /// Idempotency keys: fingerprint and, once answered, the answer.
-    requests: BTreeMap<String, (String, Option<StoredResponse>, jiff::Timestamp)>,
+    /// Idempotency keys and what their requests left.
+    requests: BTreeMap<RequestKey, RequestRecord>,
 }
 
 #[derive(Debug, Default)]
@@ -63,7 +64,7 @@ impl MemoryStore {
             .collect()
     }
 
-    /// The messages recorded by `record_sending`.
+    /// The messages recorded by sends.
     pub fn recorded(&self) -> Vec<NewMessage> {
         self.tables
             .lock()
@@ -322,65 +323,6 @@ impl PatientDirectory for MemoryStore {
 
 #[async_trait]
 impl MessageStore for MemoryStore {
-    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let sent = SentMessage {
-            id: message.id.clone(),
-            kind: message.kind,
-            sent_at: message.sent_at,
-            sent_by: message.sent_by.clone(),
-            sms_status: SmsStatus::Sending,
-            expires_at: message.expires_at,
-            opened_at: None,
-        };
-        let appointment = key(&message.clinic_id, message.appointment_id.as_str());
-        tables.messages.entry(appointment).or_default().push(sent);
-        if let Some(record) = &message.unlock {
-            let state = UnlockState {
-                record: record.clone(),
-                attempts: Attempts::default(),
-            };
-            tables.unlocks.insert(record.token_hash.to_string(), state);
-        }
-        tables
-            .recorded
-            .insert(message.id.to_string(), message.clone());
-        Ok(())
-    }
-
-    async fn record_sms_outcome(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        outcome: &SmsOutcome,
-    ) -> Result<(), DependencyError> {
-        let status = match outcome {
-            SmsOutcome::Sent { .. } => SmsStatus::Sent,
-            SmsOutcome::Failed { .. } => SmsStatus::Failed,
-        };
-        let mut tables = self.tables.lock().expect("store lock");
-        let recorded = tables
-            .recorded
-            .get(message.as_str())
-            .filter(|m| &m.clinic_id == clinic)
-            .cloned();
-        let recorded = recorded.ok_or_else(|| {
-            DependencyError::new(
-                "memory",
-                "RecordSmsOutcome",
-                "ConditionalCheckFailedException",
-            )
-        })?;
-        let list = tables
-            .messages
-            .entry(key(clinic, recorded.appointment_id.as_str()))
-            .or_default();
-        for sent in list.iter_mut().filter(|sent| &sent.id == message) {
-            sent.sms_status = status;
-        }
-        Ok(())
-    }
-
     async fn latest_message_to(
         &self,
         clinic: &ClinicId,
@@ -427,49 +369,130 @@ impl AuditLog for MemoryStore {
     }
 }
 
-#[async_trait]
-impl IdempotencyStore for MemoryStore {
-    async fn claim(
-        &self,
-        scope: &str,
-        key: &str,
-        fingerprint: &str,
-        now: jiff::Timestamp,
-    ) -> Result<Claim, DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let pk = format!("{scope}#{key}");
-        Ok(match tables.requests.get(&pk) {
-            None => {
-                tables
-                    .requests
-                    .insert(pk, (fingerprint.to_owned(), None, now));
-                Claim::Claimed
-            }
-            Some((stored, _, _)) if stored != fingerprint => Claim::Conflict,
-            Some((_, Some(response), _)) => Claim::Completed(response.clone()),
-            Some((_, None, since)) => Claim::InProgress { since: *since },
-        })
+impl Tables {
+    fn record_sending(&mut self, message: &NewMessage) {
+        let sent = SentMessage {
+            id: message.id.clone(),
+            kind: message.kind,
+            sent_at: message.sent_at,
+            sent_by: message.sent_by.clone(),
+            sms_status: SmsStatus::Sending,
+            expires_at: message.expires_at,
+            opened_at: None,
+        };
+        let appointment = key(&message.clinic_id, message.appointment_id.as_str());
+        self.messages.entry(appointment).or_default().push(sent);
+        if let Some(record) = &message.unlock {
+            let state = UnlockState {
+                record: record.clone(),
+                attempts: Attempts::default(),
+            };
+            self.unlocks.insert(record.token_hash.to_string(), state);
+        }
+        self.recorded
+            .insert(message.id.to_string(), message.clone());
     }
 
-    async fn complete(
-        &self,
-        scope: &str,
-        key: &str,
-        response: &StoredResponse,
+    fn record_sms_outcome(
+        &mut self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        outcome: &SmsOutcome,
     ) -> Result<(), DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        if let Some(entry) = tables.requests.get_mut(&format!("{scope}#{key}")) {
-            entry.1 = Some(response.clone());
+        let status = match outcome {
+            SmsOutcome::Sent { .. } => SmsStatus::Sent,
+            SmsOutcome::Failed { .. } => SmsStatus::Failed,
+        };
+        let recorded = self
+            .recorded
+            .get(message.as_str())
+            .filter(|m| &m.clinic_id == clinic)
+            .cloned()
+            .ok_or_else(|| {
+                DependencyError::new("memory", "FinishSend", "TransactionCanceledException")
+            })?;
+        let list = self
+            .messages
+            .entry(key(clinic, recorded.appointment_id.as_str()))
+            .or_default();
+        for sent in list.iter_mut().filter(|sent| &sent.id == message) {
+            sent.sms_status = status;
         }
         Ok(())
     }
+}
 
-    async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError> {
-        self.tables
-            .lock()
-            .expect("store lock")
-            .requests
-            .remove(&format!("{scope}#{key}"));
+#[async_trait]
+impl SendStore for MemoryStore {
+    async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let appointment = tables
+            .appointments
+            .get(&key(lookup.clinic, lookup.appointment.as_str()))
+            .cloned();
+        let patient = appointment.as_ref().and_then(|appointment| {
+            tables
+                .patients
+                .get(&key(lookup.clinic, appointment.patient_id.as_str()))
+                .cloned()
+        });
+        Ok(SendRecords {
+            appointment,
+            patient,
+            request: tables.requests.get(lookup.request).cloned(),
+            template: lookup.template.and_then(|id| {
+                tables
+                    .templates
+                    .get(&key(lookup.clinic, id.as_str()))
+                    .cloned()
+            }),
+            chats: lookup
+                .chats
+                .iter()
+                .filter_map(|id| tables.chats.get(&key(lookup.clinic, id.as_str())).cloned())
+                .collect(),
+        })
+    }
+
+    async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let message = begin.message;
+        if let Some(earlier) = tables.requests.get(begin.request) {
+            return Ok(BeginOutcome::KeyTaken(Some(earlier.clone())));
+        }
+        let opt_out = (
+            message.clinic_id.as_str().to_owned(),
+            message.recipient.as_e164().to_owned(),
+        );
+        if tables.opted_out.contains(&opt_out) {
+            return Ok(BeginOutcome::OptedOut);
+        }
+        tables.requests.insert(
+            begin.request.clone(),
+            RequestRecord {
+                fingerprint: begin.fingerprint.to_owned(),
+                started_at: message.sent_at,
+                response: None,
+            },
+        );
+        tables.record_sending(message);
+        Ok(BeginOutcome::Begun)
+    }
+
+    async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables.record_sms_outcome(finish.clinic, finish.message, finish.outcome)?;
+        match finish.response {
+            Some(response) => {
+                if let Some(record) = tables.requests.get_mut(finish.request) {
+                    record.response = Some(response.clone());
+                }
+            }
+            None => {
+                tables.requests.remove(finish.request);
+            }
+        }
+        tables.audit.push(finish.audit.clone());
         Ok(())
     }
 }

@@ -5,6 +5,7 @@ mod blob;
 mod clock;
 mod keys;
 mod random;
+mod send_store;
 mod sms;
 mod store;
 
@@ -12,9 +13,13 @@ pub use blob::{BlobInfo, BlobStore, PresignedUpload};
 pub use clock::Clock;
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use random::RandomSource;
+pub use send_store::{
+    BeginOutcome, BeginSend, FinishSend, RequestKey, RequestRecord, SendLookup, SendRecords,
+    SendStore, StoredResponse,
+};
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
-    AppointmentStore, AuditLog, Claim, ClinicStore, DirectoryEntry, DirectoryPage,
-    IdempotencyStore, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
-    PatientDirectory, StoredResponse, UnlockState, UnlockStore,
+    AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, InboundClaim,
+    InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, UnlockState,
+    UnlockStore,
 };

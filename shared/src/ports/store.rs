@@ -6,8 +6,7 @@ use crate::{
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
     model::{
-        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
-        SmsOutcome, Template,
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, Patient, SentMessage, Template,
     },
     phone::PhoneNumber,
 };
@@ -128,16 +127,6 @@ pub trait PatientDirectory: Send + Sync {
 /// Messages sent to patients.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// Records a message as `Sending`, with its unlock record when secure, in one
-    /// transaction.
-    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError>;
-    /// Marks a recorded message sent or failed.
-    async fn record_sms_outcome(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        outcome: &SmsOutcome,
-    ) -> Result<(), DependencyError>;
     /// The latest message sent to `number` by the clinic at or after `since`: one Query on
     /// the `by_recipient` index.
     async fn latest_message_to(
@@ -171,48 +160,6 @@ pub trait AuditLog: Send + Sync {
             );
         }
     }
-}
-
-/// A stored answer to an idempotent request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-/// What claiming an idempotency key found.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// The key is ours: go ahead.
-    Claimed,
-    /// The same request is under way (or stopped half-way) elsewhere, since `since`.
-    InProgress { since: jiff::Timestamp },
-    /// The same request was answered: answer the same.
-    Completed(StoredResponse),
-    /// The key was used for another request.
-    Conflict,
-}
-
-/// Idempotency keys of requests, kept 24 hours.
-#[async_trait]
-pub trait IdempotencyStore: Send + Sync {
-    /// Claims `key` for the request with `fingerprint`, atomically: of concurrent claims of
-    /// one key, exactly one is `Claimed`.
-    async fn claim(
-        &self,
-        scope: &str,
-        key: &str,
-        fingerprint: &str,
-        now: jiff::Timestamp,
-    ) -> Result<Claim, DependencyError>;
-    async fn complete(
-        &self,
-        scope: &str,
-        key: &str,
-        response: &StoredResponse,
-    ) -> Result<(), DependencyError>;
-    /// Gives the key back after a failure, so that a retry can go ahead.
-    async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError>;
 }
 
 /// A secure message as its unlock link finds it.

@@ -31,12 +31,11 @@ use crate::{
     link_token::{LinkToken, unlock_url},
     message_kind::{BASIC_MAX_CHARS, MessageKind, SECURE_LIFETIME, SECURE_MAX_CHARS},
     model::{AuditEntry, Chat, Clinic, NewMessage, Patient, SmsOutcome, UnlockRecord},
-    opt_outs,
     phn::Phn,
     ports::{
-        AppointmentStore, AuditLog, BlobStore, Claim, ClinicStore, Clock, EncryptionContext,
-        IdempotencyStore, KeyService, MessageStore, OutboundSms, RandomSource, SmsSender,
-        StoredResponse,
+        BeginOutcome, BeginSend, BlobStore, Clock, EncryptionContext, FinishSend, KeyService,
+        OutboundSms, RandomSource, RequestKey, RequestRecord, SendLookup, SendRecords, SendStore,
+        SmsSender, StoredResponse,
     },
     sms_encoding::{SmsMeasure, measure},
     template_text::{TemplateValues, render},
@@ -77,11 +76,7 @@ pub struct SealedAttachment {
 /// Everything sending talks to.
 pub struct MessageSender {
     pub clinics: Arc<ClinicCache>,
-    pub clinic_store: Arc<dyn ClinicStore>,
-    pub appointments: Arc<dyn AppointmentStore>,
-    pub messages: Arc<dyn MessageStore>,
-    pub audit: Arc<dyn AuditLog>,
-    pub requests: Arc<dyn IdempotencyStore>,
+    pub store: Arc<dyn SendStore>,
     pub sms: Arc<dyn SmsSender>,
     pub blobs: Arc<dyn BlobStore>,
     pub keys: Arc<dyn KeyService>,
@@ -90,6 +85,12 @@ pub struct MessageSender {
     pub unlock_base_url: String,
     /// The project key attachments must be encrypted with (ARN).
     pub content_key_id: String,
+}
+
+/// A message ready to go: recorded before its SMS is published.
+struct PreparedSend {
+    message: NewMessage,
+    sms: OutboundSms,
 }
 
 /// The encryption context of a secure message's data key (and its content's AAD).
@@ -123,11 +124,7 @@ impl MessageSender {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         MessageSender {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
-            clinic_store: store.clone(),
-            appointments: store.clone(),
-            messages: store.clone(),
-            audit: store.clone(),
-            requests: store,
+            store,
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             blobs: Arc::new(S3BlobStore::new(
                 clients.s3(),
@@ -143,7 +140,8 @@ impl MessageSender {
     }
 
     /// Sends at most once per idempotency key: a replay answers what the first answered, a
-    /// failure gives the key back for a retry.
+    /// failed SMS gives the key back for a retry. The store is read once before anything is
+    /// decided, written once before the SMS is published and once after.
     pub async fn send(
         &self,
         caller: &Caller,
@@ -152,71 +150,75 @@ impl MessageSender {
         request: &SendRequest,
     ) -> Result<StoredResponse, DomainError> {
         request.validate()?;
-        let scope = format!("send#{}", caller.clinic_id);
+        let request_key = RequestKey::new(&format!("send#{}", caller.clinic_id), key.as_str());
         let fingerprint = request.fingerprint(appointment);
-        match self
-            .requests
-            .claim(&scope, key.as_str(), &fingerprint, self.clock.now())
-            .await?
-        {
-            Claim::Claimed => {}
-            Claim::Completed(response) => return Ok(response),
-            Claim::InProgress { since }
-                if self.clock.now().duration_since(since) > SEND_STALLED_AFTER =>
-            {
-                return Err(DomainError::SendUnfinished);
-            }
-            Claim::InProgress { .. } => return Err(DomainError::SendInProgress),
-            Claim::Conflict => return Err(DomainError::IdempotencyKeyReused),
+        let records = self
+            .store
+            .read_for_send(&SendLookup {
+                clinic: &caller.clinic_id,
+                appointment,
+                request: &request_key,
+                template: request.template_id.as_ref(),
+                chats: &request.chat_ids,
+                now: self.clock.now(),
+            })
+            .await?;
+        if let Some(earlier) = &records.request {
+            return self.answer_again(earlier, &fingerprint);
         }
-        match self.send_claimed(caller, appointment, request).await {
-            Ok(receipt) => {
-                let body = serde_json::to_string(&receipt).expect("a receipt serialises");
-                let response = StoredResponse { status: 201, body };
-                if let Err(error) = self
-                    .requests
-                    .complete(&scope, key.as_str(), &response)
-                    .await
-                {
-                    // The SMS went: answer success; a retry will see the key in progress.
-                    tracing::error!(code = %error.code, message_id = %receipt.message_id, "idempotency record not completed");
-                }
-                Ok(response)
-            }
-            Err(error) => {
-                if let Err(release) = self.requests.release(&scope, key.as_str()).await {
-                    tracing::error!(code = %release.code, "idempotency key not released");
-                }
-                Err(error)
-            }
+        let prepared = self.prepare(caller, request, records).await?;
+        let begun = self
+            .store
+            .begin_send(&BeginSend {
+                request: &request_key,
+                fingerprint: &fingerprint,
+                message: &prepared.message,
+            })
+            .await?;
+        match begun {
+            BeginOutcome::Begun => self.publish(caller, &request_key, prepared).await,
+            BeginOutcome::OptedOut => Err(DomainError::OptedOut),
+            BeginOutcome::KeyTaken(Some(earlier)) => self.answer_again(&earlier, &fingerprint),
+            // Taken and given back since: the other send failed, a retry may go ahead.
+            BeginOutcome::KeyTaken(None) => Err(DomainError::SendInProgress),
         }
     }
 
-    async fn send_claimed(
+    /// The answer to a key used before: the same answer, or why there is none.
+    fn answer_again(
+        &self,
+        earlier: &RequestRecord,
+        fingerprint: &str,
+    ) -> Result<StoredResponse, DomainError> {
+        if earlier.fingerprint != fingerprint {
+            return Err(DomainError::IdempotencyKeyReused);
+        }
+        match &earlier.response {
+            Some(response) => Ok(response.clone()),
+            None if self.clock.now().duration_since(earlier.started_at) > SEND_STALLED_AFTER => {
+                Err(DomainError::SendUnfinished)
+            }
+            None => Err(DomainError::SendInProgress),
+        }
+    }
+
+    /// Checks every rule and builds the message and its SMS; writes nothing.
+    async fn prepare(
         &self,
         caller: &Caller,
-        appointment_id: &AppointmentId,
         request: &SendRequest,
-    ) -> Result<SendReceipt, DomainError> {
+        records: SendRecords,
+    ) -> Result<PreparedSend, DomainError> {
         let now = self.clock.now();
         let clinic = self.clinics.get(&caller.clinic_id).await?;
-        let appointment = self
-            .appointments
-            .get_appointment(&caller.clinic_id, appointment_id)
-            .await?
-            .ok_or(DomainError::NotFound {
-                what: "the appointment",
-            })?;
+        let not_found = || DomainError::NotFound {
+            what: "the appointment",
+        };
+        let appointment = records.appointment.ok_or_else(not_found)?;
         if !clinic.search_window(now).contains(appointment.starts_at) {
             return Err(DomainError::OutsideSearchWindow);
         }
-        let patient = self
-            .appointments
-            .get_patient(&caller.clinic_id, &appointment.patient_id)
-            .await?
-            .ok_or(DomainError::NotFound {
-                what: "the appointment",
-            })?;
+        let patient = records.patient.ok_or_else(not_found)?;
         let phone = patient.phone.clone().ok_or(DomainError::NoPhoneOnFile)?;
         match request.kind {
             MessageKind::Basic if !request.attachments.is_empty() => {
@@ -232,26 +234,27 @@ impl MessageSender {
             }
             _ => {}
         }
-        let template = match &request.template_id {
-            Some(id) => Some(
-                self.clinic_store
-                    .get_template(&caller.clinic_id, id)
-                    .await?
-                    .ok_or(DomainError::NotFound {
-                        what: "the template",
-                    })?,
-            ),
-            None => None,
-        };
-        let mut chats = Vec::new();
-        for id in &request.chat_ids {
-            let chat = self.clinic_store.get_chat(&caller.clinic_id, id).await?;
-            chats.push(chat.ok_or(DomainError::NotFound { what: "a chat" })?);
+        if request.template_id.is_some() && records.template.is_none() {
+            return Err(DomainError::NotFound {
+                what: "the template",
+            });
         }
+        let chats = request
+            .chat_ids
+            .iter()
+            .map(|id| {
+                records
+                    .chats
+                    .iter()
+                    .find(|chat| &chat.id == id)
+                    .cloned()
+                    .ok_or(DomainError::NotFound { what: "a chat" })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let text = request
             .text
             .as_deref()
-            .or(template.as_ref().map(|t| t.text.as_str()))
+            .or(records.template.as_ref().map(|t| t.text.as_str()))
             .unwrap_or_default();
         if text.trim().is_empty() {
             return Err(DomainError::EmptyMessage);
@@ -275,14 +278,10 @@ impl MessageSender {
             }
             _ => {}
         }
-        if opt_outs::is_opted_out(
-            self.clinic_store.as_ref(),
-            self.sms.as_ref(),
-            &caller.clinic_id,
-            &phone,
-        )
-        .await?
-        {
+        // The clinic's own opt-outs (STOP replies) are checked by the write that records the
+        // message; SNS also refuses numbers opted out of the whole account, and says so only
+        // when asked.
+        if self.sms.is_opted_out(&phone).await? {
             return Err(DomainError::OptedOut);
         }
         let attachments = self.check_attachments(caller, &request.attachments).await?;
@@ -311,59 +310,91 @@ impl MessageSender {
                 (body, Some(expires_at), Some(unlock))
             }
         };
-        let sms = measure(&body);
         let message = NewMessage {
             clinic_id: caller.clinic_id.clone(),
-            id: message_id.clone(),
+            id: message_id,
             appointment_id: appointment.id.clone(),
             patient_id: patient.id.clone(),
             kind: request.kind,
             sent_at: now,
             sent_by: caller.user.clone(),
             recipient: phone.clone(),
-            sms,
+            sms: measure(&body),
             expires_at,
             unlock,
         };
-        self.messages.record_sending(&message).await?;
-        let outbound = OutboundSms {
+        let sms = OutboundSms {
             to: phone,
             from: clinic.sms_number.clone(),
             body,
         };
-        let outcome = match self.sms.send(&outbound).await {
+        Ok(PreparedSend { message, sms })
+    }
+
+    /// Publishes a recorded message's SMS and records how it went, with the key's answer.
+    async fn publish(
+        &self,
+        caller: &Caller,
+        request_key: &RequestKey,
+        prepared: PreparedSend,
+    ) -> Result<StoredResponse, DomainError> {
+        let PreparedSend { message, sms } = prepared;
+        let outcome = match self.sms.send(&sms).await {
             Ok(receipt) => SmsOutcome::Sent {
                 provider_message_id: receipt.provider_message_id,
             },
             Err(error) => SmsOutcome::Failed { code: error.code },
         };
-        if let Err(error) = self
-            .messages
-            .record_sms_outcome(&caller.clinic_id, &message_id, &outcome)
-            .await
-        {
-            tracing::error!(code = %error.code, message_id = %message_id, "SMS outcome not recorded");
-        }
         let sent = matches!(outcome, SmsOutcome::Sent { .. });
-        self.record_audit(caller, &message, if sent { "sent" } else { "failed" })
+        let receipt = SendReceipt {
+            message_id: message.id.clone(),
+            kind: message.kind,
+            expires_at: message.expires_at,
+            sms: message.sms,
+        };
+        let response = StoredResponse {
+            status: 201,
+            body: serde_json::to_string(&receipt).expect("a receipt serialises"),
+        };
+        let audit = AuditEntry {
+            clinic_id: caller.clinic_id.clone(),
+            at: message.sent_at,
+            event: "send".to_owned(),
+            message_id: Some(message.id.clone()),
+            reference: None,
+            appointment_id: Some(message.appointment_id.clone()),
+            staff_user: Some(caller.user.clone()),
+            kind: Some(message.kind),
+            outcome: if sent { "sent" } else { "failed" }.to_owned(),
+        };
+        let finished = self
+            .store
+            .finish_send(&FinishSend {
+                request: request_key,
+                clinic: &caller.clinic_id,
+                message: &message.id,
+                outcome: &outcome,
+                response: sent.then_some(&response),
+                audit: &audit,
+            })
             .await;
+        if let Err(error) = finished {
+            // The message stays `sending` and its key claimed: a retry with the key is told
+            // the send did not finish, and never sends a second SMS.
+            tracing::error!(code = %error.code, message_id = %message.id, sent, "send outcome not recorded");
+        }
         tracing::info!(
             clinic_id = %caller.clinic_id,
-            message_id = %message_id,
-            kind = request.kind.as_str(),
-            segments = sms.segments,
+            message_id = %message.id,
+            kind = message.kind.as_str(),
+            segments = message.sms.segments,
             sent,
             "message send"
         );
         if !sent {
             return Err(DomainError::SmsFailed);
         }
-        Ok(SendReceipt {
-            message_id,
-            kind: request.kind,
-            expires_at,
-            sms,
-        })
+        Ok(response)
     }
 
     async fn check_attachments(
@@ -438,21 +469,6 @@ impl MessageSender {
             phn_check: phn_check(&data_key.plaintext, phn),
             expires_at,
         })
-    }
-
-    async fn record_audit(&self, caller: &Caller, message: &NewMessage, outcome: &str) {
-        let entry = AuditEntry {
-            clinic_id: caller.clinic_id.clone(),
-            at: message.sent_at,
-            event: "send".to_owned(),
-            message_id: Some(message.id.clone()),
-            reference: None,
-            appointment_id: Some(message.appointment_id.clone()),
-            staff_user: Some(caller.user.clone()),
-            kind: Some(message.kind),
-            outcome: outcome.to_owned(),
-        };
-        self.audit.record(&entry).await;
     }
 }
 

@@ -15,7 +15,7 @@ use crate::{
     ids::{ChatId, ClinicId, PatientId, StaffUserId, TemplateId},
     model::{Appointment, ChatKind, SmsStatus, Template},
     phone::PhoneNumber,
-    ports::{BlobInfo, KeyService},
+    ports::{AppointmentStore, BlobInfo, ClinicStore, KeyService, MessageStore},
     sms_encoding::SmsEncoding,
 };
 
@@ -106,11 +106,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
     let keys = Arc::new(FakeKeyService::default());
     let sender = MessageSender {
         clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
-        clinic_store: store.clone(),
-        appointments: store.clone(),
-        messages: store.clone(),
-        audit: store.clone(),
-        requests: store.clone(),
+        store: store.clone(),
         sms: sms.clone(),
         blobs: blobs.clone(),
         keys: keys.clone(),
@@ -510,17 +506,30 @@ async fn attachments_are_checked_before_sending() {
     assert!(w.sms.sent().is_empty());
 }
 
+/// The store as it is when the function stops after publishing: the outcome is never
+/// written.
+struct OutcomeNeverWritten(Arc<MemoryStore>);
+
+#[async_trait::async_trait]
+impl SendStore for OutcomeNeverWritten {
+    async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError> {
+        self.0.read_for_send(lookup).await
+    }
+    async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
+        self.0.begin_send(begin).await
+    }
+    async fn finish_send(&self, _: &FinishSend<'_>) -> Result<(), DependencyError> {
+        Err(DependencyError::new("memory", "FinishSend", "Unavailable"))
+    }
+}
+
 #[tokio::test]
 async fn a_send_that_stopped_half_way_is_reported_as_unfinished_not_resent() {
-    use crate::ports::IdempotencyStore;
-    let w = world().await;
+    let mut w = world().await;
+    w.sender.store = Arc::new(OutcomeNeverWritten(w.store.clone()));
     let json = r#"{"kind":"basic","text":"Hi"}"#;
-    let fingerprint = request(json).fingerprint(&AppointmentId::parse("a1").unwrap());
-    // A send claimed the key and its function ended before it answered.
-    w.store
-        .claim("send#c1", "k1", &fingerprint, now())
-        .await
-        .unwrap();
+    w.send("k1", json).await.unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
     let busy = w.send("k1", json).await.unwrap_err();
     assert!(matches!(busy, DomainError::SendInProgress));
     w.clock
@@ -528,8 +537,15 @@ async fn a_send_that_stopped_half_way_is_reported_as_unfinished_not_resent() {
     let stalled = w.send("k1", json).await.unwrap_err();
     assert!(matches!(stalled, DomainError::SendUnfinished));
     assert_eq!(stalled.status(), 409);
-    assert!(
-        w.sms.sent().is_empty(),
-        "never sent again under the same key"
+    assert_eq!(w.sms.sent().len(), 1, "never sent again under the same key");
+    let messages = w
+        .store
+        .messages_for_appointment(&w.caller.clinic_id, &AppointmentId::parse("a1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        messages[0].sms_status,
+        SmsStatus::Sending,
+        "never marked sent unrecorded"
     );
 }

@@ -23,19 +23,19 @@ use crate::{
 const UPSERT_ATTEMPTS: usize = 3;
 
 #[derive(Serialize, Deserialize)]
-struct PatientItem {
+pub(crate) struct PatientItem {
     pk: String,
     sk: String,
     /// Bumped on every write; the condition on it keeps lookup keys in step with the patient.
     version: u64,
     #[serde(flatten)]
-    patient: Patient,
+    pub(crate) patient: Patient,
     #[serde(default)]
     appointments: Vec<AppointmentCard>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct AppointmentItem {
+pub(crate) struct AppointmentItem {
     pk: String,
     sk: String,
     /// Key of the `by_patient` index: `<clinic>#<patient>`.
@@ -89,7 +89,7 @@ impl AppointmentItem {
         }
     }
 
-    fn into_appointment(self) -> Result<Appointment, DependencyError> {
+    pub(crate) fn into_appointment(self) -> Result<Appointment, DependencyError> {
         Ok(Appointment {
             id: AppointmentId::parse(&self.sk)
                 .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetAppointment"))?,
@@ -162,7 +162,7 @@ impl DynamoStore {
         Ok(())
     }
 
-    async fn get_patient_item(
+    pub(crate) async fn get_patient_item(
         &self,
         clinic: &ClinicId,
         id: &PatientId,

@@ -30,11 +30,23 @@ struct ClinicItem {
 }
 
 #[derive(Serialize, Deserialize)]
-struct Entry<T> {
+pub(crate) struct Entry<T> {
     pk: String,
     sk: String,
     #[serde(flatten)]
-    value: T,
+    pub(crate) value: T,
+}
+
+pub(crate) fn template_sort_key(id: &TemplateId) -> String {
+    format!("{TEMPLATE_PREFIX}{id}")
+}
+
+pub(crate) fn chat_sort_key(id: &ChatId) -> String {
+    format!("{CHAT_PREFIX}{id}")
+}
+
+pub(crate) fn opt_out_sort_key(number: &PhoneNumber) -> String {
+    format!("{OPT_OUT_PREFIX}{}", number.as_e164())
 }
 
 impl DynamoStore {
@@ -152,7 +164,7 @@ impl ClinicStore for DynamoStore {
     ) -> Result<(), DependencyError> {
         let entry = Entry {
             pk: clinic.as_str().to_owned(),
-            sk: format!("{TEMPLATE_PREFIX}{}", template.id),
+            sk: template_sort_key(&template.id),
             value: template.clone(),
         };
         self.put_clinic_item(&entry, "PutTemplate").await
@@ -166,7 +178,7 @@ impl ClinicStore for DynamoStore {
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
         let entry = Entry {
             pk: clinic.as_str().to_owned(),
-            sk: format!("{CHAT_PREFIX}{}", chat.id),
+            sk: chat_sort_key(&chat.id),
             value: chat.clone(),
         };
         self.put_clinic_item(&entry, "PutChat").await
@@ -181,7 +193,7 @@ impl ClinicStore for DynamoStore {
         clinic: &ClinicId,
         id: &TemplateId,
     ) -> Result<Option<Template>, DependencyError> {
-        self.get_entry(clinic, format!("{TEMPLATE_PREFIX}{id}"), "GetTemplate")
+        self.get_entry(clinic, template_sort_key(id), "GetTemplate")
             .await
     }
 
@@ -190,8 +202,7 @@ impl ClinicStore for DynamoStore {
         clinic: &ClinicId,
         id: &ChatId,
     ) -> Result<Option<Chat>, DependencyError> {
-        self.get_entry(clinic, format!("{CHAT_PREFIX}{id}"), "GetChat")
-            .await
+        self.get_entry(clinic, chat_sort_key(id), "GetChat").await
     }
 
     async fn is_opted_out(
@@ -204,7 +215,7 @@ impl ClinicStore for DynamoStore {
             .get_item()
             .table_name(&self.tables.clinics)
             .key("pk", s(clinic.as_str()))
-            .key("sk", s(format!("{OPT_OUT_PREFIX}{}", number.as_e164())))
+            .key("sk", s(opt_out_sort_key(number)))
             .consistent_read(true)
             .send()
             .await
@@ -218,7 +229,7 @@ impl ClinicStore for DynamoStore {
         number: &PhoneNumber,
         opted_out: bool,
     ) -> Result<(), DependencyError> {
-        let sort_key = s(format!("{OPT_OUT_PREFIX}{}", number.as_e164()));
+        let sort_key = s(opt_out_sort_key(number));
         if opted_out {
             self.client
                 .put_item()

@@ -3,7 +3,9 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, query_all, s, to_item, transact_put, unlock::UnlockItem};
+use aws_sdk_dynamodb::types::Update;
+
+use super::{DynamoStore, from_item, query_all, s};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
@@ -27,7 +29,7 @@ pub(crate) fn recipient_key(clinic: &ClinicId, number: &PhoneNumber) -> String {
 
 /// A message item: who, when, how the SMS went; never the content.
 #[derive(Serialize, Deserialize)]
-struct MessageItem {
+pub(crate) struct MessageItem {
     pk: String,
     sk: MessageId,
     appointment_key: String,
@@ -51,7 +53,7 @@ struct MessageItem {
 }
 
 impl MessageItem {
-    fn new(message: &NewMessage) -> Self {
+    pub(crate) fn new(message: &NewMessage) -> Self {
         MessageItem {
             pk: message.clinic_id.as_str().to_owned(),
             sk: message.id.clone(),
@@ -88,70 +90,39 @@ impl MessageItem {
     }
 }
 
-/// A message or unlock item is written once: never over another.
-const NEW_ONLY: &str = "attribute_not_exists(pk)";
+/// The update that records how a message's SMS went (the message must exist).
+pub(crate) fn outcome_update(
+    table: &str,
+    clinic: &ClinicId,
+    message: &MessageId,
+    outcome: &SmsOutcome,
+) -> Result<Update, DependencyError> {
+    let (status, detail_name, detail) = match outcome {
+        SmsOutcome::Sent {
+            provider_message_id,
+        } => (SmsStatus::Sent, "provider_message_id", provider_message_id),
+        SmsOutcome::Failed { code } => (SmsStatus::Failed, "failure_code", code),
+    };
+    let status = match status {
+        SmsStatus::Sending => "sending",
+        SmsStatus::Sent => "sent",
+        SmsStatus::Failed => "failed",
+    };
+    Update::builder()
+        .table_name(table)
+        .key("pk", s(clinic.as_str()))
+        .key("sk", s(message.as_str()))
+        .update_expression("SET sms_status = :status, #detail = :detail")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#detail", detail_name)
+        .expression_attribute_values(":status", s(status))
+        .expression_attribute_values(":detail", s(detail))
+        .build()
+        .map_err(|_| DependencyError::new("dynamodb", "RecordSmsOutcome", "InvalidRequest"))
+}
 
 #[async_trait]
 impl MessageStore for DynamoStore {
-    async fn record_sending(&self, message: &NewMessage) -> Result<(), DependencyError> {
-        const OP: &str = "RecordSending";
-        let mut items = vec![transact_put(
-            &self.tables.messages,
-            to_item(&MessageItem::new(message), OP)?,
-            Some(NEW_ONLY),
-            OP,
-        )?];
-        if let Some(unlock) = &message.unlock {
-            items.push(transact_put(
-                &self.tables.unlock,
-                to_item(&UnlockItem::new(unlock), OP)?,
-                Some(NEW_ONLY),
-                OP,
-            )?);
-        }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        Ok(())
-    }
-
-    async fn record_sms_outcome(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        outcome: &SmsOutcome,
-    ) -> Result<(), DependencyError> {
-        const OP: &str = "RecordSmsOutcome";
-        let (status, detail_name, detail) = match outcome {
-            SmsOutcome::Sent {
-                provider_message_id,
-            } => (SmsStatus::Sent, "provider_message_id", provider_message_id),
-            SmsOutcome::Failed { code } => (SmsStatus::Failed, "failure_code", code),
-        };
-        let status = match status {
-            SmsStatus::Sending => "sending",
-            SmsStatus::Sent => "sent",
-            SmsStatus::Failed => "failed",
-        };
-        self.client
-            .update_item()
-            .table_name(&self.tables.messages)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(message.as_str()))
-            .update_expression("SET sms_status = :status, #detail = :detail")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#detail", detail_name)
-            .expression_attribute_values(":status", s(status))
-            .expression_attribute_values(":detail", s(detail))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        Ok(())
-    }
-
     async fn latest_message_to(
         &self,
         clinic: &ClinicId,

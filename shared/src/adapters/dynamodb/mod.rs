@@ -4,6 +4,7 @@ mod appointments;
 mod clinics;
 mod messages;
 mod requests;
+mod sends;
 mod unlock;
 
 pub use requests::IDEMPOTENCY_WINDOW;
@@ -16,6 +17,9 @@ use serde::{Serialize, de::DeserializeOwned};
 use crate::{config::Tables, error::DependencyError};
 
 pub type Item = HashMap<String, AttributeValue>;
+
+/// A message or unlock item is written once: never over another.
+pub(crate) const NEW_ONLY: &str = "attribute_not_exists(pk)";
 
 /// One store over all tables; each port is implemented in its own module.
 #[derive(Debug, Clone)]

@@ -6,24 +6,25 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, s, to_item};
+use aws_sdk_dynamodb::types::TransactWriteItem;
+
+use super::{DynamoStore, NEW_ONLY, from_item, s, to_item, transact_put};
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
     model::{AuditEntry, sortable_timestamp},
     ports::{
-        AuditLog, Claim, IdempotencyStore, InboundClaim, InboundLog, InboundProgress,
+        AuditLog, InboundClaim, InboundLog, InboundProgress, RequestKey, RequestRecord,
         StoredResponse,
     },
 };
 
 /// How long a key holds its request's answer.
 pub const IDEMPOTENCY_WINDOW: SignedDuration = SignedDuration::from_hours(24);
-/// How often a claim is tried when it raced with a release.
-const CLAIM_ATTEMPTS: usize = 3;
-
+/// A send's idempotency key: claimed before the SMS goes out, answered (or deleted, to
+/// give the key back) after.
 #[derive(Serialize, Deserialize)]
-struct RequestItem {
+pub(crate) struct RequestItem {
     pk: String,
     fingerprint: String,
     #[serde(default)]
@@ -38,109 +39,31 @@ struct RequestItem {
     expires_at: i64,
 }
 
-fn request_key(scope: &str, key: &str) -> String {
-    format!("{scope}#{key}")
-}
-
-#[async_trait]
-impl IdempotencyStore for DynamoStore {
-    async fn claim(
-        &self,
-        scope: &str,
-        key: &str,
-        fingerprint: &str,
-        now: Timestamp,
-    ) -> Result<Claim, DependencyError> {
-        const OP: &str = "ClaimIdempotencyKey";
-        let pk = request_key(scope, key);
-        let item = RequestItem {
-            pk: pk.clone(),
+impl RequestItem {
+    pub(crate) fn claimed(key: &RequestKey, fingerprint: &str, now: Timestamp) -> RequestItem {
+        RequestItem {
+            pk: key.as_str().to_owned(),
             fingerprint: fingerprint.to_owned(),
             status: None,
             body: None,
             claimed_at: now.as_second(),
             expires_at: (now + IDEMPOTENCY_WINDOW).as_second(),
-        };
-        for _ in 0..CLAIM_ATTEMPTS {
-            let put = self
-                .client
-                .put_item()
-                .table_name(&self.tables.requests)
-                .set_item(Some(to_item(&item, OP)?))
-                .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-                .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
-                .send()
-                .await
-                .map_err(sdk_failure("dynamodb", OP));
-            match put {
-                Ok(_) => return Ok(Claim::Claimed),
-                Err(error) if error.code == "ConditionalCheckFailedException" => {}
-                Err(error) => return Err(error),
-            }
-            let existing = self
-                .client
-                .get_item()
-                .table_name(&self.tables.requests)
-                .key("pk", s(&pk))
-                .consistent_read(true)
-                .send()
-                .await
-                .map_err(sdk_failure("dynamodb", OP))?;
-            let Some(existing) = existing.item else {
-                continue;
-            };
-            let existing: RequestItem = from_item(existing, OP)?;
-            return Ok(
-                match (
-                    existing.fingerprint == fingerprint,
-                    existing.status,
-                    existing.body,
-                ) {
-                    (false, _, _) => Claim::Conflict,
-                    (true, Some(status), Some(body)) => {
-                        Claim::Completed(StoredResponse { status, body })
-                    }
-                    (true, _, _) => Claim::InProgress {
-                        since: Timestamp::from_second(existing.claimed_at)
-                            .unwrap_or(Timestamp::UNIX_EPOCH),
-                    },
-                },
-            );
         }
-        Err(DependencyError::new("dynamodb", OP, "ClaimRace"))
     }
 
-    async fn complete(
-        &self,
-        scope: &str,
-        key: &str,
-        response: &StoredResponse,
-    ) -> Result<(), DependencyError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.requests)
-            .key("pk", s(request_key(scope, key)))
-            .update_expression("SET #status = :status, #body = :body")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_names("#body", "body")
-            .expression_attribute_values(":status", AttributeValue::N(response.status.to_string()))
-            .expression_attribute_values(":body", s(&response.body))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", "CompleteIdempotencyKey"))?;
-        Ok(())
-    }
-
-    async fn release(&self, scope: &str, key: &str) -> Result<(), DependencyError> {
-        self.client
-            .delete_item()
-            .table_name(&self.tables.requests)
-            .key("pk", s(request_key(scope, key)))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", "ReleaseIdempotencyKey"))?;
-        Ok(())
+    /// What the key's earlier request left; `None` once expired (TTL deletes late).
+    pub(crate) fn into_record(self, now: Timestamp) -> Option<RequestRecord> {
+        if self.expires_at < now.as_second() {
+            return None;
+        }
+        Some(RequestRecord {
+            fingerprint: self.fingerprint,
+            started_at: Timestamp::from_second(self.claimed_at).unwrap_or(Timestamp::UNIX_EPOCH),
+            response: match (self.status, self.body) {
+                (Some(status), Some(body)) => Some(StoredResponse { status, body }),
+                _ => None,
+            },
+        })
     }
 }
 
@@ -152,11 +75,9 @@ struct AuditItem<'a> {
     entry: &'a AuditEntry,
 }
 
-#[async_trait]
-impl AuditLog for DynamoStore {
-    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError> {
-        const OP: &str = "AppendAudit";
-        let item = AuditItem {
+impl<'a> AuditItem<'a> {
+    fn new(entry: &'a AuditEntry) -> Self {
+        AuditItem {
             pk: entry.clinic_id.as_str(),
             sk: format!(
                 "{}#{}#{}",
@@ -170,11 +91,32 @@ impl AuditLog for DynamoStore {
                 entry.event
             ),
             entry,
-        };
+        }
+    }
+}
+
+/// An audit entry as one write of a transaction: entries are only ever added.
+pub(crate) fn audit_put(
+    table: &str,
+    entry: &AuditEntry,
+) -> Result<TransactWriteItem, DependencyError> {
+    const OP: &str = "AppendAudit";
+    transact_put(
+        table,
+        to_item(&AuditItem::new(entry), OP)?,
+        Some(NEW_ONLY),
+        OP,
+    )
+}
+
+#[async_trait]
+impl AuditLog for DynamoStore {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError> {
+        const OP: &str = "AppendAudit";
         self.client
             .put_item()
             .table_name(&self.tables.audit)
-            .set_item(Some(to_item(&item, OP)?))
+            .set_item(Some(to_item(&AuditItem::new(entry), OP)?))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await

@@ -1,0 +1,107 @@
+//! What one send reads and writes, grouped so that each step is one round trip to the store:
+//! the reads before, one atomic write before the SMS is published, one atomic write after.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::{
+    error::DependencyError,
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, TemplateId},
+    model::{Appointment, AuditEntry, Chat, NewMessage, Patient, SmsOutcome, Template},
+};
+
+/// A stored answer to an idempotent request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: String,
+}
+
+/// An idempotency key within its scope (a send's scope is its clinic).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct RequestKey(String);
+
+impl RequestKey {
+    pub fn new(scope: &str, key: &str) -> RequestKey {
+        RequestKey(format!("{scope}#{key}"))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// What an earlier request with the same key left (kept 24 hours).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRecord {
+    /// Which request the key was used for.
+    pub fingerprint: String,
+    pub started_at: Timestamp,
+    /// Its answer, once it has one.
+    pub response: Option<StoredResponse>,
+}
+
+/// The records a send reads before deciding anything.
+#[derive(Debug, Clone, Copy)]
+pub struct SendLookup<'a> {
+    pub clinic: &'a ClinicId,
+    pub appointment: &'a AppointmentId,
+    pub request: &'a RequestKey,
+    pub template: Option<&'a TemplateId>,
+    pub chats: &'a [ChatId],
+    /// A request record that expired (TTL deletes late) reads as absent.
+    pub now: Timestamp,
+}
+
+/// What the store holds of them; missing ones are `None` (or absent from `chats`).
+#[derive(Debug, Clone, Default)]
+pub struct SendRecords {
+    pub appointment: Option<Appointment>,
+    /// The appointment's patient.
+    pub patient: Option<Patient>,
+    pub request: Option<RequestRecord>,
+    pub template: Option<Template>,
+    pub chats: Vec<Chat>,
+}
+
+/// The write before the SMS goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct BeginSend<'a> {
+    pub request: &'a RequestKey,
+    pub fingerprint: &'a str,
+    /// Recorded as `Sending`, with its unlock record when secure.
+    pub message: &'a NewMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BeginOutcome {
+    /// The key is this request's and the message is recorded: publish.
+    Begun,
+    /// The patient told the clinic STOP: nothing was written.
+    OptedOut,
+    /// Another request took the key first: nothing was written. Its record as read after.
+    KeyTaken(Option<RequestRecord>),
+}
+
+/// The write after SNS answered.
+#[derive(Debug, Clone, Copy)]
+pub struct FinishSend<'a> {
+    pub request: &'a RequestKey,
+    pub clinic: &'a ClinicId,
+    pub message: &'a MessageId,
+    pub outcome: &'a SmsOutcome,
+    /// The key's answer; `None` gives the key back so that a retry can send.
+    pub response: Option<&'a StoredResponse>,
+    pub audit: &'a AuditEntry,
+}
+
+#[async_trait]
+pub trait SendStore: Send + Sync {
+    /// The appointment with its patient, the key's record, the template and the chats.
+    async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError>;
+    /// Atomically: claims the key (of concurrent claims exactly one wins), checks that the
+    /// recipient has not opted out of the clinic's texts, and records the message.
+    async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError>;
+    /// Atomically: the SMS's outcome, the key's answer or release, and the audit entry.
+    async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError>;
+}
