@@ -590,3 +590,39 @@ async fn a_number_sns_reports_opted_out_is_refused_with_409() {
     assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
     assert!(s.sms_to_me().await.is_empty());
 }
+
+#[tokio::test]
+async fn a_patient_whose_number_changed_through_another_appointment_is_texted_at_the_new_one() {
+    let s = scene("+12505550611", None).await;
+    // The clinic's system books another appointment with the patient's new number: the
+    // appointment being messaged still holds the old one.
+    let moved = Patient {
+        id: PatientId::parse("p-mine").unwrap(),
+        phn: None,
+        first_name: "Sentinelfirst".into(),
+        last_name: "Sentinellast".into(),
+        date_of_birth: None,
+        phone: Some(PhoneNumber::parse("+12505550612").unwrap()),
+        email: None,
+    };
+    let later = Appointment {
+        id: AppointmentId::parse("a-later").unwrap(),
+        patient_id: moved.id.clone(),
+        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 9 * 86_400).unwrap(),
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    s.test
+        .store
+        .upsert_appointment_with_patient(&s.clinic.id, &moved, &later)
+        .await
+        .unwrap();
+    let (status, _) = s
+        .send("key-moved-1", r#"{"kind":"basic","text":"See you soon"}"#)
+        .await;
+    assert_eq!(status, 201);
+    let all = s.test.recorder.published_sms().await.unwrap();
+    let to = |number: &str| all.iter().filter(|sms| sms.phone_number == number).count();
+    assert_eq!(to("+12505550612"), 1, "the number on file now");
+    assert_eq!(to("+12505550611"), 0, "never the old number");
+}

@@ -22,8 +22,8 @@ use crate::{
     ports::{
         AppointmentStore, AuditLog, BeginOutcome, BeginSend, ClinicStore, DirectoryEntry,
         DirectoryPage, FinishSend, InboundClaim, InboundLog, InboundProgress, MessageMatch,
-        MessageStore, PatientDirectory, RequestKey, RequestRecord, SendLookup, SendRecords,
-        SendStore, UnlockState, UnlockStore,
+        MessageStore, PatientDirectory, PatientRecord, RequestKey, RequestRecord, SendLookup,
+        SendRecords, SendStore, UnlockState, UnlockStore,
     },
     unlock::Attempts,
 };
@@ -34,6 +34,10 @@ struct Tables {
     templates: BTreeMap<(String, String), Template>,
     chats: BTreeMap<(String, String), Chat>,
     patients: BTreeMap<(String, String), Patient>,
+    /// Bumped on every write of a patient.
+    patient_versions: BTreeMap<(String, String), u64>,
+    /// The patient as each appointment last saw them (what a send reads first).
+    appointment_patients: BTreeMap<(String, String), PatientRecord>,
     appointments: BTreeMap<(String, String), Appointment>,
     cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
     lookup: BTreeMap<LookupKey, DirectoryEntry>,
@@ -247,10 +251,23 @@ impl AppointmentStore for MemoryStore {
             tables.lookup.insert(lookup, entry);
         }
         tables.cards.insert(patient_key.clone(), cards);
-        tables.patients.insert(patient_key, patient.clone());
+        tables.patients.insert(patient_key.clone(), patient.clone());
+        let version = tables
+            .patient_versions
+            .get(&patient_key)
+            .map_or(1, |v| v + 1);
+        tables.patient_versions.insert(patient_key, version);
+        let appointment_key = key(clinic, appointment.id.as_str());
+        tables.appointment_patients.insert(
+            appointment_key.clone(),
+            PatientRecord {
+                patient: patient.clone(),
+                version,
+            },
+        );
         tables
             .appointments
-            .insert(key(clinic, appointment.id.as_str()), appointment.clone());
+            .insert(appointment_key, appointment.clone());
         Ok(())
     }
 
@@ -370,6 +387,13 @@ impl AuditLog for MemoryStore {
 }
 
 impl Tables {
+    fn record_of(&self, patient: &(String, String)) -> Option<PatientRecord> {
+        Some(PatientRecord {
+            patient: self.patients.get(patient)?.clone(),
+            version: *self.patient_versions.get(patient)?,
+        })
+    }
+
     fn record_sending(&mut self, message: &NewMessage) {
         let sent = SentMessage {
             id: message.id.clone(),
@@ -430,12 +454,10 @@ impl SendStore for MemoryStore {
             .appointments
             .get(&key(lookup.clinic, lookup.appointment.as_str()))
             .cloned();
-        let patient = appointment.as_ref().and_then(|appointment| {
-            tables
-                .patients
-                .get(&key(lookup.clinic, appointment.patient_id.as_str()))
-                .cloned()
-        });
+        let patient = tables
+            .appointment_patients
+            .get(&key(lookup.clinic, lookup.appointment.as_str()))
+            .cloned();
         Ok(SendRecords {
             appointment,
             patient,
@@ -454,6 +476,15 @@ impl SendStore for MemoryStore {
         })
     }
 
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.record_of(&key(clinic, patient.as_str())))
+    }
+
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let message = begin.message;
@@ -466,6 +497,10 @@ impl SendStore for MemoryStore {
         );
         if tables.opted_out.contains(&opt_out) {
             return Ok(BeginOutcome::OptedOut);
+        }
+        let patient = key(&message.clinic_id, message.patient_id.as_str());
+        if tables.patient_versions.get(&patient) != Some(&begin.patient_version) {
+            return Ok(BeginOutcome::PatientChanged);
         }
         tables.requests.insert(
             begin.request.clone(),

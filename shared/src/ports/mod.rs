@@ -14,8 +14,8 @@ pub use clock::Clock;
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use random::RandomSource;
 pub use send_store::{
-    BeginOutcome, BeginSend, FinishSend, RequestKey, RequestRecord, SendLookup, SendRecords,
-    SendStore, StoredResponse,
+    BeginOutcome, BeginSend, FinishSend, PatientRecord, RequestKey, RequestRecord, SendLookup,
+    SendRecords, SendStore, StoredResponse,
 };
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{

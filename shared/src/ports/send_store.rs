@@ -6,7 +6,7 @@ use jiff::Timestamp;
 
 use crate::{
     error::DependencyError,
-    ids::{AppointmentId, ChatId, ClinicId, MessageId, TemplateId},
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
     model::{Appointment, AuditEntry, Chat, NewMessage, Patient, SmsOutcome, Template},
 };
 
@@ -41,6 +41,13 @@ pub struct RequestRecord {
     pub response: Option<StoredResponse>,
 }
 
+/// A patient as stored, with the version every change of the patient bumps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientRecord {
+    pub patient: Patient,
+    pub version: u64,
+}
+
 /// The records a send reads before deciding anything.
 #[derive(Debug, Clone, Copy)]
 pub struct SendLookup<'a> {
@@ -57,8 +64,9 @@ pub struct SendLookup<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct SendRecords {
     pub appointment: Option<Appointment>,
-    /// The appointment's patient.
-    pub patient: Option<Patient>,
+    /// The appointment's patient: possibly the copy the appointment keeps, which
+    /// `begin_send` checks is still current.
+    pub patient: Option<PatientRecord>,
     pub request: Option<RequestRecord>,
     pub template: Option<Template>,
     pub chats: Vec<Chat>,
@@ -71,6 +79,8 @@ pub struct BeginSend<'a> {
     pub fingerprint: &'a str,
     /// Recorded as `Sending`, with its unlock record when secure.
     pub message: &'a NewMessage,
+    /// The version of the patient the message was written for.
+    pub patient_version: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,6 +89,9 @@ pub enum BeginOutcome {
     Begun,
     /// The patient told the clinic STOP: nothing was written.
     OptedOut,
+    /// The patient changed since the version the message was written for (a new phone,
+    /// say): nothing was written; read the patient again.
+    PatientChanged,
     /// Another request took the key first: nothing was written. Its record as read after.
     KeyTaken(Option<RequestRecord>),
 }
@@ -99,8 +112,15 @@ pub struct FinishSend<'a> {
 pub trait SendStore: Send + Sync {
     /// The appointment with its patient, the key's record, the template and the chats.
     async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError>;
+    /// The patient as stored now.
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError>;
     /// Atomically: claims the key (of concurrent claims exactly one wins), checks that the
-    /// recipient has not opted out of the clinic's texts, and records the message.
+    /// recipient has not opted out of the clinic's texts and that the patient is still at
+    /// `patient_version`, and records the message.
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError>;
     /// Atomically: the SMS's outcome, the key's answer or release, and the audit entry.
     async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError>;

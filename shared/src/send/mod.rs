@@ -34,8 +34,8 @@ use crate::{
     phn::Phn,
     ports::{
         BeginOutcome, BeginSend, BlobStore, Clock, EncryptionContext, FinishSend, KeyService,
-        OutboundSms, RandomSource, RequestKey, RequestRecord, SendLookup, SendRecords, SendStore,
-        SmsSender, StoredResponse,
+        OutboundSms, PatientRecord, RandomSource, RequestKey, RequestRecord, SendLookup,
+        SendRecords, SendStore, SmsSender, StoredResponse,
     },
     sms_encoding::{SmsMeasure, measure},
     template_text::{TemplateValues, render},
@@ -91,7 +91,13 @@ pub struct MessageSender {
 struct PreparedSend {
     message: NewMessage,
     sms: OutboundSms,
+    /// The version of the patient it was written for.
+    patient_version: u64,
 }
+
+/// How often a send is prepared again because the patient changed under it: the first try
+/// uses the appointment's copy of the patient, the next the patient as stored.
+const PREPARE_ATTEMPTS: usize = 3;
 
 /// The encryption context of a secure message's data key (and its content's AAD).
 pub fn encryption_context(caller: &Caller, message: &MessageId) -> EncryptionContext {
@@ -166,22 +172,35 @@ impl MessageSender {
         if let Some(earlier) = &records.request {
             return self.answer_again(earlier, &fingerprint);
         }
-        let prepared = self.prepare(caller, request, records).await?;
-        let begun = self
-            .store
-            .begin_send(&BeginSend {
-                request: &request_key,
-                fingerprint: &fingerprint,
-                message: &prepared.message,
-            })
-            .await?;
-        match begun {
-            BeginOutcome::Begun => self.publish(caller, &request_key, prepared).await,
-            BeginOutcome::OptedOut => Err(DomainError::OptedOut),
-            BeginOutcome::KeyTaken(Some(earlier)) => self.answer_again(&earlier, &fingerprint),
-            // Taken and given back since: the other send failed, a retry may go ahead.
-            BeginOutcome::KeyTaken(None) => Err(DomainError::SendInProgress),
+        let mut records = records;
+        for _ in 0..PREPARE_ATTEMPTS {
+            let prepared = self.prepare(caller, request, &records).await?;
+            let begun = self
+                .store
+                .begin_send(&BeginSend {
+                    request: &request_key,
+                    fingerprint: &fingerprint,
+                    message: &prepared.message,
+                    patient_version: prepared.patient_version,
+                })
+                .await?;
+            match begun {
+                BeginOutcome::Begun => return self.publish(caller, &request_key, prepared).await,
+                BeginOutcome::OptedOut => return Err(DomainError::OptedOut),
+                BeginOutcome::KeyTaken(Some(earlier)) => {
+                    return self.answer_again(&earlier, &fingerprint);
+                }
+                // Taken and given back since: the other send failed, a retry may go ahead.
+                BeginOutcome::KeyTaken(None) => return Err(DomainError::SendInProgress),
+                BeginOutcome::PatientChanged => {
+                    records.patient = self
+                        .store
+                        .patient_record(&caller.clinic_id, &prepared.message.patient_id)
+                        .await?;
+                }
+            }
         }
+        Err(DependencyError::new("store", "BeginSend", "PatientKeptChanging").into())
     }
 
     /// The answer to a key used before: the same answer, or why there is none.
@@ -207,18 +226,21 @@ impl MessageSender {
         &self,
         caller: &Caller,
         request: &SendRequest,
-        records: SendRecords,
+        records: &SendRecords,
     ) -> Result<PreparedSend, DomainError> {
         let now = self.clock.now();
         let clinic = self.clinics.get(&caller.clinic_id).await?;
         let not_found = || DomainError::NotFound {
             what: "the appointment",
         };
-        let appointment = records.appointment.ok_or_else(not_found)?;
+        let appointment = records.appointment.as_ref().ok_or_else(not_found)?;
         if !clinic.search_window(now).contains(appointment.starts_at) {
             return Err(DomainError::OutsideSearchWindow);
         }
-        let patient = records.patient.ok_or_else(not_found)?;
+        let PatientRecord {
+            patient,
+            version: patient_version,
+        } = records.patient.as_ref().ok_or_else(not_found)?;
         let phone = patient.phone.clone().ok_or(DomainError::NoPhoneOnFile)?;
         match request.kind {
             MessageKind::Basic if !request.attachments.is_empty() => {
@@ -328,7 +350,11 @@ impl MessageSender {
             from: clinic.sms_number.clone(),
             body,
         };
-        Ok(PreparedSend { message, sms })
+        Ok(PreparedSend {
+            message,
+            sms,
+            patient_version: *patient_version,
+        })
     }
 
     /// Publishes a recorded message's SMS and records how it went, with the key's answer.
@@ -338,7 +364,7 @@ impl MessageSender {
         request_key: &RequestKey,
         prepared: PreparedSend,
     ) -> Result<StoredResponse, DomainError> {
-        let PreparedSend { message, sms } = prepared;
+        let PreparedSend { message, sms, .. } = prepared;
         let outcome = match self.sms.send(&sms).await {
             Ok(receipt) => SmsOutcome::Sent {
                 provider_message_id: receipt.provider_message_id,

@@ -216,6 +216,33 @@ async fn edited_text_is_what_is_sent() {
 }
 
 #[tokio::test]
+async fn a_patient_changed_through_another_appointment_is_texted_as_they_are_now() {
+    let w = world().await;
+    // Another appointment brings the patient's new number and name; the appointment being
+    // messaged still holds the patient as they were.
+    let mut moved = patient(Some("9698658215"), Some("+16045550199"));
+    moved.first_name = "Sentinelnova".into();
+    let other = Appointment {
+        id: AppointmentId::parse("a2").unwrap(),
+        patient_id: moved.id.clone(),
+        starts_at: now() + SignedDuration::from_hours(72),
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    w.store
+        .upsert_appointment_with_patient(&w.caller.clinic_id, &moved, &other)
+        .await
+        .unwrap();
+    w.send("k1", r#"{"kind":"basic","text":"Hi {patient_first_name}"}"#)
+        .await
+        .unwrap();
+    let sent = w.sms.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_e164(), "+16045550199");
+    assert_eq!(sent[0].body, "Hi Sentinelnova");
+}
+
+#[tokio::test]
 async fn broken_rules_are_refused_and_nothing_is_sent() {
     let w = world().await;
     let long = "x".repeat(161);
@@ -514,6 +541,13 @@ struct OutcomeNeverWritten(Arc<MemoryStore>);
 impl SendStore for OutcomeNeverWritten {
     async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError> {
         self.0.read_for_send(lookup).await
+    }
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        self.0.patient_record(clinic, patient).await
     }
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
         self.0.begin_send(begin).await

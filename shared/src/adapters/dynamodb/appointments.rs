@@ -16,7 +16,7 @@ use crate::{
     ids::{AppointmentId, ClinicId, PatientId},
     model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
     patient_keys::{LookupKey, lookup_keys},
-    ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory},
+    ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory, PatientRecord},
 };
 
 /// How often an upsert is retried when another writer changed the same patient meanwhile.
@@ -45,6 +45,12 @@ pub(crate) struct AppointmentItem {
     patient_id: PatientId,
     provider_name: String,
     status: AppointmentStatus,
+    /// The patient as they were when this appointment was last written, with the patient
+    /// item's version then: a send reads this copy, and its write checks the version.
+    #[serde(default)]
+    patient: Option<Patient>,
+    #[serde(default)]
+    patient_version: Option<u64>,
 }
 
 /// A lookup key with a copy of what search shows, so that a search reads nothing else.
@@ -77,7 +83,12 @@ pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
 }
 
 impl AppointmentItem {
-    fn new(clinic: &ClinicId, appointment: &Appointment) -> Self {
+    fn new(
+        clinic: &ClinicId,
+        appointment: &Appointment,
+        patient: &Patient,
+        patient_version: u64,
+    ) -> Self {
         AppointmentItem {
             pk: clinic.as_str().to_owned(),
             sk: appointment.id.as_str().to_owned(),
@@ -86,7 +97,17 @@ impl AppointmentItem {
             patient_id: appointment.patient_id.clone(),
             provider_name: appointment.provider_name.clone(),
             status: appointment.status,
+            patient: Some(patient.clone()),
+            patient_version: Some(patient_version),
         }
+    }
+
+    /// The patient's copy kept with the appointment, when it has one.
+    pub(crate) fn patient_record(&self) -> Option<PatientRecord> {
+        Some(PatientRecord {
+            patient: self.patient.clone()?,
+            version: self.patient_version?,
+        })
     }
 
     pub(crate) fn into_appointment(self) -> Result<Appointment, DependencyError> {
@@ -124,7 +145,7 @@ impl DynamoStore {
             for appointment in appointments {
                 writes.push((
                     &self.tables.appointments,
-                    to_item(&AppointmentItem::new(clinic, appointment), OP)?,
+                    to_item(&AppointmentItem::new(clinic, appointment, patient, 1), OP)?,
                 ));
             }
             let item = PatientItem {
@@ -162,7 +183,22 @@ impl DynamoStore {
         Ok(())
     }
 
-    pub(crate) async fn get_patient_item(
+    /// The patient with the version that every write of it bumps.
+    pub(crate) async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        Ok(self
+            .get_patient_item(clinic, id)
+            .await?
+            .map(|item| PatientRecord {
+                patient: item.patient,
+                version: item.version,
+            }))
+    }
+
+    async fn get_patient_item(
         &self,
         clinic: &ClinicId,
         id: &PatientId,
@@ -227,7 +263,10 @@ impl DynamoStore {
             TransactWriteItem::builder().put(put_patient).build(),
             transact_put(
                 &self.tables.appointments,
-                to_item(&AppointmentItem::new(clinic, appointment), OP)?,
+                to_item(
+                    &AppointmentItem::new(clinic, appointment, patient, patient_item.version),
+                    OP,
+                )?,
                 None,
                 OP,
             )?,

@@ -22,10 +22,11 @@ use super::{
 use crate::{
     adapters::sdk_failure,
     error::DependencyError,
+    ids::{ClinicId, PatientId},
     model::{Chat, Template},
     ports::{
-        BeginOutcome, BeginSend, FinishSend, RequestKey, RequestRecord, SendLookup, SendRecords,
-        SendStore,
+        BeginOutcome, BeginSend, FinishSend, PatientRecord, RequestKey, RequestRecord, SendLookup,
+        SendRecords, SendStore,
     },
 };
 
@@ -122,7 +123,9 @@ impl SendStore for DynamoStore {
 
         let mut records = SendRecords::default();
         for item in found.remove(&self.tables.appointments).unwrap_or_default() {
-            records.appointment = Some(from_item::<AppointmentItem>(item, OP)?.into_appointment()?);
+            let item: AppointmentItem = from_item(item, OP)?;
+            records.patient = item.patient_record();
+            records.appointment = Some(item.into_appointment()?);
         }
         for item in found.remove(&self.tables.requests).unwrap_or_default() {
             records.request = from_item::<RequestItem>(item, OP)?.into_record(lookup.now);
@@ -140,13 +143,21 @@ impl SendStore for DynamoStore {
                     .push(from_item::<Entry<Chat>>(item, OP)?.value);
             }
         }
-        if let Some(appointment) = &records.appointment {
+        // Appointments written before they kept a copy of their patient.
+        if let (Some(appointment), None) = (&records.appointment, &records.patient) {
             records.patient = self
-                .get_patient_item(lookup.clinic, &appointment.patient_id)
-                .await?
-                .map(|item| item.patient);
+                .patient_record(lookup.clinic, &appointment.patient_id)
+                .await?;
         }
         Ok(records)
+    }
+
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        DynamoStore::patient_record(self, clinic, patient).await
     }
 
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
@@ -170,10 +181,27 @@ impl SendStore for DynamoStore {
             .condition_expression("attribute_not_exists(pk)")
             .build()
             .map_err(invalid(OP))?;
+        let patient_unchanged = ConditionCheck::builder()
+            .table_name(&self.tables.patients)
+            .set_key(Some(key(
+                message.clinic_id.as_str(),
+                Some(message.patient_id.as_str()),
+            )))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(begin.patient_version.to_string()),
+            )
+            .build()
+            .map_err(invalid(OP))?;
         let mut items = vec![
             TransactWriteItem::builder().put(claim).build(),
             TransactWriteItem::builder()
                 .condition_check(not_opted_out)
+                .build(),
+            TransactWriteItem::builder()
+                .condition_check(patient_unchanged)
                 .build(),
             transact_put(
                 &self.tables.messages,
@@ -200,7 +228,7 @@ impl SendStore for DynamoStore {
             Ok(_) => return Ok(BeginOutcome::Begun),
             Err(error) => error,
         };
-        // Which condition failed: the key's (index 0) or the opt-out's (index 1).
+        // Which condition failed: the key's (0), the opt-out's (1) or the patient's (2).
         let failed = |index: usize| match error.as_service_error() {
             Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
                 cancelled
@@ -218,6 +246,9 @@ impl SendStore for DynamoStore {
         }
         if failed(1) {
             return Ok(BeginOutcome::OptedOut);
+        }
+        if failed(2) {
+            return Ok(BeginOutcome::PatientChanged);
         }
         Err(sdk_failure("dynamodb", OP)(error))
     }
