@@ -4,6 +4,7 @@ mod adapters;
 mod attachments;
 mod contract;
 mod events;
+mod faults;
 mod handlers;
 mod local_api;
 mod provisioning;

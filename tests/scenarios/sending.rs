@@ -22,7 +22,7 @@ use serde_json::Value;
 pub(crate) struct Scene {
     pub(crate) test: TestStack,
     pub(crate) clinic: Clinic,
-    phone: String,
+    pub(crate) phone: String,
 }
 
 /// A stack with the demo clinic and one patient of this test's own (own phone, so that the
@@ -95,7 +95,7 @@ impl Scene {
             .collect()
     }
 
-    async fn raw_items(&self, table: &str) -> String {
+    pub(crate) async fn raw_items(&self, table: &str) -> String {
         // Tests may Scan: this reads back everything this test's stack stored.
         let output = self
             .test

@@ -253,3 +253,139 @@ async fn unknown_tokens_get_a_generic_page_with_the_same_headers() {
         }
     }
 }
+
+/// An attempt with each of `phns`, all at once; their views, in the order of `phns`.
+async fn concurrently(unlocker: &Arc<Unlocker>, token: &str, phns: &[&str]) -> Vec<UnlockView> {
+    let tasks: Vec<_> = phns
+        .iter()
+        .map(|phn| {
+            let (unlocker, token, phn) = (unlocker.clone(), token.to_owned(), (*phn).to_owned());
+            tokio::spawn(async move { unlocker.attempt(&token, &phn).await })
+        })
+        .collect();
+    let mut views = Vec::new();
+    for task in tasks {
+        views.push(task.await.unwrap().expect("every attempt answers"));
+    }
+    views
+}
+
+/// Now, to the second: the unlock item keeps times in whole seconds.
+fn whole_second_now() -> Timestamp {
+    Timestamp::from_second(Timestamp::now().as_second()).unwrap()
+}
+
+async fn attempts_of(unlocker: &Unlocker, token: &str) -> direct_messages::unlock::Attempts {
+    unlocker
+        .unlocks
+        .get_unlock(&LinkToken::parse(token).unwrap().hash())
+        .await
+        .unwrap()
+        .unwrap()
+        .attempts
+}
+
+#[tokio::test]
+async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_five() {
+    let s = scene("+12505550707", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let now = whole_second_now();
+    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
+    for _ in 0..4 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
+    assert!(
+        views
+            .iter()
+            .all(|view| matches!(view, UnlockView::Locked { until: Some(until), .. } if *until == now + LOCKOUT)),
+        "every racer sees the one 15-minute lock: {views:?}"
+    );
+    let attempts = attempts_of(&unlocker, &token).await;
+    assert_eq!(
+        (
+            attempts.failures_total,
+            attempts.failures_in_row,
+            attempts.version
+        ),
+        (5, 0, 5),
+        "one racer counted (5 writes in all), the others found the lock"
+    );
+    assert_eq!(attempts.locked_until, Some(now + LOCKOUT));
+    assert!(!attempts.locked_forever);
+}
+
+#[tokio::test]
+async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty() {
+    let s = scene("+12505550708", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let clock = Arc::new(FixedClock::at(Timestamp::now()));
+    let unlocker = Arc::new(unlocker(&s, clock.clone()));
+    for _ in 0..3 {
+        for _ in 0..5 {
+            unlocker.attempt(&token, WRONG).await.unwrap();
+        }
+        clock.advance(LOCKOUT);
+    }
+    for _ in 0..4 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    assert_eq!(attempts_of(&unlocker, &token).await.failures_total, 19);
+    let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
+    assert!(
+        views
+            .iter()
+            .all(|view| matches!(view, UnlockView::Locked { until: None, .. })),
+        "{views:?}"
+    );
+    let attempts = attempts_of(&unlocker, &token).await;
+    assert_eq!((attempts.failures_total, attempts.version), (20, 20));
+    assert!(attempts.locked_forever);
+    clock.advance(SignedDuration::from_hours(24));
+    assert!(matches!(
+        unlocker.attempt(&token, RIGHT).await.unwrap(),
+        UnlockView::Locked { until: None, .. }
+    ));
+    assert_eq!(
+        attempts_of(&unlocker, &token).await.version,
+        20,
+        "nothing more counted"
+    );
+}
+
+#[tokio::test]
+async fn the_right_phn_racing_wrong_ones_at_the_threshold_opens_only_before_the_lock() {
+    let s = scene("+12505550709", Some(RIGHT)).await;
+    let token = sent(&s).await;
+    let now = whole_second_now();
+    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
+    for _ in 0..4 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    let mut phns = [WRONG; 9].to_vec();
+    phns.insert(4, RIGHT);
+    let views = concurrently(&unlocker, &token, &phns).await;
+    let opened = matches!(views[4], UnlockView::Opened { .. });
+    let attempts = attempts_of(&unlocker, &token).await;
+    let counted_wrong = attempts.failures_total - 4;
+    assert_eq!(
+        attempts.version,
+        4 + u64::from(counted_wrong) + u64::from(opened),
+        "each write is one counted attempt: none lost, none counted twice"
+    );
+    if opened {
+        // The right PHN went first and ended the streak: at most 5 wrong after it, and the
+        // fifth locks.
+        assert!(counted_wrong <= 5, "{counted_wrong}");
+        assert_eq!(attempts.locked_until.is_some(), counted_wrong == 5);
+    } else {
+        // A wrong PHN went first and locked: the right one met the lock, nothing else counted.
+        assert!(
+            matches!(views[4], UnlockView::Locked { until: Some(_), .. }),
+            "{views:?}"
+        );
+        assert_eq!(counted_wrong, 1);
+        assert_eq!(attempts.locked_until, Some(now + LOCKOUT));
+    }
+    assert!(!attempts.locked_forever);
+}

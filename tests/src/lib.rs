@@ -2,12 +2,14 @@
 //! (its own table, bucket, key and topic names), the real handlers, and the emulator's
 //! record of what was sent.
 
+pub mod aws_faults;
 pub mod logs;
 
 use std::collections::BTreeMap;
 
+use aws_faults::AwsFaults;
 use direct_messages::{
-    adapters::{dynamodb::DynamoStore, system::OsRandom},
+    adapters::{AwsClients, dynamodb::DynamoStore, system::OsRandom},
     caller::{CLINIC_CLAIM, USER_CLAIM},
     ports::RandomSource,
 };
@@ -55,14 +57,50 @@ impl TestStack {
 
     /// Runs a request through API Gateway's event format and the function's handler.
     pub async fn call(&self, binary: &str, call: &HttpCall) -> Response<Body> {
-        let request = call
-            .request(Timestamp::now())
-            .expect("a valid API Gateway event");
-        self.functions
-            .call_http(binary, request)
-            .await
-            .expect("an HTTP function")
+        call_function(&self.functions, binary, call).await
     }
+
+    /// AWS clients for this stack whose traffic passes through `faults`.
+    pub fn clients_through(&self, faults: &AwsFaults) -> AwsClients {
+        let base = local_stack::emulator::sdk_config(&emulator_endpoint());
+        AwsClients::from_sdk_config(
+            &faults.sdk_config(&base),
+            self.stack.config.s3_force_path_style,
+        )
+    }
+
+    /// The four functions on this stack, their AWS traffic passing through `faults`.
+    pub fn functions_through(&self, faults: &AwsFaults) -> Functions {
+        Functions::new(&self.stack.config, &self.clients_through(faults))
+    }
+
+    /// The four functions on this stack's resources at an address where nothing answers,
+    /// as when the AWS endpoint cannot be reached.
+    pub fn functions_unreachable(&self) -> Functions {
+        let closed = closed_port_endpoint();
+        let sdk = local_stack::emulator::sdk_config(&closed);
+        let clients = AwsClients::from_sdk_config(&sdk, self.stack.config.s3_force_path_style);
+        Functions::new(&self.stack.config, &clients)
+    }
+}
+
+/// Runs a request through API Gateway's event format and `functions`' handler for `binary`.
+pub async fn call_function(functions: &Functions, binary: &str, call: &HttpCall) -> Response<Body> {
+    let request = call
+        .request(Timestamp::now())
+        .expect("a valid API Gateway event");
+    functions
+        .call_http(binary, request)
+        .await
+        .expect("an HTTP function")
+}
+
+/// A loopback address on a port that was free a moment ago: connections are refused.
+pub fn closed_port_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().expect("its address").port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
 }
 
 /// The send use case wired to this stack's AWS clients, for tests that swap one port.

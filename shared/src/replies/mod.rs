@@ -161,9 +161,19 @@ impl ReplyHandler {
             return Ok(ReplyOutcome::NoMatch);
         };
         if !progress.status_set {
-            self.appointments
+            // `false`: the appointment was deleted after the message went. Retrying cannot
+            // bring it back, so the reply is still answered.
+            if !self
+                .appointments
                 .set_status(&clinic.id, &appointment_id, AppointmentStatus::Unclear)
-                .await?;
+                .await?
+            {
+                tracing::warn!(
+                    inbound_message_id = %sms.inbound_message_id,
+                    message_id = %message_id,
+                    "the replied-to appointment is gone; no status set"
+                );
+            }
             progress.status_set = true;
             self.inbound
                 .record_progress(&sms.inbound_message_id, progress)
