@@ -6,6 +6,7 @@ mod contract;
 mod events;
 mod handlers;
 mod local_api;
+mod phi_guard;
 mod provisioning;
 mod replies;
 mod search;
