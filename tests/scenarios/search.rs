@@ -11,7 +11,7 @@ use direct_messages::{
 };
 use integration_tests::{
     TestStack, body_json, http_call,
-    sentinels::{self, MISTYPED_PHN},
+    sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN},
     staff_claims, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
@@ -318,8 +318,12 @@ async fn appointment_details_show_patient_status_and_messages() {
 async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
     let s = seeded().await;
     let long = "a".repeat(500);
+    // Patient data in what is refused: the guard checks that no answer or log repeats it.
+    let long_name = format!("{FIRST_NAME} {LAST_NAME} ").repeat(4);
+    let five_words = format!("{FIRST_NAME} {LAST_NAME} Sentinelthree");
+    let two_ats = EMAIL.replace('@', "@@");
     type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, &'a str);
-    let cases: [Case; 8] = [
+    let cases: [Case; 13] = [
         (&[], "q", "enter a PHN"),
         (&[("q", "   ")], "q", "enter a PHN"),
         (&[("q", "s")], "q", "at least 2 letters"),
@@ -340,6 +344,19 @@ async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
             "phn, phone, email or name",
         ),
         (&[("q", MISTYPED_PHN), ("by", "phn")], "q", "check digit"),
+        (&[("q", &long_name)], "q", "at most 100"),
+        (&[("q", &five_words)], "q", "at most 4 words"),
+        (
+            &[("q", FIRST_NAME), ("by", "phone")],
+            "q",
+            "doesn't look like a phone number",
+        ),
+        (&[("q", &two_ats)], "q", "exactly one '@'"),
+        (
+            &[("q", &MISTYPED_PHN[..8])],
+            "q",
+            "neither a phone number nor a valid PHN",
+        ),
     ];
     for (pairs, parameter, expected) in cases {
         let (status, body) = s.search_as(s.clinic.id.as_str(), pairs).await;
@@ -361,6 +378,10 @@ async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
     );
     let response = s.test.call("search", &malformed).await;
     assert_eq!(response.status(), 400);
+    assert_eq!(
+        body_json(&response)["type"],
+        "urn:direct-messages:problem:invalid-id"
+    );
     assert!(
         body_json(&response)["detail"]
             .as_str()

@@ -416,123 +416,85 @@ async fn an_opted_out_patient_is_refused_with_409_and_nothing_is_published() {
 async fn bad_sends_get_clear_problems_and_publish_nothing() {
     let s = scene(608, None).await;
     let clinic = s.clinic.id.to_string();
-    let long = "x".repeat(161);
     let key_129 = "k".repeat(129);
     let basic = r#"{"kind":"basic","text":"Hi"}"#;
-    let too_long = format!(r#"{{"kind":"basic","text":"{long}"}}"#);
-    /// Clinic, appointment, key, body, status, what the detail says.
-    type Case<'a> = (&'a str, &'a str, Option<&'a str>, &'a str, u16, &'a str);
+    // Patient data in what is refused: the guard checks that no answer or log repeats it.
+    let too_long = format!(
+        r#"{{"kind":"basic","text":"{FIRST_NAME} {}"}}"#,
+        "x".repeat(160 - FIRST_NAME.chars().count())
+    );
+    let eleven_chats = format!(
+        r#"{{"kind":"basic","text":"Hi","chat_ids":[{}]}}"#,
+        vec![r#""intake-form""#; 11].join(",")
+    );
+    let wrong_type = format!(r#"{{"kind":"basic","text":["{MESSAGE_TEXT}"]}}"#);
+    let unknown_field = format!(r#"{{"kind":"basic","text":"Hi","phn":"{PHN}"}}"#);
+    /// Clinic, appointment, key, body, status, problem type, what the detail says.
+    type Case<'a> = (
+        &'a str,
+        &'a str,
+        Option<&'a str>,
+        &'a str,
+        u16,
+        &'a str,
+        &'a str,
+    );
+    #[rustfmt::skip]
     let cases: Vec<Case> = vec![
+        (&clinic, "a-nope", Some("k1"), basic, 404, "not-found", "appointment was not found"),
+        ("other-clinic", "a-mine", Some("k2"), basic, 404, "not-found", ""),
+        (&clinic, "a-mine", Some("k3"), &too_long, 422, "basic-too-long", "this one has 161"),
         (
-            &clinic,
-            "a-nope",
-            Some("k1"),
-            basic,
-            404,
-            "appointment was not found",
-        ),
-        ("other-clinic", "a-mine", Some("k2"), basic, 404, ""),
-        (
-            &clinic,
-            "a-mine",
-            Some("k3"),
-            &too_long,
-            422,
-            "this one has 161",
-        ),
-        (
-            &clinic,
-            "a-mine",
-            Some("k4"),
+            &clinic, "a-mine", Some("k4"),
             r#"{"kind":"basic","text":"Hi","attachments":[{"id":"f1","file_name":"a.pdf"}]}"#,
-            422,
-            "cannot carry files",
+            422, "attachments-on-basic", "cannot carry files",
         ),
         (
-            &clinic,
-            "a-mine",
-            Some("k5"),
-            r#"{"kind":"secure","text":"Results"}"#,
-            422,
-            "PHN on file",
+            &clinic, "a-mine", Some("k5"), r#"{"kind":"secure","text":"Results"}"#,
+            422, "phn-required-for-secure", "PHN on file",
         ),
         (
-            &clinic,
-            "a-noah-before-activation",
-            Some("k6"),
-            basic,
-            422,
-            "outside the clinic's window",
+            &clinic, "a-noah-before-activation", Some("k6"), basic,
+            422, "outside-window", "outside the clinic's window",
         ),
         (
-            &clinic,
-            "a-mine",
-            None,
-            basic,
-            400,
-            "Idempotency-Key: this header is required",
+            &clinic, "a-mine", None, basic,
+            400, "invalid-parameter", "Idempotency-Key: this header is required",
+        ),
+        (&clinic, "a-mine", Some(&key_129), basic, 400, "invalid-parameter", "longer than 128"),
+        (
+            &clinic, "a-mine", Some("k7"), r#"{"kind":"basic","template_id":"nope"}"#,
+            404, "not-found", "template was not found",
         ),
         (
-            &clinic,
-            "a-mine",
-            Some(&key_129),
-            basic,
-            400,
-            "longer than 128",
+            &clinic, "a-mine", Some("k8"), r#"{"kind":"basic","text":"Hi","chat_ids":["nope"]}"#,
+            404, "not-found", "chat was not found",
         ),
         (
-            &clinic,
-            "a-mine",
-            Some("k7"),
-            r#"{"kind":"basic","template_id":"nope"}"#,
-            404,
-            "template was not found",
+            &clinic, "a-mine", Some("k9"), r#"{"kind":"basic","text":"Hi {patient_dob}"}"#,
+            422, "template-invalid", "patient_dob",
         ),
         (
-            &clinic,
-            "a-mine",
-            Some("k8"),
-            r#"{"kind":"basic","text":"Hi","chat_ids":["nope"]}"#,
-            404,
-            "chat was not found",
+            &clinic, "a-mine", Some("k10"), r#"{"kind":"fancy","text":"Hi"}"#,
+            400, "invalid-body", "wrong type",
         ),
-        (
-            &clinic,
-            "a-mine",
-            Some("k9"),
-            r#"{"kind":"basic","text":"Hi {patient_dob}"}"#,
-            422,
-            "patient_dob",
-        ),
-        (
-            &clinic,
-            "a-mine",
-            Some("k10"),
-            r#"{"kind":"fancy","text":"Hi"}"#,
-            400,
-            "wrong type",
-        ),
-        (
-            &clinic,
-            "bad id!",
-            Some("k11"),
-            basic,
-            400,
-            "appointment id",
-        ),
+        (&clinic, "bad id!", Some("k11"), basic, 400, "invalid-id", "appointment id"),
+        (&clinic, "a-mine", Some("k13"), &eleven_chats, 400, "invalid-body", "at most 10 chats"),
+        (&clinic, "a-mine", Some("k14"), &wrong_type, 400, "invalid-body", "wrong type"),
+        (&clinic, "a-mine", Some("k15"), &unknown_field, 400, "invalid-body", "unknown field `phn`"),
+        (&clinic, "a-mine", Some("k16"), "{", 400, "invalid-body", "not valid JSON"),
     ];
-    for (clinic, appointment, key, body, status, detail) in cases {
+    for (clinic, appointment, key, body, status, kind, detail) in cases {
         let (got, problem) = s.send_as(clinic, appointment, key, body).await;
         assert_eq!(got, status, "{appointment} {body}: {problem}");
+        assert_eq!(
+            problem["type"],
+            format!("urn:direct-messages:problem:{kind}"),
+            "{body}"
+        );
         assert!(
             problem["detail"].as_str().unwrap().contains(detail),
             "{problem}"
-        );
-        assert!(
-            problem["type"]
-                .as_str()
-                .unwrap()
-                .starts_with("urn:direct-messages:problem:")
         );
     }
     let (status, problem) = s

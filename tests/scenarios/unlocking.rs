@@ -10,7 +10,7 @@ use direct_messages::{
 };
 use integration_tests::{
     HttpCall, body_json, body_text, http_call,
-    sentinels::{self, MESSAGE_TEXT, OTHER_PHN, PHN},
+    sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
     staff_claims, with_body,
 };
 use jiff::{SignedDuration, Timestamp};
@@ -171,6 +171,20 @@ async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file
 }
 
 #[tokio::test]
+async fn a_malformed_phn_is_explained_without_repeating_it_and_not_counted() {
+    let s = scene(707, Some(RIGHT)).await;
+    let token = sent(&s).await;
+    for typed in [MISTYPED_PHN, &RIGHT[..6], "Sentinel"] {
+        let response = s.test.call("secure-unlock", &submit(&token, typed)).await;
+        assert_eq!(response.status(), 200, "{typed}");
+        assert_secure_headers(&response);
+        let html = body_text(&response);
+        assert!(html.contains("That is not a PHN"), "{typed}");
+        assert!(html.contains("5 tries left"), "not counted: {typed}");
+    }
+}
+
+#[tokio::test]
 async fn five_wrong_lock_for_fifteen_minutes_and_twenty_for_good() {
     let s = scene(703, Some(RIGHT)).await;
     let token = sent(&s).await;
@@ -244,11 +258,23 @@ async fn after_exactly_eight_days_it_has_expired_while_its_item_remains() {
     let clock = Arc::new(FixedClock::at(
         sent_at + SignedDuration::from_hours(8 * 24) + SignedDuration::from_secs(5),
     ));
+    let handler = secure_unlock::SecureUnlock::new(unlocker(&s, clock.clone()));
     let unlocker = unlocker(&s, clock);
     assert!(matches!(
         unlocker.attempt(&token, RIGHT).await.unwrap(),
         UnlockView::Expired { .. }
     ));
+    // The page the handler makes of it, with the same moved clock.
+    for call in [page("GET /m/{token}", &token), submit(&token, RIGHT)] {
+        let response = handler
+            .handle(call.request(Timestamp::now()).unwrap())
+            .await;
+        assert_eq!(response.status(), 410, "{}", call.route_key);
+        assert_secure_headers(&response);
+        let html = body_text(&response);
+        integration_tests::phi_guard::check_body(&call.route_key, &html);
+        assert!(html.contains("expired"), "{html}");
+    }
     assert!(matches!(
         unlocker.view(&token).await.unwrap(),
         UnlockView::Expired { .. }
