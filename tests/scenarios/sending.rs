@@ -425,7 +425,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
     );
     let eleven_chats = format!(
         r#"{{"kind":"basic","text":"Hi","chat_ids":[{}]}}"#,
-        vec![r#""intake-form""#; 11].join(",")
+        [r#""intake-form""#; 11].join(",")
     );
     let wrong_type = format!(r#"{{"kind":"basic","text":["{MESSAGE_TEXT}"]}}"#);
     let unknown_field = format!(r#"{{"kind":"basic","text":"Hi","phn":"{PHN}"}}"#);
