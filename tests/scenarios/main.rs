@@ -10,6 +10,7 @@ mod phi_guard;
 mod provisioning;
 mod replies;
 mod search;
+mod security_table;
 mod seeding;
 mod sending;
 mod template_rules;
