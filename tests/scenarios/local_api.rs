@@ -76,7 +76,13 @@ async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() 
 #[tokio::test]
 async fn unlock_pages_are_public_and_path_parameters_reach_the_handler() {
     let (base, _) = serve().await;
-    let response = reqwest::get(format!("{base}/m/some-token")).await.unwrap();
+    let token = direct_messages::link_token::LinkToken::generate(
+        &direct_messages::adapters::system::OsRandom,
+    );
+    integration_tests::sentinels::link_token(token.as_str());
+    let response = reqwest::get(format!("{base}/m/{}", token.as_str()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404, "an unknown token");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
     assert!(
