@@ -3,7 +3,9 @@
 
 use std::collections::BTreeSet;
 
-use integration_tests::{TestStack, body_json, http_call, staff_claims, with_body, with_query};
+use integration_tests::{
+    TestStack, body_json, http_call, sentinels::MESSAGE_TEXT, staff_claims, with_body, with_query,
+};
 use local_stack::{
     seed::{DemoData, seed},
     template::Template,
@@ -237,7 +239,7 @@ async fn real_responses_match_the_contract() {
                     &[("appointmentId", "a-zoe-upcoming")],
                     claims.clone(),
                 ),
-                r#"{"kind":"secure","text":"Results"}"#,
+                &format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#),
             )),
             "/appointments/{appointmentId}/messages",
             422,

@@ -282,14 +282,16 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
         .map(|id| format!(r#"{{"id":"{id}","file_name":"results.pdf"}}"#))
         .collect();
     let body = format!(
-        r#"{{"kind":"secure","text":"Your results","attachments":[{}]}}"#,
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{}]}}"#,
         attachments.join(",")
     );
     let (status, receipt) = s.send("key-attach-1", &body).await;
     assert_eq!(status, 201, "{receipt}");
 
-    let missing = r#"{"kind":"secure","text":"Results","attachments":[{"id":"never-uploaded","file_name":"a.pdf"}]}"#;
-    let (status, problem) = s.send("key-attach-2", missing).await;
+    let missing = format!(
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{{"id":"never-uploaded","file_name":"a.pdf"}}]}}"#
+    );
+    let (status, problem) = s.send("key-attach-2", &missing).await;
     assert_eq!(status, 422);
     assert!(
         problem["detail"]
@@ -428,6 +430,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
         [r#""intake-form""#; 11].join(",")
     );
     let wrong_type = format!(r#"{{"kind":"basic","text":["{MESSAGE_TEXT}"]}}"#);
+    let secure = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
     let unknown_field = format!(r#"{{"kind":"basic","text":"Hi","phn":"{PHN}"}}"#);
     /// Clinic, appointment, key, body, status, problem type, what the detail says.
     type Case<'a> = (
@@ -450,7 +453,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
             422, "attachments-on-basic", "cannot carry files",
         ),
         (
-            &clinic, "a-mine", Some("k5"), r#"{"kind":"secure","text":"Results"}"#,
+            &clinic, "a-mine", Some("k5"), &secure,
             422, "phn-required-for-secure", "PHN on file",
         ),
         (
@@ -498,12 +501,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
         );
     }
     let (status, problem) = s
-        .send_as(
-            &clinic,
-            "a-zoe-upcoming",
-            Some("k12"),
-            r#"{"kind":"secure","text":"Hi"}"#,
-        )
+        .send_as(&clinic, "a-zoe-upcoming", Some("k12"), &secure)
         .await;
     assert_eq!(
         (status, problem["type"].as_str()),
