@@ -1,6 +1,6 @@
 //! Test harness for scenarios against the local AWS emulator: one isolated stack per test
-//! (its own table, bucket, key and topic names), the real handlers, and the emulator's
-//! record of what was sent.
+//! (its own table, bucket, key and topic names), the real handlers, the emulator's record
+//! of what was sent, and the PHI guard over everything the tests log and receive.
 
 pub mod phi_guard;
 pub mod sentinels;
