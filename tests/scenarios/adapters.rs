@@ -15,19 +15,26 @@ use direct_messages::{
         SmsSender,
     },
 };
-use integration_tests::TestStack;
+use integration_tests::{
+    TestStack,
+    sentinels::{self, FIRST_NAME, LAST_NAME, NEW_PHN, PHN},
+};
 
 fn patient(id: &str, phone: &str) -> Patient {
     Patient {
         id: PatientId::parse(id).unwrap(),
-        phn: Some(Phn::parse("9698658215").unwrap()),
-        first_name: "Ava".into(),
-        last_name: "Smith".into(),
+        phn: Some(Phn::parse(PHN).unwrap()),
+        first_name: FIRST_NAME.into(),
+        last_name: LAST_NAME.into(),
         date_of_birth: Some(jiff::civil::date(1984, 3, 12)),
         phone: Some(PhoneNumber::parse(phone).unwrap()),
         email: None,
     }
 }
+
+/// The sort keys of the sentinel patient `p-ava`: folded names, last or first name first.
+const BY_LAST_NAME: &str = "sentinel bedard\u{1}renee sentinelle\u{1}p-ava";
+const BY_FIRST_NAME: &str = "renee sentinelle\u{1}sentinel bedard\u{1}p-ava";
 
 fn appointment(id: &str, patient: &str) -> Appointment {
     Appointment {
@@ -65,7 +72,8 @@ async fn lookup_items(test: &TestStack, pk: &str) -> Vec<String> {
 async fn upsert_writes_appointment_patient_and_lookup_keys_together() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();
-    let ava = patient("p-ava", "+16045550140");
+    let phone = sentinels::phone(240);
+    let ava = patient("p-ava", &phone);
     test.store
         .upsert_appointment_with_patient(&clinic, &ava, &appointment("a-1", "p-ava"))
         .await
@@ -82,16 +90,16 @@ async fn upsert_writes_appointment_patient_and_lookup_keys_together() {
         .unwrap();
     assert_eq!(stored, Some(appointment("a-1", "p-ava")));
     assert_eq!(
-        lookup_items(&test, &phone_key(&clinic, "+16045550140")).await,
+        lookup_items(&test, &phone_key(&clinic, &phone)).await,
         ["p-ava"]
     );
     assert_eq!(
         lookup_items(&test, &last_name_key(&clinic)).await,
-        ["smith\u{1}ava\u{1}p-ava"]
+        [BY_LAST_NAME]
     );
     assert_eq!(
         lookup_items(&test, &first_name_key(&clinic)).await,
-        ["ava\u{1}smith\u{1}p-ava"]
+        [BY_FIRST_NAME]
     );
 }
 
@@ -99,24 +107,25 @@ async fn upsert_writes_appointment_patient_and_lookup_keys_together() {
 async fn a_changed_phone_replaces_the_old_lookup_key() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();
-    let before = patient("p-ava", "+16045550141");
+    let (old, new) = (sentinels::phone(241), sentinels::phone(242));
+    let before = patient("p-ava", &old);
     test.store
         .upsert_appointment_with_patient(&clinic, &before, &appointment("a-1", "p-ava"))
         .await
         .unwrap();
-    let after = patient("p-ava", "+16045550142");
+    let after = patient("p-ava", &new);
     test.store
         .upsert_appointment_with_patient(&clinic, &after, &appointment("a-2", "p-ava"))
         .await
         .unwrap();
 
     assert!(
-        lookup_items(&test, &phone_key(&clinic, "+16045550141"))
+        lookup_items(&test, &phone_key(&clinic, &old))
             .await
             .is_empty()
     );
     assert_eq!(
-        lookup_items(&test, &phone_key(&clinic, "+16045550142")).await,
+        lookup_items(&test, &phone_key(&clinic, &new)).await,
         ["p-ava"]
     );
     assert_eq!(
@@ -129,48 +138,44 @@ async fn a_changed_phone_replaces_the_old_lookup_key() {
 async fn changed_name_phn_and_email_replace_their_old_lookup_keys() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();
-    let mut before = patient("p-ava", "+16045550151");
-    before.email = Some(direct_messages::email::Email::parse("old@example.com").unwrap());
+    let mut before = patient("p-ava", &sentinels::phone(251));
+    before.email = Some(direct_messages::email::Email::parse("sentinel.old@example.com").unwrap());
     test.store
         .upsert_appointment_with_patient(&clinic, &before, &appointment("a-1", "p-ava"))
         .await
         .unwrap();
     let mut after = before.clone();
-    after.first_name = "Eva".into();
-    after.last_name = "Jones".into();
-    after.phn = Some(Phn::parse("9890608412").unwrap());
-    after.email = Some(direct_messages::email::Email::parse("new@example.com").unwrap());
+    after.first_name = "Sentinelnew".into();
+    after.last_name = "Sentinelchanged".into();
+    after.phn = Some(Phn::parse(NEW_PHN).unwrap());
+    after.email = Some(direct_messages::email::Email::parse("sentinel.new@example.com").unwrap());
     test.store
         .upsert_appointment_with_patient(&clinic, &after, &appointment("a-1", "p-ava"))
         .await
         .unwrap();
 
     use direct_messages::patient_keys::{email_key, phn_key};
+    assert!(lookup_items(&test, &phn_key(&clinic, PHN)).await.is_empty());
     assert!(
-        lookup_items(&test, &phn_key(&clinic, "9698658215"))
-            .await
-            .is_empty()
-    );
-    assert!(
-        lookup_items(&test, &email_key(&clinic, "old@example.com"))
+        lookup_items(&test, &email_key(&clinic, "sentinel.old@example.com"))
             .await
             .is_empty()
     );
     assert_eq!(
-        lookup_items(&test, &phn_key(&clinic, "9890608412")).await,
+        lookup_items(&test, &phn_key(&clinic, NEW_PHN)).await,
         ["p-ava"]
     );
     assert_eq!(
-        lookup_items(&test, &email_key(&clinic, "new@example.com")).await,
+        lookup_items(&test, &email_key(&clinic, "sentinel.new@example.com")).await,
         ["p-ava"]
     );
     assert_eq!(
         lookup_items(&test, &last_name_key(&clinic)).await,
-        ["jones\u{1}eva\u{1}p-ava"]
+        ["sentinelchanged\u{1}sentinelnew\u{1}p-ava"]
     );
     assert_eq!(
         lookup_items(&test, &first_name_key(&clinic)).await,
-        ["eva\u{1}jones\u{1}p-ava"]
+        ["sentinelnew\u{1}sentinelchanged\u{1}p-ava"]
     );
 }
 
@@ -178,12 +183,7 @@ async fn changed_name_phn_and_email_replace_their_old_lookup_keys() {
 async fn concurrent_upserts_of_one_patient_leave_consistent_lookup_keys() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();
-    let phones = [
-        "+16045550143",
-        "+16045550144",
-        "+16045550145",
-        "+16045550146",
-    ];
+    let phones = [243, 244, 245, 246].map(sentinels::phone);
     let writes = phones.iter().enumerate().map(|(n, phone)| {
         let store = test.store.clone();
         let clinic = clinic.clone();
@@ -204,7 +204,7 @@ async fn concurrent_upserts_of_one_patient_leave_consistent_lookup_keys() {
         .unwrap()
         .unwrap();
     let current = stored.phone.unwrap();
-    for phone in phones {
+    for phone in &phones {
         let keys = lookup_items(&test, &phone_key(&clinic, phone)).await;
         if phone == current.as_e164() {
             assert_eq!(keys, ["p-ava"]);
@@ -235,7 +235,7 @@ async fn another_clinics_appointment_is_not_found() {
     test.store
         .upsert_appointment_with_patient(
             &owner,
-            &patient("p-ava", "+16045550147"),
+            &patient("p-ava", &sentinels::phone(247)),
             &appointment("a-1", "p-ava"),
         )
         .await
@@ -273,7 +273,7 @@ async fn clinics_are_found_by_their_sms_number() {
         .await
         .unwrap();
     assert_eq!(found, Some(clinic));
-    let unknown = PhoneNumber::parse("+16045550148").unwrap();
+    let unknown = PhoneNumber::parse(&sentinels::phone(248)).unwrap();
     assert!(
         test.store
             .find_clinic_by_sms_number(&unknown)
@@ -287,22 +287,23 @@ async fn clinics_are_found_by_their_sms_number() {
 async fn sms_is_published_transactional_from_the_clinic_number() {
     let test = TestStack::new().await;
     let sender = SnsSmsSender::new(test.stack.clients.sns());
+    let phone = sentinels::phone(249);
     let sms = OutboundSms {
-        to: PhoneNumber::parse("+16045550149").unwrap(),
+        to: PhoneNumber::parse(&phone).unwrap(),
         from: PhoneNumber::parse("+12505550100").unwrap(),
-        body: "Adapter test message".into(),
+        body: "Sentinel adapter test message".into(),
     };
     let receipt = sender.send(&sms).await.expect("published");
     assert!(!receipt.provider_message_id.is_empty());
     assert!(!sender.is_opted_out(&sms.to).await.unwrap());
 
-    let published = test.recorder.published_sms().await.unwrap();
+    let published = test.published_sms().await;
     let ours: Vec<_> = published
         .iter()
-        .filter(|p| p.phone_number == "+16045550149")
+        .filter(|p| p.phone_number == phone)
         .collect();
     assert_eq!(ours.len(), 1);
-    assert_eq!(ours[0].message, "Adapter test message");
+    assert_eq!(ours[0].message, "Sentinel adapter test message");
     assert_eq!(ours[0].attributes["AWS.SNS.SMS.SMSType"], "Transactional");
     assert_eq!(
         ours[0].attributes["AWS.MM.SMS.OriginationNumber"],
@@ -409,7 +410,10 @@ async fn bulk_loaded_patients_are_found_like_upserted_ones() {
     test.store
         .bulk_load(
             &clinic.id,
-            &[(patient("p-bulk", "+16045550150"), vec![upcoming.clone()])],
+            &[(
+                patient("p-bulk", &sentinels::phone(250)),
+                vec![upcoming.clone()],
+            )],
         )
         .await
         .unwrap();
@@ -422,7 +426,7 @@ async fn bulk_loaded_patients_are_found_like_upserted_ones() {
         Some(upcoming)
     );
     let request =
-        direct_messages::search::SearchRequest::parse(Some("604 555 0150"), None, None, None)
+        direct_messages::search::SearchRequest::parse(Some("250 555 0250"), None, None, None)
             .unwrap();
     let page = direct_messages::search::find_patients(
         &test.store,

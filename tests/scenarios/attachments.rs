@@ -92,25 +92,23 @@ async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
 #[tokio::test]
 async fn unsupported_types_oversized_files_and_bad_bodies_are_refused_clearly() {
     let test = TestStack::new().await;
+    #[rustfmt::skip]
     let cases = [
-        (r#"{"content_type":"text/html"}"#, 415, "PDF, PNG or JPEG"),
-        (
-            r#"{"content_type":"application/zip"}"#,
-            415,
-            "PDF, PNG or JPEG",
-        ),
-        (
-            r#"{"content_type":"image/jpeg","size":20971521}"#,
-            400,
-            "at most 20 MB",
-        ),
-        (r#"{"size":10}"#, 400, "missing field `content_type`"),
-        ("not json", 400, "not valid JSON"),
-        ("", 400, "send a JSON object"),
+        (r#"{"content_type":"text/html"}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
+        (r#"{"content_type":"application/zip"}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
+        (r#"{"content_type":"image/jpeg","size":20971521}"#, 400, "invalid-body", "at most 20 MB"),
+        (r#"{"size":10}"#, 400, "invalid-body", "missing field `content_type`"),
+        ("not json", 400, "invalid-body", "not valid JSON"),
+        ("", 400, "invalid-body", "send a JSON object"),
     ];
-    for (body, status, expected) in cases {
+    for (body, status, kind, expected) in cases {
         let (got, problem) = start(&test, "clinic-a", body).await;
         assert_eq!(got, status, "{body}");
+        assert_eq!(
+            problem["type"],
+            format!("urn:direct-messages:problem:{kind}"),
+            "{body}"
+        );
         assert!(
             problem["detail"].as_str().unwrap().contains(expected),
             "{body}: {problem}"

@@ -19,7 +19,9 @@ use inbound_reply::InboundReply;
 use integration_tests::{
     HttpCall,
     aws_faults::{AwsFaults, Fault, INJECTED_AWS_MESSAGE, Operation, Service},
-    body_json, body_text, call_function, http_call, logs, staff_claims, with_body, with_query,
+    body_json, body_text, call_function, call_function_showing_phi, http_call, phi_guard,
+    sentinels::{OTHER_PHN, PHN},
+    staff_claims, with_body, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::{api_event::inbound_sms_event, functions::Functions};
@@ -27,8 +29,7 @@ use serde_json::{Value, json};
 
 use crate::sending::{Scene, scene};
 
-const PHN: &str = "9567812347";
-const WRONG_PHN: &str = "9698658215";
+const WRONG_PHN: &str = OTHER_PHN;
 const CLINIC_NUMBER: &str = "+12505550100";
 
 /// A scene whose functions reach AWS through `faults`.
@@ -38,8 +39,8 @@ struct Faulty {
     functions: Functions,
 }
 
-async fn faulty(phone: &str, phn: Option<&str>) -> Faulty {
-    let s = scene(phone, phn).await;
+async fn faulty(phone_slot: u16, phn: Option<&str>) -> Faulty {
+    let s = scene(phone_slot, phn).await;
     let faults = AwsFaults::new();
     let functions = s.test.functions_through(&faults);
     Faulty {
@@ -266,7 +267,7 @@ fn dynamodb_writes_naming(table: &str, fault: Fault) -> Vec<(Operation, Fault)> 
 
 #[tokio::test]
 async fn search_routes_answer_502_problem_json_while_dynamodb_fails_and_recover() {
-    let f = faulty("+12505550901", Some(PHN)).await;
+    let f = faulty(921, Some(PHN)).await;
     let s = &f.s;
     let routes = [
         with_query(staff(s, "GET /patients", &[]), &[("q", PHN)]),
@@ -298,15 +299,20 @@ async fn search_routes_answer_502_problem_json_while_dynamodb_fails_and_recover(
     }
     assert!(f.faults.hits() > 0);
     for call in &routes {
-        let (status, _, raw) = answer(&f.functions, "search", call).await;
-        assert_eq!(status, 200, "{raw}");
+        let response =
+            if call.route_key.contains("/patients") || call.route_key.contains("/appointments/") {
+                let reason = "the clinic sees its patient once the fault clears";
+                call_function_showing_phi(&f.functions, "search", call, reason).await
+            } else {
+                call_function(&f.functions, "search", call).await
+            };
+        assert_eq!(response.status(), 200, "{}", body_text(&response));
     }
-    logs::assert_absent(&[INJECTED_AWS_MESSAGE, PHN, "Sentinelfirst"]);
 }
 
 #[tokio::test]
 async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_them() {
-    let f = faulty("+12505550902", None).await;
+    let f = faulty(922, None).await;
     for service in [Service::S3, Service::Kms, Service::DynamoDb, Service::Sns] {
         f.faults
             .inject(Operation::all(service), Fault::ConnectionRefused);
@@ -334,7 +340,7 @@ async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_the
 
 #[tokio::test]
 async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends_once() {
-    let f = faulty("+12505550903", None).await;
+    let f = faulty(923, None).await;
     let messages_table = f.s.test.stack.config.tables.messages.clone();
     let cases = [
         (
@@ -387,12 +393,11 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
         )
         .await;
     }
-    logs::assert_absent(&[INJECTED_AWS_MESSAGE, "+12505550903", "Sentinel closed"]);
 }
 
 #[tokio::test]
 async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_sends_once() {
-    let f = faulty("+12505550904", Some(PHN)).await;
+    let f = faulty(924, Some(PHN)).await;
     let s = &f.s;
     let upload = with_body(
         staff(s, "POST /attachments", &[]),
@@ -466,17 +471,11 @@ async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_send
         f.send_through(case, &format!("fault-secure-{n}"), &body, outage, expected)
             .await;
     }
-    logs::assert_absent(&[
-        INJECTED_AWS_MESSAGE,
-        "+12505550904",
-        PHN,
-        "Sentinel results",
-    ]);
 }
 
 #[tokio::test]
 async fn dynamodb_failing_after_the_sms_went_answers_201_and_never_sends_it_twice() {
-    let f = faulty("+12505550910", None).await;
+    let f = faulty(930, None).await;
     let s = &f.s;
     let body = r#"{"kind":"basic","text":"Closed Friday"}"#;
     f.faults.inject_after(
@@ -509,7 +508,7 @@ async fn dynamodb_failing_after_the_sms_went_answers_201_and_never_sends_it_twic
 
 #[tokio::test]
 async fn concurrent_sends_with_one_key_while_publish_fails_send_nothing_then_exactly_one() {
-    let f = Arc::new(faulty("+12505550911", None).await);
+    let f = Arc::new(faulty(931, None).await);
     let body = r#"{"kind":"basic","text":"Closed Friday"}"#;
     f.faults
         .inject(Operation::sns("Publish"), Fault::InternalError);
@@ -598,7 +597,7 @@ async fn attempts(s: &Scene, token: &str) -> Attempts {
 
 #[tokio::test]
 async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_attempt() {
-    let f = faulty("+12505550905", Some(PHN)).await;
+    let f = faulty(925, Some(PHN)).await;
     let s = &f.s;
     let token = sent_secure(s).await;
     let messages_table = s.test.stack.config.tables.messages.clone();
@@ -665,10 +664,11 @@ async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_a
         (0, 0),
         "an outage is not a wrong PHN: nothing counted"
     );
-    let response = call_function(
+    let response = call_function_showing_phi(
         &f.functions,
         "secure-unlock",
         &unlock_call(&token, Some(PHN)),
+        "the right PHN opens the message",
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -683,12 +683,11 @@ async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_a
         .await
         .unwrap();
     assert!(opened[0].opened_at.is_some());
-    logs::assert_absent(&[&token, PHN, WRONG_PHN, INJECTED_AWS_MESSAGE]);
 }
 
 #[tokio::test]
 async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
-    let f = faulty("+12505550906", Some(PHN)).await;
+    let f = faulty(926, Some(PHN)).await;
     let s = &f.s;
     let token = sent_secure(s).await;
     let save = Operation::dynamodb("UpdateItem").naming(&s.test.stack.config.tables.unlock);
@@ -724,10 +723,11 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
     let state = attempts(s, &token).await;
     assert_eq!((state.failures_total, state.version), (1, 1));
 
-    let response = call_function(
+    let response = call_function_showing_phi(
         &f.functions,
         "secure-unlock",
         &unlock_call(&token, Some(PHN)),
+        "the right PHN opens the message",
     )
     .await;
     assert_eq!(response.status(), 200);
@@ -786,7 +786,7 @@ async fn sent_basic(s: &Scene) {
 
 #[tokio::test]
 async fn a_reply_while_dynamodb_fails_fails_the_invocation_and_its_retry_replies_once() {
-    let f = faulty("+12505550907", None).await;
+    let f = faulty(927, None).await;
     let s = &f.s;
     sent_basic(s).await;
     let function = inbound_reply(&f, Arc::new(FixedClock::at(Timestamp::now())));
@@ -809,13 +809,12 @@ async fn a_reply_while_dynamodb_fails_fails_the_invocation_and_its_retry_replies
         1,
         "one auto-reply across the retries"
     );
-    logs::assert_absent(&[INJECTED_AWS_MESSAGE, "+12505550907"]);
 }
 
 #[tokio::test]
 async fn a_failed_auto_reply_fails_the_invocation_and_concurrent_retries_after_it_send_exactly_one()
 {
-    let f = Arc::new(faulty("+12505550908", None).await);
+    let f = Arc::new(faulty(928, None).await);
     sent_basic(&f.s).await;
     let clock = Arc::new(FixedClock::at(Timestamp::now()));
     let function = Arc::new(inbound_reply(&f, clock.clone()));
@@ -861,7 +860,7 @@ async fn a_failed_auto_reply_fails_the_invocation_and_concurrent_retries_after_i
 
 #[tokio::test]
 async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
-    let f = faulty("+12505550909", None).await;
+    let f = faulty(929, None).await;
     let s = &f.s;
     sent_basic(s).await;
     let function = inbound_reply(&f, Arc::new(FixedClock::at(Timestamp::now())));
@@ -896,6 +895,6 @@ async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
         .await;
     assert!(handled.is_ok(), "{handled:?}");
     assert_eq!(status(s).await, None, "no appointment made up");
-    assert!(logs::captured().contains("the replied-to appointment is gone"));
+    assert!(phi_guard::logged("the replied-to appointment is gone"));
     assert_eq!(auto_replies(s).await, 2, "one auto-reply per inbound SMS");
 }

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use integration_tests::TestStack;
+use integration_tests::{TestStack, local_api_body, sentinels::REPLY_TEXT};
 use local_stack::{
     functions::Functions,
     seed::{DemoData, seed},
@@ -48,7 +48,8 @@ async fn a_request_with_the_printed_token_reaches_the_handler() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&local_api_body("GET /templates", response).await).unwrap();
     assert!(body["items"].as_array().unwrap().len() >= 3);
 }
 
@@ -58,6 +59,7 @@ async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() 
     let http = reqwest::Client::new();
     let missing = http.get(format!("{base}/templates")).send().await.unwrap();
     assert_eq!(missing.status(), 401);
+    local_api_body("GET /templates", missing).await;
     let wrong = http
         .get(format!("{base}/chats"))
         .bearer_auth("guess")
@@ -65,17 +67,29 @@ async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() 
         .await
         .unwrap();
     assert_eq!(wrong.status(), 401);
+    local_api_body("GET /chats", wrong).await;
     let unknown = http.get(format!("{base}/nowhere")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
+    local_api_body("GET /nowhere", unknown).await;
 }
 
 #[tokio::test]
 async fn unlock_pages_are_public_and_path_parameters_reach_the_handler() {
     let (base, _) = serve().await;
-    let response = reqwest::get(format!("{base}/m/some-token")).await.unwrap();
+    let token = direct_messages::link_token::LinkToken::generate(
+        &direct_messages::adapters::system::OsRandom,
+    );
+    integration_tests::sentinels::link_token(token.as_str());
+    let response = reqwest::get(format!("{base}/m/{}", token.as_str()))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 404, "an unknown token");
     assert_eq!(response.headers()["referrer-policy"], "no-referrer");
-    assert!(response.text().await.unwrap().contains("<html"));
+    assert!(
+        local_api_body("GET /m/{token}", response)
+            .await
+            .contains("<html")
+    );
 }
 
 #[tokio::test]
@@ -85,13 +99,14 @@ async fn a_simulated_reply_goes_through_the_inbound_handler() {
     let response = http
         .post(format!("{base}/local/sms-replies"))
         .json(
-            &serde_json::json!({"from": "+16045550123", "to": "+12505550100", "text": "ok thanks"}),
+            &serde_json::json!({"from": "+16045550123", "to": "+12505550100", "text": REPLY_TEXT}),
         )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 202);
-    let body: serde_json::Value = response.json().await.unwrap();
+    let body: serde_json::Value =
+        serde_json::from_str(&local_api_body("POST /local/sms-replies", response).await).unwrap();
     assert_eq!(body["handled"], 1);
     assert_eq!(body["malformed"], 0);
 }

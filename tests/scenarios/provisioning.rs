@@ -1,8 +1,12 @@
 //! The local stack is made from infra/template.yaml: tables, indexes, TTL and settings as
 //! the template says.
 
-use aws_sdk_dynamodb::types::TimeToLiveStatus;
-use integration_tests::TestStack;
+use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
+use integration_tests::{
+    TestStack,
+    sentinels::{MESSAGE_TEXT, PHN},
+};
+use jiff::Timestamp;
 use local_stack::template::Template;
 
 #[tokio::test]
@@ -67,21 +71,61 @@ async fn every_table_of_the_template_exists_with_its_keys_indexes_and_ttl() {
     }
 }
 
+/// Each table's TTL attribute, as the template names it, is the one the code writes: the
+/// items a secure send stores carry it as epoch seconds (the message and its unlock state at
+/// the message's expiry), so that DynamoDB does delete them.
 #[tokio::test]
-async fn secure_messages_expire_through_ttl_on_expires_at() {
+async fn the_ttl_attribute_of_each_table_is_the_one_the_code_writes() {
+    let s = crate::sending::scene(901, Some(PHN)).await;
+    let body = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
+    let (status, receipt) = s.send("ttl-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let expires: Timestamp = receipt["expires_at"].as_str().unwrap().parse().unwrap();
     let template = Template::load_default().unwrap();
-    for logical_id in ["MessagesTable", "UnlockTable"] {
-        let table = template
-            .tables
-            .iter()
-            .find(|t| t.logical_id == logical_id)
-            .expect(logical_id);
-        assert_eq!(
-            table.ttl_attribute.as_deref(),
-            Some("expires_at"),
-            "{logical_id}"
+    let mut checked = Vec::new();
+    for table in &template.tables {
+        let Some(attribute) = &table.ttl_attribute else {
+            continue;
+        };
+        // Tests may Scan: this reads back everything this test's stack stored.
+        let items = s
+            .test
+            .stack
+            .clients
+            .dynamodb()
+            .scan()
+            .table_name(&s.test.stack.provisioned.refs[&table.logical_id])
+            .send()
+            .await
+            .unwrap()
+            .items
+            .unwrap_or_default();
+        assert!(
+            !items.is_empty(),
+            "a secure send writes to {}",
+            table.logical_id
         );
+        for item in items {
+            let Some(AttributeValue::N(seconds)) = item.get(attribute) else {
+                panic!(
+                    "an item of {} without {attribute} as a Number",
+                    table.logical_id
+                );
+            };
+            let seconds: i64 = seconds.parse().expect("epoch seconds");
+            assert!(
+                seconds > Timestamp::now().as_second(),
+                "{}",
+                table.logical_id
+            );
+            if ["MessagesTable", "UnlockTable"].contains(&table.logical_id.as_str()) {
+                assert_eq!(seconds, expires.as_second(), "{}", table.logical_id);
+            }
+        }
+        checked.push(table.logical_id.as_str());
     }
+    checked.sort();
+    assert_eq!(checked, ["MessagesTable", "RequestsTable", "UnlockTable"]);
 }
 
 #[tokio::test]

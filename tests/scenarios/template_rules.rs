@@ -87,34 +87,146 @@ fn no_function_may_scan_and_only_send_and_inbound_reply_may_text() {
     }
 }
 
-/// Only SMS actions may have `Resource: '*'` (an SMS to a phone number has no ARN); data
-/// actions always name their tables, bucket or key.
-#[test]
-fn only_sms_actions_are_allowed_on_every_resource() {
-    let template = template();
-    for function in [
-        "SearchFunction",
-        "SendFunction",
-        "SecureUnlockFunction",
-        "InboundReplyFunction",
-    ] {
-        let statements = &resource(&template, function)["Properties"]["Policies"][0]["Statement"];
-        for statement in statements.as_sequence().unwrap() {
-            if statement["Effect"].as_str() != Some("Allow")
-                || statement["Resource"].as_str() != Some("*")
-            {
+/// SMS actions are the only ones that may apply to every resource (an SMS to a phone number
+/// has no ARN).
+const SMS_ACTIONS: [&str; 2] = ["sns:Publish", "sns:CheckIfPhoneNumberIsOptedOut"];
+
+/// A scalar or a list, as the items it holds.
+fn items(value: &Value) -> Vec<&Value> {
+    match value {
+        Value::Sequence(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// Where a function's policies give a data action (anything but SMS) more than the
+/// template's own tables, indexes, bucket prefix and key: `Resource: '*'` (alone or in a
+/// list), an ARN pattern that names no resource of the template, a wildcard action,
+/// `NotAction`/`NotResource`, a managed policy or SAM policy template, or a role of its own.
+fn data_actions_beyond_own_resources(template: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    let resources = template["Resources"].as_mapping().unwrap();
+    let logical_ids: Vec<&str> = resources.keys().filter_map(Value::as_str).collect();
+    for (id, function) in resources {
+        if function["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let id = id.as_str().unwrap();
+        let properties = &function["Properties"];
+        if !properties["Role"].is_null() {
+            found.push(format!("{id} brings its own role"));
+        }
+        for policy in items(&properties["Policies"]) {
+            let Some(statements) = policy["Statement"].as_sequence() else {
+                found.push(format!("{id} uses a managed policy or policy template"));
                 continue;
-            }
-            let actions = text(&statement["Action"]);
-            for action in actions.lines() {
-                let action = action.trim_start_matches("- ").trim();
-                assert!(
-                    action.starts_with("sns:"),
-                    "{function} allows {action} on '*'"
-                );
+            };
+            for statement in statements {
+                if statement["Effect"].as_str() != Some("Allow") {
+                    continue;
+                }
+                if !statement["NotAction"].is_null() || !statement["NotResource"].is_null() {
+                    found.push(format!("{id} allows NotAction or NotResource"));
+                }
+                let actions: Vec<&str> = items(&statement["Action"])
+                    .into_iter()
+                    .filter_map(Value::as_str)
+                    .collect();
+                let data: Vec<&str> = actions
+                    .iter()
+                    .copied()
+                    .filter(|action| !SMS_ACTIONS.contains(action))
+                    .collect();
+                if data.is_empty() {
+                    continue;
+                }
+                if let Some(action) = data.iter().find(|action| action.contains('*')) {
+                    found.push(format!("{id} allows the wildcard action {action}"));
+                }
+                for resource in items(&statement["Resource"]) {
+                    let shown = text(resource);
+                    // `${Bucket.Arn}/attachments/*` and `${Table.Arn}/index/*` narrow one
+                    // resource of the template; a `*` anywhere before it does not.
+                    let own = logical_ids.iter().find_map(|logical_id| {
+                        let reference = format!("{logical_id}.Arn");
+                        shown.find(&reference).map(|at| at + reference.len())
+                    });
+                    match own {
+                        Some(after) if !shown[..after].contains('*') => {}
+                        _ => found.push(format!(
+                            "{id} allows {data:?} on {}",
+                            shown.trim().replace('\n', " ")
+                        )),
+                    }
+                }
             }
         }
     }
+    found
+}
+
+#[test]
+fn data_actions_apply_only_to_the_templates_own_resources() {
+    assert_eq!(
+        data_actions_beyond_own_resources(&template()),
+        [] as [String; 0]
+    );
+}
+
+/// The statement of `SendFunction`'s policy with this `Sid`.
+fn send_statement<'a>(template: &'a mut Value, sid: &str) -> &'a mut Value {
+    template["Resources"]["SendFunction"]["Properties"]["Policies"][0]["Statement"]
+        .as_sequence_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|s| s["Sid"].as_str() == Some(sid))
+        .unwrap_or_else(|| panic!("{sid} in SendFunction's policy"))
+}
+
+/// The check above fails on each way a policy can open up: the same template, broken once.
+#[test]
+fn the_resource_check_catches_every_opening() {
+    let star = Value::String("*".into());
+    type Break = fn(&mut Value, Value);
+    let breaks: [(&str, &str, Break); 6] = [
+        ("Attachments", "Resource: '*'", |s, star| {
+            s["Resource"] = star
+        }),
+        ("RecordUnlockAndAudit", "'*' in a list", |s, star| {
+            s["Resource"].as_sequence_mut().unwrap().push(star)
+        }),
+        ("ReleaseIdempotencyKeys", "an ARN pattern", |s, _| {
+            s["Resource"] = Value::String("arn:aws:dynamodb:*:*:table/*".into())
+        }),
+        ("UseContentKey", "a wildcard action", |s, _| {
+            s["Action"] = Value::String("kms:*".into())
+        }),
+        ("SendSms", "a data action beside SMS", |s, _| {
+            s["Action"]
+                .as_sequence_mut()
+                .unwrap()
+                .push("s3:GetObject".into())
+        }),
+        ("Attachments", "NotResource", |s, star| {
+            s.as_mapping_mut().unwrap().remove("Resource");
+            s["NotResource"] = star;
+        }),
+    ];
+    for (sid, what, broken) in breaks {
+        let mut template = template();
+        broken(send_statement(&mut template, sid), star.clone());
+        assert!(
+            !data_actions_beyond_own_resources(&template).is_empty(),
+            "{what} is not caught"
+        );
+    }
+    let mut template = template();
+    template["Resources"]["SearchFunction"]["Properties"]["Policies"]
+        .as_sequence_mut()
+        .unwrap()
+        .push(Value::String("AmazonDynamoDBFullAccess".into()));
+    assert!(!data_actions_beyond_own_resources(&template).is_empty());
 }
 
 #[test]
@@ -182,12 +294,39 @@ fn attachments_are_private_and_encrypted_with_the_project_key() {
         rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
         Some("aws:kms")
     );
-    assert!(text(&rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).contains("ContentKey"));
+    assert_eq!(
+        text(&rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]).trim(),
+        "!GetAtt ContentKey.Arn",
+        "the project key, the one the functions get as CONTENT_KEY_ID"
+    );
+    for function in ["SendFunction", "SecureUnlockFunction"] {
+        let environment = &resource(&template, function)["Properties"]["Environment"];
+        let global = &template["Globals"]["Function"]["Environment"];
+        let key = [environment, global]
+            .into_iter()
+            .map(|e| &e["Variables"]["CONTENT_KEY_ID"])
+            .find(|v| !v.is_null())
+            .unwrap_or_else(|| panic!("{function} gets CONTENT_KEY_ID"));
+        assert_eq!(text(key).trim(), "!GetAtt ContentKey.Arn", "{function}");
+    }
     assert_eq!(rule["BucketKeyEnabled"].as_bool(), Some(true));
-    let policy =
-        text(&resource(&template, "AttachmentsBucketPolicy")["Properties"]["PolicyDocument"]);
+    let document = &resource(&template, "AttachmentsBucketPolicy")["Properties"]["PolicyDocument"];
+    let statements = document["Statement"].as_sequence().unwrap();
+    assert!(
+        statements
+            .iter()
+            .all(|s| s["Effect"].as_str() == Some("Deny")),
+        "the bucket policy only denies: it grants no one, public or not, anything"
+    );
+    let key_condition = statements
+        .iter()
+        .find_map(|s| {
+            s["Condition"]["StringNotEquals"].get("s3:x-amz-server-side-encryption-aws-kms-key-id")
+        })
+        .expect("uploads under another key are denied");
+    assert_eq!(text(key_condition).trim(), "!GetAtt ContentKey.Arn");
+    let policy = text(document);
     assert!(policy.contains("aws:SecureTransport"));
-    assert!(policy.contains("s3:x-amz-server-side-encryption-aws-kms-key-id"));
     let expiry = &bucket["LifecycleConfiguration"]["Rules"][0];
     assert_eq!(expiry["Prefix"].as_str(), Some("attachments/"));
     assert!(

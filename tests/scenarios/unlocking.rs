@@ -8,14 +8,18 @@ use direct_messages::{
     link_token::LinkToken,
     unlock::{LOCKOUT, UnlockView, Unlocker},
 };
-use integration_tests::{HttpCall, body_json, body_text, http_call, logs, staff_claims, with_body};
+use integration_tests::{
+    HttpCall, body_json, body_text, http_call,
+    sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
+    staff_claims, with_body,
+};
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Response};
 
 use crate::sending::{Scene, scene};
 
-const RIGHT: &str = "9567812347";
-const WRONG: &str = "9698658215";
+const RIGHT: &str = PHN;
+const WRONG: &str = OTHER_PHN;
 
 /// Sends a secure message with one PDF to this scene's patient; the token from its SMS.
 async fn sent(s: &Scene) -> String {
@@ -36,7 +40,7 @@ async fn sent(s: &Scene) -> String {
     }
     assert!(put.send().await.unwrap().status().is_success());
     let body = format!(
-        r#"{{"kind":"secure","text":"Sentinel result <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{}","file_name":"résultats.pdf"}}]}}"#,
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{}","file_name":"résultats.pdf"}}]}}"#,
         ticket["attachment_id"].as_str().unwrap()
     );
     let (status, receipt) = s.send("unlock-send", &body).await;
@@ -86,7 +90,7 @@ fn unlocker(s: &Scene, clock: Arc<FixedClock>) -> Unlocker {
 
 #[tokio::test]
 async fn the_page_asks_for_the_phn_and_shows_no_health_information() {
-    let s = scene("+12505550701", Some(RIGHT)).await;
+    let s = scene(701, Some(RIGHT)).await;
     let token = sent(&s).await;
     let response = s
         .test
@@ -104,20 +108,30 @@ async fn the_page_asks_for_the_phn_and_shows_no_health_information() {
 
 #[tokio::test]
 async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file() {
-    let s = scene("+12505550702", Some(RIGHT)).await;
+    let s = scene(702, Some(RIGHT)).await;
     let token = sent(&s).await;
     let wrong = s.test.call("secure-unlock", &submit(&token, WRONG)).await;
     assert_eq!(wrong.status(), 200);
     assert!(
         body_text(&wrong).contains("does not match") && body_text(&wrong).contains("4 tries left")
     );
-    for typed in ["9567 812 347", "9567-812-347"] {
-        let opened = s.test.call("secure-unlock", &submit(&token, typed)).await;
+    let (a, b, c) = (&RIGHT[..4], &RIGHT[4..7], &RIGHT[7..]);
+    for typed in [format!("{a} {b} {c}"), format!("{a}-{b}-{c}")] {
+        let opened = s
+            .test
+            .call_showing_phi(
+                "secure-unlock",
+                &submit(&token, &typed),
+                "the right PHN opens the message",
+            )
+            .await;
         assert_eq!(opened.status(), 200);
         assert_secure_headers(&opened);
         let html = body_text(&opened);
         assert!(
-            html.contains("Sentinel result &lt;script&gt;alert(1)&lt;/script&gt;"),
+            html.contains(&format!(
+                "{MESSAGE_TEXT} &lt;script&gt;alert(1)&lt;/script&gt;"
+            )),
             "escaped text"
         );
         assert!(html.contains("href=\"https://forms.harbourview.example/prep/colonoscopy\""));
@@ -143,15 +157,36 @@ async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file
         &[("appointmentId", "a-mine")],
         Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
     );
-    let details = body_json(&s.test.call("search", &details).await);
+    let details = s
+        .test
+        .call_showing_phi(
+            "search",
+            &details,
+            "the clinic sees its patient's appointment",
+        )
+        .await;
+    let details = body_json(&details);
     assert_eq!(details["messages"][0]["opened"], true);
     assert_eq!(details["messages"][0]["expired"], false);
-    logs::assert_absent(&[&token, RIGHT, WRONG, "9567 812 347", "Sentinel result"]);
+}
+
+#[tokio::test]
+async fn a_malformed_phn_is_explained_without_repeating_it_and_not_counted() {
+    let s = scene(707, Some(RIGHT)).await;
+    let token = sent(&s).await;
+    for typed in [MISTYPED_PHN, &RIGHT[..6], "Sentinel"] {
+        let response = s.test.call("secure-unlock", &submit(&token, typed)).await;
+        assert_eq!(response.status(), 200, "{typed}");
+        assert_secure_headers(&response);
+        let html = body_text(&response);
+        assert!(html.contains("That is not a PHN"), "{typed}");
+        assert!(html.contains("5 tries left"), "not counted: {typed}");
+    }
 }
 
 #[tokio::test]
 async fn five_wrong_lock_for_fifteen_minutes_and_twenty_for_good() {
-    let s = scene("+12505550703", Some(RIGHT)).await;
+    let s = scene(703, Some(RIGHT)).await;
     let token = sent(&s).await;
     let clock = Arc::new(FixedClock::at(Timestamp::now()));
     let unlocker = unlocker(&s, clock.clone());
@@ -190,7 +225,7 @@ async fn five_wrong_lock_for_fifteen_minutes_and_twenty_for_good() {
 
 #[tokio::test]
 async fn twenty_concurrent_wrong_attempts_never_count_past_the_limit() {
-    let s = scene("+12505550704", Some(RIGHT)).await;
+    let s = scene(704, Some(RIGHT)).await;
     let token = sent(&s).await;
     let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(Timestamp::now()))));
     let tasks: Vec<_> = (0..20)
@@ -217,17 +252,29 @@ async fn twenty_concurrent_wrong_attempts_never_count_past_the_limit() {
 
 #[tokio::test]
 async fn after_exactly_eight_days_it_has_expired_while_its_item_remains() {
-    let s = scene("+12505550705", Some(RIGHT)).await;
+    let s = scene(705, Some(RIGHT)).await;
     let sent_at = Timestamp::now();
     let token = sent(&s).await;
     let clock = Arc::new(FixedClock::at(
         sent_at + SignedDuration::from_hours(8 * 24) + SignedDuration::from_secs(5),
     ));
+    let handler = secure_unlock::SecureUnlock::new(unlocker(&s, clock.clone()));
     let unlocker = unlocker(&s, clock);
     assert!(matches!(
         unlocker.attempt(&token, RIGHT).await.unwrap(),
         UnlockView::Expired { .. }
     ));
+    // The page the handler makes of it, with the same moved clock.
+    for call in [page("GET /m/{token}", &token), submit(&token, RIGHT)] {
+        let response = handler
+            .handle(call.request(Timestamp::now()).unwrap())
+            .await;
+        assert_eq!(response.status(), 410, "{}", call.route_key);
+        assert_secure_headers(&response);
+        let html = body_text(&response);
+        integration_tests::phi_guard::check_body(&call.route_key, &html);
+        assert!(html.contains("expired"), "{html}");
+    }
     assert!(matches!(
         unlocker.view(&token).await.unwrap(),
         UnlockView::Expired { .. }
@@ -241,8 +288,9 @@ async fn after_exactly_eight_days_it_has_expired_while_its_item_remains() {
 
 #[tokio::test]
 async fn unknown_tokens_get_a_generic_page_with_the_same_headers() {
-    let s = scene("+12505550706", Some(RIGHT)).await;
+    let s = scene(706, Some(RIGHT)).await;
     let unknown = LinkToken::generate(&direct_messages::adapters::system::OsRandom);
+    sentinels::link_token(unknown.as_str());
     for token in [unknown.as_str(), "not-a-token"] {
         for call in [page("GET /m/{token}", token), submit(token, RIGHT)] {
             let response = s.test.call("secure-unlock", &call).await;
@@ -287,7 +335,7 @@ async fn attempts_of(unlocker: &Unlocker, token: &str) -> direct_messages::unloc
 
 #[tokio::test]
 async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_five() {
-    let s = scene("+12505550707", Some(RIGHT)).await;
+    let s = scene(711, Some(RIGHT)).await;
     let token = sent(&s).await;
     let now = whole_second_now();
     let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
@@ -317,7 +365,7 @@ async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_fi
 
 #[tokio::test]
 async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty() {
-    let s = scene("+12505550708", Some(RIGHT)).await;
+    let s = scene(712, Some(RIGHT)).await;
     let token = sent(&s).await;
     let clock = Arc::new(FixedClock::at(Timestamp::now()));
     let unlocker = Arc::new(unlocker(&s, clock.clone()));
@@ -355,7 +403,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
 
 #[tokio::test]
 async fn the_right_phn_racing_wrong_ones_at_the_threshold_opens_only_before_the_lock() {
-    let s = scene("+12505550709", Some(RIGHT)).await;
+    let s = scene(713, Some(RIGHT)).await;
     let token = sent(&s).await;
     let now = whole_second_now();
     let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));

@@ -135,6 +135,12 @@ pub struct AwsFaults {
 
 impl AwsFaults {
     pub fn new() -> Self {
+        // AWS messages can echo request values: the functions must never pass one on.
+        crate::phi_guard::register(
+            "the injected AWS error message",
+            crate::phi_guard::Kind::Text,
+            INJECTED_AWS_MESSAGE,
+        );
         Self::default()
     }
 

@@ -1,9 +1,10 @@
 //! Test harness for scenarios against the local AWS emulator: one isolated stack per test
-//! (its own table, bucket, key and topic names), the real handlers, and the emulator's
-//! record of what was sent.
+//! (its own table, bucket, key and topic names), the real handlers, the emulator's record
+//! of what was sent, and the PHI guard over everything the tests log and receive.
 
 pub mod aws_faults;
-pub mod logs;
+pub mod phi_guard;
+pub mod sentinels;
 
 use std::collections::BTreeMap;
 
@@ -16,7 +17,11 @@ use direct_messages::{
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 pub use local_stack::api_event::HttpCall;
-use local_stack::{LocalStack, emulator::Recorder, functions::Functions};
+use local_stack::{
+    LocalStack,
+    emulator::{PublishedSms, Recorder},
+    functions::Functions,
+};
 
 pub const UNLOCK_BASE_URL: &str = "https://unlock.test";
 
@@ -31,12 +36,21 @@ pub struct TestStack {
     pub stack: LocalStack,
     pub functions: Functions,
     pub store: DynamoStore,
-    pub recorder: Recorder,
+    /// Read through [`TestStack::published_sms`], which makes their link tokens sentinels.
+    recorder: Recorder,
 }
+
+/// The routes whose successful answers show PHI to whoever may see it: search results and
+/// appointment details to the patient's clinic, the message to whoever typed the right PHN.
+const ROUTES_SHOWING_PHI: [&str; 3] = [
+    "GET /patients",
+    "GET /appointments/{appointmentId}",
+    "POST /m/{token}",
+];
 
 impl TestStack {
     pub async fn new() -> TestStack {
-        logs::capture();
+        phi_guard::enter_test();
         let endpoint = emulator_endpoint();
         let suffix: [u8; 5] = OsRandom.bytes();
         let prefix = format!("t{}-", hex::encode(suffix));
@@ -55,9 +69,40 @@ impl TestStack {
         }
     }
 
-    /// Runs a request through API Gateway's event format and the function's handler.
+    /// Runs a request through API Gateway's event format and the function's handler. The
+    /// PHI guard checks the answer's body and fails the test on any patient data in it or in
+    /// the logs so far.
     pub async fn call(&self, binary: &str, call: &HttpCall) -> Response<Body> {
-        call_function(&self.functions, binary, call).await
+        let request = call
+            .request(Timestamp::now())
+            .expect("a valid API Gateway event");
+        self.call_request(binary, request, None).await
+    }
+
+    /// Like [`TestStack::call`], for a call whose successful answer must show patient data
+    /// (one of [`ROUTES_SHOWING_PHI`]), saying why. An error answer is checked all the same.
+    pub async fn call_showing_phi(
+        &self,
+        binary: &str,
+        call: &HttpCall,
+        reason: &str,
+    ) -> Response<Body> {
+        let request = call
+            .request(Timestamp::now())
+            .expect("a valid API Gateway event");
+        self.call_request(binary, request, Some(reason)).await
+    }
+
+    /// A ready-made request (e.g. a sample event) through the function's handler, its answer
+    /// checked like [`TestStack::call`]'s or, with a reason, like
+    /// [`TestStack::call_showing_phi`]'s.
+    pub async fn call_request(
+        &self,
+        binary: &str,
+        request: lambda_http::Request,
+        showing_phi: Option<&str>,
+    ) -> Response<Body> {
+        checked_call(&self.functions, binary, request, showing_phi).await
     }
 
     /// AWS clients for this stack whose traffic passes through `faults`.
@@ -82,17 +127,77 @@ impl TestStack {
         let clients = AwsClients::from_sdk_config(&sdk, self.stack.config.s3_force_path_style);
         Functions::new(&self.stack.config, &clients)
     }
+
+    /// Every SMS the emulator has published so far; the link tokens in them become
+    /// sentinels.
+    pub async fn published_sms(&self) -> Vec<PublishedSms> {
+        let all = self.recorder.published_sms().await.expect("the recording");
+        for sms in &all {
+            sentinels::link_tokens_in(&sms.message);
+        }
+        all
+    }
 }
 
-/// Runs a request through API Gateway's event format and `functions`' handler for `binary`.
+impl Drop for TestStack {
+    fn drop(&mut self) {
+        // Catches what a test made without a call after it (SNS events, use cases called
+        // directly); a test already failing has said enough.
+        if !std::thread::panicking() {
+            phi_guard::assert_clean();
+        }
+    }
+}
+
+/// Runs a request through API Gateway's event format and `functions`' handler for `binary`
+/// (e.g. functions whose AWS traffic passes through faults), checked like
+/// [`TestStack::call`]'s.
 pub async fn call_function(functions: &Functions, binary: &str, call: &HttpCall) -> Response<Body> {
     let request = call
         .request(Timestamp::now())
         .expect("a valid API Gateway event");
-    functions
+    checked_call(functions, binary, request, None).await
+}
+
+/// Like [`call_function`], for a call whose successful answer must show patient data,
+/// saying why (see [`TestStack::call_showing_phi`]).
+pub async fn call_function_showing_phi(
+    functions: &Functions,
+    binary: &str,
+    call: &HttpCall,
+    reason: &str,
+) -> Response<Body> {
+    let request = call
+        .request(Timestamp::now())
+        .expect("a valid API Gateway event");
+    checked_call(functions, binary, request, Some(reason)).await
+}
+
+/// Calls the handler, then has the PHI guard check the answer (unless it is a successful
+/// one that must show PHI, for the reason given) and fail the test on any hit so far.
+async fn checked_call(
+    functions: &Functions,
+    binary: &str,
+    request: lambda_http::Request,
+    showing_phi: Option<&str>,
+) -> Response<Body> {
+    let route = direct_messages::request::route_key(&request).expect("an HTTP API route");
+    if let Some(reason) = showing_phi {
+        assert!(
+            ROUTES_SHOWING_PHI.contains(&route.as_str()),
+            "{route} never shows patient data"
+        );
+        assert!(!reason.trim().is_empty(), "say why this answer shows PHI");
+    }
+    let response = functions
         .call_http(binary, request)
         .await
-        .expect("an HTTP function")
+        .expect("an HTTP function");
+    if showing_phi.is_none() || !response.status().is_success() {
+        phi_guard::check_body(&route, &body_text(&response));
+    }
+    phi_guard::assert_clean();
+    response
 }
 
 /// A loopback address on a port that was free a moment ago: connections are refused.
@@ -101,6 +206,15 @@ pub fn closed_port_endpoint() -> String {
     let port = listener.local_addr().expect("its address").port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// The body of an answer from the local API server (`infra/local/run`), checked by the PHI
+/// guard like [`TestStack::call`]'s.
+pub async fn local_api_body(route: &str, response: reqwest::Response) -> String {
+    let body = response.text().await.expect("a body");
+    phi_guard::check_body(route, &body);
+    phi_guard::assert_clean();
+    body
 }
 
 /// The send use case wired to this stack's AWS clients, for tests that swap one port.
