@@ -49,8 +49,26 @@ pub fn attachment_key(clinic: &ClinicId, attachment: &AttachmentId) -> String {
 pub struct UploadRequest {
     pub content_type: String,
     /// The file's size, when the dashboard knows it: refused early if too large.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "whole_number")]
     pub size: Option<u64>,
+}
+
+/// A non-negative whole number, also when written with a zero fraction (`2048.0`): JSON
+/// does not tell them apart, and the contract's `type: integer` allows both.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_u64() {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        // Saturates above u64::MAX, which the size limit refuses anyway.
+        Some(value) if value >= 0.0 && value.fract() == 0.0 => Ok(Some(value as u64)),
+        _ => Err(serde::de::Error::custom("expected a whole number of bytes")),
+    }
 }
 
 /// Where and how to upload one file.
@@ -140,6 +158,24 @@ mod tests {
         );
         assert!(ticket.upload.url.ends_with("expires=900"));
         assert_eq!(ticket.expires_at, now + SignedDuration::from_mins(15));
+    }
+
+    #[test]
+    fn a_size_is_a_whole_number_however_it_is_written() {
+        let size = |json: &str| {
+            serde_json::from_str::<UploadRequest>(&format!(
+                r#"{{"content_type":"image/png","size":{json}}}"#
+            ))
+            .map(|request| request.size)
+        };
+        assert_eq!(size("2048").unwrap(), Some(2048));
+        assert_eq!(size("2507.0").unwrap(), Some(2507));
+        assert_eq!(size("0").unwrap(), Some(0));
+        assert_eq!(size("null").unwrap(), None);
+        assert_eq!(size("1e30").unwrap(), Some(u64::MAX));
+        for refused in ["2507.5", "-1", "-1.0", "\"12\""] {
+            assert!(size(refused).is_err(), "{refused}");
+        }
     }
 
     #[tokio::test]
