@@ -39,6 +39,10 @@ pub enum DomainError {
     Template(#[from] crate::template_text::TemplateError),
     #[error("basic messages cannot carry files: send a secure message to attach them")]
     AttachmentsOnBasic,
+    #[error(
+        "this template is for secure messages (it may hold health information): send it as a secure message, or pick a basic template"
+    )]
+    SecureTemplateOnBasic,
     #[error("a secure message carries at most 10 files; this one has {count}")]
     TooManyAttachments { count: usize },
     #[error("attachment {attachment}: {reason}")]

@@ -35,6 +35,7 @@ impl DomainError {
             | DomainError::EmptyMessage
             | DomainError::Template(_)
             | DomainError::AttachmentsOnBasic
+            | DomainError::SecureTemplateOnBasic
             | DomainError::TooManyAttachments { .. }
             | DomainError::AttachmentRefused { .. }
             | DomainError::PhnRequiredForSecure
@@ -66,6 +67,10 @@ impl DomainError {
             DomainError::AttachmentsOnBasic => {
                 ("attachments-on-basic", "Files need a secure message")
             }
+            DomainError::SecureTemplateOnBasic => (
+                "secure-template-on-basic",
+                "Secure template on a basic message",
+            ),
             DomainError::TooManyAttachments { .. } => ("too-many-attachments", "Too many files"),
             DomainError::AttachmentRefused { .. } => ("attachment-refused", "File refused"),
             DomainError::PhnRequiredForSecure => ("phn-required-for-secure", "PHN required"),

@@ -474,6 +474,10 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
             404, "not-found", "chat was not found",
         ),
         (
+            &clinic, "a-mine", Some("k8b"), r#"{"kind":"basic","template_id":"results-ready"}"#,
+            422, "secure-template-on-basic", "template is for secure messages",
+        ),
+        (
             &clinic, "a-mine", Some("k9"), r#"{"kind":"basic","text":"Hi {patient_dob}"}"#,
             422, "template-invalid", "patient_dob",
         ),

@@ -256,10 +256,19 @@ impl MessageSender {
             }
             _ => {}
         }
-        if request.template_id.is_some() && records.template.is_none() {
-            return Err(DomainError::NotFound {
-                what: "the template",
-            });
+        match &records.template {
+            None if request.template_id.is_some() => {
+                return Err(DomainError::NotFound {
+                    what: "the template",
+                });
+            }
+            // A secure template's text would travel in the SMS itself.
+            Some(template)
+                if request.kind == MessageKind::Basic && template.kind == MessageKind::Secure =>
+            {
+                return Err(DomainError::SecureTemplateOnBasic);
+            }
+            _ => {}
         }
         let chats = request
             .chat_ids

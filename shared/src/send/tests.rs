@@ -243,6 +243,33 @@ async fn a_patient_changed_through_another_appointment_is_texted_as_they_are_now
 }
 
 #[tokio::test]
+async fn a_secure_template_is_never_sent_in_a_basic_sms() {
+    let w = world().await;
+    let results = Template {
+        id: TemplateId::parse("results").unwrap(),
+        name: "Results".into(),
+        kind: MessageKind::Secure,
+        text: "Your results from {provider_name} are in.".into(),
+    };
+    w.store
+        .put_template(&w.caller.clinic_id, &results)
+        .await
+        .unwrap();
+    let refused = w
+        .send("k1", r#"{"kind":"basic","template_id":"results"}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, DomainError::SecureTemplateOnBasic));
+    assert_eq!(refused.status(), 422);
+    assert!(w.sms.sent().is_empty());
+    // A basic template may go in a secure message.
+    w.send("k2", r#"{"kind":"secure","template_id":"reminder"}"#)
+        .await
+        .unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
+}
+
+#[tokio::test]
 async fn broken_rules_are_refused_and_nothing_is_sent() {
     let w = world().await;
     let long = "x".repeat(161);
