@@ -2,6 +2,7 @@
 //! (its own table, bucket, key and topic names), the real handlers, and the emulator's
 //! record of what was sent.
 
+pub mod lambda_runtime_api;
 pub mod logs;
 
 use std::collections::BTreeMap;
