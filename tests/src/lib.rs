@@ -3,6 +3,7 @@
 //! of what was sent, and the PHI guard over everything the tests log and receive.
 
 pub mod aws_faults;
+pub mod lambda_runtime_api;
 pub mod phi_guard;
 pub mod sentinels;
 
