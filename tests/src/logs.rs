@@ -38,7 +38,7 @@ pub fn capture() {
     INSTALL.call_once(|| {
         tracing_subscriber::fmt()
             .json()
-            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_max_level(tracing::Level::INFO)
             .with_writer(Capture)
             .init();
     });
