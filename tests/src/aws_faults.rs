@@ -8,7 +8,6 @@
 use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
-use aws_smithy_http_client::tls::{Provider, rustls_provider::CryptoMode};
 use aws_smithy_runtime_api::{
     client::{
         http::{
@@ -144,12 +143,10 @@ impl AwsFaults {
         Self::default()
     }
 
-    /// `base` with its HTTP traffic passing through these faults, on the SDK's default
-    /// HTTPS client (hyper 1 with rustls on aws-lc).
+    /// `base` with its HTTP traffic passing through these faults, on the functions' own
+    /// HTTPS client.
     pub fn sdk_config(&self, base: &SdkConfig) -> SdkConfig {
-        let inner = aws_smithy_http_client::Builder::new()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build_https();
+        let inner = direct_messages::adapters::https_client();
         base.to_builder()
             .http_client(SharedHttpClient::new(FaultyClient {
                 inner,

@@ -23,6 +23,7 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 use tracing_subscriber::fmt::{MakeWriter, format::FmtSpan};
+use tracing_subscriber::{layer::SubscriberExt, util::SubscriberInitExt};
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::sentinels;
@@ -374,18 +375,22 @@ pub fn install() {
         // The project's crates at every level; dependencies at the level the template sets
         // for the functions (`RUST_LOG=info`): their debug and trace lines never leave a
         // deployed function, and the SDK's trace lines carry every request body on purpose.
-        let filter = tracing_subscriber::EnvFilter::new(
+        let filter: tracing_subscriber::filter::Targets =
             "info,direct_messages=trace,search=trace,send=trace,secure_unlock=trace,\
              inbound_reply=trace,local_stack=trace,integration_tests=trace,lambda_http=trace,\
-             lambda_runtime=trace",
-        );
+             lambda_runtime=trace"
+                .parse()
+                .expect("a valid filter");
         tracing_subscriber::fmt()
             .json()
-            .with_env_filter(filter)
+            // `filter` decides; the builder's own level (INFO unless set) would drop the rest.
+            .with_max_level(tracing::Level::TRACE)
             .with_current_span(true)
             .with_span_list(true)
             .with_span_events(FmtSpan::NEW | FmtSpan::CLOSE)
             .with_writer(Capture)
+            .finish()
+            .with(filter)
             .try_init()
             .expect("the PHI guard's subscriber is the process's only one");
         let previous = std::panic::take_hook();

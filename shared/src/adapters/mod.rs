@@ -6,8 +6,16 @@ pub mod s3;
 pub mod sns;
 pub mod system;
 
+#[cfg(test)]
+mod https_tests;
+
 use aws_config::SdkConfig;
+use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_smithy_http_client::{
+    Builder,
+    tls::{self, TlsContext, rustls_provider::CryptoMode},
+};
 
 use crate::error::DependencyError;
 
@@ -23,7 +31,10 @@ impl AwsClients {
     /// From the standard AWS environment (region, credentials, and `AWS_ENDPOINT_URL`
     /// when pointed at a local emulator).
     pub async fn from_env(s3_force_path_style: bool) -> AwsClients {
-        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .http_client(https_client())
+            .load()
+            .await;
         AwsClients::from_sdk_config(&sdk, s3_force_path_style)
     }
 
@@ -52,6 +63,22 @@ impl AwsClients {
     pub fn sns(&self) -> aws_sdk_sns::Client {
         aws_sdk_sns::Client::new(&self.sdk)
     }
+}
+
+/// The HTTP client for every AWS call: HTTPS through rustls with ring's cryptography,
+/// verifying servers against the system's root certificates, like the SDK's default client
+/// (which uses aws-lc, far larger in a Lambda binary). Plain HTTP works too, for the
+/// local emulator.
+pub fn https_client() -> SharedHttpClient {
+    https_client_with(TlsContext::default())
+}
+
+/// `https_client` trusting what `tls` says; tests trust a test authority this way.
+fn https_client_with(tls: TlsContext) -> SharedHttpClient {
+    Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
+        .tls_context(tls)
+        .build_https()
 }
 
 /// Turns an SDK failure into a `DependencyError` that keeps the error code only (AWS
