@@ -9,6 +9,10 @@ use thiserror::Error;
 /// Longer input is no phone number; refusing it early keeps the parser's work bounded.
 const MAX_INPUT_CHARS: usize = 64;
 
+/// E.164 allows at most 15 digits. The parser's metadata accepts some longer numbers
+/// (German ones of 16 digits), which SNS and carriers would refuse when sending.
+const MAX_E164_DIGITS: usize = 15;
+
 /// Punctuation people write numbers with. Letters are refused: the parser would read them as
 /// vanity digits ("1-800-FLOWERS"), so a name typed into the search box could pass as a number.
 const SEPARATORS: &[char] = &[' ', '-', '.', '(', ')', '/', '+'];
@@ -47,7 +51,11 @@ impl PhoneNumber {
         if number.extension().is_some() || !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid);
         }
-        Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
+        let e164 = number.format().mode(Mode::E164).to_string();
+        if e164.len() - 1 > MAX_E164_DIGITS {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(PhoneNumber(e164))
     }
 
     /// The number in E.164 form, e.g. `+16045550199`.
@@ -158,6 +166,19 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_longer_than_e164_allows_are_invalid() {
+        // Valid by the parser's German metadata, but 16 digits (found by fuzzing).
+        assert_eq!(
+            PhoneNumber::parse("+4983660 07918 0036"),
+            Err(PhoneError::Invalid)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+49 8366 0079180").map(|p| p.as_e164().len()),
+            Ok(14)
+        );
     }
 
     #[test]
