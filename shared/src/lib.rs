@@ -23,6 +23,8 @@ pub mod patient_keys;
 pub mod phn;
 pub mod phone;
 pub mod ports;
+#[cfg(any(test, feature = "properties"))]
+pub mod properties;
 pub mod replies;
 pub mod request;
 pub mod responses;

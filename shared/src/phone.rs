@@ -9,6 +9,10 @@ use thiserror::Error;
 /// Longer input is no phone number; refusing it early keeps the parser's work bounded.
 const MAX_INPUT_CHARS: usize = 64;
 
+/// E.164 allows at most 15 digits. The parser's metadata accepts some longer numbers
+/// (German ones of 16 digits), which SNS and carriers would refuse when sending.
+const MAX_E164_DIGITS: usize = 15;
+
 /// Punctuation people write numbers with. Letters are refused: the parser would read them as
 /// vanity digits ("1-800-FLOWERS"), so a name typed into the search box could pass as a number.
 const SEPARATORS: &[char] = &[' ', '-', '.', '(', ')', '/', '+'];
@@ -42,18 +46,38 @@ impl PhoneNumber {
         if trimmed.chars().count() > MAX_INPUT_CHARS || !trimmed.chars().all(allowed) {
             return Err(PhoneError::NotAPhoneNumber);
         }
-        let number = phonenumber::parse(Some(country::Id::CA), trimmed)
-            .map_err(|_| PhoneError::NotAPhoneNumber)?;
+        let number = read(trimmed).map_err(|_| PhoneError::NotAPhoneNumber)?;
         if number.extension().is_some() || !phonenumber::is_valid(&number) {
             return Err(PhoneError::Invalid);
         }
-        Ok(PhoneNumber(number.format().mode(Mode::E164).to_string()))
+        let e164 = e164(&number);
+        if e164.len() - 1 > MAX_E164_DIGITS || !reads_back_as_itself(&e164) {
+            return Err(PhoneError::Invalid);
+        }
+        Ok(PhoneNumber(e164))
     }
 
     /// The number in E.164 form, e.g. `+16045550199`.
     pub fn as_e164(&self) -> &str {
         &self.0
     }
+}
+
+/// Numbers without a country code are Canadian.
+fn read(text: &str) -> Result<phonenumber::PhoneNumber, phonenumber::ParseError> {
+    phonenumber::parse(Some(country::Id::CA), text)
+}
+
+fn e164(number: &phonenumber::PhoneNumber) -> String {
+    number.format().mode(Mode::E164).to_string()
+}
+
+/// The parser strips digits it takes for a national prefix even after a country code, so a
+/// few numbers' E.164 form reads back as another number ("+49 111 684…" gives
+/// "+491684…", read back as "+49684…"). Such a number could not be stored and found again
+/// as itself, so it is refused.
+fn reads_back_as_itself(e164_text: &str) -> bool {
+    read(e164_text).is_ok_and(|again| e164(&again) == e164_text)
 }
 
 impl fmt::Debug for PhoneNumber {
@@ -158,6 +182,28 @@ mod tests {
                 "{input}"
             );
         }
+    }
+
+    #[test]
+    fn numbers_longer_than_e164_allows_are_invalid() {
+        // Valid by the parser's German metadata, but 16 digits (found by fuzzing).
+        assert_eq!(
+            PhoneNumber::parse("+4983660 07918 0036"),
+            Err(PhoneError::Invalid)
+        );
+        assert_eq!(
+            PhoneNumber::parse("+49 8366 0079180").map(|p| p.as_e164().len()),
+            Ok(14)
+        );
+    }
+
+    #[test]
+    fn numbers_whose_e164_form_reads_back_as_another_number_are_invalid() {
+        // Found by fuzzing: parsed as +491684764168080, which parses as +49684764168080.
+        assert_eq!(
+            PhoneNumber::parse("+4 9111684764168080"),
+            Err(PhoneError::Invalid)
+        );
     }
 
     #[test]
