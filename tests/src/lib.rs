@@ -2,6 +2,8 @@
 //! (its own table, bucket, key and topic names), the real handlers, and the emulator's
 //! record of what was sent.
 
+pub mod aws_call_timing;
+pub mod aws_request_counts;
 pub mod logs;
 
 use std::collections::BTreeMap;
