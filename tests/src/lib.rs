@@ -2,7 +2,9 @@
 //! (its own table, bucket, key and topic names), the real handlers, the emulator's record
 //! of what was sent, and the PHI guard over everything the tests log and receive.
 
+pub mod aws_call_timing;
 pub mod aws_faults;
+pub mod aws_request_counts;
 pub mod lambda_runtime_api;
 pub mod phi_guard;
 pub mod sentinels;
