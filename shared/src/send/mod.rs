@@ -331,7 +331,7 @@ impl MessageSender {
                     attachments,
                 };
                 let unlock = self
-                    .seal(caller, &message_id, &patient, &token, &content, expires_at)
+                    .seal(caller, &message_id, patient, &token, &content, expires_at)
                     .await?;
                 let body = secure_sms(
                     &clinic,
