@@ -79,7 +79,7 @@ fn patient(n: usize) -> Patient {
 fn appointment(n: usize, now: Timestamp) -> Appointment {
     Appointment {
         id: AppointmentId::parse(&format!("bench-a-{n}")).unwrap(),
-        patient_id: patient(n).id,
+        patient_id: PatientId::parse(&format!("bench-{n}")).unwrap(),
         starts_at: now + SignedDuration::from_hours(24 * (1 + n as i64 % 300)),
         provider_name: "Dr. Bench".into(),
         status: AppointmentStatus::Booked,

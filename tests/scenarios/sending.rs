@@ -572,8 +572,8 @@ async fn a_patient_whose_number_changed_through_another_appointment_is_texted_at
     let moved = Patient {
         id: PatientId::parse("p-mine").unwrap(),
         phn: None,
-        first_name: "Sentinelfirst".into(),
-        last_name: "Sentinellast".into(),
+        first_name: FIRST_NAME.into(),
+        last_name: LAST_NAME.into(),
         date_of_birth: None,
         phone: Some(PhoneNumber::parse(&sentinels::phone(612)).unwrap()),
         email: None,

@@ -377,3 +377,60 @@ fn inbound_failures_have_a_destination() {
             .contains("InboundReplyFailures")
     );
 }
+
+/// Whether `function`'s policy allows `action` on the table `table` itself.
+fn grants(template: &Value, function: &str, action: &str, table: &str) -> bool {
+    let wanted = format!("!GetAtt {table}.Arn");
+    resource(template, function)["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+        .filter(|statement| {
+            items(&statement["Action"])
+                .iter()
+                .any(|a| a.as_str() == Some(action))
+        })
+        .any(|statement| {
+            items(&statement["Resource"])
+                .iter()
+                .any(|r| text(r).trim() == wanted)
+        })
+}
+
+/// moto does not check IAM: what the send adapters call on each table is listed here, so
+/// that a policy that would refuse a real send fails a test.
+#[test]
+fn send_may_do_on_each_table_what_a_send_does() {
+    let template = template();
+    let needed = [
+        ("dynamodb:GetItem", "ClinicsTable"),
+        ("dynamodb:BatchGetItem", "ClinicsTable"),
+        ("dynamodb:ConditionCheckItem", "ClinicsTable"),
+        ("dynamodb:GetItem", "PatientsTable"),
+        ("dynamodb:ConditionCheckItem", "PatientsTable"),
+        ("dynamodb:BatchGetItem", "AppointmentsTable"),
+        ("dynamodb:BatchGetItem", "RequestsTable"),
+        ("dynamodb:GetItem", "RequestsTable"),
+        ("dynamodb:PutItem", "RequestsTable"),
+        ("dynamodb:UpdateItem", "RequestsTable"),
+        ("dynamodb:DeleteItem", "RequestsTable"),
+        ("dynamodb:PutItem", "MessagesTable"),
+        ("dynamodb:UpdateItem", "MessagesTable"),
+        ("dynamodb:PutItem", "UnlockTable"),
+        ("dynamodb:PutItem", "AuditTable"),
+    ];
+    let missing: Vec<_> = needed
+        .iter()
+        .filter(|(action, table)| !grants(&template, "SendFunction", action, table))
+        .collect();
+    assert!(missing.is_empty(), "send may not: {missing:?}");
+    // And nothing a send never does.
+    assert!(!grants(
+        &template,
+        "SendFunction",
+        "dynamodb:PutItem",
+        "PatientsTable"
+    ));
+    assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
+}

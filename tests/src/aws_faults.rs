@@ -104,8 +104,6 @@ pub enum Fault {
     Error { status: u16, code: &'static str },
     /// DynamoDB: the write's condition failed, as after a concurrent writer's change.
     ConditionalCheckFailed,
-    /// DynamoDB `TransactWriteItems`: cancelled because a condition failed.
-    TransactionCanceled,
     /// No answer at all: the connection was refused.
     ConnectionRefused,
 }
@@ -334,13 +332,9 @@ fn answer(request: &SeenRequest, fault: Fault) -> Result<HttpResponse, Connector
         (Fault::Throttled, Service::Sns) => (429, "Throttled"),
         (Fault::Throttled, Service::S3) => (503, "SlowDown"),
         (Fault::ConditionalCheckFailed, _) => (400, "ConditionalCheckFailedException"),
-        (Fault::TransactionCanceled, _) => (400, "TransactionCanceledException"),
     };
     let (content_type, body) = match service {
-        Service::DynamoDb => (
-            "application/x-amz-json-1.0",
-            dynamodb_error(code, fault == Fault::TransactionCanceled),
-        ),
+        Service::DynamoDb => ("application/x-amz-json-1.0", dynamodb_error(code)),
         Service::Kms => (
             "application/x-amz-json-1.1",
             serde_json::json!({ "__type": code, "message": INJECTED_AWS_MESSAGE }).to_string(),
@@ -375,17 +369,10 @@ fn answer(request: &SeenRequest, fault: Fault) -> Result<HttpResponse, Connector
     Ok(response)
 }
 
-fn dynamodb_error(code: &str, cancelled: bool) -> String {
-    let mut error = serde_json::json!({
+fn dynamodb_error(code: &str) -> String {
+    serde_json::json!({
         "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
         "message": INJECTED_AWS_MESSAGE,
-    });
-    if cancelled {
-        error["CancellationReasons"] = serde_json::json!([
-            { "Code": "ConditionalCheckFailed", "Message": "The conditional request failed" },
-            { "Code": "None" },
-            { "Code": "None" },
-        ]);
-    }
-    error.to_string()
+    })
+    .to_string()
 }

@@ -9,6 +9,7 @@ use std::{
 use async_trait::async_trait;
 
 use crate::{
+    adapters::dynamodb::IDEMPOTENCY_WINDOW,
     appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
@@ -387,6 +388,15 @@ impl AuditLog for MemoryStore {
 }
 
 impl Tables {
+    /// The key's record unless expired: DynamoDB's TTL deletes late, so reads and the claim
+    /// treat an expired record as absent.
+    fn live_request(&self, key: &RequestKey, now: jiff::Timestamp) -> Option<RequestRecord> {
+        self.requests
+            .get(key)
+            .filter(|record| record.started_at + IDEMPOTENCY_WINDOW >= now)
+            .cloned()
+    }
+
     fn record_of(&self, patient: &(String, String)) -> Option<PatientRecord> {
         Some(PatientRecord {
             patient: self.patients.get(patient)?.clone(),
@@ -461,7 +471,7 @@ impl SendStore for MemoryStore {
         Ok(SendRecords {
             appointment,
             patient,
-            request: tables.requests.get(lookup.request).cloned(),
+            request: tables.live_request(lookup.request, lookup.now),
             template: lookup.template.and_then(|id| {
                 tables
                     .templates
@@ -488,8 +498,8 @@ impl SendStore for MemoryStore {
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let message = begin.message;
-        if let Some(earlier) = tables.requests.get(begin.request) {
-            return Ok(BeginOutcome::KeyTaken(Some(earlier.clone())));
+        if let Some(earlier) = tables.live_request(begin.request, message.sent_at) {
+            return Ok(BeginOutcome::KeyTaken(Some(earlier)));
         }
         let opt_out = (
             message.clinic_id.as_str().to_owned(),
@@ -516,6 +526,14 @@ impl SendStore for MemoryStore {
 
     async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        if finish.response.is_some() && !tables.requests.contains_key(finish.request) {
+            // DynamoDB's condition on the key's answer cancels the whole transaction.
+            return Err(DependencyError::new(
+                "memory",
+                "FinishSend",
+                "TransactionCanceledException",
+            ));
+        }
         tables.record_sms_outcome(finish.clinic, finish.message, finish.outcome)?;
         match finish.response {
             Some(response) => {

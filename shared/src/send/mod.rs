@@ -190,7 +190,8 @@ impl MessageSender {
                 BeginOutcome::KeyTaken(Some(earlier)) => {
                     return self.answer_again(&earlier, &fingerprint);
                 }
-                // Taken and given back since: the other send failed, a retry may go ahead.
+                // Taken and given back since (that send failed): the caller retries, as
+                // SendInProgress tells them to, and the retry may go ahead.
                 BeginOutcome::KeyTaken(None) => return Err(DomainError::SendInProgress),
                 BeginOutcome::PatientChanged => {
                     records.patient = self

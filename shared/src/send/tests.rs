@@ -270,6 +270,20 @@ async fn a_secure_template_is_never_sent_in_a_basic_sms() {
 }
 
 #[tokio::test]
+async fn a_key_holds_its_answer_for_24_hours_and_then_sends_again() {
+    let w = world().await;
+    let json = r#"{"kind":"basic","text":"Hi"}"#;
+    let first = w.send("k1", json).await.unwrap();
+    w.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(w.send("k1", json).await.unwrap(), first, "a replay");
+    assert_eq!(w.sms.sent().len(), 1);
+    w.clock.advance(SignedDuration::from_hours(2));
+    let later = w.send("k1", json).await.unwrap();
+    assert_ne!(later, first, "a new message once the key expired");
+    assert_eq!(w.sms.sent().len(), 2);
+}
+
+#[tokio::test]
 async fn broken_rules_are_refused_and_nothing_is_sent() {
     let w = world().await;
     let long = "x".repeat(161);
