@@ -30,6 +30,9 @@ use crate::{
     },
 };
 
+/// How often a BatchGetItem is sent for keys DynamoDB left unprocessed.
+const UNPROCESSED_ATTEMPTS: u32 = 5;
+
 fn invalid(
     operation: &'static str,
 ) -> impl FnOnce(aws_sdk_dynamodb::error::BuildError) -> DependencyError {
@@ -107,7 +110,17 @@ impl SendStore for DynamoStore {
             }
         }
         let mut found: HashMap<String, Vec<Item>> = HashMap::new();
-        while !wanted.is_empty() {
+        for attempt in 0.. {
+            if wanted.is_empty() {
+                break;
+            }
+            if attempt == UNPROCESSED_ATTEMPTS {
+                return Err(DependencyError::new("dynamodb", OP, "UnprocessedKeys"));
+            }
+            if attempt > 0 {
+                // Keys come back unprocessed when DynamoDB sheds load: back off.
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
             let output = self
                 .client
                 .batch_get_item()
