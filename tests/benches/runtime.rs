@@ -274,8 +274,9 @@ async fn init_table(functions: &[Function], scratch: &Path) -> Result<String> {
         let saved = gaps.values().map(|g| g.0 - g.1).sum::<f64>() / n;
         let files = std::fs::read_dir("/etc/ssl/certs").map_or(0, Iterator::count);
         table.push_str(&format!(
-            "\nWhat dominates the missed goal: the AWS SDK's HTTPS client (aws-config with rustls) \
-             loads the host's root certificates at init, here a bundle and the {files} entries \
+            "\nWhat dominates the missed goal: the functions' HTTPS client for AWS \
+             (`adapters::https_client`, rustls verifying against the platform's roots) loads the \
+             host's root certificates at init, here a bundle and the {files} entries \
              of `/etc/ssl/certs`. The rows \"{ONE_BUNDLE}\" start the same binaries with \
              `SSL_CERT_DIR` empty (Amazon Linux 2023 keeps its roots in one bundle): that takes \
              {saved:.1} ms off the {gap:.1} ms by which the functions' medians exceed the empty \
