@@ -3,64 +3,33 @@
 
 use std::{collections::BTreeMap, fmt};
 
-use anyhow::{Context, Result};
-use base64::Engine;
-use serde::Deserialize;
+use anyhow::Result;
+use local_stack::emulator::{RecordedRequest, Recorder};
 
-/// Controls the emulator's request recorder (moto's `/moto-api/recorder/`).
+/// The emulator's request recorder, counting what it recorded by operation.
 #[derive(Debug, Clone)]
-pub struct RequestRecorder {
-    endpoint: String,
-    http: reqwest::Client,
-}
+pub struct RequestRecorder(Recorder);
 
 impl RequestRecorder {
     pub fn new(endpoint: &str) -> Self {
-        Self {
-            endpoint: endpoint.trim_end_matches('/').to_owned(),
-            http: reqwest::Client::new(),
-        }
-    }
-
-    async fn post(&self, action: &str) -> Result<()> {
-        self.http
-            .post(format!("{}/moto-api/recorder/{action}", self.endpoint))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .with_context(|| format!("the emulator's recorder: {action}"))?;
-        Ok(())
+        Self(Recorder::new(endpoint))
     }
 
     /// Forgets what was recorded and records from now on.
     pub async fn restart(&self) -> Result<()> {
-        self.post("reset-recording").await?;
-        self.post("start-recording").await
+        self.0.reset().await?;
+        self.0.start().await
     }
 
     pub async fn stop(&self) -> Result<()> {
-        self.post("stop-recording").await
+        self.0.stop().await
     }
 
     /// The requests recorded since the last `restart`.
     pub async fn counts(&self) -> Result<OperationCounts> {
-        let text = self
-            .http
-            .get(format!(
-                "{}/moto-api/recorder/download-recording",
-                self.endpoint
-            ))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .context("downloading the emulator's recording")?
-            .text()
-            .await?;
         let mut counts = OperationCounts::default();
-        for line in text.lines().filter(|line| !line.trim().is_empty()) {
-            let request: RecordedRequest =
-                serde_json::from_str(line).context("a recorded request")?;
-            *counts.0.entry(request.operation()).or_default() += 1;
+        for request in self.0.recorded_requests().await? {
+            *counts.0.entry(operation(&request)).or_default() += 1;
         }
         Ok(counts)
     }
@@ -99,127 +68,93 @@ impl fmt::Display for OperationCounts {
     }
 }
 
-#[derive(Debug, Deserialize)]
-struct RecordedRequest {
-    #[serde(default)]
-    headers: BTreeMap<String, String>,
-    #[serde(default)]
-    method: String,
-    #[serde(default)]
-    url: String,
-    #[serde(default)]
-    body: Option<String>,
-    #[serde(default)]
-    body_encoded: bool,
+/// The SigV4 scope names the service: `Credential=<key>/<date>/<region>/<service>/aws4_request`,
+/// in the Authorization header or, for a presigned URL, the query string.
+fn service(request: &RecordedRequest) -> String {
+    let credential = request
+        .header("authorization")
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .map(str::to_owned)
+        .or_else(|| {
+            query(request)
+                .into_iter()
+                .find(|(name, _)| name == "X-Amz-Credential")
+                .map(|(_, value)| value)
+        })
+        .unwrap_or_default();
+    let service = credential.split('/').nth(3).unwrap_or("unknown");
+    match service {
+        "dynamodb" => "DynamoDB".to_owned(),
+        "kms" => "KMS".to_owned(),
+        "sns" => "SNS".to_owned(),
+        "s3" => "S3".to_owned(),
+        other => other.to_owned(),
+    }
 }
 
-impl RecordedRequest {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
+fn path_and_query(request: &RecordedRequest) -> (&str, &str) {
+    let after_host = request
+        .url
+        .split_once("://")
+        .map_or(request.url.as_str(), |(_, rest)| rest);
+    let path = after_host
+        .find('/')
+        .map_or("/", |slash| &after_host[slash..]);
+    path.split_once('?').unwrap_or((path, ""))
+}
 
-    fn body_text(&self) -> String {
-        let body = self.body.clone().unwrap_or_default();
-        if self.body_encoded {
-            base64::engine::general_purpose::STANDARD
-                .decode(&body)
-                .ok()
-                .and_then(|bytes| String::from_utf8(bytes).ok())
-                .unwrap_or_default()
-        } else {
-            body
-        }
-    }
+fn query(request: &RecordedRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(path_and_query(request).1.as_bytes())
+        .into_owned()
+        .collect()
+}
 
-    /// The SigV4 scope names the service: `Credential=<key>/<date>/<region>/<service>/aws4_request`,
-    /// in the Authorization header or, for a presigned URL, the query string.
-    fn service(&self) -> String {
-        let credential = self
-            .header("authorization")
-            .and_then(|auth| auth.split("Credential=").nth(1))
-            .map(str::to_owned)
-            .or_else(|| {
-                self.query()
-                    .into_iter()
-                    .find(|(name, _)| name == "X-Amz-Credential")
-                    .map(|(_, value)| value)
-            })
-            .unwrap_or_default();
-        let service = credential.split('/').nth(3).unwrap_or("unknown");
-        match service {
-            "dynamodb" => "DynamoDB".to_owned(),
-            "kms" => "KMS".to_owned(),
-            "sns" => "SNS".to_owned(),
-            "s3" => "S3".to_owned(),
-            other => other.to_owned(),
-        }
+fn operation(request: &RecordedRequest) -> String {
+    let service = service(request);
+    // JSON protocols (DynamoDB, KMS): `X-Amz-Target: DynamoDB_20120810.Query`.
+    if let Some(target) = request.header("x-amz-target") {
+        let name = target.rsplit('.').next().unwrap_or(target);
+        return format!("{service}.{name}");
     }
+    if service == "S3" {
+        return format!("S3.{}", s3_operation(request));
+    }
+    // Query protocol (SNS): `Action=Publish&…` in the form body.
+    let action = form_urlencoded::parse(request.body_text().unwrap_or_default().as_bytes())
+        .find(|(name, _)| name == "Action")
+        .map(|(_, value)| value.into_owned());
+    format!(
+        "{service}.{}",
+        action.unwrap_or_else(|| request.method.clone())
+    )
+}
 
-    fn path_and_query(&self) -> (&str, &str) {
-        let after_host = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, rest)| rest);
-        let path = after_host
-            .find('/')
-            .map_or("/", |slash| &after_host[slash..]);
-        path.split_once('?').unwrap_or((path, ""))
+/// S3's REST API: the operation follows from the method, whether the path names an
+/// object (path style: `/bucket/key`) and a few query flags.
+fn s3_operation(request: &RecordedRequest) -> String {
+    let (path, _) = path_and_query(request);
+    let query = query(request);
+    let has = |flag: &str| query.iter().any(|(name, _)| name == flag);
+    let object = path.trim_start_matches('/').contains('/');
+    match (request.method.as_str(), object) {
+        ("HEAD", true) => "HeadObject",
+        ("GET", true) => "GetObject",
+        ("PUT", true) if request.header("x-amz-copy-source").is_some() => "CopyObject",
+        ("PUT", true) => "PutObject",
+        ("DELETE", true) => "DeleteObject",
+        ("POST", false) if has("delete") => "DeleteObjects",
+        ("GET", false) if has("list-type") => "ListObjectsV2",
+        ("HEAD", false) => "HeadBucket",
+        (method, true) => return format!("{method}Object"),
+        (method, false) => return format!("{method}Bucket"),
     }
-
-    fn query(&self) -> Vec<(String, String)> {
-        form_urlencoded::parse(self.path_and_query().1.as_bytes())
-            .into_owned()
-            .collect()
-    }
-
-    fn operation(&self) -> String {
-        let service = self.service();
-        // JSON protocols (DynamoDB, KMS): `X-Amz-Target: DynamoDB_20120810.Query`.
-        if let Some(target) = self.header("x-amz-target") {
-            let name = target.rsplit('.').next().unwrap_or(target);
-            return format!("{service}.{name}");
-        }
-        if service == "S3" {
-            return format!("S3.{}", self.s3_operation());
-        }
-        // Query protocol (SNS): `Action=Publish&…` in the form body.
-        let action = form_urlencoded::parse(self.body_text().as_bytes())
-            .find(|(name, _)| name == "Action")
-            .map(|(_, value)| value.into_owned());
-        format!(
-            "{service}.{}",
-            action.unwrap_or_else(|| self.method.clone())
-        )
-    }
-
-    /// S3's REST API: the operation follows from the method, whether the path names an
-    /// object (path style: `/bucket/key`) and a few query flags.
-    fn s3_operation(&self) -> String {
-        let (path, _) = self.path_and_query();
-        let query = self.query();
-        let has = |flag: &str| query.iter().any(|(name, _)| name == flag);
-        let object = path.trim_start_matches('/').contains('/');
-        match (self.method.as_str(), object) {
-            ("HEAD", true) => "HeadObject",
-            ("GET", true) => "GetObject",
-            ("PUT", true) if self.header("x-amz-copy-source").is_some() => "CopyObject",
-            ("PUT", true) => "PutObject",
-            ("DELETE", true) => "DeleteObject",
-            ("POST", false) if has("delete") => "DeleteObjects",
-            ("GET", false) if has("list-type") => "ListObjectsV2",
-            ("HEAD", false) => "HeadBucket",
-            (method, true) => return format!("{method}Object"),
-            (method, false) => return format!("{method}Bucket"),
-        }
-        .to_owned()
-    }
+    .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+
     use super::*;
 
     fn recorded(json: serde_json::Value) -> RecordedRequest {
@@ -237,7 +172,7 @@ mod tests {
             },
             "method": "POST", "url": "http://127.0.0.1:5000/", "body": "{}"
         }));
-        assert_eq!(query.operation(), "DynamoDB.Query");
+        assert_eq!(operation(&query), "DynamoDB.Query");
         let key = recorded(serde_json::json!({
             "headers": {
                 "authorization": format!("{SCOPE}/kms/aws4_request"),
@@ -245,7 +180,7 @@ mod tests {
             },
             "method": "POST", "url": "http://127.0.0.1:5000/"
         }));
-        assert_eq!(key.operation(), "KMS.GenerateDataKey");
+        assert_eq!(operation(&key), "KMS.GenerateDataKey");
     }
 
     #[test]
@@ -257,17 +192,16 @@ mod tests {
             "method": "POST", "url": "http://127.0.0.1:5000/",
             "body": body, "body_encoded": true
         }));
-        assert_eq!(publish.operation(), "SNS.Publish");
+        assert_eq!(operation(&publish), "SNS.Publish");
     }
 
     #[test]
     fn s3_requests_are_named_by_method_and_path() {
         let s3 = |method: &str, url: &str| {
-            recorded(serde_json::json!({
+            operation(&recorded(serde_json::json!({
                 "headers": {"Authorization": format!("{SCOPE}/s3/aws4_request")},
                 "method": method, "url": url
-            }))
-            .operation()
+            })))
         };
         assert_eq!(
             s3("HEAD", "http://127.0.0.1:5000/bucket/attachments/c/a1"),
@@ -289,7 +223,7 @@ mod tests {
             "method": "PUT",
             "url": "http://127.0.0.1:5000/bucket/k?X-Amz-Credential=testing%2F20261125%2Fca-central-1%2Fs3%2Faws4_request"
         }));
-        assert_eq!(presigned.operation(), "S3.PutObject");
+        assert_eq!(operation(&presigned), "S3.PutObject");
     }
 
     #[test]

@@ -37,10 +37,15 @@ pub struct Recorder {
     http: reqwest::Client,
 }
 
+/// One request as the recorder keeps it.
 #[derive(Debug, Deserialize)]
-struct RecordedRequest {
+pub struct RecordedRequest {
     #[serde(default)]
     headers: HashMap<String, String>,
+    #[serde(default)]
+    pub method: String,
+    #[serde(default)]
+    pub url: String,
     #[serde(default)]
     body: Option<String>,
     #[serde(default)]
@@ -64,23 +69,33 @@ impl Recorder {
         }
     }
 
-    /// Starts recording (idempotent: recording already on stays on).
-    pub async fn start(&self) -> Result<()> {
+    async fn post(&self, action: &str) -> Result<()> {
         self.http
-            .post(format!(
-                "{}/moto-api/recorder/start-recording",
-                self.endpoint
-            ))
+            .post(format!("{}/moto-api/recorder/{action}", self.endpoint))
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
-            .context("starting the emulator's request recorder")?;
+            .with_context(|| format!("the emulator's request recorder: {action}"))?;
         Ok(())
     }
 
-    /// Every SMS published since recording started, in order.
-    pub async fn published_sms(&self) -> Result<Vec<PublishedSms>> {
-        let text = self
+    /// Starts recording (idempotent: recording already on stays on).
+    pub async fn start(&self) -> Result<()> {
+        self.post("start-recording").await
+    }
+
+    /// Forgets what was recorded (recording stays as it is).
+    pub async fn reset(&self) -> Result<()> {
+        self.post("reset-recording").await
+    }
+
+    pub async fn stop(&self) -> Result<()> {
+        self.post("stop-recording").await
+    }
+
+    /// The recording: one JSON request a line.
+    async fn recording(&self) -> Result<String> {
+        Ok(self
             .http
             .get(format!(
                 "{}/moto-api/recorder/download-recording",
@@ -91,8 +106,24 @@ impl Recorder {
             .and_then(reqwest::Response::error_for_status)
             .context("downloading the emulator's recording")?
             .text()
-            .await?;
-        Ok(text
+            .await?)
+    }
+
+    /// Every request recorded, in order.
+    pub async fn recorded_requests(&self) -> Result<Vec<RecordedRequest>> {
+        self.recording()
+            .await?
+            .lines()
+            .filter(|line| !line.trim().is_empty())
+            .map(|line| serde_json::from_str(line).context("a recorded request"))
+            .collect()
+    }
+
+    /// Every SMS published since recording started, in order.
+    pub async fn published_sms(&self) -> Result<Vec<PublishedSms>> {
+        Ok(self
+            .recording()
+            .await?
             .lines()
             .filter_map(|line| serde_json::from_str::<RecordedRequest>(line).ok())
             .filter_map(|request| request.published_sms())
@@ -101,7 +132,16 @@ impl Recorder {
 }
 
 impl RecordedRequest {
-    fn body_text(&self) -> Option<String> {
+    /// A header's value, whatever the case of its name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+
+    /// The body as text (the recorder keeps binary bodies base64-encoded).
+    pub fn body_text(&self) -> Option<String> {
         let body = self.body.as_ref()?;
         if self.body_encoded {
             let bytes = base64::engine::general_purpose::STANDARD
@@ -113,17 +153,10 @@ impl RecordedRequest {
         }
     }
 
-    fn target(&self) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(name, _)| name.eq_ignore_ascii_case("x-amz-target"))
-            .map(|(_, value)| value.as_str())
-    }
-
     fn published_sms(&self) -> Option<PublishedSms> {
         let body = self.body_text()?;
         if self
-            .target()
+            .header("x-amz-target")
             .is_some_and(|target| target.ends_with(".Publish"))
         {
             return sms_from_json(&body);
