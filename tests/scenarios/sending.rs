@@ -90,6 +90,20 @@ impl Scene {
         (response.status().as_u16(), body_json(&response))
     }
 
+    /// The details of `a-mine` as the clinic's staff see them.
+    pub(crate) async fn appointment_details(&self) -> Value {
+        let call = http_call(
+            "GET /appointments/{appointmentId}",
+            &[("appointmentId", "a-mine")],
+            Some(staff_claims(self.clinic.id.as_str(), "staff-1")),
+        );
+        let response = self
+            .test
+            .call_showing_phi("search", &call, "the clinic sees its patient's appointment")
+            .await;
+        body_json(&response)
+    }
+
     pub(crate) async fn send(&self, key: &str, body: &str) -> (u16, Value) {
         self.send_as(self.clinic.id.as_str(), "a-mine", Some(key), body)
             .await
@@ -152,20 +166,7 @@ async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
         "the segments of the SMS actually sent"
     );
 
-    let details = http_call(
-        "GET /appointments/{appointmentId}",
-        &[("appointmentId", "a-mine")],
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    );
-    let details = s
-        .test
-        .call_showing_phi(
-            "search",
-            &details,
-            "the clinic sees its patient's appointment",
-        )
-        .await;
-    let details = body_json(&details);
+    let details = s.appointment_details().await;
     assert_eq!(details["messages"][0]["sms_status"], "sent");
     assert_eq!(details["messages"][0]["sent_by"], "staff-1");
     assert!(details["messages"][0]["opened"].is_null());

@@ -152,20 +152,7 @@ async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file
         );
         assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF-sentinel");
     }
-    let details = http_call(
-        "GET /appointments/{appointmentId}",
-        &[("appointmentId", "a-mine")],
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    );
-    let details = s
-        .test
-        .call_showing_phi(
-            "search",
-            &details,
-            "the clinic sees its patient's appointment",
-        )
-        .await;
-    let details = body_json(&details);
+    let details = s.appointment_details().await;
     assert_eq!(details["messages"][0]["opened"], true);
     assert_eq!(details["messages"][0]["expired"], false);
 }
