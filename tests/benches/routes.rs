@@ -9,8 +9,8 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use direct_messages::{
-    adapters::{AwsClients, dynamodb::DynamoStore},
+use aws::{AwsClients, dynamodb::DynamoStore};
+use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
     ids::{AppointmentId, PatientId},

@@ -17,8 +17,8 @@ use std::{
 };
 
 use anyhow::{Context, Result, bail};
-use direct_messages::{
-    adapters::dynamodb::DynamoStore,
+use aws::dynamodb::DynamoStore;
+use domain::{
     appointment_status::AppointmentStatus,
     ids::{AppointmentId, PatientId},
     model::{Appointment, Clinic, Patient, SmsStatus},
@@ -275,7 +275,7 @@ async fn init_table(functions: &[Function], scratch: &Path) -> Result<String> {
         let files = std::fs::read_dir("/etc/ssl/certs").map_or(0, Iterator::count);
         table.push_str(&format!(
             "\nWhat dominates the missed goal: the functions' HTTPS client for AWS \
-             (`adapters::https_client`, rustls verifying against the platform's roots) loads the \
+             (`aws::https_client`, rustls verifying against the platform's roots) loads the \
              host's root certificates at init, here a bundle and the {files} entries \
              of `/etc/ssl/certs`. The rows \"{ONE_BUNDLE}\" start the same binaries with \
              `SSL_CERT_DIR` empty (Amazon Linux 2023 keeps its roots in one bundle): that takes \

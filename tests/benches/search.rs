@@ -9,8 +9,8 @@ use std::{
 };
 
 use async_trait::async_trait;
-use direct_messages::{
-    adapters::dynamodb::DynamoStore,
+use aws::dynamodb::DynamoStore;
+use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
     error::DependencyError,

@@ -2,8 +2,8 @@
 
 use std::time::Duration;
 
-use direct_messages::{
-    adapters::{kms::KmsKeyService, s3::S3BlobStore, sns::SnsSmsSender},
+use aws::{kms::KmsKeyService, s3::S3BlobStore, sns::SnsSmsSender};
+use domain::{
     appointment_status::AppointmentStatus,
     ids::{AppointmentId, ClinicId, PatientId},
     model::{Appointment, Patient},
@@ -139,7 +139,7 @@ async fn changed_name_phn_and_email_replace_their_old_lookup_keys() {
     let test = TestStack::new().await;
     let clinic = ClinicId::parse("clinic-a").unwrap();
     let mut before = patient("p-ava", &sentinels::phone(251));
-    before.email = Some(direct_messages::email::Email::parse("sentinel.old@example.com").unwrap());
+    before.email = Some(domain::email::Email::parse("sentinel.old@example.com").unwrap());
     test.store
         .upsert_appointment_with_patient(&clinic, &before, &appointment("a-1", "p-ava"))
         .await
@@ -148,13 +148,13 @@ async fn changed_name_phn_and_email_replace_their_old_lookup_keys() {
     after.first_name = "Sentinelnew".into();
     after.last_name = "Sentinelchanged".into();
     after.phn = Some(Phn::parse(NEW_PHN).unwrap());
-    after.email = Some(direct_messages::email::Email::parse("sentinel.new@example.com").unwrap());
+    after.email = Some(domain::email::Email::parse("sentinel.new@example.com").unwrap());
     test.store
         .upsert_appointment_with_patient(&clinic, &after, &appointment("a-1", "p-ava"))
         .await
         .unwrap();
 
-    use direct_messages::patient_keys::{email_key, phn_key};
+    use domain::patient_keys::{email_key, phn_key};
     assert!(lookup_items(&test, &phn_key(&clinic, PHN)).await.is_empty());
     assert!(
         lookup_items(&test, &email_key(&clinic, "sentinel.old@example.com"))
@@ -426,16 +426,11 @@ async fn bulk_loaded_patients_are_found_like_upserted_ones() {
         Some(upcoming)
     );
     let request =
-        direct_messages::search::SearchRequest::parse(Some("250 555 0250"), None, None, None)
+        domain::search::SearchRequest::parse(Some("250 555 0250"), None, None, None).unwrap();
+    let page =
+        domain::search::find_patients(&test.store, &clinic, &request, jiff::Timestamp::now())
+            .await
             .unwrap();
-    let page = direct_messages::search::find_patients(
-        &test.store,
-        &clinic,
-        &request,
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
     assert_eq!(page.matches.len(), 1);
     assert_eq!(page.matches[0].appointments[0].id.as_str(), "a-bulk");
 }

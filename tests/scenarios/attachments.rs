@@ -1,6 +1,7 @@
 //! Attachment uploads: presigned PUTs straight to the bucket, encrypted with the project key.
 
-use direct_messages::{adapters::s3::S3BlobStore, ports::BlobStore};
+use aws::s3::S3BlobStore;
+use domain::ports::BlobStore;
 use integration_tests::{TestStack, body_json, http_call, staff_claims, with_body};
 
 async fn start(test: &TestStack, clinic: &str, body: &str) -> (u16, serde_json::Value) {

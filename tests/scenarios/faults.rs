@@ -4,8 +4,9 @@
 
 use std::sync::Arc;
 
+use aws::wiring::OnAws;
 use aws_sdk_dynamodb::types::AttributeValue;
-use direct_messages::{
+use domain::{
     appointment_status::AppointmentStatus,
     fakes::FixedClock,
     ids::AppointmentId,

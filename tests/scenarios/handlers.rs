@@ -1,6 +1,6 @@
 //! The functions' HTTP plumbing: claims to clinic, problem+json errors, isolation, headers.
 
-use direct_messages::ports::ClinicStore;
+use domain::ports::ClinicStore;
 use integration_tests::{
     TestStack, body_json, body_text, http_call, phi_guard, staff_claims, with_query,
 };
@@ -111,7 +111,7 @@ async fn dashboard_routes_without_a_clinic_claim_are_401_problems() {
 
 fn staff_claims_without_clinic() -> std::collections::BTreeMap<String, String> {
     let mut claims = staff_claims("x", "staff-1");
-    claims.remove(direct_messages::caller::CLINIC_CLAIM);
+    claims.remove(aws::api_gateway::caller::CLINIC_CLAIM);
     claims
 }
 

@@ -76,9 +76,7 @@ async fn dashboard_routes_without_the_token_are_refused_like_api_gateway_does() 
 #[tokio::test]
 async fn unlock_pages_are_public_and_path_parameters_reach_the_handler() {
     let (base, _) = serve().await;
-    let token = direct_messages::link_token::LinkToken::generate(
-        &direct_messages::adapters::system::OsRandom,
-    );
+    let token = domain::link_token::LinkToken::generate(&aws::system::OsRandom);
     integration_tests::sentinels::link_token(token.as_str());
     let response = reqwest::get(format!("{base}/m/{}", token.as_str()))
         .await

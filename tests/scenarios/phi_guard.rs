@@ -17,7 +17,7 @@ async fn a_sentinel_in_a_log_line_an_error_body_or_a_panic_message_fails_the_tes
     let _test = TestStack::new().await;
     assert_eq!(failure(), None, "nothing leaked before planting");
 
-    phi_guard::planting(|| tracing::info!(target: "direct_messages", phn = PHN, "planted"));
+    phi_guard::planting(|| tracing::info!(target: "domain", phn = PHN, "planted"));
     let caught = failure().expect("a PHN in a log line");
     assert!(caught.contains("the scene patient's PHN appeared in a log line"));
 

@@ -3,17 +3,18 @@
 
 use std::sync::Arc;
 
-use direct_messages::{
-    adapters::sns::SnsSmsSender,
+use aws::{sns::SnsSmsSender, wiring::OnAws};
+use domain::{
     appointment_status::AppointmentStatus,
     caller::Caller,
     fakes::FixedClock,
+    idempotency::IdempotencyKey,
     ids::{AppointmentId, ClinicId, PatientId, StaffUserId},
     model::{Appointment, Patient},
     phone::PhoneNumber,
     ports::{AppointmentStore, ClinicStore},
     replies::ReplyHandler,
-    send::{IdempotencyKey, MessageSender},
+    send::MessageSender,
 };
 use inbound_reply::InboundReply;
 use integration_tests::{
@@ -168,7 +169,7 @@ async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_n
     old.clock = Arc::new(FixedClock::at(
         Timestamp::now() - SignedDuration::from_hours(31 * 24),
     ));
-    old.clinics = Arc::new(direct_messages::clinic_cache::ClinicCache::new(
+    old.clinics = Arc::new(domain::clinic_cache::ClinicCache::new(
         Arc::new(s.test.store.clone()),
         old.clock.clone(),
     ));

@@ -1,7 +1,7 @@
 //! Search through the `search` handler against the emulator: every query kind, the window,
 //! isolation, pagination and bad input.
 
-use direct_messages::{
+use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
     ids::{AppointmentId, PatientId},
@@ -260,7 +260,7 @@ async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appo
     }
     let mut other = s.clinic.clone();
     other.id = "other-clinic".parse().unwrap();
-    direct_messages::ports::ClinicStore::put_clinic(&s.test.store, &other)
+    domain::ports::ClinicStore::put_clinic(&s.test.store, &other)
         .await
         .unwrap();
     for q in [
@@ -414,16 +414,11 @@ async fn a_cursor_from_another_search_is_refused() {
 async fn exact_searches_are_one_query_reading_at_most_one_item_more_than_they_find() {
     let s = seeded().await;
     for q in ["9698658215", "604 555 0123", "ava.smith@example.com"] {
-        let request =
-            direct_messages::search::SearchRequest::parse(Some(q), None, None, None).unwrap();
-        let page = direct_messages::search::find_patients(
-            &s.test.store,
-            &s.clinic,
-            &request,
-            Timestamp::now(),
-        )
-        .await
-        .unwrap();
+        let request = domain::search::SearchRequest::parse(Some(q), None, None, None).unwrap();
+        let page =
+            domain::search::find_patients(&s.test.store, &s.clinic, &request, Timestamp::now())
+                .await
+                .unwrap();
         assert_eq!(page.matches.len(), 1, "{q}");
         assert!(
             page.items_read <= page.matches.len() + 1,

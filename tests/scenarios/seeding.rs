@@ -1,6 +1,6 @@
 //! The demo clinic that `infra/local/run` serves.
 
-use direct_messages::{
+use domain::{
     ids::{AppointmentId, PatientId},
     ports::{AppointmentStore, ClinicStore},
 };

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use direct_messages::{
+use domain::{
     appointment_status::AppointmentStatus,
     caller::Caller,
     email::Email,
@@ -160,7 +160,7 @@ async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
         sent[0].attributes["AWS.MM.SMS.OriginationNumber"],
         "+12505550100"
     );
-    let measured = direct_messages::sms_encoding::measure(&sent[0].message);
+    let measured = domain::sms_encoding::measure(&sent[0].message);
     assert_eq!(
         receipt["sms"]["segments"], measured.segments,
         "the segments of the SMS actually sent"
@@ -230,9 +230,7 @@ async fn a_secure_message_is_sealed_at_rest_and_its_sms_carries_no_patient_data(
         }
     }
     let unlock = s.raw_items(&config.tables.unlock).await;
-    let hash = direct_messages::link_token::LinkToken::parse(token)
-        .unwrap()
-        .hash();
+    let hash = domain::link_token::LinkToken::parse(token).unwrap().hash();
     assert!(
         unlock.contains(hash.as_str()),
         "the unlock item is keyed by the token's hash"
@@ -344,7 +342,7 @@ async fn duplicate_and_concurrent_sends_with_one_key_publish_once() {
 }
 
 /// SNS as the emulator runs it, except that Publish fails: a fault injected at the port.
-struct FailingPublish(direct_messages::adapters::sns::SnsSmsSender);
+struct FailingPublish(aws::sns::SnsSmsSender);
 
 #[async_trait::async_trait]
 impl SmsSender for FailingPublish {
@@ -359,7 +357,7 @@ impl SmsSender for FailingPublish {
 #[tokio::test]
 async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
     let s = scene(606, None).await;
-    let real = direct_messages::adapters::sns::SnsSmsSender::new(s.test.stack.clients.sns());
+    let real = aws::sns::SnsSmsSender::new(s.test.stack.clients.sns());
     let mut sender = integration_tests::message_sender(&s.test);
     sender.sms = Arc::new(FailingPublish(real));
     let caller = Caller {
@@ -367,7 +365,7 @@ async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
         user: StaffUserId::parse("staff-1").unwrap(),
     };
     let appointment = AppointmentId::parse("a-mine").unwrap();
-    let key = direct_messages::send::IdempotencyKey::parse(Some("key-fail-1")).unwrap();
+    let key = domain::idempotency::IdempotencyKey::parse(Some("key-fail-1")).unwrap();
     let request = serde_json::from_str(r#"{"kind":"basic","text":"Closed Friday"}"#).unwrap();
     let error = sender
         .send(&caller, &appointment, &key, &request)

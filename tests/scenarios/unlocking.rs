@@ -3,7 +3,8 @@
 
 use std::sync::Arc;
 
-use direct_messages::{
+use aws::wiring::OnAws;
+use domain::{
     fakes::FixedClock,
     link_token::LinkToken,
     unlock::{LOCKOUT, UnlockView, Unlocker},
@@ -276,7 +277,7 @@ async fn after_exactly_eight_days_it_has_expired_while_its_item_remains() {
 #[tokio::test]
 async fn unknown_tokens_get_a_generic_page_with_the_same_headers() {
     let s = scene(706, Some(RIGHT)).await;
-    let unknown = LinkToken::generate(&direct_messages::adapters::system::OsRandom);
+    let unknown = LinkToken::generate(&aws::system::OsRandom);
     sentinels::link_token(unknown.as_str());
     for token in [unknown.as_str(), "not-a-token"] {
         for call in [page("GET /m/{token}", token), submit(token, RIGHT)] {
@@ -310,7 +311,7 @@ fn whole_second_now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap()
 }
 
-async fn attempts_of(unlocker: &Unlocker, token: &str) -> direct_messages::unlock::Attempts {
+async fn attempts_of(unlocker: &Unlocker, token: &str) -> domain::unlock::Attempts {
     unlocker
         .unlocks
         .get_unlock(&LinkToken::parse(token).unwrap().hash())

@@ -47,7 +47,7 @@ impl AwsCallTiming {
     /// The same SDK settings, with every request timed here, on the functions' own HTTPS
     /// client.
     pub fn wrap(&self, sdk: &SdkConfig) -> SdkConfig {
-        let inner = direct_messages::adapters::https_client();
+        let inner = aws::https_client();
         sdk.to_builder()
             .http_client(SharedHttpClient::new(TimedClient {
                 inner,

@@ -144,7 +144,7 @@ impl AwsFaults {
     /// `base` with its HTTP traffic passing through these faults, on the functions' own
     /// HTTPS client.
     pub fn sdk_config(&self, base: &SdkConfig) -> SdkConfig {
-        let inner = direct_messages::adapters::https_client();
+        let inner = aws::https_client();
         base.to_builder()
             .http_client(SharedHttpClient::new(FaultyClient {
                 inner,

@@ -11,12 +11,15 @@ pub mod sentinels;
 
 use std::collections::BTreeMap;
 
-use aws_faults::AwsFaults;
-use direct_messages::{
-    adapters::{AwsClients, dynamodb::DynamoStore, system::OsRandom},
-    caller::{CLINIC_CLAIM, USER_CLAIM},
-    ports::RandomSource,
+use aws::{
+    AwsClients,
+    api_gateway::caller::{CLINIC_CLAIM, USER_CLAIM},
+    dynamodb::DynamoStore,
+    system::OsRandom,
+    wiring::OnAws,
 };
+use aws_faults::AwsFaults;
+use domain::random;
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 pub use local_stack::api_event::HttpCall;
@@ -55,7 +58,7 @@ impl TestStack {
     pub async fn new() -> TestStack {
         phi_guard::enter_test();
         let endpoint = emulator_endpoint();
-        let suffix: [u8; 5] = OsRandom.bytes();
+        let suffix: [u8; 5] = random::bytes(&OsRandom);
         let prefix = format!("t{}-", hex::encode(suffix));
         let stack = LocalStack::create(&endpoint, &prefix, UNLOCK_BASE_URL)
             .await
@@ -184,7 +187,7 @@ async fn checked_call(
     request: lambda_http::Request,
     showing_phi: Option<&str>,
 ) -> Response<Body> {
-    let route = direct_messages::request::route_key(&request).expect("an HTTP API route");
+    let route = aws::api_gateway::request::route_key(&request).expect("an HTTP API route");
     if let Some(reason) = showing_phi {
         assert!(
             ROUTES_SHOWING_PHI.contains(&route.as_str()),
@@ -221,8 +224,8 @@ pub async fn local_api_body(route: &str, response: reqwest::Response) -> String 
 }
 
 /// The send use case wired to this stack's AWS clients, for tests that swap one port.
-pub fn message_sender(test: &TestStack) -> direct_messages::send::MessageSender {
-    direct_messages::send::MessageSender::on_aws(&test.stack.config, &test.stack.clients)
+pub fn message_sender(test: &TestStack) -> domain::send::MessageSender {
+    domain::send::MessageSender::on_aws(&test.stack.config, &test.stack.clients)
 }
 
 /// The claims the JWT authorizer passes for a staff user of `clinic`.

@@ -376,7 +376,7 @@ pub fn install() {
         // for the functions (`RUST_LOG=info`): their debug and trace lines never leave a
         // deployed function, and the SDK's trace lines carry every request body on purpose.
         let filter: tracing_subscriber::filter::Targets =
-            "info,direct_messages=trace,search=trace,send=trace,secure_unlock=trace,\
+            "info,domain=trace,search=trace,send=trace,secure_unlock=trace,\
              inbound_reply=trace,local_stack=trace,integration_tests=trace,lambda_http=trace,\
              lambda_runtime=trace"
                 .parse()

@@ -76,7 +76,7 @@ pub fn link_tokens_in(sms: &str) {
 
 #[cfg(test)]
 mod tests {
-    use direct_messages::{email::Email, phn::Phn, phone::PhoneNumber};
+    use domain::{email::Email, phn::Phn, phone::PhoneNumber};
 
     use super::*;
 

@@ -1,15 +1,20 @@
 //! The `inbound-reply` function: patients' SMS replies, delivered by SNS.
 
+use aws::{AwsClients, config::Config, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
-use direct_messages::{
-    adapters::AwsClients,
-    config::Config,
+use domain::{
     inbound_sms::InboundSms,
     replies::{ReplyHandler, ReplyOutcome},
 };
 
 pub struct InboundReply {
     replies: ReplyHandler,
+}
+
+impl OnAws for InboundReply {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Self {
+        Self::new(ReplyHandler::on_aws(config, clients))
+    }
 }
 
 /// What became of each record of one event.
@@ -35,10 +40,6 @@ pub struct RetryLater {
 impl InboundReply {
     pub fn new(replies: ReplyHandler) -> Self {
         Self { replies }
-    }
-
-    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        Self::new(ReplyHandler::on_aws(config, clients))
     }
 
     /// Handles every record; a malformed one is logged (without its content) and skipped,

@@ -1,7 +1,7 @@
 //! Lambda entry point of `inbound-reply`: settings and clients once, then one handler per event.
 
+use aws::{AwsClients, config::Config, telemetry, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
-use direct_messages::{adapters::AwsClients, config::Config, telemetry};
 use inbound_reply::InboundReply;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -10,7 +10,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let config = Config::from_env()?;
     let clients = AwsClients::from_env(config.s3_force_path_style).await;
-    let inbound = &InboundReply::from_aws(&config, &clients);
+    let inbound = &InboundReply::on_aws(&config, &clients);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SnsEvent>| async move {
         inbound
             .handle_event(event.payload)

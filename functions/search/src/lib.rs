@@ -3,50 +3,41 @@
 
 mod views;
 
-use std::sync::Arc;
-
-use direct_messages::{
-    DomainError,
-    adapters::{AwsClients, dynamodb::DynamoStore, system::SystemClock},
-    appointment_details::appointment_details,
-    caller::Caller,
-    clinic_cache::ClinicCache,
+use aws::{
+    AwsClients,
+    api_gateway::{
+        caller::caller,
+        request::{path_parameter, route_key},
+        responses::{into_response, problem_response},
+    },
     config::Config,
+    wiring::OnAws,
+};
+use domain::{
+    DomainError,
+    caller::Caller,
     ids::AppointmentId,
-    ports::{AppointmentStore, ClinicStore, Clock, MessageStore, PatientDirectory},
-    request::{path_parameter, route_key},
-    responses::{into_response, problem_response},
-    search::{SearchRequest, find_patients},
+    search::{SearchRequest, Searcher},
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 
 use crate::views::{AppointmentDetailsView, Chats, Listing, PatientResults, Templates};
 
-pub struct Search {
-    clinic_store: Arc<dyn ClinicStore>,
-    clinics: ClinicCache,
-    directory: Arc<dyn PatientDirectory>,
-    appointments: Arc<dyn AppointmentStore>,
-    messages: Arc<dyn MessageStore>,
-    clock: Arc<dyn Clock>,
+pub struct SearchRoutes {
+    searcher: Searcher,
 }
 
-impl Search {
-    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        let store = Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()));
-        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-        Search {
-            clinics: ClinicCache::new(store.clone(), clock.clone()),
-            clinic_store: store.clone(),
-            directory: store.clone(),
-            appointments: store.clone(),
-            messages: store,
-            clock,
+impl OnAws for SearchRoutes {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Self {
+        SearchRoutes {
+            searcher: Searcher::on_aws(config, clients),
         }
     }
+}
 
+impl SearchRoutes {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let caller = match Caller::from_request(&request) {
+        let caller = match caller(&request) {
             Ok(caller) => caller,
             Err(error) => return problem_response(&error),
         };
@@ -72,17 +63,11 @@ impl Search {
         let param = |name| params.and_then(|p| p.first(name));
         let search =
             SearchRequest::parse(param("q"), param("by"), param("limit"), param("cursor"))?;
-        let clinic = self.clinics.get(&caller.clinic_id).await?;
-        let page =
-            find_patients(self.directory.as_ref(), &clinic, &search, self.clock.now()).await?;
-        tracing::info!(
-            clinic_id = %caller.clinic_id,
-            kind = search.term.kind(),
-            results = page.matches.len(),
-            items_read = page.items_read,
-            "patient search"
-        );
-        Ok(PatientResults::of(page, &clinic))
+        let found = self
+            .searcher
+            .find_patients(&caller.clinic_id, &search)
+            .await?;
+        Ok(PatientResults::of(found))
     }
 
     async fn appointment(
@@ -92,28 +77,20 @@ impl Search {
     ) -> Result<AppointmentDetailsView, DomainError> {
         let id =
             AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
-        let clinic = self.clinics.get(&caller.clinic_id).await?;
-        let details = appointment_details(
-            self.appointments.as_ref(),
-            self.messages.as_ref(),
-            &caller.clinic_id,
-            &id,
-        )
-        .await?;
-        Ok(AppointmentDetailsView::of(
-            details,
-            &clinic,
-            self.clock.now(),
-        ))
+        let details = self
+            .searcher
+            .appointment_details(&caller.clinic_id, &id)
+            .await?;
+        Ok(AppointmentDetailsView::of(details))
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Templates, DomainError> {
-        let items = self.clinic_store.list_templates(&caller.clinic_id).await?;
-        Ok(Templates { items })
+        let items = self.searcher.templates(&caller.clinic_id).await?;
+        Ok(Listing { items })
     }
 
     async fn chats(&self, caller: &Caller) -> Result<Chats, DomainError> {
-        let items = self.clinic_store.list_chats(&caller.clinic_id).await?;
+        let items = self.searcher.chats(&caller.clinic_id).await?;
         Ok(Listing { items })
     }
 }

@@ -1,15 +1,15 @@
 //! Lambda entry point of `search`: settings and clients once, then one handler per request.
 
-use direct_messages::{adapters::AwsClients, config::Config, telemetry};
+use aws::{AwsClients, config::Config, telemetry, wiring::OnAws};
 use lambda_http::{Error, Request, service_fn};
-use search::Search;
+use search::SearchRoutes;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let config = Config::from_env()?;
     let clients = AwsClients::from_env(config.s3_force_path_style).await;
-    let search = &Search::from_aws(&config, &clients);
+    let search = &SearchRoutes::on_aws(&config, &clients);
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(search.handle(request).await)
     }))

@@ -1,9 +1,10 @@
 //! The JSON the dashboard gets from `search` (documented in infra/openapi.yaml).
 
-use direct_messages::{
+use domain::{
     appointment_details::AppointmentDetails,
-    model::{AppointmentCard, Chat, Clinic, Patient, SentMessage, Template},
-    search::SearchPage,
+    appointment_status::AppointmentStatus,
+    model::{AppointmentCard, Chat, Patient, SentMessage, Template},
+    search::{ForClinic, SearchPage},
 };
 use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
@@ -55,8 +56,9 @@ pub struct PatientResults {
 }
 
 impl PatientResults {
-    pub fn of(page: SearchPage, clinic: &Clinic) -> Self {
-        let zone = clinic.zone();
+    pub fn of(found: ForClinic<SearchPage>) -> Self {
+        let zone = found.clinic.zone();
+        let page = found.value;
         let items = page
             .matches
             .into_iter()
@@ -80,7 +82,7 @@ impl PatientResults {
 pub struct AppointmentView {
     #[serde(flatten)]
     summary: AppointmentSummary,
-    status: direct_messages::appointment_status::AppointmentStatus,
+    status: AppointmentStatus,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,7 +103,12 @@ pub struct AppointmentDetailsView {
 }
 
 impl AppointmentDetailsView {
-    pub fn of(details: AppointmentDetails, clinic: &Clinic, now: Timestamp) -> Self {
+    pub fn of(found: ForClinic<AppointmentDetails>) -> Self {
+        let ForClinic {
+            clinic,
+            now,
+            value: details,
+        } = found;
         let zone = clinic.zone();
         let appointment = AppointmentView {
             summary: AppointmentSummary::of(&AppointmentCard::of(&details.appointment), &zone),
@@ -110,13 +117,13 @@ impl AppointmentDetailsView {
         let messages = details
             .messages
             .into_iter()
-            .map(|message| {
-                let secure = message.kind.expires();
-                MessageView {
-                    opened: secure.then_some(message.opened_at.is_some()),
-                    expired: secure.then(|| message.expires_at.is_some_and(|at| at <= now)),
-                    message,
-                }
+            .map(|message| MessageView {
+                opened: message
+                    .kind
+                    .expires()
+                    .then_some(message.opened_at.is_some()),
+                expired: message.expired(now),
+                message,
             })
             .collect();
         AppointmentDetailsView {

@@ -2,15 +2,22 @@
 
 mod pages;
 
-use direct_messages::{
-    adapters::AwsClients,
+use aws::{
+    AwsClients,
+    api_gateway::request::{path_parameter, route_key},
     config::Config,
-    request::{path_parameter, route_key},
-    unlock::{UnlockView, Unlocker},
+    wiring::OnAws,
 };
+use domain::unlock::{UnlockView, Unlocker};
 use lambda_http::{Body, Request, Response};
 
 pub use pages::{CONTENT_SECURITY_POLICY, escape, security_headers};
+
+impl OnAws for SecureUnlock {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Self {
+        Self::new(Unlocker::on_aws(config, clients))
+    }
+}
 
 pub struct SecureUnlock {
     unlocker: Unlocker,
@@ -19,10 +26,6 @@ pub struct SecureUnlock {
 impl SecureUnlock {
     pub fn new(unlocker: Unlocker) -> Self {
         Self { unlocker }
-    }
-
-    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        Self::new(Unlocker::on_aws(config, clients))
     }
 
     pub async fn handle(&self, request: Request) -> Response<Body> {

@@ -1,6 +1,6 @@
 //! Lambda entry point of `secure-unlock`: settings and clients once, then one handler per request.
 
-use direct_messages::{adapters::AwsClients, config::Config, telemetry};
+use aws::{AwsClients, config::Config, telemetry, wiring::OnAws};
 use lambda_http::{Error, Request, service_fn};
 use secure_unlock::SecureUnlock;
 
@@ -9,7 +9,7 @@ async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let config = Config::from_env()?;
     let clients = AwsClients::from_env(config.s3_force_path_style).await;
-    let unlock = &SecureUnlock::from_aws(&config, &clients);
+    let unlock = &SecureUnlock::on_aws(&config, &clients);
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(unlock.handle(request).await)
     }))

@@ -4,7 +4,7 @@
 use std::sync::LazyLock;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use direct_messages::{
+use domain::{
     model::Clinic,
     unlock::{OpenedMessage, UnlockView},
 };

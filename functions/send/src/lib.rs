@@ -2,22 +2,29 @@
 
 use std::collections::BTreeMap;
 
-use direct_messages::{
-    DomainError,
-    adapters::AwsClients,
-    attachments::{UploadRequest, UploadTicket, start_upload},
-    caller::Caller,
+use aws::{
+    AwsClients,
+    api_gateway::{
+        caller::caller,
+        request::{json_body, path_parameter, route_key},
+        responses::{into_response, problem_response, stored_json_response},
+    },
     config::Config,
+    wiring::OnAws,
+};
+use domain::{
+    DomainError,
+    attachments::UploadRequest,
+    caller::Caller,
+    idempotency::IdempotencyKey,
     ids::AppointmentId,
     ports::StoredResponse,
-    request::{json_body, path_parameter, route_key},
-    responses::{into_response, problem_response, stored_json_response},
-    send::{IdempotencyKey, MessageSender, SendRequest},
+    send::{MessageSender, SendRequest, UploadTicket},
 };
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Serialize;
 
-pub struct Send {
+pub struct SendRoutes {
     sender: MessageSender,
 }
 
@@ -50,15 +57,17 @@ impl From<UploadTicket> for UploadView {
     }
 }
 
-impl Send {
-    pub fn from_aws(config: &Config, clients: &AwsClients) -> Self {
-        Send {
+impl OnAws for SendRoutes {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Self {
+        SendRoutes {
             sender: MessageSender::on_aws(config, clients),
         }
     }
+}
 
+impl SendRoutes {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let caller = match Caller::from_request(&request) {
+        let caller = match caller(&request) {
             Ok(caller) => caller,
             Err(error) => return problem_response(&error),
         };
@@ -99,15 +108,7 @@ impl Send {
         request: &Request,
     ) -> Result<UploadView, DomainError> {
         let body: UploadRequest = json_body(request)?;
-        let ticket = start_upload(
-            self.sender.blobs.as_ref(),
-            self.sender.random.as_ref(),
-            self.sender.clock.as_ref(),
-            &caller.clinic_id,
-            &body,
-        )
-        .await?;
-        tracing::info!(clinic_id = %caller.clinic_id, attachment_id = %ticket.attachment_id, "attachment upload started");
+        let ticket = self.sender.start_upload(&caller.clinic_id, &body).await?;
         Ok(ticket.into())
     }
 }

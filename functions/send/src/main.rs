@@ -1,15 +1,15 @@
 //! Lambda entry point of `send`: settings and clients once, then one handler per request.
 
-use direct_messages::{adapters::AwsClients, config::Config, telemetry};
+use aws::{AwsClients, config::Config, telemetry, wiring::OnAws};
 use lambda_http::{Error, Request, service_fn};
-use send::Send;
+use send::SendRoutes;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     telemetry::init_json_logs();
     let config = Config::from_env()?;
     let clients = AwsClients::from_env(config.s3_force_path_style).await;
-    let send = &Send::from_aws(&config, &clients);
+    let send = &SendRoutes::on_aws(&config, &clients);
     lambda_http::run(service_fn(move |request: Request| async move {
         Ok::<_, Error>(send.handle(request).await)
     }))

@@ -1,16 +1,16 @@
 //! The four functions wired to one set of AWS clients, as their `main`s wire them on Lambda.
 
+use aws::{AwsClients, config::Config, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
-use direct_messages::{adapters::AwsClients, config::Config};
 use inbound_reply::InboundReply;
 use lambda_http::{Body, Request, Response};
-use search::Search;
+use search::SearchRoutes;
 use secure_unlock::SecureUnlock;
-use send::Send;
+use send::SendRoutes;
 
 pub struct Functions {
-    pub search: Search,
-    pub send: Send,
+    pub search: SearchRoutes,
+    pub send: SendRoutes,
     pub secure_unlock: SecureUnlock,
     pub inbound_reply: InboundReply,
 }
@@ -18,10 +18,10 @@ pub struct Functions {
 impl Functions {
     pub fn new(config: &Config, clients: &AwsClients) -> Self {
         Self {
-            search: Search::from_aws(config, clients),
-            send: Send::from_aws(config, clients),
-            secure_unlock: SecureUnlock::from_aws(config, clients),
-            inbound_reply: InboundReply::from_aws(config, clients),
+            search: SearchRoutes::on_aws(config, clients),
+            send: SendRoutes::on_aws(config, clients),
+            secure_unlock: SecureUnlock::on_aws(config, clients),
+            inbound_reply: InboundReply::on_aws(config, clients),
         }
     }
 

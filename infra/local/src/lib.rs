@@ -11,7 +11,7 @@ pub mod server;
 pub mod template;
 
 use anyhow::{Context, Result};
-use direct_messages::{adapters::AwsClients, config::Config};
+use aws::{AwsClients, config::Config};
 
 use crate::{provision::Provisioned, template::Template};
 

@@ -4,11 +4,8 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
-use direct_messages::{
-    adapters::{dynamodb::DynamoStore, system::OsRandom},
-    ports::RandomSource,
-    telemetry,
-};
+use aws::{dynamodb::DynamoStore, system::OsRandom, telemetry};
+use domain::random;
 use local_stack::{
     LocalStack,
     emulator::Recorder,
@@ -38,7 +35,7 @@ async fn main() -> Result<()> {
     let token = match std::env::var("LOCAL_API_TOKEN") {
         Ok(token) if token.len() >= 16 => token,
         Ok(_) => anyhow::bail!("LOCAL_API_TOKEN must be at least 16 characters"),
-        Err(_) => hex::encode(OsRandom.bytes::<24>()),
+        Err(_) => hex::encode(random::bytes::<24>(&OsRandom)),
     };
     let sign_in = LocalSignIn {
         token,

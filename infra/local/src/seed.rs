@@ -2,7 +2,7 @@
 //! demo always has past and upcoming appointments.
 
 use anyhow::{Context, Result};
-use direct_messages::{
+use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
     ids::{AppointmentId, ClinicId, PatientId},

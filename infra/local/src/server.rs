@@ -3,6 +3,7 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
+use aws::api_gateway::caller::{CLINIC_CLAIM, USER_CLAIM};
 use axum::{
     Router,
     body::{Body as AxumBody, Bytes},
@@ -11,7 +12,6 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
-use direct_messages::caller::{CLINIC_CLAIM, USER_CLAIM};
 use jiff::Timestamp;
 use lambda_http::Body;
 use serde::Deserialize;

@@ -1,0 +1,102 @@
+//! HTTP answers for API Gateway: results as JSON, and every `DomainError` as
+//! `application/problem+json` with the status and body the domain maps it to.
+
+pub use domain::problem::PROBLEM_CONTENT_TYPE;
+use domain::{DomainError, error::DependencyError};
+use lambda_http::{Body, Response, http::StatusCode};
+use serde::Serialize;
+
+/// The answer for an error; server-side failures are logged here, once, without PHI.
+pub fn problem_response(error: &DomainError) -> Response<Body> {
+    let problem = error.problem();
+    if let DomainError::Dependency(dependency) = error {
+        tracing::error!(
+            service = dependency.service,
+            operation = dependency.operation,
+            code = %dependency.code,
+            "dependency failed"
+        );
+    } else {
+        tracing::info!(status = problem.status, problem = %problem.kind, "request refused");
+    }
+    let body = serde_json::to_string(&problem).expect("a Problem always serialises");
+    let status = StatusCode::from_u16(problem.status).unwrap_or(StatusCode::BAD_GATEWAY);
+    with_body(status, PROBLEM_CONTENT_TYPE, body)
+}
+
+pub fn json_response<T: Serialize>(status: StatusCode, value: &T) -> Response<Body> {
+    match serde_json::to_string(value) {
+        Ok(body) => with_body(status, "application/json", body),
+        Err(_) => problem_response(&DomainError::Dependency(DependencyError::new(
+            "api",
+            "serialise-response",
+            "SerialisationFailed",
+        ))),
+    }
+}
+
+/// A JSON answer stored earlier (an idempotent replay answers exactly what the first did).
+pub fn stored_json_response(status: u16, body: String) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    with_body(status, "application/json", body)
+}
+
+/// Handlers return this: either way the caller gets a complete HTTP answer.
+pub fn into_response<T: Serialize>(
+    status: StatusCode,
+    result: Result<T, DomainError>,
+) -> Response<Body> {
+    match result {
+        Ok(value) => json_response(status, &value),
+        Err(error) => problem_response(&error),
+    }
+}
+
+fn with_body(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
+    Response::builder()
+        .status(status)
+        .header("content-type", content_type)
+        .header("cache-control", "no-store")
+        .body(Body::Text(body))
+        .expect("static headers are valid")
+}
+
+#[cfg(test)]
+mod tests {
+    use domain::problem::Problem;
+
+    use super::*;
+
+    fn body_of(response: &Response<Body>) -> Problem {
+        match response.body() {
+            Body::Text(text) => serde_json::from_str(text).expect("problem json"),
+            other => panic!("unexpected body {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_clinic_is_401_problem_json() {
+        let response = problem_response(&DomainError::Unauthenticated);
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["content-type"], PROBLEM_CONTENT_TYPE);
+        let problem = body_of(&response);
+        assert_eq!(problem.status, 401);
+        assert_eq!(problem.kind, "urn:direct-messages:problem:unauthenticated");
+        assert!(problem.detail.contains("sign in"));
+    }
+
+    #[test]
+    fn dependency_failure_hides_internal_detail_from_callers() {
+        let error = DomainError::Dependency(DependencyError::new(
+            "dynamodb",
+            "GetItem",
+            "ResourceNotFoundException",
+        ));
+        let response = problem_response(&error);
+        assert_eq!(response.status(), 502);
+        let problem = body_of(&response);
+        assert!(!problem.detail.contains("ResourceNotFound"));
+        assert!(!problem.detail.contains("dynamodb"));
+        assert!(problem.detail.contains("try again"));
+    }
+}

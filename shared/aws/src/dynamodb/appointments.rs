@@ -1,0 +1,437 @@
+//! Appointments with their patients, and the patients' lookup keys, written together.
+
+use async_trait::async_trait;
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, PutRequest, TransactWriteItem, WriteRequest,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{DynamoStore, Item, from_item, s, to_item, transact_put};
+use crate::sdk_failure;
+use domain::{
+    appointment_status::AppointmentStatus,
+    error::DependencyError,
+    ids::{AppointmentId, ClinicId, PatientId},
+    model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
+    patient_keys::{LookupKey, lookup_keys},
+    ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory, PatientRecord},
+};
+
+/// How often an upsert is retried when another writer changed the same patient meanwhile.
+const UPSERT_ATTEMPTS: usize = 3;
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct PatientItem {
+    pk: String,
+    sk: String,
+    /// Bumped on every write; the condition on it keeps lookup keys in step with the patient.
+    version: u64,
+    #[serde(flatten)]
+    pub(crate) patient: Patient,
+    #[serde(default)]
+    appointments: Vec<AppointmentCard>,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct AppointmentItem {
+    pk: String,
+    sk: String,
+    /// Key of the `by_patient` index: `<clinic>#<patient>`.
+    patient_key: String,
+    /// Sort key of the `by_patient` index, sortable text.
+    starts_at: String,
+    patient_id: PatientId,
+    provider_name: String,
+    status: AppointmentStatus,
+    /// The patient as they were when this appointment was last written, with the patient
+    /// item's version then: a send reads this copy, and its write checks the version.
+    #[serde(default)]
+    patient: Option<Patient>,
+    #[serde(default)]
+    patient_version: Option<u64>,
+}
+
+/// A lookup key with a copy of what search shows, so that a search reads nothing else.
+#[derive(Serialize, Deserialize)]
+struct LookupItem {
+    pk: String,
+    sk: String,
+    patient: Patient,
+    appointments: Vec<AppointmentCard>,
+}
+
+fn lookup_items(
+    clinic: &ClinicId,
+    patient: &Patient,
+    cards: &[AppointmentCard],
+) -> Vec<LookupItem> {
+    lookup_keys(clinic, patient)
+        .into_iter()
+        .map(|key| LookupItem {
+            pk: key.pk,
+            sk: key.sk,
+            patient: patient.clone(),
+            appointments: cards.to_vec(),
+        })
+        .collect()
+}
+
+pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
+    format!("{clinic}#{patient}")
+}
+
+impl AppointmentItem {
+    fn new(
+        clinic: &ClinicId,
+        appointment: &Appointment,
+        patient: &Patient,
+        patient_version: u64,
+    ) -> Self {
+        AppointmentItem {
+            pk: clinic.as_str().to_owned(),
+            sk: appointment.id.as_str().to_owned(),
+            patient_key: patient_key(clinic, &appointment.patient_id),
+            starts_at: sortable_timestamp(appointment.starts_at),
+            patient_id: appointment.patient_id.clone(),
+            provider_name: appointment.provider_name.clone(),
+            status: appointment.status,
+            patient: Some(patient.clone()),
+            patient_version: Some(patient_version),
+        }
+    }
+
+    /// The patient's copy kept with the appointment, when it has one.
+    pub(crate) fn patient_record(&self) -> Option<PatientRecord> {
+        Some(PatientRecord {
+            patient: self.patient.clone()?,
+            version: self.patient_version?,
+        })
+    }
+
+    pub(crate) fn into_appointment(self) -> Result<Appointment, DependencyError> {
+        Ok(Appointment {
+            id: AppointmentId::parse(&self.sk)
+                .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetAppointment"))?,
+            patient_id: self.patient_id,
+            starts_at: self
+                .starts_at
+                .parse()
+                .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetAppointment"))?,
+            provider_name: self.provider_name,
+            status: self.status,
+        })
+    }
+}
+
+impl DynamoStore {
+    /// Loads patients with their appointments into a clinic that does not have them yet,
+    /// with BatchWriteItem: for onboarding imports and benches. Not atomic, and it does not
+    /// remove lookup keys of patients already stored; everyday writes go through
+    /// `upsert_appointment_with_patient`.
+    pub async fn bulk_load(
+        &self,
+        clinic: &ClinicId,
+        records: &[(Patient, Vec<Appointment>)],
+    ) -> Result<(), DependencyError> {
+        const OP: &str = "BulkLoad";
+        let mut writes: Vec<(&str, Item)> = Vec::new();
+        for (patient, appointments) in records {
+            let cards = appointments.iter().fold(Vec::new(), with_card);
+            for item in lookup_items(clinic, patient, &cards) {
+                writes.push((&self.tables.patient_lookup, to_item(&item, OP)?));
+            }
+            for appointment in appointments {
+                writes.push((
+                    &self.tables.appointments,
+                    to_item(&AppointmentItem::new(clinic, appointment, patient, 1), OP)?,
+                ));
+            }
+            let item = PatientItem {
+                pk: clinic.as_str().to_owned(),
+                sk: patient.id.as_str().to_owned(),
+                version: 1,
+                patient: patient.clone(),
+                appointments: cards,
+            };
+            writes.push((&self.tables.patients, to_item(&item, OP)?));
+        }
+        for chunk in writes.chunks(25) {
+            let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+            for (table, item) in chunk {
+                let put = PutRequest::builder()
+                    .set_item(Some(item.clone()))
+                    .build()
+                    .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+                requests
+                    .entry((*table).to_owned())
+                    .or_default()
+                    .push(WriteRequest::builder().put_request(put).build());
+            }
+            while !requests.is_empty() {
+                let output = self
+                    .client
+                    .batch_write_item()
+                    .set_request_items(Some(requests))
+                    .send()
+                    .await
+                    .map_err(sdk_failure("dynamodb", OP))?;
+                requests = output.unprocessed_items.unwrap_or_default();
+            }
+        }
+        Ok(())
+    }
+
+    /// The patient with the version that every write of it bumps.
+    pub(crate) async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        Ok(self
+            .get_patient_item(clinic, id)
+            .await?
+            .map(|item| PatientRecord {
+                patient: item.patient,
+                version: item.version,
+            }))
+    }
+
+    async fn get_patient_item(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<PatientItem>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.patients)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetPatient"))?;
+        output
+            .item
+            .map(|item| from_item(item, "GetPatient"))
+            .transpose()
+    }
+
+    fn upsert_transaction(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+        previous: Option<&PatientItem>,
+    ) -> Result<Vec<TransactWriteItem>, DependencyError> {
+        const OP: &str = "UpsertAppointment";
+        let old_keys = previous
+            .map(|item| lookup_keys(clinic, &item.patient))
+            .unwrap_or_default();
+        let new_keys = lookup_keys(clinic, patient);
+
+        let cards = previous
+            .map(|item| item.appointments.clone())
+            .unwrap_or_default();
+        let patient_item = PatientItem {
+            pk: clinic.as_str().to_owned(),
+            sk: patient.id.as_str().to_owned(),
+            version: previous.map_or(1, |item| item.version + 1),
+            patient: patient.clone(),
+            appointments: with_card(cards, appointment),
+        };
+        let mut put_patient = Put::builder()
+            .table_name(&self.tables.patients)
+            .set_item(Some(to_item(&patient_item, OP)?));
+        put_patient = match previous {
+            None => put_patient.condition_expression("attribute_not_exists(pk)"),
+            Some(item) => put_patient
+                .condition_expression("#version = :version")
+                .expression_attribute_names("#version", "version")
+                .expression_attribute_values(
+                    ":version",
+                    AttributeValue::N(item.version.to_string()),
+                ),
+        };
+        let put_patient = put_patient
+            .build()
+            .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+
+        let mut items = vec![
+            TransactWriteItem::builder().put(put_patient).build(),
+            transact_put(
+                &self.tables.appointments,
+                to_item(
+                    &AppointmentItem::new(clinic, appointment, patient, patient_item.version),
+                    OP,
+                )?,
+                None,
+                OP,
+            )?,
+        ];
+        // Every key is rewritten: each carries the patient and the appointment cards.
+        for item in lookup_items(clinic, patient, &patient_item.appointments) {
+            items.push(transact_put(
+                &self.tables.patient_lookup,
+                to_item(&item, OP)?,
+                None,
+                OP,
+            )?);
+        }
+        for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
+            let delete = Delete::builder()
+                .table_name(&self.tables.patient_lookup)
+                .key("pk", s(pk))
+                .key("sk", s(sk))
+                .build()
+                .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
+        Ok(items)
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for DynamoStore {
+    async fn upsert_appointment_with_patient(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+    ) -> Result<(), DependencyError> {
+        for _ in 0..UPSERT_ATTEMPTS {
+            let previous = self.get_patient_item(clinic, &patient.id).await?;
+            let items = self.upsert_transaction(clinic, patient, appointment, previous.as_ref())?;
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            match result {
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    let failure = sdk_failure("dynamodb", "UpsertAppointment")(error);
+                    // A concurrent writer moved the patient's version: read again and retry.
+                    if failure.code != "TransactionCanceledException" {
+                        return Err(failure);
+                    }
+                }
+            }
+        }
+        Err(DependencyError::new(
+            "dynamodb",
+            "UpsertAppointment",
+            "ConcurrentPatientUpdates",
+        ))
+    }
+
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: AppointmentStatus,
+    ) -> Result<bool, DependencyError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.appointments)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .update_expression("SET #status = :status")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":status", s(status.as_str()))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "SetAppointmentStatus"));
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn get_patient(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<Patient>, DependencyError> {
+        Ok(self
+            .get_patient_item(clinic, id)
+            .await?
+            .map(|item| item.patient))
+    }
+
+    async fn get_appointment(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Option<Appointment>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.appointments)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(id.as_str()))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetAppointment"))?;
+        output
+            .item
+            .map(|item| from_item::<AppointmentItem>(item, "GetAppointment")?.into_appointment())
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl PatientDirectory for DynamoStore {
+    async fn lookup(
+        &self,
+        key: &str,
+        sort_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError> {
+        const OP: &str = "LookupPatients";
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.tables.patient_lookup)
+            .expression_attribute_values(":pk", s(key))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+        query = if sort_prefix.is_empty() {
+            query.key_condition_expression("pk = :pk")
+        } else {
+            query
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":prefix", s(sort_prefix))
+        };
+        if let Some(after) = after {
+            query = query
+                .exclusive_start_key("pk", s(key))
+                .exclusive_start_key("sk", s(after));
+        }
+        let output = query.send().await.map_err(sdk_failure("dynamodb", OP))?;
+        let entries = output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let row: LookupItem = from_item(item, OP)?;
+                Ok(DirectoryEntry {
+                    sort_key: row.sk,
+                    patient: row.patient,
+                    appointments: row.appointments,
+                })
+            })
+            .collect::<Result<Vec<_>, DependencyError>>()?;
+        Ok(DirectoryPage {
+            items_read: usize::try_from(output.scanned_count).unwrap_or(entries.len()),
+            exhausted: output.last_evaluated_key.is_none(),
+            entries,
+        })
+    }
+}

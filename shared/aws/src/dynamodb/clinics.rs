@@ -1,0 +1,254 @@
+//! Clinics, their templates and chats: one partition per clinic in the clinics table.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use super::{DynamoStore, from_item, query_all, s, to_item};
+use crate::sdk_failure;
+use domain::{
+    error::DependencyError,
+    ids::{ChatId, ClinicId, TemplateId},
+    model::{Chat, Clinic, Template},
+    phone::PhoneNumber,
+    ports::ClinicStore,
+};
+
+const PROFILE: &str = "PROFILE";
+const TEMPLATE_PREFIX: &str = "TEMPLATE#";
+const CHAT_PREFIX: &str = "CHAT#";
+/// Opt-outs are items of the clinic's partition: `OPTOUT#<E.164>`.
+const OPT_OUT_PREFIX: &str = "OPTOUT#";
+
+#[derive(Serialize, Deserialize)]
+struct ClinicItem {
+    pk: String,
+    sk: String,
+    /// Key of the `by_number` index: replies are matched to clinics by it.
+    number: String,
+    #[serde(flatten)]
+    clinic: Clinic,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct Entry<T> {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    pub(crate) value: T,
+}
+
+pub(crate) fn template_sort_key(id: &TemplateId) -> String {
+    format!("{TEMPLATE_PREFIX}{id}")
+}
+
+pub(crate) fn chat_sort_key(id: &ChatId) -> String {
+    format!("{CHAT_PREFIX}{id}")
+}
+
+pub(crate) fn opt_out_sort_key(number: &PhoneNumber) -> String {
+    format!("{OPT_OUT_PREFIX}{}", number.as_e164())
+}
+
+impl DynamoStore {
+    async fn put_clinic_item<T: Serialize + Sync>(
+        &self,
+        value: &T,
+        operation: &'static str,
+    ) -> Result<(), DependencyError> {
+        self.client
+            .put_item()
+            .table_name(&self.tables.clinics)
+            .set_item(Some(to_item(value, operation)?))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", operation))?;
+        Ok(())
+    }
+
+    async fn get_entry<T: serde::de::DeserializeOwned>(
+        &self,
+        clinic: &ClinicId,
+        sort_key: String,
+        operation: &'static str,
+    ) -> Result<Option<T>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(sort_key))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", operation))?;
+        output
+            .item
+            .map(|item| from_item::<Entry<T>>(item, operation).map(|entry| entry.value))
+            .transpose()
+    }
+
+    async fn list_entries<T: serde::de::DeserializeOwned>(
+        &self,
+        clinic: &ClinicId,
+        prefix: &str,
+        operation: &'static str,
+    ) -> Result<Vec<T>, DependencyError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.clinics)
+            .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+            .expression_attribute_values(":pk", s(clinic.as_str()))
+            .expression_attribute_values(":prefix", s(prefix));
+        let entries: Vec<Entry<T>> = query_all(query, operation).await?;
+        Ok(entries.into_iter().map(|entry| entry.value).collect())
+    }
+}
+
+#[async_trait]
+impl ClinicStore for DynamoStore {
+    async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
+        let item = ClinicItem {
+            pk: clinic.id.as_str().to_owned(),
+            sk: PROFILE.to_owned(),
+            number: clinic.sms_number.as_e164().to_owned(),
+            clinic: clinic.clone(),
+        };
+        self.put_clinic_item(&item, "PutClinic").await
+    }
+
+    async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(id.as_str()))
+            .key("sk", s(PROFILE))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetClinic"))?;
+        output
+            .item
+            .map(|item| from_item::<ClinicItem>(item, "GetClinic").map(|row| row.clinic))
+            .transpose()
+    }
+
+    async fn find_clinic_by_sms_number(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Clinic>, DependencyError> {
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.clinics)
+            .index_name("by_number")
+            .key_condition_expression("#number = :number")
+            .expression_attribute_names("#number", "number")
+            .expression_attribute_values(":number", s(number.as_e164()))
+            .limit(1)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "FindClinicByNumber"))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .next()
+            .map(|item| from_item::<ClinicItem>(item, "FindClinicByNumber").map(|row| row.clinic))
+            .transpose()
+    }
+
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError> {
+        let entry = Entry {
+            pk: clinic.as_str().to_owned(),
+            sk: template_sort_key(&template.id),
+            value: template.clone(),
+        };
+        self.put_clinic_item(&entry, "PutTemplate").await
+    }
+
+    async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
+        self.list_entries(clinic, TEMPLATE_PREFIX, "ListTemplates")
+            .await
+    }
+
+    async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
+        let entry = Entry {
+            pk: clinic.as_str().to_owned(),
+            sk: chat_sort_key(&chat.id),
+            value: chat.clone(),
+        };
+        self.put_clinic_item(&entry, "PutChat").await
+    }
+
+    async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
+        self.list_entries(clinic, CHAT_PREFIX, "ListChats").await
+    }
+
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError> {
+        self.get_entry(clinic, template_sort_key(id), "GetTemplate")
+            .await
+    }
+
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError> {
+        self.get_entry(clinic, chat_sort_key(id), "GetChat").await
+    }
+
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(opt_out_sort_key(number)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetOptOut"))?;
+        Ok(output.item.is_some())
+    }
+
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError> {
+        let sort_key = s(opt_out_sort_key(number));
+        if opted_out {
+            self.client
+                .put_item()
+                .table_name(&self.tables.clinics)
+                .item("pk", s(clinic.as_str()))
+                .item("sk", sort_key)
+                .send()
+                .await
+                .map_err(sdk_failure("dynamodb", "PutOptOut"))?;
+        } else {
+            self.client
+                .delete_item()
+                .table_name(&self.tables.clinics)
+                .key("pk", s(clinic.as_str()))
+                .key("sk", sort_key)
+                .send()
+                .await
+                .map_err(sdk_failure("dynamodb", "DeleteOptOut"))?;
+        }
+        Ok(())
+    }
+}

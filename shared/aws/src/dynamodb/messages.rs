@@ -1,0 +1,179 @@
+//! Messages sent to patients, as the messages table holds them.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use aws_sdk_dynamodb::types::Update;
+
+use super::{DynamoStore, from_item, query_all, s};
+use crate::sdk_failure;
+use domain::{
+    error::DependencyError,
+    ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
+    message_kind::MessageKind,
+    model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
+    phone::PhoneNumber,
+    ports::{MessageMatch, MessageStore},
+    sms_encoding::SmsEncoding,
+};
+
+/// Key of the `by_appointment` index.
+pub(crate) fn appointment_key(clinic: &ClinicId, appointment: &AppointmentId) -> String {
+    format!("{clinic}#{appointment}")
+}
+
+/// Key of the `by_recipient` index: the clinic and the patient's number.
+pub(crate) fn recipient_key(clinic: &ClinicId, number: &PhoneNumber) -> String {
+    format!("{clinic}#{}", number.as_e164())
+}
+
+/// A message item: who, when, how the SMS went; never the content.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct MessageItem {
+    pk: String,
+    sk: MessageId,
+    appointment_key: String,
+    recipient_key: String,
+    #[serde(default)]
+    appointment_id: Option<AppointmentId>,
+    /// Sortable text: the sort key of both indexes.
+    sent_at: String,
+    kind: MessageKind,
+    sent_by: StaffUserId,
+    sms_status: SmsStatus,
+    #[serde(default)]
+    sms_encoding: Option<SmsEncoding>,
+    #[serde(default)]
+    sms_segments: Option<usize>,
+    /// Epoch seconds: the TTL attribute (secure messages only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    opened_at: Option<jiff::Timestamp>,
+}
+
+impl MessageItem {
+    pub(crate) fn new(message: &NewMessage) -> Self {
+        MessageItem {
+            pk: message.clinic_id.as_str().to_owned(),
+            sk: message.id.clone(),
+            appointment_key: appointment_key(&message.clinic_id, &message.appointment_id),
+            recipient_key: recipient_key(&message.clinic_id, &message.recipient),
+            appointment_id: Some(message.appointment_id.clone()),
+            sent_at: sortable_timestamp(message.sent_at),
+            kind: message.kind,
+            sent_by: message.sent_by.clone(),
+            sms_status: SmsStatus::Sending,
+            sms_encoding: Some(message.sms.encoding),
+            sms_segments: Some(message.sms.segments),
+            expires_at: message.expires_at.map(|at| at.as_second()),
+            opened_at: None,
+        }
+    }
+
+    fn into_sent_message(self) -> Result<SentMessage, DependencyError> {
+        let corrupt = |_| DependencyError::corrupt_item("dynamodb", "MessagesForAppointment");
+        let expires_at = self
+            .expires_at
+            .map(jiff::Timestamp::from_second)
+            .transpose()
+            .map_err(corrupt)?;
+        Ok(SentMessage {
+            id: self.sk,
+            kind: self.kind,
+            sent_at: self.sent_at.parse().map_err(corrupt)?,
+            sent_by: self.sent_by,
+            sms_status: self.sms_status,
+            expires_at,
+            opened_at: self.opened_at,
+        })
+    }
+}
+
+/// The update that records how a message's SMS went (the message must exist).
+pub(crate) fn outcome_update(
+    table: &str,
+    clinic: &ClinicId,
+    message: &MessageId,
+    outcome: &SmsOutcome,
+) -> Result<Update, DependencyError> {
+    let (status, detail_name, detail) = match outcome {
+        SmsOutcome::Sent {
+            provider_message_id,
+        } => (SmsStatus::Sent, "provider_message_id", provider_message_id),
+        SmsOutcome::Failed { code } => (SmsStatus::Failed, "failure_code", code),
+    };
+    let status = match status {
+        SmsStatus::Sending => "sending",
+        SmsStatus::Sent => "sent",
+        SmsStatus::Failed => "failed",
+    };
+    Update::builder()
+        .table_name(table)
+        .key("pk", s(clinic.as_str()))
+        .key("sk", s(message.as_str()))
+        .update_expression("SET sms_status = :status, #detail = :detail")
+        .condition_expression("attribute_exists(pk)")
+        .expression_attribute_names("#detail", detail_name)
+        .expression_attribute_values(":status", s(status))
+        .expression_attribute_values(":detail", s(detail))
+        .build()
+        .map_err(|_| DependencyError::new("dynamodb", "RecordSmsOutcome", "InvalidRequest"))
+}
+
+#[async_trait]
+impl MessageStore for DynamoStore {
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError> {
+        const OP: &str = "LatestMessageTo";
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_recipient")
+            .key_condition_expression("recipient_key = :key AND sent_at >= :since")
+            .expression_attribute_values(":key", s(recipient_key(clinic, number)))
+            .expression_attribute_values(":since", s(sortable_timestamp(since)))
+            .scan_index_forward(false)
+            .limit(1)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let item: MessageItem = from_item(item, OP)?;
+        let appointment_id = item
+            .appointment_id
+            .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?;
+        Ok(Some(MessageMatch {
+            message_id: item.sk,
+            appointment_id,
+        }))
+    }
+
+    async fn messages_for_appointment(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+    ) -> Result<Vec<SentMessage>, DependencyError> {
+        const OP: &str = "MessagesForAppointment";
+        let query = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_appointment")
+            .key_condition_expression("appointment_key = :key")
+            .expression_attribute_values(":key", s(appointment_key(clinic, appointment)))
+            .scan_index_forward(false);
+        let items: Vec<MessageItem> = query_all(query, OP).await?;
+        items
+            .into_iter()
+            .map(MessageItem::into_sent_message)
+            .collect()
+    }
+}

@@ -1,0 +1,170 @@
+//! Secure messages' unlock state in the unlock table, keyed by the hash of the link token.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
+use base64::{Engine, engine::general_purpose::STANDARD};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+use super::{DynamoStore, from_item, s};
+use crate::sdk_failure;
+use domain::{
+    envelope::SealedContent,
+    error::DependencyError,
+    ids::{ClinicId, MessageId},
+    link_token::TokenHash,
+    model::{UnlockRecord, sortable_timestamp},
+    ports::{UnlockState, UnlockStore},
+    unlock_attempts::Attempts,
+};
+
+/// The unlock item. Binary values are base64 text; times are epoch seconds.
+#[derive(Serialize, Deserialize)]
+pub(crate) struct UnlockItem {
+    pk: TokenHash,
+    clinic_id: ClinicId,
+    message_id: MessageId,
+    encrypted_key: String,
+    nonce: String,
+    ciphertext: String,
+    phn_check: String,
+    /// The TTL attribute. Expiry is also checked on every read.
+    expires_at: i64,
+    failures_in_row: u32,
+    failures_total: u32,
+    #[serde(default)]
+    locked_until: Option<i64>,
+    #[serde(default)]
+    locked_forever: bool,
+    version: u64,
+}
+
+impl UnlockItem {
+    pub(crate) fn new(record: &UnlockRecord) -> Self {
+        UnlockItem {
+            pk: record.token_hash.clone(),
+            clinic_id: record.clinic_id.clone(),
+            message_id: record.message_id.clone(),
+            encrypted_key: STANDARD.encode(&record.encrypted_key),
+            nonce: STANDARD.encode(&record.sealed.nonce),
+            ciphertext: STANDARD.encode(&record.sealed.ciphertext),
+            phn_check: record.phn_check.clone(),
+            expires_at: record.expires_at.as_second(),
+            failures_in_row: 0,
+            failures_total: 0,
+            locked_until: None,
+            locked_forever: false,
+            version: 0,
+        }
+    }
+
+    fn into_state(self) -> Result<UnlockState, DependencyError> {
+        let corrupt = || DependencyError::corrupt_item("dynamodb", "GetUnlock");
+        let bytes = |text: &str| STANDARD.decode(text).map_err(|_| corrupt());
+        let time = |seconds: i64| Timestamp::from_second(seconds).map_err(|_| corrupt());
+        Ok(UnlockState {
+            record: UnlockRecord {
+                token_hash: self.pk,
+                clinic_id: self.clinic_id,
+                message_id: self.message_id,
+                encrypted_key: bytes(&self.encrypted_key)?,
+                sealed: SealedContent {
+                    nonce: bytes(&self.nonce)?,
+                    ciphertext: bytes(&self.ciphertext)?,
+                },
+                phn_check: self.phn_check,
+                expires_at: time(self.expires_at)?,
+            },
+            attempts: Attempts {
+                failures_in_row: self.failures_in_row,
+                failures_total: self.failures_total,
+                locked_until: self.locked_until.map(time).transpose()?,
+                locked_forever: self.locked_forever,
+                version: self.version,
+            },
+        })
+    }
+}
+
+fn number(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+#[async_trait]
+impl UnlockStore for DynamoStore {
+    async fn get_unlock(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<UnlockState>, DependencyError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.unlock)
+            .key("pk", s(token_hash.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "GetUnlock"))?;
+        output
+            .item
+            .map(|item| from_item::<UnlockItem>(item, "GetUnlock")?.into_state())
+            .transpose()
+    }
+
+    async fn save_attempts(
+        &self,
+        token_hash: &TokenHash,
+        read_version: u64,
+        attempts: &Attempts,
+    ) -> Result<bool, DependencyError> {
+        let locked_until = match attempts.locked_until {
+            Some(until) => number(until.as_second()),
+            None => AttributeValue::Null(true),
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.unlock)
+            .key("pk", s(token_hash.as_str()))
+            .update_expression(
+                "SET failures_in_row = :in_row, failures_total = :total, locked_until = :until, \
+                 locked_forever = :forever, #version = :next",
+            )
+            .condition_expression("#version = :read")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(":in_row", number(attempts.failures_in_row))
+            .expression_attribute_values(":total", number(attempts.failures_total))
+            .expression_attribute_values(":until", locked_until)
+            .expression_attribute_values(":forever", AttributeValue::Bool(attempts.locked_forever))
+            .expression_attribute_values(":next", number(attempts.version))
+            .expression_attribute_values(":read", number(read_version))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "SaveAttempts"));
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn mark_opened(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        at: Timestamp,
+    ) -> Result<(), DependencyError> {
+        self.client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .update_expression("SET opened_at = if_not_exists(opened_at, :at)")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":at", s(sortable_timestamp(at)))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "MarkOpened"))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,147 @@
+//! The attachments bucket on Amazon S3: presigned uploads and downloads, object metadata.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use aws_sdk_s3::{presigning::PresigningConfig, types::ServerSideEncryption};
+
+use crate::sdk_failure;
+use domain::{
+    error::DependencyError,
+    ports::{BlobInfo, BlobStore, PresignedUpload},
+};
+
+#[derive(Debug, Clone)]
+pub struct S3BlobStore {
+    client: aws_sdk_s3::Client,
+    bucket: String,
+    kms_key_id: String,
+}
+
+impl S3BlobStore {
+    pub fn new(
+        client: aws_sdk_s3::Client,
+        bucket: impl Into<String>,
+        kms_key_id: impl Into<String>,
+    ) -> Self {
+        Self {
+            client,
+            bucket: bucket.into(),
+            kms_key_id: kms_key_id.into(),
+        }
+    }
+}
+
+fn presigning(
+    expires_in: Duration,
+    operation: &'static str,
+) -> Result<PresigningConfig, DependencyError> {
+    PresigningConfig::expires_in(expires_in)
+        .map_err(|_| DependencyError::new("s3", operation, "InvalidExpiry"))
+}
+
+#[async_trait]
+impl BlobStore for S3BlobStore {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, DependencyError> {
+        let request = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .server_side_encryption(ServerSideEncryption::AwsKms)
+            .ssekms_key_id(&self.kms_key_id)
+            .presigned(presigning(expires_in, "PresignPutObject")?)
+            .await
+            .map_err(sdk_failure("s3", "PresignPutObject"))?;
+        let headers = request
+            .headers()
+            .filter(|(name, _)| !name.eq_ignore_ascii_case("host"))
+            .map(|(name, value)| (name.to_owned(), value.to_owned()))
+            .collect();
+        Ok(PresignedUpload {
+            url: request.uri().to_owned(),
+            headers,
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError> {
+        let result = self
+            .client
+            .head_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(Some(BlobInfo {
+                size: output.content_length.unwrap_or_default().max(0) as u64,
+                content_type: output.content_type,
+                kms_key_id: output.ssekms_key_id,
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(sdk_failure("s3", "HeadObject")(error)),
+        }
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        file_name: &str,
+        expires_in: Duration,
+    ) -> Result<String, DependencyError> {
+        let request = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .response_content_disposition(content_disposition(file_name))
+            .presigned(presigning(expires_in, "PresignGetObject")?)
+            .await
+            .map_err(sdk_failure("s3", "PresignGetObject"))?;
+        Ok(request.uri().to_owned())
+    }
+}
+
+/// `attachment` with the original name (RFC 6266): an ASCII fallback and the UTF-8 name.
+fn content_disposition(file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || ".-_ ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = file_name
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b".-_".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    format!("attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_is_an_attachment_with_safe_names() {
+        assert_eq!(
+            content_disposition("résultat \"final\".pdf"),
+            "attachment; filename=\"r_sultat _final_.pdf\"; filename*=UTF-8''r%C3%A9sultat%20%22final%22.pdf"
+        );
+    }
+}

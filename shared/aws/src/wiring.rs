@@ -1,0 +1,102 @@
+//! Each use case built on AWS: DynamoDB, SNS, S3 and KMS through the SDK clients, the
+//! system clock and the operating system's randomness. One name for all: `on_aws`.
+
+use std::sync::Arc;
+
+use domain::{
+    clinic_cache::ClinicCache, ports::Clock, replies::ReplyHandler, search::Searcher,
+    send::MessageSender, unlock::Unlocker,
+};
+
+use crate::{
+    AwsClients,
+    config::Config,
+    dynamodb::DynamoStore,
+    kms::KmsKeyService,
+    s3::S3BlobStore,
+    sns::SnsSmsSender,
+    system::{OsRandom, SystemClock},
+};
+
+/// A use case wired to the AWS services its function may reach.
+pub trait OnAws {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Self;
+}
+
+fn store(config: &Config, clients: &AwsClients) -> Arc<DynamoStore> {
+    Arc::new(DynamoStore::new(clients.dynamodb(), config.tables.clone()))
+}
+
+fn blobs(config: &Config, clients: &AwsClients) -> Arc<S3BlobStore> {
+    Arc::new(S3BlobStore::new(
+        clients.s3(),
+        &config.attachments_bucket,
+        &config.content_key_id,
+    ))
+}
+
+fn keys(config: &Config, clients: &AwsClients) -> Arc<KmsKeyService> {
+    Arc::new(KmsKeyService::new(clients.kms(), &config.content_key_id))
+}
+
+impl OnAws for Searcher {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Searcher {
+        let store = store(config, clients);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        Searcher {
+            clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+            clinic_records: store.clone(),
+            directory: store.clone(),
+            appointments: store.clone(),
+            messages: store,
+            clock,
+        }
+    }
+}
+
+impl OnAws for MessageSender {
+    fn on_aws(config: &Config, clients: &AwsClients) -> MessageSender {
+        let store = store(config, clients);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        MessageSender {
+            clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+            store,
+            sms: Arc::new(SnsSmsSender::new(clients.sns())),
+            blobs: blobs(config, clients),
+            keys: keys(config, clients),
+            clock,
+            random: Arc::new(OsRandom),
+            unlock_base_url: config.unlock_base_url.clone(),
+            content_key_id: config.content_key_id.clone(),
+        }
+    }
+}
+
+impl OnAws for Unlocker {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Unlocker {
+        let store = store(config, clients);
+        Unlocker {
+            unlocks: store.clone(),
+            clinics: store.clone(),
+            keys: keys(config, clients),
+            blobs: blobs(config, clients),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for ReplyHandler {
+    fn on_aws(config: &Config, clients: &AwsClients) -> ReplyHandler {
+        let store = store(config, clients);
+        ReplyHandler {
+            clinics: store.clone(),
+            messages: store.clone(),
+            appointments: store.clone(),
+            inbound: store.clone(),
+            sms: Arc::new(SnsSmsSender::new(clients.sns())),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}

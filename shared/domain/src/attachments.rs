@@ -1,0 +1,237 @@
+//! Files for secure messages: which types may be attached, how large and how many, where
+//! they are kept, and what makes an uploaded file fit to send. Every attachment limit is
+//! stated here.
+
+use jiff::SignedDuration;
+use serde::Deserialize;
+
+use crate::{
+    error::DomainError,
+    ids::{AttachmentId, ClinicId},
+};
+
+/// The largest file a secure message may carry.
+pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
+/// The same, as staff read it.
+pub const MAX_ATTACHMENT_MB: u64 = MAX_ATTACHMENT_BYTES / (1024 * 1024);
+/// Most files one secure message carries.
+pub const MAX_ATTACHMENTS: usize = 10;
+/// How long an upload URL works.
+pub const UPLOAD_URL_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
+/// Longest content type echoed back in an error.
+const MAX_SHOWN_CONTENT_TYPE: usize = 60;
+
+/// The file types a clinic may attach: prescriptions, requisitions and results.
+pub const ALLOWED_CONTENT_TYPES: [&str; 3] = ["application/pdf", "image/png", "image/jpeg"];
+
+/// Checks a content type (parameters such as `; charset=` are ignored).
+pub fn allowed_content_type(content_type: &str) -> Result<&'static str, DomainError> {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    ALLOWED_CONTENT_TYPES
+        .into_iter()
+        .find(|allowed| *allowed == essence)
+        .ok_or_else(|| DomainError::UnsupportedFileType {
+            content_type: essence.chars().take(MAX_SHOWN_CONTENT_TYPE).collect(),
+        })
+}
+
+/// Where a clinic's attachment is kept in the bucket: under the clinic's own prefix.
+pub fn attachment_object_key(clinic: &ClinicId, attachment: &AttachmentId) -> String {
+    format!("attachments/{clinic}/{attachment}")
+}
+
+/// What the attachments store knows of an uploaded file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobInfo {
+    pub size: u64,
+    pub content_type: Option<String>,
+    /// The KMS key the object is encrypted with, if any.
+    pub kms_key_id: Option<String>,
+}
+
+impl BlobInfo {
+    /// Whether the uploaded file may be sent: its size and type within the limits, and
+    /// encrypted with the project's key (`content_key_id`, an id or ARN). The reason, for
+    /// staff, when not.
+    pub fn check_sendable(&self, content_key_id: &str) -> Result<(), String> {
+        if self.size > MAX_ATTACHMENT_BYTES {
+            return Err(format!("is larger than {MAX_ATTACHMENT_MB} MB"));
+        }
+        let content_type = self.content_type.as_deref().unwrap_or_default();
+        if !ALLOWED_CONTENT_TYPES.contains(&content_type) {
+            return Err("is not a PDF, PNG or JPEG".to_owned());
+        }
+        // S3 reports the key's ARN; a key id is the ARN's last part.
+        let key_id = |key: &str| key.rsplit('/').next().unwrap_or(key).to_owned();
+        let same_key = self
+            .kms_key_id
+            .as_deref()
+            .is_some_and(|key| key == content_key_id || key_id(key) == key_id(content_key_id));
+        if !same_key {
+            return Err("is not encrypted with the project's key: upload it again".to_owned());
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a secure message with more files than it may carry.
+pub fn check_count(count: usize) -> Result<(), DomainError> {
+    if count > MAX_ATTACHMENTS {
+        return Err(DomainError::TooManyAttachments { count });
+    }
+    Ok(())
+}
+
+/// What the dashboard sends to start an upload.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UploadRequest {
+    pub content_type: String,
+    /// The file's size, when the dashboard knows it: refused early if too large.
+    #[serde(default, deserialize_with = "whole_number")]
+    pub size: Option<u64>,
+}
+
+/// A non-negative whole number, also when written with a zero fraction (`2048.0`): JSON
+/// does not tell them apart, and the contract's `type: integer` allows both.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u64>, D::Error> {
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    if let Some(whole) = number.as_u64() {
+        return Ok(Some(whole));
+    }
+    match number.as_f64() {
+        // Saturates above u64::MAX, which the size limit refuses anyway.
+        Some(value) if value >= 0.0 && value.fract() == 0.0 => Ok(Some(value as u64)),
+        _ => Err(serde::de::Error::custom("expected a whole number of bytes")),
+    }
+}
+
+impl UploadRequest {
+    /// The content type to upload with, when the file may be attached at all.
+    pub fn check(&self) -> Result<&'static str, DomainError> {
+        let content_type = allowed_content_type(&self.content_type)?;
+        if self.size.is_some_and(|size| size > MAX_ATTACHMENT_BYTES) {
+            return Err(DomainError::InvalidBody {
+                reason: format!("size: files may be at most {MAX_ATTACHMENT_MB} MB"),
+            });
+        }
+        Ok(content_type)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(content_type: &str, size: Option<u64>) -> UploadRequest {
+        UploadRequest {
+            content_type: content_type.into(),
+            size,
+        }
+    }
+
+    #[test]
+    fn only_pdf_png_and_jpeg_may_be_attached() {
+        for ok in ["application/pdf", "image/PNG", "image/jpeg; charset=binary"] {
+            assert!(allowed_content_type(ok).is_ok(), "{ok}");
+        }
+        for refused in ["text/html", "application/zip", "image/svg+xml", ""] {
+            let error = allowed_content_type(refused).unwrap_err();
+            assert_eq!(error.status(), 415, "{refused}");
+            assert!(error.to_string().contains("PDF, PNG or JPEG"));
+        }
+    }
+
+    #[test]
+    fn a_size_is_a_whole_number_however_it_is_written() {
+        let size = |json: &str| {
+            serde_json::from_str::<UploadRequest>(&format!(
+                r#"{{"content_type":"image/png","size":{json}}}"#
+            ))
+            .map(|request| request.size)
+        };
+        assert_eq!(size("2048").unwrap(), Some(2048));
+        assert_eq!(size("2507.0").unwrap(), Some(2507));
+        assert_eq!(size("0").unwrap(), Some(0));
+        assert_eq!(size("null").unwrap(), None);
+        assert_eq!(size("1e30").unwrap(), Some(u64::MAX));
+        for refused in ["2507.5", "-1", "-1.0", "\"12\""] {
+            assert!(size(refused).is_err(), "{refused}");
+        }
+    }
+
+    #[test]
+    fn a_file_over_twenty_megabytes_is_refused_before_upload() {
+        let error = request("image/png", Some(MAX_ATTACHMENT_BYTES + 1))
+            .check()
+            .unwrap_err();
+        assert!(error.to_string().contains("at most 20 MB"));
+        assert_eq!(
+            request("image/png", Some(MAX_ATTACHMENT_BYTES))
+                .check()
+                .unwrap(),
+            "image/png"
+        );
+    }
+
+    #[test]
+    fn a_secure_message_carries_at_most_ten_files() {
+        assert!(check_count(10).is_ok());
+        let error = check_count(11).unwrap_err();
+        assert_eq!(error.status(), 422);
+        assert!(error.to_string().contains("at most 10 files"));
+    }
+
+    fn uploaded(size: u64, content_type: &str, key: &str) -> BlobInfo {
+        BlobInfo {
+            size,
+            content_type: Some(content_type.into()),
+            kms_key_id: Some(key.into()),
+        }
+    }
+
+    const KEY_ARN: &str = "arn:aws:kms:ca-central-1:123456789012:key/k-1";
+
+    #[test]
+    fn an_uploaded_file_is_sendable_within_the_limits_under_the_project_key() {
+        assert_eq!(
+            uploaded(MAX_ATTACHMENT_BYTES, "application/pdf", KEY_ARN).check_sendable("k-1"),
+            Ok(())
+        );
+        assert_eq!(
+            uploaded(1, "image/png", KEY_ARN).check_sendable(KEY_ARN),
+            Ok(())
+        );
+        let refused = [
+            (
+                uploaded(MAX_ATTACHMENT_BYTES + 1, "application/pdf", KEY_ARN),
+                "larger than 20 MB",
+            ),
+            (uploaded(1, "text/html", KEY_ARN), "not a PDF, PNG or JPEG"),
+            (
+                uploaded(1, "image/png", "arn:aws:kms:ca-central-1:1:key/other"),
+                "project's key",
+            ),
+            (
+                BlobInfo {
+                    kms_key_id: None,
+                    ..uploaded(1, "image/png", KEY_ARN)
+                },
+                "project's key",
+            ),
+        ];
+        for (file, reason) in refused {
+            let error = file.check_sendable("k-1").unwrap_err();
+            assert!(error.contains(reason), "{error}");
+        }
+    }
+}

@@ -1,0 +1,650 @@
+//! The stores in memory (clinics, patients, appointments, messages, audit, idempotency
+//! keys), with the same lookup-key rules as DynamoDB.
+
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Mutex,
+};
+
+use async_trait::async_trait;
+
+use crate::{
+    appointment_status::AppointmentStatus,
+    error::DependencyError,
+    idempotency::IDEMPOTENCY_WINDOW,
+    idempotency::ScopedIdempotencyKey,
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    link_token::TokenHash,
+    model::{
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
+        SmsOutcome, SmsStatus, Template, with_card,
+    },
+    patient_keys::{LookupKey, lookup_keys},
+    phone::PhoneNumber,
+    ports::{
+        AppointmentStore, AuditLog, BeginOutcome, BeginSend, ClinicStore, DirectoryEntry,
+        DirectoryPage, FinishSend, IdempotencyRecord, InboundClaim, InboundLog, InboundProgress,
+        MessageMatch, MessageStore, PatientDirectory, PatientRecord, SendLookup, SendRecords,
+        SendStore, UnlockState, UnlockStore,
+    },
+    unlock::Attempts,
+};
+
+#[derive(Debug, Default)]
+struct Tables {
+    clinics: BTreeMap<String, Clinic>,
+    templates: BTreeMap<(String, String), Template>,
+    chats: BTreeMap<(String, String), Chat>,
+    patients: BTreeMap<(String, String), Patient>,
+    /// Bumped on every write of a patient.
+    patient_versions: BTreeMap<(String, String), u64>,
+    /// The patient as each appointment last saw them (what a send reads first).
+    appointment_patients: BTreeMap<(String, String), PatientRecord>,
+    appointments: BTreeMap<(String, String), Appointment>,
+    cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
+    lookup: BTreeMap<LookupKey, DirectoryEntry>,
+    messages: BTreeMap<(String, String), Vec<SentMessage>>,
+    recorded: BTreeMap<String, NewMessage>,
+    unlocks: BTreeMap<String, UnlockState>,
+    inbound: BTreeMap<String, (bool, jiff::Timestamp, InboundProgress)>,
+    opted_out: BTreeSet<(String, String)>,
+    audit: Vec<AuditEntry>,
+    /// Idempotency keys and what their requests left.
+    requests: BTreeMap<ScopedIdempotencyKey, IdempotencyRecord>,
+}
+
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    tables: Mutex<Tables>,
+}
+
+impl MemoryStore {
+    /// The lookup keys currently stored, for tests of the key rules.
+    pub fn lookup_keys(&self) -> BTreeSet<LookupKey> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .lookup
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// The messages recorded by sends.
+    pub fn recorded(&self) -> Vec<NewMessage> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .recorded
+            .values()
+            .cloned()
+            .collect()
+    }
+
+    pub fn audit(&self) -> Vec<AuditEntry> {
+        self.tables.lock().expect("store lock").audit.clone()
+    }
+
+    /// Records a sent message directly, for tests of what reads messages.
+    pub fn add_message(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+        message: SentMessage,
+    ) {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables
+            .messages
+            .entry(key(clinic, appointment.as_str()))
+            .or_default()
+            .push(message);
+    }
+}
+
+fn key(clinic: &ClinicId, id: &str) -> (String, String) {
+    (clinic.as_str().to_owned(), id.to_owned())
+}
+
+#[async_trait]
+impl ClinicStore for MemoryStore {
+    async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables
+            .clinics
+            .insert(clinic.id.as_str().to_owned(), clinic.clone());
+        Ok(())
+    }
+
+    async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .clinics
+            .get(id.as_str())
+            .cloned())
+    }
+
+    async fn find_clinic_by_sms_number(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Clinic>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .clinics
+            .values()
+            .find(|clinic| &clinic.sms_number == number)
+            .cloned())
+    }
+
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables
+            .templates
+            .insert(key(clinic, template.id.as_str()), template.clone());
+        Ok(())
+    }
+
+    async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .templates
+            .iter()
+            .filter(|((owner, _), _)| owner == clinic.as_str())
+            .map(|(_, template)| template.clone())
+            .collect())
+    }
+
+    async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables
+            .chats
+            .insert(key(clinic, chat.id.as_str()), chat.clone());
+        Ok(())
+    }
+
+    async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .chats
+            .iter()
+            .filter(|((owner, _), _)| owner == clinic.as_str())
+            .map(|(_, chat)| chat.clone())
+            .collect())
+    }
+
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.templates.get(&key(clinic, id.as_str())).cloned())
+    }
+
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .chats
+            .get(&key(clinic, id.as_str()))
+            .cloned())
+    }
+
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.opted_out.contains(&key(clinic, number.as_e164())))
+    }
+
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        if opted_out {
+            tables.opted_out.insert(key(clinic, number.as_e164()));
+        } else {
+            tables.opted_out.remove(&key(clinic, number.as_e164()));
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl AppointmentStore for MemoryStore {
+    async fn upsert_appointment_with_patient(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let patient_key = key(clinic, patient.id.as_str());
+        if let Some(previous) = tables.patients.get(&patient_key) {
+            for old in lookup_keys(clinic, previous) {
+                tables.lookup.remove(&old);
+            }
+        }
+        let cards = with_card(
+            tables.cards.remove(&patient_key).unwrap_or_default(),
+            appointment,
+        );
+        for lookup in lookup_keys(clinic, patient) {
+            let entry = DirectoryEntry {
+                sort_key: lookup.sk.clone(),
+                patient: patient.clone(),
+                appointments: cards.clone(),
+            };
+            tables.lookup.insert(lookup, entry);
+        }
+        tables.cards.insert(patient_key.clone(), cards);
+        tables.patients.insert(patient_key.clone(), patient.clone());
+        let version = tables
+            .patient_versions
+            .get(&patient_key)
+            .map_or(1, |v| v + 1);
+        tables.patient_versions.insert(patient_key, version);
+        let appointment_key = key(clinic, appointment.id.as_str());
+        tables.appointment_patients.insert(
+            appointment_key.clone(),
+            PatientRecord {
+                patient: patient.clone(),
+                version,
+            },
+        );
+        tables
+            .appointments
+            .insert(appointment_key, appointment.clone());
+        Ok(())
+    }
+
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: AppointmentStatus,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        Ok(
+            match tables.appointments.get_mut(&key(clinic, id.as_str())) {
+                Some(appointment) => {
+                    appointment.status = status;
+                    true
+                }
+                None => false,
+            },
+        )
+    }
+
+    async fn get_patient(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<Patient>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .patients
+            .get(&key(clinic, id.as_str()))
+            .cloned())
+    }
+
+    async fn get_appointment(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Option<Appointment>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.appointments.get(&key(clinic, id.as_str())).cloned())
+    }
+}
+
+#[async_trait]
+impl PatientDirectory for MemoryStore {
+    async fn lookup(
+        &self,
+        key: &str,
+        sort_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut matching = tables
+            .lookup
+            .iter()
+            .filter(|(lookup, _)| lookup.pk == key && lookup.sk.starts_with(sort_prefix))
+            .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
+            .map(|(_, entry)| entry.clone());
+        let entries: Vec<_> = matching.by_ref().take(limit).collect();
+        Ok(DirectoryPage {
+            items_read: entries.len(),
+            exhausted: matching.next().is_none(),
+            entries,
+        })
+    }
+}
+
+#[async_trait]
+impl MessageStore for MemoryStore {
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .recorded
+            .values()
+            .filter(|m| &m.clinic_id == clinic && &m.recipient == number && m.sent_at >= since)
+            .max_by_key(|m| m.sent_at)
+            .map(|m| MessageMatch {
+                message_id: m.id.clone(),
+                appointment_id: m.appointment_id.clone(),
+            }))
+    }
+
+    async fn messages_for_appointment(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+    ) -> Result<Vec<SentMessage>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut messages = tables
+            .messages
+            .get(&key(clinic, appointment.as_str()))
+            .cloned()
+            .unwrap_or_default();
+        messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
+        Ok(messages)
+    }
+}
+
+#[async_trait]
+impl AuditLog for MemoryStore {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .audit
+            .push(entry.clone());
+        Ok(())
+    }
+}
+
+impl Tables {
+    /// The key's record unless expired: DynamoDB's TTL deletes late, so reads and the claim
+    /// treat an expired record as absent.
+    fn live_request(
+        &self,
+        key: &ScopedIdempotencyKey,
+        now: jiff::Timestamp,
+    ) -> Option<IdempotencyRecord> {
+        self.requests
+            .get(key)
+            .filter(|record| record.started_at + IDEMPOTENCY_WINDOW >= now)
+            .cloned()
+    }
+
+    fn record_of(&self, patient: &(String, String)) -> Option<PatientRecord> {
+        Some(PatientRecord {
+            patient: self.patients.get(patient)?.clone(),
+            version: *self.patient_versions.get(patient)?,
+        })
+    }
+
+    fn record_sending(&mut self, message: &NewMessage) {
+        let sent = SentMessage {
+            id: message.id.clone(),
+            kind: message.kind,
+            sent_at: message.sent_at,
+            sent_by: message.sent_by.clone(),
+            sms_status: SmsStatus::Sending,
+            expires_at: message.expires_at,
+            opened_at: None,
+        };
+        let appointment = key(&message.clinic_id, message.appointment_id.as_str());
+        self.messages.entry(appointment).or_default().push(sent);
+        if let Some(record) = &message.unlock {
+            let state = UnlockState {
+                record: record.clone(),
+                attempts: Attempts::default(),
+            };
+            self.unlocks.insert(record.token_hash.to_string(), state);
+        }
+        self.recorded
+            .insert(message.id.to_string(), message.clone());
+    }
+
+    fn record_sms_outcome(
+        &mut self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        outcome: &SmsOutcome,
+    ) -> Result<(), DependencyError> {
+        let status = match outcome {
+            SmsOutcome::Sent { .. } => SmsStatus::Sent,
+            SmsOutcome::Failed { .. } => SmsStatus::Failed,
+        };
+        let recorded = self
+            .recorded
+            .get(message.as_str())
+            .filter(|m| &m.clinic_id == clinic)
+            .cloned()
+            .ok_or_else(|| {
+                DependencyError::new("memory", "FinishSend", "TransactionCanceledException")
+            })?;
+        let list = self
+            .messages
+            .entry(key(clinic, recorded.appointment_id.as_str()))
+            .or_default();
+        for sent in list.iter_mut().filter(|sent| &sent.id == message) {
+            sent.sms_status = status;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SendStore for MemoryStore {
+    async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let appointment = tables
+            .appointments
+            .get(&key(lookup.clinic, lookup.appointment.as_str()))
+            .cloned();
+        let patient = tables
+            .appointment_patients
+            .get(&key(lookup.clinic, lookup.appointment.as_str()))
+            .cloned();
+        Ok(SendRecords {
+            appointment,
+            patient,
+            idempotency_record: tables.live_request(lookup.idempotency_key, lookup.now),
+            template: lookup.template.and_then(|id| {
+                tables
+                    .templates
+                    .get(&key(lookup.clinic, id.as_str()))
+                    .cloned()
+            }),
+            chats: lookup
+                .chats
+                .iter()
+                .filter_map(|id| tables.chats.get(&key(lookup.clinic, id.as_str())).cloned())
+                .collect(),
+        })
+    }
+
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.record_of(&key(clinic, patient.as_str())))
+    }
+
+    async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let message = begin.message;
+        if let Some(earlier) = tables.live_request(begin.idempotency_key, message.sent_at) {
+            return Ok(BeginOutcome::KeyTaken(Some(earlier)));
+        }
+        let opt_out = (
+            message.clinic_id.as_str().to_owned(),
+            message.recipient.as_e164().to_owned(),
+        );
+        if tables.opted_out.contains(&opt_out) {
+            return Ok(BeginOutcome::OptedOut);
+        }
+        let patient = key(&message.clinic_id, message.patient_id.as_str());
+        if tables.patient_versions.get(&patient) != Some(&begin.patient_version) {
+            return Ok(BeginOutcome::PatientChanged);
+        }
+        tables.requests.insert(
+            begin.idempotency_key.clone(),
+            IdempotencyRecord {
+                fingerprint: begin.fingerprint.to_owned(),
+                started_at: message.sent_at,
+                response: None,
+            },
+        );
+        tables.record_sending(message);
+        Ok(BeginOutcome::Begun)
+    }
+
+    async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        if finish.response.is_some() && !tables.requests.contains_key(finish.idempotency_key) {
+            // DynamoDB's condition on the key's answer cancels the whole transaction.
+            return Err(DependencyError::new(
+                "memory",
+                "FinishSend",
+                "TransactionCanceledException",
+            ));
+        }
+        tables.record_sms_outcome(finish.clinic, finish.message, finish.outcome)?;
+        match finish.response {
+            Some(response) => {
+                if let Some(record) = tables.requests.get_mut(finish.idempotency_key) {
+                    record.response = Some(response.clone());
+                }
+            }
+            None => {
+                tables.requests.remove(finish.idempotency_key);
+            }
+        }
+        tables.audit.push(finish.audit.clone());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl UnlockStore for MemoryStore {
+    async fn get_unlock(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<UnlockState>, DependencyError> {
+        Ok(self
+            .tables
+            .lock()
+            .expect("store lock")
+            .unlocks
+            .get(token_hash.as_str())
+            .cloned())
+    }
+
+    async fn save_attempts(
+        &self,
+        token_hash: &TokenHash,
+        read_version: u64,
+        attempts: &Attempts,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        match tables.unlocks.get_mut(token_hash.as_str()) {
+            Some(state) if state.attempts.version == read_version => {
+                state.attempts = *attempts;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn mark_opened(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        at: jiff::Timestamp,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        for ((owner, _), list) in tables.messages.iter_mut() {
+            if owner != clinic.as_str() {
+                continue;
+            }
+            for sent in list.iter_mut().filter(|sent| &sent.id == message) {
+                sent.opened_at.get_or_insert(at);
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl InboundLog for MemoryStore {
+    async fn claim_inbound(
+        &self,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<InboundClaim, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let lease = now + crate::inbound_sms::INBOUND_CLAIM_LEASE;
+        match tables.inbound.get_mut(id) {
+            None => {
+                tables
+                    .inbound
+                    .insert(id.to_owned(), (false, lease, InboundProgress::default()));
+                Ok(InboundClaim::Mine(InboundProgress::default()))
+            }
+            Some((true, _, _)) => Ok(InboundClaim::Done),
+            Some((false, until, _)) if *until > now => Ok(InboundClaim::Busy),
+            Some((false, until, progress)) => {
+                *until = lease;
+                Ok(InboundClaim::Mine(*progress))
+            }
+        }
+    }
+
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: InboundProgress,
+    ) -> Result<(), DependencyError> {
+        if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
+            entry.2 = progress;
+        }
+        Ok(())
+    }
+
+    async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError> {
+        if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
+            entry.0 = true;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,57 @@
+//! The domain of clinic-initiated direct patient messages. Its modules form layers, and
+//! imports run one way, down this list (`layering` checks it):
+//! - values: types that validate when built, each holding its own rules;
+//! - model: the records the product keeps, made of values;
+//! - ports: one trait per outside thing, speaking values and model;
+//! - use cases: the rules in order, over the ports;
+//! - fakes: in-memory ports for fast tests.
+//!
+//! No AWS, Lambda or HTTP-client crate is used here: `aws` adapts the ports to AWS.
+
+// Values.
+pub mod appointment_status;
+pub mod attachments;
+pub mod caller;
+pub mod email;
+pub mod envelope;
+pub mod error;
+pub mod idempotency;
+pub mod ids;
+pub mod inbound_sms;
+pub mod link_token;
+pub mod message_kind;
+pub mod phn;
+pub mod phone;
+pub mod problem;
+pub mod random;
+pub mod search_window;
+pub mod sms_encoding;
+pub mod template_text;
+pub mod unlock_attempts;
+
+// Model.
+pub mod model;
+pub mod patient_keys;
+
+// Ports.
+pub mod ports;
+
+// Use cases.
+pub mod appointment_details;
+pub mod clinic_cache;
+pub mod opt_outs;
+pub mod replies;
+pub mod search;
+pub mod secure_content;
+pub mod send;
+pub mod unlock;
+
+#[cfg(any(test, feature = "fakes"))]
+pub mod fakes;
+#[cfg(any(test, feature = "properties"))]
+pub mod properties;
+
+#[cfg(test)]
+mod layering;
+
+pub use error::DomainError;

@@ -1,0 +1,307 @@
+//! The records the product keeps: clinics, patients, appointments, templates and chats.
+
+use std::fmt;
+
+use jiff::{Timestamp, civil::Date, tz::TimeZone};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    appointment_status::AppointmentStatus,
+    email::Email,
+    envelope::SealedContent,
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
+    link_token::TokenHash,
+    message_kind::{MessageKind, has_expired},
+    phn::Phn,
+    phone::PhoneNumber,
+    search_window::SearchWindow,
+    sms_encoding::SmsMeasure,
+};
+
+/// Sent back to a patient who replies to a one-way message, unless the clinic set its own.
+/// It asks patients to call, because some replies ("cancel") are carrier opt-out words.
+pub const DEFAULT_UNCLEAR_RESPONSE: &str = "This number does not accept replies. \
+     Please call the clinic if you need to reach us.";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clinic {
+    pub id: ClinicId,
+    pub name: String,
+    /// IANA time zone name, e.g. `America/Vancouver`; templates and the window use it.
+    pub time_zone: String,
+    /// The day the clinic's account was activated: the search window starts there.
+    pub activated_on: Date,
+    /// The clinic's SMS origination number: messages come from it, replies arrive at it.
+    pub sms_number: PhoneNumber,
+    /// The clinic's voice line, shown to patients who need to call.
+    pub phone: PhoneNumber,
+    pub unclear_response: String,
+}
+
+impl Clinic {
+    /// The clinic's zone, or UTC if the stored name is unknown (validated when written).
+    pub fn zone(&self) -> TimeZone {
+        TimeZone::get(&self.time_zone).unwrap_or(TimeZone::UTC)
+    }
+
+    pub fn search_window(&self, now: Timestamp) -> SearchWindow {
+        SearchWindow::new(self.activated_on, self.zone(), now)
+    }
+}
+
+/// A patient of one clinic. Every field but the id is PHI, so `Debug` shows only the id
+/// and which fields are on file.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Patient {
+    pub id: PatientId,
+    pub phn: Option<Phn>,
+    pub first_name: String,
+    pub last_name: String,
+    pub date_of_birth: Option<Date>,
+    pub phone: Option<PhoneNumber>,
+    pub email: Option<Email>,
+}
+
+impl fmt::Debug for Patient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Patient")
+            .field("id", &self.id)
+            .field("has_phn", &self.phn.is_some())
+            .field("has_phone", &self.phone.is_some())
+            .field("has_email", &self.email.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Appointment {
+    pub id: AppointmentId,
+    pub patient_id: PatientId,
+    pub starts_at: Timestamp,
+    pub provider_name: String,
+    pub status: AppointmentStatus,
+}
+
+/// What search shows of an appointment, kept with the patient's lookup keys so that one
+/// Query answers a search. The status is not copied: it changes (replies make it
+/// `Unclear`) and is read from the appointment itself in its details.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppointmentCard {
+    pub id: AppointmentId,
+    pub starts_at: Timestamp,
+    pub provider_name: String,
+}
+
+impl AppointmentCard {
+    pub fn of(appointment: &Appointment) -> Self {
+        AppointmentCard {
+            id: appointment.id.clone(),
+            starts_at: appointment.starts_at,
+            provider_name: appointment.provider_name.clone(),
+        }
+    }
+}
+
+/// A patient's appointment cards with `appointment`'s card added or replaced, in start order.
+pub fn with_card(
+    mut cards: Vec<AppointmentCard>,
+    appointment: &Appointment,
+) -> Vec<AppointmentCard> {
+    cards.retain(|card| card.id != appointment.id);
+    cards.push(AppointmentCard::of(appointment));
+    cards.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then_with(|| a.id.cmp(&b.id)));
+    cards
+}
+
+/// Where an SMS stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsStatus {
+    /// Recorded, not yet handed to SNS (or the function stopped before it knew).
+    Sending,
+    Sent,
+    Failed,
+}
+
+/// A message as the appointment's details list it: never its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SentMessage {
+    pub id: MessageId,
+    pub kind: MessageKind,
+    pub sent_at: Timestamp,
+    pub sent_by: StaffUserId,
+    pub sms_status: SmsStatus,
+    /// Secure messages only.
+    pub expires_at: Option<Timestamp>,
+    /// Secure messages only: when the patient first unlocked it.
+    pub opened_at: Option<Timestamp>,
+}
+
+impl SentMessage {
+    /// Secure messages: whether the message has expired at `now`; `None` for kinds that
+    /// never expire.
+    pub fn expired(&self, now: Timestamp) -> Option<bool> {
+        self.kind
+            .expires()
+            .then(|| self.expires_at.is_some_and(|at| has_expired(at, now)))
+    }
+}
+
+/// A message about to be sent: recorded as `Sending` before its SMS is published, so that a
+/// publish that fails or never returns leaves a trace, never a message marked sent.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub clinic_id: ClinicId,
+    pub id: MessageId,
+    pub appointment_id: AppointmentId,
+    pub patient_id: PatientId,
+    pub kind: MessageKind,
+    pub sent_at: Timestamp,
+    pub sent_by: StaffUserId,
+    pub recipient: PhoneNumber,
+    pub sms: SmsMeasure,
+    /// Secure messages: 8 days after sending.
+    pub expires_at: Option<Timestamp>,
+    /// Secure messages: what the unlock page needs, content sealed.
+    pub unlock: Option<UnlockRecord>,
+}
+
+impl fmt::Debug for NewMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewMessage")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A secure message as its unlock link reaches it: keyed by the hash of the link token, its
+/// content sealed with a KMS data key bound to the clinic and message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct UnlockRecord {
+    pub token_hash: TokenHash,
+    pub clinic_id: ClinicId,
+    pub message_id: MessageId,
+    /// The data key, encrypted by KMS under the context {clinic_id, message_id}.
+    pub encrypted_key: Vec<u8>,
+    pub sealed: SealedContent,
+    /// HMAC-SHA256 of the PHN under the data key: checks a typed PHN without storing it.
+    pub phn_check: String,
+    pub expires_at: Timestamp,
+}
+
+impl UnlockRecord {
+    /// Whether the message has expired at `now`, whether or not TTL deleted its item yet.
+    pub fn expired(&self, now: Timestamp) -> bool {
+        has_expired(self.expires_at, now)
+    }
+}
+
+impl fmt::Debug for UnlockRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UnlockRecord")
+            .field("message_id", &self.message_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What SNS made of a message's SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsOutcome {
+    Sent { provider_message_id: String },
+    Failed { code: String },
+}
+
+/// An append-only record of something done with a message; never its content.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub clinic_id: ClinicId,
+    pub at: Timestamp,
+    pub event: String,
+    pub message_id: Option<MessageId>,
+    /// Another id the event is about, e.g. an inbound SMS's id.
+    pub reference: Option<String>,
+    pub appointment_id: Option<AppointmentId>,
+    pub staff_user: Option<StaffUserId>,
+    pub kind: Option<MessageKind>,
+    pub outcome: String,
+}
+
+/// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub id: TemplateId,
+    pub name: String,
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatKind {
+    /// Pre-visit instructions.
+    Prep,
+    /// An information-collection form.
+    Form,
+}
+
+/// A chat (prep or form) a message can link to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chat {
+    pub id: ChatId,
+    pub title: String,
+    pub kind: ChatKind,
+    pub link: String,
+}
+
+/// Timestamps as stored in sort keys: whole seconds, UTC, fixed width, so they sort as text.
+pub fn sortable_timestamp(at: Timestamp) -> String {
+    at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patient_debug_shows_no_phi() {
+        let patient = Patient {
+            id: PatientId::parse("p-1").unwrap(),
+            phn: Some(Phn::parse("9698658215").unwrap()),
+            first_name: "Sentinelfirst".into(),
+            last_name: "Sentinellast".into(),
+            date_of_birth: Some(jiff::civil::date(1980, 1, 2)),
+            phone: Some(PhoneNumber::parse("+1 604 555 1234").unwrap()),
+            email: Some(Email::parse("sentinel@example.com").unwrap()),
+        };
+        let shown = format!("{patient:?}");
+        for secret in ["9698658215", "Sentinel", "604", "sentinel@", "1980"] {
+            assert!(!shown.contains(secret), "{secret} leaked into {shown}");
+        }
+        assert!(shown.contains("p-1"));
+    }
+
+    #[test]
+    fn cards_stay_one_per_appointment_in_start_order() {
+        let appointment = |id: &str, at: &str| Appointment {
+            id: AppointmentId::parse(id).unwrap(),
+            patient_id: PatientId::parse("p").unwrap(),
+            starts_at: at.parse().unwrap(),
+            provider_name: "Dr. Chen".into(),
+            status: AppointmentStatus::Booked,
+        };
+        let cards = with_card(Vec::new(), &appointment("b", "2030-01-02T00:00:00Z"));
+        let cards = with_card(cards, &appointment("a", "2030-01-03T00:00:00Z"));
+        let cards = with_card(cards, &appointment("b", "2030-01-04T00:00:00Z"));
+        let ids: Vec<_> = cards.iter().map(|card| card.id.as_str()).collect();
+        assert_eq!(ids, ["a", "b"]);
+    }
+
+    #[test]
+    fn sortable_timestamps_sort_as_text_in_time_order() {
+        let earlier: Timestamp = "2026-01-02T03:04:05.9Z".parse().unwrap();
+        let later: Timestamp = "2026-01-02T03:04:06Z".parse().unwrap();
+        assert_eq!(sortable_timestamp(earlier), "2026-01-02T03:04:05Z");
+        assert!(sortable_timestamp(earlier) < sortable_timestamp(later));
+    }
+}

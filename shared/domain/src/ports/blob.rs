@@ -1,0 +1,34 @@
+//! The attachments store: files go up and down by presigned URLs, never through the API.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+
+pub use crate::attachments::BlobInfo;
+use crate::error::DependencyError;
+
+/// A URL the dashboard uploads one file to, and the headers it must send with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresignedUpload {
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+}
+
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// A presigned PUT that only succeeds with this content type and the project's key.
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, DependencyError>;
+    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError>;
+    /// A presigned GET that downloads the file under `file_name`.
+    async fn presign_download(
+        &self,
+        key: &str,
+        file_name: &str,
+        expires_in: Duration,
+    ) -> Result<String, DependencyError>;
+}

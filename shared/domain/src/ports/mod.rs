@@ -1,0 +1,23 @@
+//! The domain's view of the outside world: one trait per outside thing. AWS adapters and
+//! in-memory fakes implement them.
+
+mod blob;
+mod clock;
+mod keys;
+mod send_store;
+mod sms;
+mod store;
+
+pub use blob::{BlobInfo, BlobStore, PresignedUpload};
+pub use clock::Clock;
+pub use keys::{DataKey, EncryptionContext, KeyService};
+pub use send_store::{
+    BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup, SendRecords,
+    SendStore, StoredResponse,
+};
+pub use sms::{OutboundSms, SmsReceipt, SmsSender};
+pub use store::{
+    AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, InboundClaim,
+    InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, UnlockState,
+    UnlockStore,
+};

@@ -1,0 +1,237 @@
+//! Stores of clinic records and of appointments with their patients.
+
+use async_trait::async_trait;
+
+use crate::{
+    error::DependencyError,
+    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    model::{
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, Patient, SentMessage, Template,
+    },
+    phone::PhoneNumber,
+};
+
+#[async_trait]
+pub trait ClinicStore: Send + Sync {
+    async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError>;
+    async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError>;
+    /// The clinic whose SMS origination number this is (replies arrive there).
+    async fn find_clinic_by_sms_number(
+        &self,
+        number: &PhoneNumber,
+    ) -> Result<Option<Clinic>, DependencyError>;
+    async fn put_template(
+        &self,
+        clinic: &ClinicId,
+        template: &Template,
+    ) -> Result<(), DependencyError>;
+    async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError>;
+    async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError>;
+    async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError>;
+    async fn get_template(
+        &self,
+        clinic: &ClinicId,
+        id: &TemplateId,
+    ) -> Result<Option<Template>, DependencyError>;
+    async fn get_chat(
+        &self,
+        clinic: &ClinicId,
+        id: &ChatId,
+    ) -> Result<Option<Chat>, DependencyError>;
+    /// Whether the patient at `number` told this clinic STOP (and not START since).
+    async fn is_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+    ) -> Result<bool, DependencyError>;
+    async fn set_opted_out(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        opted_out: bool,
+    ) -> Result<(), DependencyError>;
+}
+
+#[async_trait]
+pub trait AppointmentStore: Send + Sync {
+    /// Writes the appointment, its patient and the patient's lookup keys (PHN, phone,
+    /// email, names) in one transaction, removing lookup keys the patient no longer has.
+    /// Each lookup key carries the patient and their appointment cards, so that a search
+    /// is one Query.
+    async fn upsert_appointment_with_patient(
+        &self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointment: &Appointment,
+    ) -> Result<(), DependencyError>;
+    async fn get_patient(
+        &self,
+        clinic: &ClinicId,
+        id: &PatientId,
+    ) -> Result<Option<Patient>, DependencyError>;
+    async fn get_appointment(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Option<Appointment>, DependencyError>;
+    /// Sets an existing appointment's status; `false` when there is no such appointment.
+    async fn set_status(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        status: crate::appointment_status::AppointmentStatus,
+    ) -> Result<bool, DependencyError>;
+}
+
+/// A patient under one of their lookup keys, as search reads it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DirectoryEntry {
+    /// The lookup key's sort key: where a later page starts.
+    pub sort_key: String,
+    pub patient: Patient,
+    pub appointments: Vec<AppointmentCard>,
+}
+
+impl std::fmt::Debug for DirectoryEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The sort key holds names: show the patient's (redacting) Debug only.
+        f.debug_struct("DirectoryEntry")
+            .field("patient", &self.patient)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct DirectoryPage {
+    pub entries: Vec<DirectoryEntry>,
+    /// No entry under this key is left after this page.
+    pub exhausted: bool,
+    /// Items the store read for this page (the cost of a search).
+    pub items_read: usize,
+}
+
+/// The patients' lookup keys.
+#[async_trait]
+pub trait PatientDirectory: Send + Sync {
+    /// Up to `limit` entries under `key` whose sort key starts with `sort_prefix`, in sort-key
+    /// order, after the sort key `after` when given. One Query.
+    async fn lookup(
+        &self,
+        key: &str,
+        sort_prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<DirectoryPage, DependencyError>;
+}
+
+/// Messages sent to patients.
+#[async_trait]
+pub trait MessageStore: Send + Sync {
+    /// The latest message sent to `number` by the clinic at or after `since`: one Query on
+    /// the `by_recipient` index.
+    async fn latest_message_to(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        since: jiff::Timestamp,
+    ) -> Result<Option<MessageMatch>, DependencyError>;
+    /// The messages sent for an appointment, newest first.
+    async fn messages_for_appointment(
+        &self,
+        clinic: &ClinicId,
+        appointment: &AppointmentId,
+    ) -> Result<Vec<SentMessage>, DependencyError>;
+}
+
+/// The append-only audit trail.
+#[async_trait]
+pub trait AuditLog: Send + Sync {
+    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError>;
+
+    /// Appends, and logs (ids only) when it cannot: what was audited already happened, so
+    /// a failed audit write does not undo or fail it.
+    async fn record(&self, entry: &AuditEntry) {
+        if let Err(error) = self.append(entry).await {
+            tracing::error!(
+                code = %error.code,
+                event = %entry.event,
+                message_id = ?entry.message_id.as_ref().map(|id| id.as_str()),
+                "audit record not written"
+            );
+        }
+    }
+}
+
+/// A secure message as its unlock link finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnlockState {
+    pub record: crate::model::UnlockRecord,
+    pub attempts: crate::unlock_attempts::Attempts,
+}
+
+/// Secure messages' unlock state, keyed by the hash of their link token.
+#[async_trait]
+pub trait UnlockStore: Send + Sync {
+    async fn get_unlock(
+        &self,
+        token_hash: &crate::link_token::TokenHash,
+    ) -> Result<Option<UnlockState>, DependencyError>;
+    /// Writes the counters if they are still at `read_version`; `false` when another
+    /// attempt wrote first (read again and decide again).
+    async fn save_attempts(
+        &self,
+        token_hash: &crate::link_token::TokenHash,
+        read_version: u64,
+        attempts: &crate::unlock_attempts::Attempts,
+    ) -> Result<bool, DependencyError>;
+    /// Records when the patient first opened the message (later openings change nothing).
+    async fn mark_opened(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        at: jiff::Timestamp,
+    ) -> Result<(), DependencyError>;
+}
+
+/// A message a reply answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageMatch {
+    pub message_id: MessageId,
+    pub appointment_id: AppointmentId,
+}
+
+/// How far handling one inbound SMS got: kept so that a retry after a crash does what is
+/// left, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct InboundProgress {
+    pub status_set: bool,
+    pub reply_sent: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InboundClaim {
+    /// This delivery handles it, from `progress` on.
+    Mine(InboundProgress),
+    /// Handled already: a duplicate delivery.
+    Done,
+    /// Another delivery is handling it right now.
+    Busy,
+}
+
+/// Inbound SMS by their id, for at-least-once delivery.
+#[async_trait]
+pub trait InboundLog: Send + Sync {
+    /// Takes the inbound SMS for this delivery. A claim that its holder left (it crashed)
+    /// is taken over after [`INBOUND_CLAIM_LEASE`](crate::inbound_sms::INBOUND_CLAIM_LEASE).
+    async fn claim_inbound(
+        &self,
+        id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<InboundClaim, DependencyError>;
+    async fn record_progress(
+        &self,
+        id: &str,
+        progress: InboundProgress,
+    ) -> Result<(), DependencyError>;
+    async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError>;
+}

@@ -1,0 +1,225 @@
+//! Patients' SMS replies: one-way messaging. A reply marks the appointment of the latest
+//! message `Unclear` and gets the clinic's unclear response, once per inbound SMS however
+//! often SNS delivers it. Carrier keywords opt the number out or in, and nothing else.
+
+use std::sync::Arc;
+
+use jiff::SignedDuration;
+use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
+
+use crate::{
+    appointment_status::AppointmentStatus,
+    error::DependencyError,
+    ids::MessageId,
+    inbound_sms::InboundSms,
+    model::{AuditEntry, Clinic, DEFAULT_UNCLEAR_RESPONSE},
+    opt_outs,
+    ports::{
+        AppointmentStore, AuditLog, ClinicStore, Clock, InboundClaim, InboundLog, MessageMatch,
+        MessageStore, OutboundSms, SmsSender,
+    },
+};
+
+/// Replies match messages sent at most this long ago.
+pub const MATCH_WINDOW: SignedDuration = SignedDuration::from_hours(30 * 24);
+
+/// Words that opt a number out of a sender's texts in Canada.
+pub const OPT_OUT_WORDS: [&str; 10] = [
+    "ARRET",
+    "CANCEL",
+    "END",
+    "OPT-OUT",
+    "OPTOUT",
+    "QUIT",
+    "REMOVE",
+    "STOP",
+    "TD",
+    "UNSUBSCRIBE",
+];
+pub const OPT_IN_WORDS: [&str; 2] = ["START", "UNSTOP"];
+pub const HELP_WORDS: [&str; 1] = ["HELP"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keyword {
+    OptOut,
+    OptIn,
+    Help,
+}
+
+/// The carrier keyword a reply is, if the whole reply is one ("Stop.", "arrêt" count).
+pub fn keyword(body: &str) -> Option<Keyword> {
+    let word: String = body
+        .trim()
+        .nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_uppercase)
+        .collect::<String>()
+        .trim_matches(|c: char| !c.is_alphanumeric())
+        .to_owned();
+    if OPT_OUT_WORDS.contains(&word.as_str()) {
+        Some(Keyword::OptOut)
+    } else if OPT_IN_WORDS.contains(&word.as_str()) {
+        Some(Keyword::OptIn)
+    } else if HELP_WORDS.contains(&word.as_str()) {
+        Some(Keyword::Help)
+    } else {
+        None
+    }
+}
+
+/// What became of one inbound SMS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReplyOutcome {
+    /// No clinic sends from the number it was sent to.
+    NoClinic,
+    Keyword(Keyword),
+    /// No message to this number from this clinic in the last 30 days.
+    NoMatch,
+    /// The appointment is `Unclear`; `auto_reply` unless the patient opted out.
+    Unclear {
+        message_id: MessageId,
+        auto_reply: bool,
+    },
+    /// Handled before: a repeated delivery.
+    Duplicate,
+    /// Another delivery is handling it right now.
+    InProgress,
+}
+
+pub struct ReplyHandler {
+    pub clinics: Arc<dyn ClinicStore>,
+    pub messages: Arc<dyn MessageStore>,
+    pub appointments: Arc<dyn AppointmentStore>,
+    pub inbound: Arc<dyn InboundLog>,
+    pub sms: Arc<dyn SmsSender>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl ReplyHandler {
+    /// Handles one inbound SMS. An error is transient (retrying can fix it): the caller
+    /// fails the invocation so that Lambda retries, and the retry does only what is left.
+    pub async fn handle(&self, sms: &InboundSms) -> Result<ReplyOutcome, DependencyError> {
+        let now = self.clock.now();
+        let mut progress = match self
+            .inbound
+            .claim_inbound(&sms.inbound_message_id, now)
+            .await?
+        {
+            InboundClaim::Mine(progress) => progress,
+            InboundClaim::Done => return Ok(ReplyOutcome::Duplicate),
+            InboundClaim::Busy => return Ok(ReplyOutcome::InProgress),
+        };
+        let Some(clinic) = self.clinics.find_clinic_by_sms_number(&sms.to).await? else {
+            self.inbound.finish_inbound(&sms.inbound_message_id).await?;
+            return Ok(ReplyOutcome::NoClinic);
+        };
+        if let Some(word) = keyword(&sms.body) {
+            match word {
+                Keyword::OptOut => {
+                    self.clinics
+                        .set_opted_out(&clinic.id, &sms.from, true)
+                        .await?
+                }
+                Keyword::OptIn => {
+                    self.clinics
+                        .set_opted_out(&clinic.id, &sms.from, false)
+                        .await?
+                }
+                Keyword::Help => {}
+            }
+            self.record(&clinic, sms, None, &format!("{word:?}").to_lowercase())
+                .await;
+            self.inbound.finish_inbound(&sms.inbound_message_id).await?;
+            return Ok(ReplyOutcome::Keyword(word));
+        }
+        let Some(MessageMatch {
+            message_id,
+            appointment_id,
+        }) = self
+            .messages
+            .latest_message_to(&clinic.id, &sms.from, now - MATCH_WINDOW)
+            .await?
+        else {
+            self.inbound.finish_inbound(&sms.inbound_message_id).await?;
+            return Ok(ReplyOutcome::NoMatch);
+        };
+        if !progress.status_set {
+            // `false`: the appointment was deleted after the message went. Retrying cannot
+            // bring it back, so the reply is still answered.
+            if !self
+                .appointments
+                .set_status(&clinic.id, &appointment_id, AppointmentStatus::Unclear)
+                .await?
+            {
+                tracing::warn!(
+                    inbound_message_id = %sms.inbound_message_id,
+                    message_id = %message_id,
+                    "the replied-to appointment is gone; no status set"
+                );
+            }
+            progress.status_set = true;
+            self.inbound
+                .record_progress(&sms.inbound_message_id, progress)
+                .await?;
+        }
+        // A retry that finds the auto-reply sent asks nothing more.
+        let auto_reply = progress.reply_sent
+            || !opt_outs::is_opted_out(
+                self.clinics.as_ref(),
+                self.sms.as_ref(),
+                &clinic.id,
+                &sms.from,
+            )
+            .await?;
+        if !progress.reply_sent && auto_reply {
+            let text = match clinic.unclear_response.trim() {
+                "" => DEFAULT_UNCLEAR_RESPONSE.to_owned(),
+                text => text.to_owned(),
+            };
+            self.sms
+                .send(&OutboundSms {
+                    to: sms.from.clone(),
+                    from: clinic.sms_number.clone(),
+                    body: text,
+                })
+                .await?;
+            progress.reply_sent = true;
+            self.inbound
+                .record_progress(&sms.inbound_message_id, progress)
+                .await?;
+        }
+        self.record(&clinic, sms, Some(&message_id), "unclear")
+            .await;
+        self.inbound.finish_inbound(&sms.inbound_message_id).await?;
+        Ok(ReplyOutcome::Unclear {
+            message_id,
+            auto_reply,
+        })
+    }
+
+    /// The audit trail keeps ids and the outcome; never the reply's words or numbers.
+    async fn record(
+        &self,
+        clinic: &Clinic,
+        sms: &InboundSms,
+        message: Option<&MessageId>,
+        outcome: &str,
+    ) {
+        let entry = AuditEntry {
+            clinic_id: clinic.id.clone(),
+            at: self.clock.now(),
+            event: "reply".to_owned(),
+            message_id: message.cloned(),
+            reference: Some(sms.inbound_message_id.clone()),
+            appointment_id: None,
+            staff_user: None,
+            kind: None,
+            outcome: outcome.to_owned(),
+        };
+        self.audit.record(&entry).await;
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Reply rules against in-memory fakes, on messages sent by the send use case.
+
+use super::*;
+use crate::{
+    ids::{AppointmentId, ClinicId},
+    phone::PhoneNumber,
+    ports::AppointmentStore,
+    send::tests::{World, world},
+};
+
+fn handler(w: &World) -> ReplyHandler {
+    ReplyHandler {
+        clinics: w.store.clone(),
+        messages: w.store.clone(),
+        appointments: w.store.clone(),
+        inbound: w.store.clone(),
+        sms: w.sms.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    }
+}
+
+fn reply(id: &str, from: &str, body: &str) -> InboundSms {
+    InboundSms {
+        from: PhoneNumber::parse(from).unwrap(),
+        to: PhoneNumber::parse("+12505550100").unwrap(),
+        body: body.into(),
+        inbound_message_id: id.into(),
+        previous_published_message_id: None,
+    }
+}
+
+async fn status(w: &World) -> AppointmentStatus {
+    let clinic = ClinicId::parse("c1").unwrap();
+    w.store
+        .get_appointment(&clinic, &AppointmentId::parse("a1").unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+const PATIENT: &str = "+16045550123";
+
+#[tokio::test]
+async fn a_reply_makes_the_appointment_unclear_and_gets_the_unclear_response_once() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    for _ in 0..3 {
+        handler
+            .handle(&reply("in-1", PATIENT, "Can I come at 3 instead?"))
+            .await
+            .unwrap();
+    }
+    assert_eq!(status(&w).await, AppointmentStatus::Unclear);
+    let sent = w.sms.sent();
+    assert_eq!(sent.len(), 2, "the message and one auto-reply");
+    assert_eq!(sent[1].body, "Call us.");
+    assert_eq!(sent[1].to.as_e164(), PATIENT);
+    assert_eq!(sent[1].from.as_e164(), "+12505550100");
+    let audit = w.store.audit();
+    let replies: Vec<_> = audit.iter().filter(|e| e.event == "reply").collect();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(replies[0].reference.as_deref(), Some("in-1"));
+}
+
+#[tokio::test]
+async fn a_retry_after_a_crash_before_the_auto_reply_sends_it_exactly_once() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    w.sms.fail_sends(true);
+    assert!(
+        handler.handle(&reply("in-2", PATIENT, "ok")).await.is_err(),
+        "the auto-reply failed"
+    );
+    assert_eq!(
+        status(&w).await,
+        AppointmentStatus::Unclear,
+        "the status was set before"
+    );
+    w.sms.fail_sends(false);
+    assert_eq!(
+        handler.handle(&reply("in-2", PATIENT, "ok")).await.unwrap(),
+        ReplyOutcome::InProgress,
+        "within the lease"
+    );
+    w.clock.advance(SignedDuration::from_secs(61));
+    assert!(matches!(
+        handler.handle(&reply("in-2", PATIENT, "ok")).await.unwrap(),
+        ReplyOutcome::Unclear { .. }
+    ));
+    assert_eq!(
+        handler.handle(&reply("in-2", PATIENT, "ok")).await.unwrap(),
+        ReplyOutcome::Duplicate
+    );
+    assert_eq!(
+        w.sms.sent().len(),
+        2,
+        "the message and exactly one auto-reply"
+    );
+}
+
+#[tokio::test]
+async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    let phone = PhoneNumber::parse(PATIENT).unwrap();
+    let clinic = ClinicId::parse("c1").unwrap();
+    for (n, word) in ["STOP", "arrêt", " Cancel. ", "opt-out", "TD", "unsubscribe"]
+        .iter()
+        .enumerate()
+    {
+        let outcome = handler
+            .handle(&reply(&format!("stop-{n}"), PATIENT, word))
+            .await
+            .unwrap();
+        assert_eq!(outcome, ReplyOutcome::Keyword(Keyword::OptOut), "{word}");
+        assert!(w.store.is_opted_out(&clinic, &phone).await.unwrap());
+    }
+    assert!(
+        w.send("k2", r#"{"kind":"basic","text":"Hi"}"#)
+            .await
+            .is_err(),
+        "send refuses an opted-out patient"
+    );
+    handler
+        .handle(&reply("start", PATIENT, "START"))
+        .await
+        .unwrap();
+    assert!(!w.store.is_opted_out(&clinic, &phone).await.unwrap());
+    assert_eq!(
+        handler
+            .handle(&reply("help", PATIENT, "help"))
+            .await
+            .unwrap(),
+        ReplyOutcome::Keyword(Keyword::Help)
+    );
+    assert_eq!(
+        status(&w).await,
+        AppointmentStatus::Booked,
+        "keywords leave the status"
+    );
+    assert_eq!(w.sms.sent().len(), 1, "no auto-reply to a keyword");
+}
+
+#[tokio::test]
+async fn replies_from_unknown_numbers_or_to_old_messages_change_nothing() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    assert_eq!(
+        handler
+            .handle(&reply("x1", "+16045550188", "hello"))
+            .await
+            .unwrap(),
+        ReplyOutcome::NoMatch
+    );
+    let mut other_clinic = reply("x2", PATIENT, "hello");
+    other_clinic.to = PhoneNumber::parse("+12505550177").unwrap();
+    assert_eq!(
+        handler.handle(&other_clinic).await.unwrap(),
+        ReplyOutcome::NoClinic
+    );
+    w.clock.advance(MATCH_WINDOW + SignedDuration::from_secs(1));
+    assert_eq!(
+        handler
+            .handle(&reply("x3", PATIENT, "hello"))
+            .await
+            .unwrap(),
+        ReplyOutcome::NoMatch
+    );
+    assert_eq!(status(&w).await, AppointmentStatus::Booked);
+    assert_eq!(w.sms.sent().len(), 1);
+}
+
+#[test]
+fn only_whole_replies_are_keywords() {
+    assert_eq!(keyword("STOP"), Some(Keyword::OptOut));
+    assert_eq!(keyword("Arrêt!"), Some(Keyword::OptOut));
+    assert_eq!(keyword("please stop texting"), None);
+    assert_eq!(keyword("unstop"), Some(Keyword::OptIn));
+    assert_eq!(keyword("Help?"), Some(Keyword::Help));
+    assert_eq!(keyword("cancel my appointment"), None);
+}
+
+#[tokio::test]
+async fn an_opted_out_patient_gets_no_auto_reply_but_the_status_still_changes() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let phone = PhoneNumber::parse(PATIENT).unwrap();
+    w.sms.opt_out(&phone);
+    let outcome = handler(&w)
+        .handle(&reply("in-9", PATIENT, "why?"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        outcome,
+        ReplyOutcome::Unclear {
+            auto_reply: false,
+            ..
+        }
+    ));
+    assert_eq!(status(&w).await, AppointmentStatus::Unclear);
+    assert_eq!(w.sms.sent().len(), 1, "only the message, no auto-reply");
+}

@@ -1,0 +1,300 @@
+//! Sending a basic or secure message for an appointment (seed steps 4–6): the rules of each
+//! kind, the secure content sealed, one SMS per idempotency key, and a record that never
+//! says "sent" unless SNS took the SMS.
+
+mod compose;
+mod draft;
+mod request;
+mod upload;
+
+pub use compose::{PreparedSend, SecureLock, Sending, basic_sms, compose, secure_sms};
+pub use draft::{Draft, check};
+pub use request::{AttachmentRef, MAX_CHATS, SendRequest};
+pub use upload::UploadTicket;
+
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    attachments::attachment_object_key,
+    caller::Caller,
+    clinic_cache::ClinicCache,
+    error::{DependencyError, DomainError},
+    idempotency::{IdempotencyKey, ScopedIdempotencyKey},
+    ids::{AppointmentId, MessageId},
+    link_token::{LinkToken, unlock_url},
+    message_kind::MessageKind,
+    model::{AuditEntry, SmsOutcome},
+    ports::{
+        BeginOutcome, BeginSend, BlobStore, Clock, FinishSend, IdempotencyRecord, KeyService,
+        SendLookup, SendRecords, SendStore, SmsSender, StoredResponse,
+    },
+    random::{self, RandomSource},
+    secure_content::{self, AttachedFile, SecureContent},
+    sms_encoding::SmsMeasure,
+};
+
+/// A send still claimed this long after it started stopped half-way (its function ended).
+pub const SEND_STALLED_AFTER: jiff::SignedDuration = jiff::SignedDuration::from_mins(2);
+
+/// What the dashboard is told about a sent message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SendReceipt {
+    pub message_id: MessageId,
+    pub kind: MessageKind,
+    /// Secure messages only.
+    pub expires_at: Option<jiff::Timestamp>,
+    pub sms: SmsMeasure,
+}
+
+/// Everything sending talks to.
+pub struct MessageSender {
+    pub clinics: Arc<ClinicCache>,
+    pub store: Arc<dyn SendStore>,
+    pub sms: Arc<dyn SmsSender>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub keys: Arc<dyn KeyService>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+    pub unlock_base_url: String,
+    /// The project key attachments must be encrypted with (id or ARN).
+    pub content_key_id: String,
+}
+
+/// How often a send is prepared again because the patient changed under it: the first try
+/// uses the appointment's copy of the patient, the next the patient as stored.
+const PREPARE_ATTEMPTS: usize = 3;
+
+impl MessageSender {
+    /// Sends at most once per idempotency key: a replay answers what the first answered, a
+    /// failed SMS gives the key back for a retry. The store is read once before anything is
+    /// decided, written once before the SMS is published and once after.
+    pub async fn send(
+        &self,
+        caller: &Caller,
+        appointment: &AppointmentId,
+        key: &IdempotencyKey,
+        request: &SendRequest,
+    ) -> Result<StoredResponse, DomainError> {
+        request.validate()?;
+        let idempotency_key = key.scoped(&format!("send#{}", caller.clinic_id));
+        let fingerprint = request.fingerprint(appointment);
+        let records = self
+            .store
+            .read_for_send(&SendLookup {
+                clinic: &caller.clinic_id,
+                appointment,
+                idempotency_key: &idempotency_key,
+                template: request.template_id.as_ref(),
+                chats: &request.chat_ids,
+                now: self.clock.now(),
+            })
+            .await?;
+        if let Some(earlier) = &records.idempotency_record {
+            return self.answer_again(earlier, &fingerprint);
+        }
+        let mut records = records;
+        for _ in 0..PREPARE_ATTEMPTS {
+            let prepared = self.prepare(caller, request, &records).await?;
+            let begun = self
+                .store
+                .begin_send(&BeginSend {
+                    idempotency_key: &idempotency_key,
+                    fingerprint: &fingerprint,
+                    message: &prepared.message,
+                    patient_version: prepared.patient_version,
+                })
+                .await?;
+            match begun {
+                BeginOutcome::Begun => {
+                    return self.publish(caller, &idempotency_key, prepared).await;
+                }
+                BeginOutcome::OptedOut => return Err(DomainError::OptedOut),
+                BeginOutcome::KeyTaken(Some(earlier)) => {
+                    return self.answer_again(&earlier, &fingerprint);
+                }
+                // Taken and given back since (that send failed): the caller retries, as
+                // SendInProgress tells them to, and the retry may go ahead.
+                BeginOutcome::KeyTaken(None) => return Err(DomainError::SendInProgress),
+                BeginOutcome::PatientChanged => {
+                    records.patient = self
+                        .store
+                        .patient_record(&caller.clinic_id, &prepared.message.patient_id)
+                        .await?;
+                }
+            }
+        }
+        Err(DependencyError::new("store", "BeginSend", "PatientKeptChanging").into())
+    }
+
+    /// The answer to a key used before: the same answer, or why there is none.
+    fn answer_again(
+        &self,
+        earlier: &IdempotencyRecord,
+        fingerprint: &str,
+    ) -> Result<StoredResponse, DomainError> {
+        if earlier.fingerprint != fingerprint {
+            return Err(DomainError::IdempotencyKeyReused);
+        }
+        match &earlier.response {
+            Some(response) => Ok(response.clone()),
+            None if self.clock.now().duration_since(earlier.started_at) > SEND_STALLED_AFTER => {
+                Err(DomainError::SendUnfinished)
+            }
+            None => Err(DomainError::SendInProgress),
+        }
+    }
+
+    /// Checks every rule and builds the message and its SMS; writes nothing. The rules that
+    /// need no outside service come first (`draft::check`), then the SMS service's opt-out
+    /// and the uploaded files; a secure message is then sealed, and the result composed.
+    async fn prepare(
+        &self,
+        caller: &Caller,
+        request: &SendRequest,
+        records: &SendRecords,
+    ) -> Result<PreparedSend, DomainError> {
+        let now = self.clock.now();
+        let clinic = self.clinics.get(&caller.clinic_id).await?;
+        let draft = draft::check(request, records, &clinic, now)?;
+        // The clinic's own opt-outs (STOP replies) are checked by the write that records the
+        // message; SNS also refuses numbers opted out of the whole account, and says so only
+        // when asked.
+        if self.sms.is_opted_out(draft.phone).await? {
+            return Err(DomainError::OptedOut);
+        }
+        let message_id = MessageId::from_random(random::bytes(self.random.as_ref()));
+        let lock = match (draft.unlock_phn, request.kind.expires_at(now)) {
+            (Some(phn), Some(expires_at)) => {
+                let content = SecureContent {
+                    text: draft.text.clone(),
+                    chats: draft.chats.clone(),
+                    attachments: self.check_attachments(caller, &request.attachments).await?,
+                };
+                let token = LinkToken::generate(self.random.as_ref());
+                let sealed = secure_content::seal(
+                    self.keys.as_ref(),
+                    self.random.as_ref(),
+                    &caller.clinic_id,
+                    &message_id,
+                    phn,
+                    &content,
+                )
+                .await?;
+                Some(SecureLock {
+                    link: unlock_url(&self.unlock_base_url, &token),
+                    token_hash: token.hash(),
+                    sealed,
+                    expires_at,
+                })
+            }
+            _ => None,
+        };
+        let sending = Sending {
+            caller,
+            clinic: &clinic,
+            kind: request.kind,
+            message_id: &message_id,
+            sent_at: now,
+        };
+        Ok(compose(sending, &draft, lock))
+    }
+
+    /// Publishes a recorded message's SMS and records how it went, with the key's answer.
+    async fn publish(
+        &self,
+        caller: &Caller,
+        idempotency_key: &ScopedIdempotencyKey,
+        prepared: PreparedSend,
+    ) -> Result<StoredResponse, DomainError> {
+        let PreparedSend { message, sms, .. } = prepared;
+        let outcome = match self.sms.send(&sms).await {
+            Ok(receipt) => SmsOutcome::Sent {
+                provider_message_id: receipt.provider_message_id,
+            },
+            Err(error) => SmsOutcome::Failed { code: error.code },
+        };
+        let sent = matches!(outcome, SmsOutcome::Sent { .. });
+        let receipt = SendReceipt {
+            message_id: message.id.clone(),
+            kind: message.kind,
+            expires_at: message.expires_at,
+            sms: message.sms,
+        };
+        let response = StoredResponse {
+            status: 201,
+            body: serde_json::to_string(&receipt).expect("a receipt serialises"),
+        };
+        let audit = AuditEntry {
+            clinic_id: caller.clinic_id.clone(),
+            at: message.sent_at,
+            event: "send".to_owned(),
+            message_id: Some(message.id.clone()),
+            reference: None,
+            appointment_id: Some(message.appointment_id.clone()),
+            staff_user: Some(caller.user.clone()),
+            kind: Some(message.kind),
+            outcome: if sent { "sent" } else { "failed" }.to_owned(),
+        };
+        let finished = self
+            .store
+            .finish_send(&FinishSend {
+                idempotency_key,
+                clinic: &caller.clinic_id,
+                message: &message.id,
+                outcome: &outcome,
+                response: sent.then_some(&response),
+                audit: &audit,
+            })
+            .await;
+        if let Err(error) = finished {
+            // The message stays `sending` and its key claimed: a retry with the key is told
+            // the send did not finish, and never sends a second SMS.
+            tracing::error!(code = %error.code, message_id = %message.id, sent, "send outcome not recorded");
+        }
+        tracing::info!(
+            clinic_id = %caller.clinic_id,
+            message_id = %message.id,
+            kind = message.kind.as_str(),
+            segments = message.sms.segments,
+            sent,
+            "message send"
+        );
+        if !sent {
+            return Err(DomainError::SmsFailed);
+        }
+        Ok(response)
+    }
+
+    /// Each file as uploaded: there, within the limits, under the project's key.
+    async fn check_attachments(
+        &self,
+        caller: &Caller,
+        attachments: &[AttachmentRef],
+    ) -> Result<Vec<AttachedFile>, DomainError> {
+        let mut checked = Vec::new();
+        for attachment in attachments {
+            let refused = |reason: &str| DomainError::AttachmentRefused {
+                attachment: attachment.id.to_string(),
+                reason: reason.to_owned(),
+            };
+            let object_key = attachment_object_key(&caller.clinic_id, &attachment.id);
+            let info = self.blobs.head(&object_key).await?.ok_or_else(|| {
+                refused("was not uploaded (or its upload link expired): upload the file again")
+            })?;
+            info.check_sendable(&self.content_key_id)
+                .map_err(|reason| refused(&reason))?;
+            checked.push(AttachedFile {
+                file_name: attachment.file_name.trim().to_owned(),
+                object_key,
+                content_type: info.content_type.unwrap_or_default(),
+                size: info.size,
+            });
+        }
+        Ok(checked)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,622 @@
+//! Sending rules against in-memory fakes.
+
+use std::sync::Arc;
+
+use jiff::{SignedDuration, Timestamp, civil::date};
+
+use super::*;
+use crate::{
+    appointment_status::AppointmentStatus,
+    attachments::MAX_ATTACHMENT_BYTES,
+    email::Email,
+    fakes::{
+        CountingRandom, FakeKeyService, FixedClock, MemoryBlobStore, MemoryStore,
+        RecordingSmsSender,
+    },
+    ids::{ChatId, ClinicId, PatientId, StaffUserId, TemplateId},
+    model::{Appointment, Chat, ChatKind, Clinic, Patient, SmsStatus, Template},
+    phn::Phn,
+    phone::PhoneNumber,
+    ports::{AppointmentStore, BlobInfo, ClinicStore, MessageStore, PatientRecord},
+    secure_content::Unsealed,
+    sms_encoding::SmsEncoding,
+};
+
+pub(crate) const KEY_ARN: &str = "arn:aws:kms:ca-central-1:000000000000:key/project-key";
+
+pub(crate) fn now() -> Timestamp {
+    "2026-11-25T18:00:00Z".parse().unwrap()
+}
+
+pub(crate) struct World {
+    pub(crate) clock: Arc<FixedClock>,
+    pub(crate) store: Arc<MemoryStore>,
+    pub(crate) sms: Arc<RecordingSmsSender>,
+    pub(crate) blobs: Arc<MemoryBlobStore>,
+    pub(crate) keys: Arc<FakeKeyService>,
+    sender: MessageSender,
+    pub(crate) caller: Caller,
+}
+
+fn clinic() -> Clinic {
+    Clinic {
+        id: ClinicId::parse("c1").unwrap(),
+        name: "Harbourview Clinic".into(),
+        time_zone: "America/Vancouver".into(),
+        activated_on: date(2025, 1, 1),
+        sms_number: PhoneNumber::parse("+12505550100").unwrap(),
+        phone: PhoneNumber::parse("+12505550101").unwrap(),
+        unclear_response: "Call us.".into(),
+    }
+}
+
+fn patient(phn: Option<&str>, phone: Option<&str>) -> Patient {
+    Patient {
+        id: PatientId::parse("p1").unwrap(),
+        phn: phn.map(|p| Phn::parse(p).unwrap()),
+        first_name: "Sentinelava".into(),
+        last_name: "Sentinelsmith".into(),
+        date_of_birth: None,
+        phone: phone.map(|p| PhoneNumber::parse(p).unwrap()),
+        email: Some(Email::parse("sentinel@example.com").unwrap()),
+    }
+}
+
+async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
+    let store = Arc::new(MemoryStore::default());
+    let clinic = clinic();
+    store.put_clinic(&clinic).await.unwrap();
+    store
+        .put_template(
+            &clinic.id,
+            &Template {
+                id: TemplateId::parse("reminder").unwrap(),
+                name: "Reminder".into(),
+                kind: MessageKind::Basic,
+                text: "Hi {patient_first_name}, see you {appointment_date} at {appointment_time}."
+                    .into(),
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .put_chat(
+            &clinic.id,
+            &Chat {
+                id: ChatId::parse("intake").unwrap(),
+                title: "Intake".into(),
+                kind: ChatKind::Form,
+                link: "https://forms.example/intake".into(),
+            },
+        )
+        .await
+        .unwrap();
+    let appointment = Appointment {
+        id: AppointmentId::parse("a1").unwrap(),
+        patient_id: patient.id.clone(),
+        starts_at,
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    store
+        .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+        .await
+        .unwrap();
+    let clock = Arc::new(FixedClock::at(now()));
+    let clock_handle = clock.clone();
+    let sms = Arc::new(RecordingSmsSender::default());
+    let blobs = Arc::new(MemoryBlobStore::default());
+    let keys = Arc::new(FakeKeyService::default());
+    let sender = MessageSender {
+        clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+        store: store.clone(),
+        sms: sms.clone(),
+        blobs: blobs.clone(),
+        keys: keys.clone(),
+        clock,
+        random: Arc::new(CountingRandom::default()),
+        unlock_base_url: "https://unlock.example".into(),
+        content_key_id: KEY_ARN.into(),
+    };
+    let caller = Caller {
+        clinic_id: clinic.id.clone(),
+        user: StaffUserId::parse("staff-1").unwrap(),
+    };
+    World {
+        clock: clock_handle,
+        store,
+        sms,
+        blobs,
+        keys,
+        sender,
+        caller,
+    }
+}
+
+pub(crate) async fn world() -> World {
+    world_with(
+        patient(Some("9698658215"), Some("+16045550123")),
+        now() + SignedDuration::from_hours(48),
+    )
+    .await
+}
+
+fn request(json: &str) -> SendRequest {
+    serde_json::from_str(json).unwrap()
+}
+
+fn key(value: &str) -> IdempotencyKey {
+    IdempotencyKey::parse(Some(value)).unwrap()
+}
+
+impl World {
+    pub(crate) async fn send(
+        &self,
+        key_value: &str,
+        json: &str,
+    ) -> Result<StoredResponse, DomainError> {
+        self.sender
+            .send(
+                &self.caller,
+                &AppointmentId::parse("a1").unwrap(),
+                &key(key_value),
+                &request(json),
+            )
+            .await
+    }
+}
+
+fn receipt(response: &StoredResponse) -> SendReceipt {
+    serde_json::from_str(&response.body).unwrap()
+}
+
+#[tokio::test]
+async fn a_basic_message_fills_the_template_appends_chat_links_and_is_sent_once() {
+    let w = world().await;
+    let response = w
+        .send(
+            "k1",
+            r#"{"kind":"basic","template_id":"reminder","chat_ids":["intake"]}"#,
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status, 201);
+    let sent = w.sms.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(
+        sent[0].body,
+        "Hi Sentinelava, see you Friday, November 27, 2026 at 10:00 AM.\nhttps://forms.example/intake"
+    );
+    assert_eq!(sent[0].to.as_e164(), "+16045550123");
+    assert_eq!(sent[0].from.as_e164(), "+12505550100");
+    let receipt = receipt(&response);
+    assert_eq!(receipt.kind, MessageKind::Basic);
+    assert_eq!(receipt.expires_at, None);
+    assert_eq!(receipt.sms.encoding, SmsEncoding::Gsm7);
+    let details = w
+        .store
+        .messages_for_appointment(&w.caller.clinic_id, &AppointmentId::parse("a1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(details[0].sms_status, SmsStatus::Sent);
+    let audit = w.store.audit();
+    assert_eq!((audit.len(), audit[0].outcome.as_str()), (1, "sent"));
+}
+
+#[tokio::test]
+async fn edited_text_is_what_is_sent() {
+    let w = world().await;
+    w.send(
+        "k1",
+        r#"{"kind":"basic","template_id":"reminder","text":"Clinic closed {appointment_date}."}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        w.sms.sent()[0].body,
+        "Clinic closed Friday, November 27, 2026."
+    );
+}
+
+#[tokio::test]
+async fn a_patient_changed_through_another_appointment_is_texted_as_they_are_now() {
+    let w = world().await;
+    // Another appointment brings the patient's new number and name; the appointment being
+    // messaged still holds the patient as they were.
+    let mut moved = patient(Some("9698658215"), Some("+16045550199"));
+    moved.first_name = "Sentinelnova".into();
+    let other = Appointment {
+        id: AppointmentId::parse("a2").unwrap(),
+        patient_id: moved.id.clone(),
+        starts_at: now() + SignedDuration::from_hours(72),
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    w.store
+        .upsert_appointment_with_patient(&w.caller.clinic_id, &moved, &other)
+        .await
+        .unwrap();
+    w.send("k1", r#"{"kind":"basic","text":"Hi {patient_first_name}"}"#)
+        .await
+        .unwrap();
+    let sent = w.sms.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to.as_e164(), "+16045550199");
+    assert_eq!(sent[0].body, "Hi Sentinelnova");
+}
+
+#[tokio::test]
+async fn a_secure_template_is_never_sent_in_a_basic_sms() {
+    let w = world().await;
+    let results = Template {
+        id: TemplateId::parse("results").unwrap(),
+        name: "Results".into(),
+        kind: MessageKind::Secure,
+        text: "Your results from {provider_name} are in.".into(),
+    };
+    w.store
+        .put_template(&w.caller.clinic_id, &results)
+        .await
+        .unwrap();
+    let refused = w
+        .send("k1", r#"{"kind":"basic","template_id":"results"}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, DomainError::SecureTemplateOnBasic));
+    assert_eq!(refused.status(), 422);
+    assert!(w.sms.sent().is_empty());
+    // A basic template may go in a secure message.
+    w.send("k2", r#"{"kind":"secure","template_id":"reminder"}"#)
+        .await
+        .unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_key_holds_its_answer_for_24_hours_and_then_sends_again() {
+    let w = world().await;
+    let json = r#"{"kind":"basic","text":"Hi"}"#;
+    let first = w.send("k1", json).await.unwrap();
+    w.clock.advance(SignedDuration::from_hours(23));
+    assert_eq!(w.send("k1", json).await.unwrap(), first, "a replay");
+    assert_eq!(w.sms.sent().len(), 1);
+    w.clock.advance(SignedDuration::from_hours(2));
+    let later = w.send("k1", json).await.unwrap();
+    assert_ne!(later, first, "a new message once the key expired");
+    assert_eq!(w.sms.sent().len(), 2);
+}
+
+#[tokio::test]
+async fn broken_rules_are_refused_and_nothing_is_sent() {
+    let w = world().await;
+    let long = "x".repeat(161);
+    type Expected = fn(&DomainError) -> bool;
+    let cases: Vec<(String, Expected)> = vec![
+        (format!(r#"{{"kind":"basic","text":"{long}"}}"#), |e| {
+            matches!(e, DomainError::BasicTooLong { chars: 161 })
+        }),
+        (
+            r#"{"kind":"basic","text":"Hi","attachments":[{"id":"f1","file_name":"a.pdf"}]}"#
+                .into(),
+            |e| matches!(e, DomainError::AttachmentsOnBasic),
+        ),
+        (
+            r#"{"kind":"basic","text":"Hi {patient_age}"}"#.into(),
+            |e| e.to_string().contains("patient_age"),
+        ),
+        (r#"{"kind":"basic","text":"  "}"#.into(), |e| {
+            matches!(e, DomainError::EmptyMessage)
+        }),
+        (r#"{"kind":"basic","template_id":"nope"}"#.into(), |e| {
+            matches!(
+                e,
+                DomainError::NotFound {
+                    what: "the template"
+                }
+            )
+        }),
+        (
+            r#"{"kind":"basic","text":"Hi","chat_ids":["nope"]}"#.into(),
+            |e| matches!(e, DomainError::NotFound { what: "a chat" }),
+        ),
+        (
+            format!(r#"{{"kind":"secure","text":"{}"}}"#, "y".repeat(5001)),
+            |e| matches!(e, DomainError::SecureTooLong { chars: 5001 }),
+        ),
+    ];
+    for (n, (json, expected)) in cases.iter().enumerate() {
+        let error = w.send(&format!("k{n}"), json).await.unwrap_err();
+        assert!(expected(&error), "{json}: {error}");
+        assert_eq!(
+            error.status(),
+            if matches!(error, DomainError::NotFound { .. }) {
+                404
+            } else {
+                422
+            }
+        );
+    }
+    assert!(w.sms.sent().is_empty());
+    assert!(w.store.recorded().is_empty());
+}
+
+#[tokio::test]
+async fn a_basic_message_of_exactly_160_characters_is_sent() {
+    let w = world().await;
+    w.send(
+        "k1",
+        &format!(r#"{{"kind":"basic","text":"{}"}}"#, "x".repeat(160)),
+    )
+    .await
+    .unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn secure_messages_need_a_phn_on_file() {
+    let w = world_with(
+        patient(None, Some("+16045550123")),
+        now() + SignedDuration::from_hours(48),
+    )
+    .await;
+    let error = w
+        .send("k1", r#"{"kind":"secure","text":"Results"}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::PhnRequiredForSecure));
+    assert!(
+        w.send("k2", r#"{"kind":"basic","text":"Closed Friday"}"#)
+            .await
+            .is_ok(),
+        "basic needs no PHN"
+    );
+}
+
+#[tokio::test]
+async fn a_patient_without_a_phone_or_outside_the_window_is_refused() {
+    let w = world_with(
+        patient(Some("9698658215"), None),
+        now() + SignedDuration::from_hours(48),
+    )
+    .await;
+    assert!(matches!(
+        w.send("k1", r#"{"kind":"basic","text":"Hi"}"#).await,
+        Err(DomainError::NoPhoneOnFile)
+    ));
+    let before_activation: Timestamp = "2024-06-01T17:00:00Z".parse().unwrap();
+    let w = world_with(
+        patient(Some("9698658215"), Some("+16045550123")),
+        before_activation,
+    )
+    .await;
+    assert!(matches!(
+        w.send("k1", r#"{"kind":"basic","text":"Hi"}"#).await,
+        Err(DomainError::OutsideSearchWindow)
+    ));
+}
+
+#[tokio::test]
+async fn opted_out_patients_are_refused_before_anything_is_published() {
+    let w = world().await;
+    let phone = PhoneNumber::parse("+16045550123").unwrap();
+    w.store
+        .set_opted_out(&w.caller.clinic_id, &phone, true)
+        .await
+        .unwrap();
+    assert!(matches!(
+        w.send("k1", r#"{"kind":"basic","text":"Hi"}"#).await,
+        Err(DomainError::OptedOut)
+    ));
+    w.store
+        .set_opted_out(&w.caller.clinic_id, &phone, false)
+        .await
+        .unwrap();
+    w.sms.opt_out(&phone);
+    assert!(matches!(
+        w.send("k2", r#"{"kind":"basic","text":"Hi"}"#).await,
+        Err(DomainError::OptedOut)
+    ));
+    assert!(w.sms.sent().is_empty());
+}
+
+#[tokio::test]
+async fn the_same_key_and_request_send_once_and_answer_the_same() {
+    let w = world().await;
+    let first = w
+        .send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap();
+    let second = w
+        .send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap();
+    assert_eq!(first, second);
+    assert_eq!(w.sms.sent().len(), 1);
+    let other = w
+        .send("k1", r#"{"kind":"basic","text":"Hello"}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(other, DomainError::IdempotencyKeyReused));
+    assert_eq!(other.status(), 422);
+}
+
+#[tokio::test]
+async fn a_failed_publish_is_recorded_failed_and_a_retry_sends() {
+    let w = world().await;
+    w.sms.fail_sends(true);
+    let error = w
+        .send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, DomainError::SmsFailed));
+    assert_eq!(error.status(), 502);
+    let appointment = AppointmentId::parse("a1").unwrap();
+    let messages = w
+        .store
+        .messages_for_appointment(&w.caller.clinic_id, &appointment)
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    assert_eq!(
+        messages[0].sms_status,
+        SmsStatus::Failed,
+        "never recorded as sent"
+    );
+    assert_eq!(w.store.audit()[0].outcome, "failed");
+
+    w.sms.fail_sends(false);
+    w.send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .expect("the retry goes through");
+    assert_eq!(w.sms.sent().len(), 1);
+}
+
+#[tokio::test]
+async fn a_secure_sms_holds_only_the_clinic_link_and_expiry_and_the_content_is_sealed() {
+    let w = world().await;
+    w.blobs.insert(
+        "attachments/c1/f1",
+        BlobInfo {
+            size: 1000,
+            content_type: Some("application/pdf".into()),
+            kms_key_id: Some(KEY_ARN.into()),
+        },
+    );
+    let json = r#"{"kind":"secure","text":"Sentinel result for {patient_first_name}","chat_ids":["intake"],"attachments":[{"id":"f1","file_name":"results.pdf"}]}"#;
+    let response = w.send("k1", json).await.unwrap();
+    let receipt = receipt(&response);
+    assert_eq!(
+        receipt.expires_at,
+        Some(now() + SignedDuration::from_hours(8 * 24))
+    );
+
+    let body = &w.sms.sent()[0].body;
+    assert!(body.starts_with(
+        "Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/"
+    ));
+    for secret in ["Sentinel", "9698658215", "results.pdf", "intake"] {
+        assert!(!body.contains(secret), "{secret} in the SMS");
+    }
+
+    let recorded = w.store.recorded();
+    let unlock = recorded[0].unlock.clone().expect("an unlock record");
+    assert!(!String::from_utf8_lossy(&unlock.sealed.ciphertext).contains("Sentinel"));
+    let Unsealed::Opened(content) =
+        secure_content::unseal(w.keys.as_ref(), &unlock, &Phn::parse("9698658215").unwrap())
+            .await
+            .unwrap()
+    else {
+        panic!("the patient's PHN opens the message");
+    };
+    assert_eq!(content.text, "Sentinel result for Sentinelava");
+    assert_eq!(content.attachments[0].file_name, "results.pdf");
+    assert_eq!(content.chats[0].link, "https://forms.example/intake");
+    let token = body.rsplit("/m/").next().unwrap();
+    assert_eq!(
+        unlock.token_hash,
+        LinkToken::parse(token).unwrap().hash(),
+        "only the token's hash is kept"
+    );
+}
+
+#[tokio::test]
+async fn attachments_are_checked_before_sending() {
+    let w = world().await;
+    let pdf = |size, key: &str| BlobInfo {
+        size,
+        content_type: Some("application/pdf".into()),
+        kms_key_id: Some(key.into()),
+    };
+    w.blobs
+        .insert("attachments/c1/big", pdf(MAX_ATTACHMENT_BYTES + 1, KEY_ARN));
+    w.blobs.insert(
+        "attachments/c1/otherkey",
+        pdf(10, "arn:aws:kms:ca-central-1:000000000000:key/other"),
+    );
+    w.blobs.insert(
+        "attachments/c1/html",
+        BlobInfo {
+            size: 10,
+            content_type: Some("text/html".into()),
+            kms_key_id: Some(KEY_ARN.into()),
+        },
+    );
+    w.blobs.insert("attachments/c2/theirs", pdf(10, KEY_ARN));
+    for (id, expected) in [
+        ("missing", "was not uploaded"),
+        ("theirs", "was not uploaded"),
+        ("big", "larger than 20 MB"),
+        ("otherkey", "project's key"),
+        ("html", "PDF, PNG or JPEG"),
+    ] {
+        let json = format!(
+            r#"{{"kind":"secure","text":"Results","attachments":[{{"id":"{id}","file_name":"a.pdf"}}]}}"#
+        );
+        let error = w.send(id, &json).await.unwrap_err();
+        assert!(error.to_string().contains(expected), "{id}: {error}");
+        assert_eq!(error.status(), 422);
+    }
+    let eleven: Vec<_> = (0..11)
+        .map(|n| format!(r#"{{"id":"f{n}","file_name":"a.pdf"}}"#))
+        .collect();
+    let json = format!(
+        r#"{{"kind":"secure","text":"Results","attachments":[{}]}}"#,
+        eleven.join(",")
+    );
+    assert!(matches!(
+        w.send("k11", &json).await,
+        Err(DomainError::TooManyAttachments { count: 11 })
+    ));
+    assert!(w.sms.sent().is_empty());
+}
+
+/// The store as it is when the function stops after publishing: the outcome is never
+/// written.
+struct OutcomeNeverWritten(Arc<MemoryStore>);
+
+#[async_trait::async_trait]
+impl SendStore for OutcomeNeverWritten {
+    async fn read_for_send(&self, lookup: &SendLookup<'_>) -> Result<SendRecords, DependencyError> {
+        self.0.read_for_send(lookup).await
+    }
+    async fn patient_record(
+        &self,
+        clinic: &ClinicId,
+        patient: &PatientId,
+    ) -> Result<Option<PatientRecord>, DependencyError> {
+        self.0.patient_record(clinic, patient).await
+    }
+    async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError> {
+        self.0.begin_send(begin).await
+    }
+    async fn finish_send(&self, _: &FinishSend<'_>) -> Result<(), DependencyError> {
+        Err(DependencyError::new("memory", "FinishSend", "Unavailable"))
+    }
+}
+
+#[tokio::test]
+async fn a_send_that_stopped_half_way_is_reported_as_unfinished_not_resent() {
+    let mut w = world().await;
+    w.sender.store = Arc::new(OutcomeNeverWritten(w.store.clone()));
+    let json = r#"{"kind":"basic","text":"Hi"}"#;
+    w.send("k1", json).await.unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
+    let busy = w.send("k1", json).await.unwrap_err();
+    assert!(matches!(busy, DomainError::SendInProgress));
+    w.clock
+        .advance(SEND_STALLED_AFTER + SignedDuration::from_secs(1));
+    let stalled = w.send("k1", json).await.unwrap_err();
+    assert!(matches!(stalled, DomainError::SendUnfinished));
+    assert_eq!(stalled.status(), 409);
+    assert_eq!(w.sms.sent().len(), 1, "never sent again under the same key");
+    let messages = w
+        .store
+        .messages_for_appointment(&w.caller.clinic_id, &AppointmentId::parse("a1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        messages[0].sms_status,
+        SmsStatus::Sending,
+        "never marked sent unrecorded"
+    );
+}

@@ -1,0 +1,290 @@
+//! Opening a secure message from its SMS link: the PHN check, attempt limits, expiry, and
+//! the content with short-lived download links.
+
+pub use crate::unlock_attempts::{
+    Attempts, LOCKOUT, Lock, MAX_FAILURES_IN_ROW, MAX_FAILURES_TOTAL,
+};
+
+use std::{sync::Arc, time::Duration};
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::{
+    error::{DependencyError, DomainError},
+    link_token::LinkToken,
+    message_kind::MessageKind,
+    model::{AuditEntry, Chat, Clinic},
+    phn::Phn,
+    ports::{AuditLog, BlobStore, ClinicStore, Clock, KeyService, UnlockState, UnlockStore},
+    secure_content::{self, SecureContent, Unsealed},
+};
+
+/// How long a download link shown after unlocking works.
+pub const DOWNLOAD_LINK_LIFETIME: SignedDuration = SignedDuration::from_mins(5);
+/// How often an attempt re-reads after losing a race with a concurrent attempt.
+const ATTEMPT_RETRIES: usize = 8;
+
+/// A file of an opened message, with a download link made for this view.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Download {
+    pub file_name: String,
+    pub url: String,
+}
+
+/// The opened message. PHI: never logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OpenedMessage {
+    pub text: String,
+    pub chats: Vec<Chat>,
+    pub downloads: Vec<Download>,
+}
+
+/// What the unlock page shows.
+#[derive(Clone, PartialEq, Eq)]
+pub enum UnlockView {
+    /// Unknown or malformed token: reveals nothing.
+    NotValid,
+    Expired {
+        clinic: Clinic,
+    },
+    Locked {
+        clinic: Clinic,
+        until: Option<Timestamp>,
+    },
+    /// The PHN form; `wrong` after a PHN that did not match, `problem` for a PHN that is
+    /// not a PHN (not counted).
+    Form {
+        clinic: Clinic,
+        tries_left: u32,
+        wrong: bool,
+        problem: Option<String>,
+    },
+    Opened {
+        clinic: Clinic,
+        message: OpenedMessage,
+    },
+}
+
+impl std::fmt::Debug for UnlockView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            UnlockView::NotValid => "NotValid",
+            UnlockView::Expired { .. } => "Expired",
+            UnlockView::Locked { .. } => "Locked",
+            UnlockView::Form { .. } => "Form",
+            UnlockView::Opened { .. } => "Opened",
+        })
+    }
+}
+
+pub struct Unlocker {
+    pub unlocks: Arc<dyn UnlockStore>,
+    pub clinics: Arc<dyn ClinicStore>,
+    pub keys: Arc<dyn KeyService>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What the link leads to, before any PHN is checked.
+enum Found {
+    NotValid,
+    /// Expired or locked: shown as it is; `outcome` names it in the audit.
+    Closed {
+        view: UnlockView,
+        state: Box<UnlockState>,
+        outcome: &'static str,
+    },
+    Open {
+        state: UnlockState,
+        clinic: Clinic,
+        tries_left: u32,
+    },
+}
+
+impl Unlocker {
+    /// The page for `GET /m/{token}`.
+    pub async fn view(&self, token: &str) -> Result<UnlockView, DomainError> {
+        Ok(match self.find(token).await? {
+            Found::NotValid => UnlockView::NotValid,
+            Found::Closed { view, .. } => view,
+            Found::Open {
+                clinic, tries_left, ..
+            } => UnlockView::Form {
+                clinic,
+                tries_left,
+                wrong: false,
+                problem: None,
+            },
+        })
+    }
+
+    /// The page for `POST /m/{token}` with a PHN typed by the patient.
+    pub async fn attempt(&self, token: &str, typed_phn: &str) -> Result<UnlockView, DomainError> {
+        for _ in 0..ATTEMPT_RETRIES {
+            let (state, clinic, tries_left) = match self.find(token).await? {
+                Found::NotValid => return Ok(UnlockView::NotValid),
+                Found::Closed {
+                    view,
+                    state,
+                    outcome,
+                } => {
+                    self.audit(&state, outcome).await;
+                    return Ok(view);
+                }
+                Found::Open {
+                    state,
+                    clinic,
+                    tries_left,
+                } => (state, clinic, tries_left),
+            };
+            let phn = match Phn::parse(typed_phn) {
+                Ok(phn) => phn,
+                Err(error) => {
+                    let problem = Some(error.to_string());
+                    return Ok(UnlockView::Form {
+                        clinic,
+                        tries_left,
+                        wrong: false,
+                        problem,
+                    });
+                }
+            };
+            let record = &state.record;
+            let unsealed = secure_content::unseal(self.keys.as_ref(), record, &phn).await?;
+            let now = self.clock.now();
+            if let Unsealed::Opened(content) = unsealed {
+                if !self
+                    .unlocks
+                    .save_attempts(
+                        &record.token_hash,
+                        state.attempts.version,
+                        &state.attempts.after_success(),
+                    )
+                    .await?
+                {
+                    continue;
+                }
+                self.unlocks
+                    .mark_opened(&record.clinic_id, &record.message_id, now)
+                    .await?;
+                let message = self.downloads_for(content).await?;
+                self.audit(&state, "opened").await;
+                return Ok(UnlockView::Opened { clinic, message });
+            }
+            let next = state.attempts.after_failure(now);
+            if !self
+                .unlocks
+                .save_attempts(&record.token_hash, state.attempts.version, &next)
+                .await?
+            {
+                continue;
+            }
+            self.audit(&state, "wrong_phn").await;
+            return Ok(match next.lock(now) {
+                Lock::Open { tries_left } => UnlockView::Form {
+                    clinic,
+                    tries_left,
+                    wrong: true,
+                    problem: None,
+                },
+                Lock::Until(until) => UnlockView::Locked {
+                    clinic,
+                    until: Some(until),
+                },
+                Lock::Forever => UnlockView::Locked {
+                    clinic,
+                    until: None,
+                },
+            });
+        }
+        Err(DomainError::Dependency(DependencyError::new(
+            "dynamodb",
+            "SaveAttempts",
+            "Contention",
+        )))
+    }
+
+    async fn find(&self, token: &str) -> Result<Found, DomainError> {
+        let Ok(token) = LinkToken::parse(token) else {
+            return Ok(Found::NotValid);
+        };
+        let Some(state) = self.unlocks.get_unlock(&token.hash()).await? else {
+            return Ok(Found::NotValid);
+        };
+        let Some(clinic) = self.clinics.get_clinic(&state.record.clinic_id).await? else {
+            return Ok(Found::NotValid);
+        };
+        let now = self.clock.now();
+        let closed = |view, outcome| Found::Closed {
+            view,
+            state: Box::new(state.clone()),
+            outcome,
+        };
+        // The item may outlive its TTL by days: expiry is decided here, on every read.
+        if state.record.expired(now) {
+            return Ok(closed(UnlockView::Expired { clinic }, "expired"));
+        }
+        Ok(match state.attempts.lock(now) {
+            Lock::Open { tries_left } => Found::Open {
+                state,
+                clinic,
+                tries_left,
+            },
+            Lock::Until(until) => closed(
+                UnlockView::Locked {
+                    clinic,
+                    until: Some(until),
+                },
+                "locked",
+            ),
+            Lock::Forever => closed(
+                UnlockView::Locked {
+                    clinic,
+                    until: None,
+                },
+                "locked",
+            ),
+        })
+    }
+
+    /// The opened content, with a download link made for this view for each file.
+    async fn downloads_for(&self, content: SecureContent) -> Result<OpenedMessage, DomainError> {
+        let lifetime = Duration::try_from(DOWNLOAD_LINK_LIFETIME).expect("a positive lifetime");
+        let mut downloads = Vec::new();
+        for file in &content.attachments {
+            let url = self
+                .blobs
+                .presign_download(&file.object_key, &file.file_name, lifetime)
+                .await?;
+            downloads.push(Download {
+                file_name: file.file_name.clone(),
+                url,
+            });
+        }
+        Ok(OpenedMessage {
+            text: content.text,
+            chats: content.chats,
+            downloads,
+        })
+    }
+
+    async fn audit(&self, state: &UnlockState, outcome: &str) {
+        let entry = AuditEntry {
+            clinic_id: state.record.clinic_id.clone(),
+            at: self.clock.now(),
+            event: "unlock".to_owned(),
+            message_id: Some(state.record.message_id.clone()),
+            reference: None,
+            appointment_id: None,
+            staff_user: None,
+            kind: Some(MessageKind::Secure),
+            outcome: outcome.to_owned(),
+        };
+        self.audit.record(&entry).await;
+        tracing::info!(message_id = %state.record.message_id, outcome, "unlock attempt");
+    }
+}
+
+#[cfg(test)]
+mod tests;

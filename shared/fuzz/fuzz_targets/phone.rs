@@ -1,7 +1,0 @@
-//! Phone parsing: an accepted number's E.164 re-parses to the same number.
-#![no_main]
-
-use direct_messages::properties;
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|input: &str| properties::phone(input));
