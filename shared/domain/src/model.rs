@@ -16,6 +16,7 @@ use crate::{
     phone::PhoneNumber,
     search_window::SearchWindow,
     sms_encoding::SmsMeasure,
+    template_text::{StartAsWritten, TemplateValues},
 };
 
 /// Sent back to a patient who replies to a one-way message, unless the clinic set its own.
@@ -80,6 +81,22 @@ pub struct Appointment {
     pub starts_at: Timestamp,
     pub provider_name: String,
     pub status: AppointmentStatus,
+}
+
+impl Appointment {
+    /// What a template's placeholders are filled with for this appointment of `patient` at
+    /// `clinic`: its start as the patient reads it, in the clinic's time zone.
+    pub fn template_values(&self, patient: &Patient, clinic: &Clinic) -> TemplateValues {
+        let start = StartAsWritten::of(self.starts_at, &clinic.zone());
+        TemplateValues {
+            patient_first_name: patient.first_name.clone(),
+            patient_last_name: patient.last_name.clone(),
+            clinic_name: clinic.name.clone(),
+            appointment_date: start.date,
+            appointment_time: start.time,
+            provider_name: self.provider_name.clone(),
+        }
+    }
 }
 
 /// What search shows of an appointment, kept with the patient's lookup keys so that one
@@ -279,6 +296,45 @@ mod tests {
             assert!(!shown.contains(secret), "{secret} leaked into {shown}");
         }
         assert!(shown.contains("p-1"));
+    }
+
+    #[test]
+    fn template_values_come_from_the_patient_clinic_and_appointment_in_its_zone() {
+        let patient = Patient {
+            id: PatientId::parse("p-1").unwrap(),
+            phn: None,
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            date_of_birth: None,
+            phone: None,
+            email: None,
+        };
+        let clinic = Clinic {
+            id: ClinicId::parse("c1").unwrap(),
+            name: "Harbour Clinic".into(),
+            time_zone: "America/Vancouver".into(),
+            activated_on: jiff::civil::date(2025, 1, 1),
+            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
+            phone: PhoneNumber::parse("+12505550101").unwrap(),
+            unclear_response: "Call us.".into(),
+        };
+        let appointment = Appointment {
+            id: AppointmentId::parse("a1").unwrap(),
+            patient_id: patient.id.clone(),
+            starts_at: "2026-11-26T17:30:00Z".parse().unwrap(),
+            provider_name: "Dr. Chen".into(),
+            status: AppointmentStatus::Booked,
+        };
+        let values = appointment.template_values(&patient, &clinic);
+        let rendered = crate::template_text::render(
+            "{patient_first_name} {patient_last_name}, {clinic_name}, {appointment_date} {appointment_time}, {provider_name}",
+            &values,
+        )
+        .unwrap();
+        assert_eq!(
+            rendered,
+            "Ada Lovelace, Harbour Clinic, Thursday, November 26, 2026 9:30 AM, Dr. Chen"
+        );
     }
 
     #[test]

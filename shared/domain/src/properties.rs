@@ -17,7 +17,7 @@ use crate::{
         GSM7_PART_SEPTETS, GSM7_SINGLE_SEPTETS, SmsEncoding, UCS2_PART_UNITS, UCS2_SINGLE_UNITS,
         measure,
     },
-    template_text::{PLACEHOLDERS, TemplateError, TemplateValues, placeholders, render},
+    template_text::{Placeholder, TemplateError, TemplateValues, placeholders, render},
 };
 
 /// Error messages are shown to staff and logged, so they must not repeat a PHN or phone
@@ -232,7 +232,7 @@ pub fn search_query(query: &str, by: SearchBy) {
     assert_eq!(probes.len(), expected_probes, "{query:?}");
 }
 
-/// Template values from six strings, in the order of [`PLACEHOLDERS`].
+/// Template values from six strings, in the order of [`Placeholder::ALL`].
 pub fn template_values(fields: [&str; 6]) -> TemplateValues {
     let [first, last, clinic, date, time, provider] = fields.map(str::to_owned);
     TemplateValues {
@@ -246,15 +246,9 @@ pub fn template_values(fields: [&str; 6]) -> TemplateValues {
 }
 
 fn value_of<'a>(values: &'a TemplateValues, placeholder: &str) -> &'a str {
-    match placeholder {
-        "patient_first_name" => &values.patient_first_name,
-        "patient_last_name" => &values.patient_last_name,
-        "clinic_name" => &values.clinic_name,
-        "appointment_date" => &values.appointment_date,
-        "appointment_time" => &values.appointment_time,
-        "provider_name" => &values.provider_name,
-        other => panic!("{other:?} is no placeholder"),
-    }
+    let placeholder = Placeholder::from_name(placeholder)
+        .unwrap_or_else(|| panic!("{placeholder:?} is no placeholder"));
+    values.get(placeholder)
 }
 
 /// Writes `text` as template text that renders to itself.
@@ -280,7 +274,7 @@ pub fn template(template: &str, values: &TemplateValues) {
     match (rendered, used) {
         (Ok(_), Ok(used)) => {
             for (i, name) in used.iter().enumerate() {
-                assert!(PLACEHOLDERS.contains(&name.as_str()), "{name:?}");
+                assert!(Placeholder::from_name(name).is_some(), "{name:?}");
                 assert!(!used[..i].contains(name), "{name:?} listed twice");
                 assert!(template.contains(&format!("{{{name}}}")), "{template:?}");
             }
@@ -296,7 +290,7 @@ pub fn template(template: &str, values: &TemplateValues) {
 fn assert_unknown_placeholder_named(template: &str, name: &str) {
     assert!(name.chars().count() <= 40, "{name:?}");
     assert!(!name.contains(['{', '}']), "{name:?}");
-    assert!(!PLACEHOLDERS.contains(&name), "{name:?} is known");
+    assert!(Placeholder::from_name(name).is_none(), "{name:?} is known");
     assert!(template.contains(&format!("{{{name}")), "{template:?}");
     let message = TemplateError::UnknownPlaceholder {
         name: name.to_owned(),
@@ -306,7 +300,7 @@ fn assert_unknown_placeholder_named(template: &str, name: &str) {
 }
 
 /// A template written from pieces, each escaped text followed by the placeholder
-/// `PLACEHOLDERS[slot]` (none when `slot` is past the end), renders to the texts and values
+/// `Placeholder::ALL[slot]` (none when `slot` is past the end), renders to the texts and values
 /// in order: values are inserted as they are, and escaped braces come out single.
 pub fn template_pieces(pieces: &[(&str, usize)], values: &TemplateValues) {
     let mut template = String::new();
@@ -314,7 +308,7 @@ pub fn template_pieces(pieces: &[(&str, usize)], values: &TemplateValues) {
     for &(text, slot) in pieces {
         template.push_str(&escape_template_text(text));
         expected.push_str(text);
-        if let Some(name) = PLACEHOLDERS.get(slot) {
+        if let Some(name) = Placeholder::ALL.get(slot).map(|p| p.name()) {
             template.push_str(&format!("{{{name}}}"));
             expected.push_str(value_of(values, name));
         }
@@ -332,7 +326,7 @@ pub fn template_unknown_placeholder(before: &str, name: &str, after: &str) {
         escape_template_text(after)
     );
     let rendered = render(&template, &TemplateValues::default());
-    if PLACEHOLDERS.contains(&name.as_str()) {
+    if Placeholder::from_name(&name).is_some() {
         assert!(rendered.is_ok(), "{template:?}");
         return;
     }
@@ -564,7 +558,7 @@ mod tests {
 
         #[test]
         fn template_pieces_render_in_order(
-            pieces in proptest::collection::vec((any_text(), 0..PLACEHOLDERS.len() + 2), 0..6),
+            pieces in proptest::collection::vec((any_text(), 0..Placeholder::ALL.len() + 2), 0..6),
             values in proptest::array::uniform6(any_text()),
         ) {
             let pieces: Vec<(&str, usize)> = pieces.iter().map(|(t, s)| (t.as_str(), *s)).collect();

@@ -5,15 +5,56 @@ use std::fmt;
 use jiff::{Timestamp, tz::TimeZone};
 use thiserror::Error;
 
-/// The placeholders a template may use, written `{name}`.
-pub const PLACEHOLDERS: [&str; 6] = [
-    "patient_first_name",
-    "patient_last_name",
-    "clinic_name",
-    "appointment_date",
-    "appointment_time",
-    "provider_name",
-];
+/// The placeholders a template may use, written `{name}`. Their names, the list an error
+/// shows and the values they are filled with all derive from this one enum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholder {
+    PatientFirstName,
+    PatientLastName,
+    ClinicName,
+    AppointmentDate,
+    AppointmentTime,
+    ProviderName,
+}
+
+impl Placeholder {
+    pub const ALL: [Placeholder; 6] = [
+        Placeholder::PatientFirstName,
+        Placeholder::PatientLastName,
+        Placeholder::ClinicName,
+        Placeholder::AppointmentDate,
+        Placeholder::AppointmentTime,
+        Placeholder::ProviderName,
+    ];
+
+    /// The name written between braces.
+    pub fn name(self) -> &'static str {
+        match self {
+            Placeholder::PatientFirstName => "patient_first_name",
+            Placeholder::PatientLastName => "patient_last_name",
+            Placeholder::ClinicName => "clinic_name",
+            Placeholder::AppointmentDate => "appointment_date",
+            Placeholder::AppointmentTime => "appointment_time",
+            Placeholder::ProviderName => "provider_name",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Placeholder> {
+        Placeholder::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Every placeholder as staff write it, listed as a sentence: `{a}, {b} … and {f}`.
+fn known_placeholders() -> String {
+    let names: Vec<String> = Placeholder::ALL
+        .iter()
+        .map(|placeholder| format!("{{{}}}", placeholder.name()))
+        .collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
 
 /// An unknown placeholder's name is cut to this many characters in the error, so that a
 /// template missing a `}` cannot turn the error into a copy of the whole template.
@@ -24,9 +65,9 @@ const MAX_NAME_IN_ERROR: usize = 40;
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
 pub enum TemplateError {
     #[error(
-        "the template uses an unknown placeholder {{{name}}}; the placeholders are \
-         {{patient_first_name}}, {{patient_last_name}}, {{clinic_name}}, {{appointment_date}}, \
-         {{appointment_time}} and {{provider_name}} (write {{{{ or }}}} for a literal brace)"
+        "the template uses an unknown placeholder {{{name}}}; the placeholders are {known} \
+         (write {{{{ or }}}} for a literal brace)",
+        known = known_placeholders()
     )]
     UnknownPlaceholder {
         /// The name as written, cut to 40 characters.
@@ -51,28 +92,8 @@ pub struct TemplateValues {
 }
 
 impl TemplateValues {
-    /// The values for an appointment, with its date and time as the patient will read them
-    /// in the clinic's time zone: "Thursday, November 26, 2026" and "9:30 AM".
-    pub fn for_appointment(
-        patient_first: &str,
-        patient_last: &str,
-        clinic_name: &str,
-        provider: &str,
-        starts_at: Timestamp,
-        zone: &TimeZone,
-    ) -> Self {
-        let local = starts_at.to_zoned(zone.clone());
-        Self {
-            patient_first_name: patient_first.to_owned(),
-            patient_last_name: patient_last.to_owned(),
-            clinic_name: clinic_name.to_owned(),
-            appointment_date: local.strftime("%A, %B %-d, %Y").to_string(),
-            appointment_time: local.strftime("%-I:%M %p").to_string(),
-            provider_name: provider.to_owned(),
-        }
-    }
-
-    fn get(&self, placeholder: Placeholder) -> &str {
+    /// The value `placeholder` is filled with.
+    pub fn get(&self, placeholder: Placeholder) -> &str {
         match placeholder {
             Placeholder::PatientFirstName => &self.patient_first_name,
             Placeholder::PatientLastName => &self.patient_last_name,
@@ -80,6 +101,24 @@ impl TemplateValues {
             Placeholder::AppointmentDate => &self.appointment_date,
             Placeholder::AppointmentTime => &self.appointment_time,
             Placeholder::ProviderName => &self.provider_name,
+        }
+    }
+}
+
+/// An appointment's start as a message says it, in the clinic's time zone:
+/// "Thursday, November 26, 2026" and "9:30 AM".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StartAsWritten {
+    pub date: String,
+    pub time: String,
+}
+
+impl StartAsWritten {
+    pub fn of(starts_at: Timestamp, zone: &TimeZone) -> StartAsWritten {
+        let local = starts_at.to_zoned(zone.clone());
+        StartAsWritten {
+            date: local.strftime("%A, %B %-d, %Y").to_string(),
+            time: local.strftime("%-I:%M %p").to_string(),
         }
     }
 }
@@ -117,42 +156,6 @@ pub fn placeholders(template: &str) -> Result<Vec<String>, TemplateError> {
         }
     }
     Ok(names)
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Placeholder {
-    PatientFirstName,
-    PatientLastName,
-    ClinicName,
-    AppointmentDate,
-    AppointmentTime,
-    ProviderName,
-}
-
-impl Placeholder {
-    const ALL: [Placeholder; 6] = [
-        Placeholder::PatientFirstName,
-        Placeholder::PatientLastName,
-        Placeholder::ClinicName,
-        Placeholder::AppointmentDate,
-        Placeholder::AppointmentTime,
-        Placeholder::ProviderName,
-    ];
-
-    fn name(self) -> &'static str {
-        match self {
-            Placeholder::PatientFirstName => PLACEHOLDERS[0],
-            Placeholder::PatientLastName => PLACEHOLDERS[1],
-            Placeholder::ClinicName => PLACEHOLDERS[2],
-            Placeholder::AppointmentDate => PLACEHOLDERS[3],
-            Placeholder::AppointmentTime => PLACEHOLDERS[4],
-            Placeholder::ProviderName => PLACEHOLDERS[5],
-        }
-    }
-
-    fn from_name(name: &str) -> Option<Placeholder> {
-        Placeholder::ALL.into_iter().find(|p| p.name() == name)
-    }
 }
 
 enum Piece<'a> {
@@ -230,7 +233,12 @@ mod tests {
 
     /// The values for an appointment at `starts_at`; only the date and time matter.
     fn at_time(starts_at: Timestamp, zone: &TimeZone) -> TemplateValues {
-        TemplateValues::for_appointment("A", "B", "C", "D", starts_at, zone)
+        let start = StartAsWritten::of(starts_at, zone);
+        TemplateValues {
+            appointment_date: start.date,
+            appointment_time: start.time,
+            ..TemplateValues::default()
+        }
     }
 
     #[test]
@@ -312,9 +320,26 @@ mod tests {
             .expect_err("unknown")
             .to_string();
         assert!(message.contains("{first_name}"), "{message}");
-        for name in PLACEHOLDERS {
+        for name in Placeholder::ALL.map(Placeholder::name) {
             assert!(message.contains(&format!("{{{name}}}")), "{message}");
         }
+        assert_eq!(
+            message,
+            "the template uses an unknown placeholder {first_name}; the placeholders are \
+             {patient_first_name}, {patient_last_name}, {clinic_name}, {appointment_date}, \
+             {appointment_time} and {provider_name} (write {{ or }} for a literal brace)"
+        );
+    }
+
+    #[test]
+    fn every_placeholder_name_reads_back_as_itself() {
+        for placeholder in Placeholder::ALL {
+            assert_eq!(
+                Placeholder::from_name(placeholder.name()),
+                Some(placeholder)
+            );
+        }
+        assert_eq!(Placeholder::from_name("patient_dob"), None);
     }
 
     #[test]
@@ -375,7 +400,7 @@ mod tests {
 
     #[test]
     fn placeholders_accepts_every_known_name() {
-        for name in PLACEHOLDERS {
+        for name in Placeholder::ALL.map(Placeholder::name) {
             assert_eq!(
                 placeholders(&format!("x{{{name}}}y")).expect("known"),
                 vec![name.to_owned()]
@@ -403,20 +428,9 @@ mod tests {
 
     #[test]
     fn appointment_date_and_time_are_in_the_clinic_time_zone() {
-        let values = TemplateValues::for_appointment(
-            "Ada",
-            "Lovelace",
-            "Harbour Clinic",
-            "Dr. Chen",
-            at("2026-11-26T17:30:00Z"),
-            &vancouver(),
-        );
+        let values = at_time(at("2026-11-26T17:30:00Z"), &vancouver());
         assert_eq!(values.appointment_date, "Thursday, November 26, 2026");
         assert_eq!(values.appointment_time, "9:30 AM");
-        assert_eq!(values.patient_first_name, "Ada");
-        assert_eq!(values.patient_last_name, "Lovelace");
-        assert_eq!(values.clinic_name, "Harbour Clinic");
-        assert_eq!(values.provider_name, "Dr. Chen");
     }
 
     #[test]

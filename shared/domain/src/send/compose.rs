@@ -112,3 +112,133 @@ pub fn secure_sms(clinic: &Clinic, link: &str, expires_at: Timestamp) -> String 
         clinic.name
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        appointment_status::AppointmentStatus,
+        envelope::SealedContent,
+        ids::{AppointmentId, ChatId, ClinicId, PatientId, StaffUserId},
+        link_token::LinkToken,
+        model::{Appointment, ChatKind, Patient},
+        phone::PhoneNumber,
+        random::RandomSource,
+        sms_encoding::SmsEncoding,
+    };
+
+    struct Ones;
+
+    impl RandomSource for Ones {
+        fn fill(&self, buffer: &mut [u8]) {
+            buffer.fill(1);
+        }
+    }
+
+    fn clinic() -> Clinic {
+        Clinic {
+            id: ClinicId::parse("c1").unwrap(),
+            name: "Harbourview Clinic".into(),
+            time_zone: "America/Vancouver".into(),
+            activated_on: jiff::civil::date(2025, 1, 1),
+            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
+            phone: PhoneNumber::parse("+12505550101").unwrap(),
+            unclear_response: "Call us.".into(),
+        }
+    }
+
+    fn compose_with(lock: Option<SecureLock>) -> PreparedSend {
+        let clinic = clinic();
+        let patient = Patient {
+            id: PatientId::parse("p1").unwrap(),
+            phn: None,
+            first_name: "Ava".into(),
+            last_name: "Smith".into(),
+            date_of_birth: None,
+            phone: Some(PhoneNumber::parse("+16045550123").unwrap()),
+            email: None,
+        };
+        let appointment = Appointment {
+            id: AppointmentId::parse("a1").unwrap(),
+            patient_id: patient.id.clone(),
+            starts_at: "2026-11-27T18:00:00Z".parse().unwrap(),
+            provider_name: "Dr. Chen".into(),
+            status: AppointmentStatus::Booked,
+        };
+        let draft = Draft {
+            appointment: &appointment,
+            patient: &patient,
+            patient_version: 7,
+            phone: patient.phone.as_ref().unwrap(),
+            text: "Sentinel text".into(),
+            chats: vec![Chat {
+                id: ChatId::parse("intake").unwrap(),
+                title: "Intake".into(),
+                kind: ChatKind::Form,
+                link: "https://forms.example/intake".into(),
+            }],
+            unlock_phn: None,
+        };
+        let caller = Caller {
+            clinic_id: clinic.id.clone(),
+            user: StaffUserId::parse("staff-1").unwrap(),
+        };
+        let message_id = MessageId::from_random([9; 16]);
+        let kind = if lock.is_some() {
+            MessageKind::Secure
+        } else {
+            MessageKind::Basic
+        };
+        let sending = Sending {
+            caller: &caller,
+            clinic: &clinic,
+            kind,
+            message_id: &message_id,
+            sent_at: "2026-11-25T18:00:00Z".parse().unwrap(),
+        };
+        compose(sending, &draft, lock)
+    }
+
+    #[test]
+    fn a_basic_sms_carries_the_text_and_chat_links_from_the_clinics_number() {
+        let prepared = compose_with(None);
+        assert_eq!(
+            prepared.sms.body,
+            "Sentinel text\nhttps://forms.example/intake"
+        );
+        assert_eq!(prepared.sms.from, clinic().sms_number);
+        assert_eq!(prepared.message.expires_at, None);
+        assert!(prepared.message.unlock.is_none());
+        assert_eq!(prepared.message.sms.encoding, SmsEncoding::Gsm7);
+        assert_eq!(prepared.patient_version, 7);
+    }
+
+    #[test]
+    fn a_secure_sms_carries_only_the_notice_and_link_and_the_record_its_lock() {
+        let token = LinkToken::generate(&Ones);
+        let expires_at: Timestamp = "2026-12-03T18:00:00Z".parse().unwrap();
+        let lock = SecureLock {
+            link: "https://unlock.example/m/abc".into(),
+            token_hash: token.hash(),
+            sealed: Sealed {
+                encrypted_key: vec![1],
+                sealed: SealedContent {
+                    nonce: vec![0; 12],
+                    ciphertext: vec![2],
+                },
+                phn_check: "check".into(),
+            },
+            expires_at,
+        };
+        let prepared = compose_with(Some(lock));
+        assert_eq!(
+            prepared.sms.body,
+            "Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/abc"
+        );
+        assert!(!prepared.sms.body.contains("Sentinel"));
+        let unlock = prepared.message.unlock.expect("an unlock record");
+        assert_eq!(unlock.token_hash, token.hash());
+        assert_eq!(unlock.expires_at, expires_at);
+        assert_eq!(prepared.message.expires_at, Some(expires_at));
+    }
+}

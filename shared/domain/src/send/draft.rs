@@ -11,7 +11,7 @@ use crate::{
     phn::Phn,
     phone::PhoneNumber,
     ports::{PatientRecord, SendRecords},
-    template_text::{TemplateValues, render},
+    template_text::render,
 };
 
 use super::request::SendRequest;
@@ -149,13 +149,187 @@ fn filled_text(
     if text.trim().is_empty() {
         return Err(DomainError::EmptyMessage);
     }
-    let values = TemplateValues::for_appointment(
-        &patient.first_name,
-        &patient.last_name,
-        &clinic.name,
-        &appointment.provider_name,
-        appointment.starts_at,
-        &clinic.zone(),
-    );
+    let values = appointment.template_values(patient, clinic);
     Ok(render(text.trim(), &values)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+
+    use super::*;
+    use crate::{
+        appointment_status::AppointmentStatus,
+        ids::{AppointmentId, ChatId, ClinicId, PatientId, TemplateId},
+        model::ChatKind,
+    };
+
+    fn now() -> Timestamp {
+        "2026-11-25T18:00:00Z".parse().unwrap()
+    }
+
+    fn clinic() -> Clinic {
+        Clinic {
+            id: ClinicId::parse("c1").unwrap(),
+            name: "Harbourview Clinic".into(),
+            time_zone: "America/Vancouver".into(),
+            activated_on: jiff::civil::date(2025, 1, 1),
+            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
+            phone: PhoneNumber::parse("+12505550101").unwrap(),
+            unclear_response: "Call us.".into(),
+        }
+    }
+
+    /// What the store returns for an appointment in two days of a patient with a PHN and a
+    /// phone, a basic and a secure template, and one chat.
+    fn records() -> SendRecords {
+        let patient = Patient {
+            id: PatientId::parse("p1").unwrap(),
+            phn: Some(Phn::parse("9698658215").unwrap()),
+            first_name: "Ava".into(),
+            last_name: "Smith".into(),
+            date_of_birth: None,
+            phone: Some(PhoneNumber::parse("+16045550123").unwrap()),
+            email: None,
+        };
+        SendRecords {
+            appointment: Some(Appointment {
+                id: AppointmentId::parse("a1").unwrap(),
+                patient_id: patient.id.clone(),
+                starts_at: now() + SignedDuration::from_hours(48),
+                provider_name: "Dr. Chen".into(),
+                status: AppointmentStatus::Booked,
+            }),
+            patient: Some(PatientRecord {
+                patient,
+                version: 3,
+            }),
+            idempotency_record: None,
+            template: None,
+            chats: vec![Chat {
+                id: ChatId::parse("intake").unwrap(),
+                title: "Intake".into(),
+                kind: ChatKind::Form,
+                link: "https://forms.example/intake".into(),
+            }],
+        }
+    }
+
+    fn request(json: &str) -> SendRequest {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn check_json(json: &str, records: &SendRecords) -> Result<String, DomainError> {
+        check(&request(json), records, &clinic(), now()).map(|draft| draft.text)
+    }
+
+    #[test]
+    fn a_basic_draft_has_its_text_filled_its_chats_and_no_lock() {
+        let records = records();
+        let request =
+            request(r#"{"kind":"basic","text":"Hi {patient_first_name}","chat_ids":["intake"]}"#);
+        let draft = check(&request, &records, &clinic(), now()).unwrap();
+        assert_eq!(draft.text, "Hi Ava");
+        assert_eq!(draft.chats.len(), 1);
+        assert_eq!(draft.patient_version, 3);
+        assert!(draft.unlock_phn.is_none());
+    }
+
+    #[test]
+    fn a_secure_draft_is_locked_with_the_patients_phn() {
+        let records = records();
+        let request = request(r#"{"kind":"secure","text":"Results"}"#);
+        let draft = check(&request, &records, &clinic(), now()).unwrap();
+        assert_eq!(draft.unlock_phn.map(Phn::as_str), Some("9698658215"));
+    }
+
+    #[test]
+    fn each_rule_is_checked_without_any_port() {
+        let mut no_phn = records();
+        no_phn.patient.as_mut().unwrap().patient.phn = None;
+        let mut no_phone = records();
+        no_phone.patient.as_mut().unwrap().patient.phone = None;
+        let mut past_window = records();
+        past_window.appointment.as_mut().unwrap().starts_at =
+            now() + SignedDuration::from_hours(24 * 366 * 11);
+        let mut secure_template = records();
+        secure_template.template = Some(Template {
+            id: TemplateId::parse("results").unwrap(),
+            name: "Results".into(),
+            kind: MessageKind::Secure,
+            text: "Your results".into(),
+        });
+        let eleven_files: Vec<String> = (0..11)
+            .map(|n| format!(r#"{{"id":"f{n}","file_name":"f{n}.pdf"}}"#))
+            .collect();
+        let too_many = format!(
+            r#"{{"kind":"secure","text":"Hi","attachments":[{}]}}"#,
+            eleven_files.join(",")
+        );
+        let cases: [(&str, SendRecords, &str); 10] = [
+            (
+                r#"{"kind":"secure","text":"Hi"}"#,
+                no_phn,
+                "phn-required-for-secure",
+            ),
+            (
+                r#"{"kind":"basic","text":"Hi"}"#,
+                no_phone,
+                "no-phone-on-file",
+            ),
+            (
+                r#"{"kind":"basic","text":"Hi"}"#,
+                past_window,
+                "outside-window",
+            ),
+            (
+                r#"{"kind":"basic","template_id":"results"}"#,
+                secure_template,
+                "secure-template-on-basic",
+            ),
+            (
+                r#"{"kind":"basic","text":"Hi","attachments":[{"id":"f1","file_name":"a.pdf"}]}"#,
+                records(),
+                "attachments-on-basic",
+            ),
+            (&too_many, records(), "too-many-attachments"),
+            (
+                r#"{"kind":"basic","template_id":"none"}"#,
+                records(),
+                "not-found",
+            ),
+            (
+                r#"{"kind":"basic","text":"Hi","chat_ids":["x"]}"#,
+                records(),
+                "not-found",
+            ),
+            (r#"{"kind":"basic","text":" "}"#, records(), "empty-message"),
+            (
+                r#"{"kind":"basic","text":"{patient_dob}"}"#,
+                records(),
+                "template-invalid",
+            ),
+        ];
+        for (json, records, problem) in cases {
+            let error = check_json(json, &records).unwrap_err();
+            assert!(error.problem().kind.ends_with(problem), "{json}: {error}");
+        }
+        let mut no_appointment = records();
+        no_appointment.appointment = None;
+        assert!(check_json(r#"{"kind":"basic","text":"Hi"}"#, &no_appointment).is_err());
+    }
+
+    #[test]
+    fn the_length_limit_applies_to_the_filled_in_text() {
+        // 150 characters of text and a 3-letter first name: 153 filled in, within 160.
+        let text = format!("{}{{patient_first_name}}", "x".repeat(150));
+        let json = format!(r#"{{"kind":"basic","text":"{text}"}}"#);
+        assert_eq!(check_json(&json, &records()).unwrap().chars().count(), 153);
+        let text = format!("{}{{patient_first_name}}", "x".repeat(158));
+        let json = format!(r#"{{"kind":"basic","text":"{text}"}}"#);
+        assert!(matches!(
+            check_json(&json, &records()),
+            Err(DomainError::BasicTooLong { chars: 161 })
+        ));
+    }
 }
