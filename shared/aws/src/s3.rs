@@ -44,7 +44,7 @@ fn presigning(
 impl BlobStore for S3BlobStore {
     async fn presign_upload(
         &self,
-        key: &str,
+        object_key: &str,
         content_type: &str,
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError> {
@@ -52,7 +52,7 @@ impl BlobStore for S3BlobStore {
             .client
             .put_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(object_key)
             .content_type(content_type)
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .ssekms_key_id(&self.kms_key_id)
@@ -70,12 +70,12 @@ impl BlobStore for S3BlobStore {
         })
     }
 
-    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError> {
+    async fn head(&self, object_key: &str) -> Result<Option<BlobInfo>, DependencyError> {
         let result = self
             .client
             .head_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(object_key)
             .send()
             .await;
         match result {
@@ -91,7 +91,7 @@ impl BlobStore for S3BlobStore {
 
     async fn presign_download(
         &self,
-        key: &str,
+        object_key: &str,
         file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError> {
@@ -99,7 +99,7 @@ impl BlobStore for S3BlobStore {
             .client
             .get_object()
             .bucket(&self.bucket)
-            .key(key)
+            .key(object_key)
             .response_content_disposition(content_disposition(file_name))
             .presigned(presigning(expires_in, "PresignGetObject")?)
             .await

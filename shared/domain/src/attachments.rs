@@ -16,6 +16,8 @@ pub const MAX_ATTACHMENT_BYTES: u64 = 20 * 1024 * 1024;
 pub const MAX_ATTACHMENT_MB: u64 = MAX_ATTACHMENT_BYTES / (1024 * 1024);
 /// Most files one secure message carries.
 pub const MAX_ATTACHMENTS: usize = 10;
+/// Longest file name kept (the name the patient sees).
+pub const MAX_FILE_NAME_CHARS: usize = 200;
 /// How long an upload URL works.
 pub const UPLOAD_URL_LIFETIME: SignedDuration = SignedDuration::from_mins(15);
 /// Longest content type echoed back in an error.
@@ -77,6 +79,24 @@ impl BlobInfo {
         }
         Ok(())
     }
+}
+
+/// Refuses a file name the patient could not be shown safely: empty, over-long, with a
+/// slash or a control character.
+pub fn check_file_name(file_name: &str) -> Result<(), DomainError> {
+    let name = file_name.trim();
+    let chars = name.chars().count();
+    let plain = !name
+        .chars()
+        .any(|c| c.is_control() || c == '/' || c == '\\');
+    if chars == 0 || chars > MAX_FILE_NAME_CHARS || !plain {
+        return Err(DomainError::InvalidBody {
+            reason: format!(
+                "attachments: file_name must be 1 to {MAX_FILE_NAME_CHARS} characters, without slashes or control characters"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// Refuses a secure message with more files than it may carry.

@@ -15,11 +15,11 @@ pub struct MemoryBlobStore {
 }
 
 impl MemoryBlobStore {
-    pub fn insert(&self, key: &str, info: BlobInfo) {
+    pub fn insert(&self, object_key: &str, info: BlobInfo) {
         self.objects
             .lock()
             .expect("blob lock")
-            .insert(key.to_owned(), info);
+            .insert(object_key.to_owned(), info);
     }
 }
 
@@ -27,28 +27,36 @@ impl MemoryBlobStore {
 impl BlobStore for MemoryBlobStore {
     async fn presign_upload(
         &self,
-        key: &str,
+        object_key: &str,
         content_type: &str,
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError> {
         Ok(PresignedUpload {
-            url: format!("memory://upload/{key}?expires={}", expires_in.as_secs()),
+            url: format!(
+                "memory://upload/{object_key}?expires={}",
+                expires_in.as_secs()
+            ),
             headers: vec![("content-type".to_owned(), content_type.to_owned())],
         })
     }
 
-    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError> {
-        Ok(self.objects.lock().expect("blob lock").get(key).cloned())
+    async fn head(&self, object_key: &str) -> Result<Option<BlobInfo>, DependencyError> {
+        Ok(self
+            .objects
+            .lock()
+            .expect("blob lock")
+            .get(object_key)
+            .cloned())
     }
 
     async fn presign_download(
         &self,
-        key: &str,
+        object_key: &str,
         _file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError> {
         Ok(format!(
-            "memory://download/{key}?expires={}",
+            "memory://download/{object_key}?expires={}",
             expires_in.as_secs()
         ))
     }

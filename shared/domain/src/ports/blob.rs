@@ -19,15 +19,15 @@ pub trait BlobStore: Send + Sync {
     /// A presigned PUT that only succeeds with this content type and the project's key.
     async fn presign_upload(
         &self,
-        key: &str,
+        object_key: &str,
         content_type: &str,
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError>;
-    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, DependencyError>;
+    async fn head(&self, object_key: &str) -> Result<Option<BlobInfo>, DependencyError>;
     /// A presigned GET that downloads the file under `file_name`.
     async fn presign_download(
         &self,
-        key: &str,
+        object_key: &str,
         file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError>;

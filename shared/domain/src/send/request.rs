@@ -6,13 +6,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{
+    attachments,
     error::DomainError,
     ids::{AppointmentId, AttachmentId, ChatId, TemplateId},
     message_kind::MessageKind,
 };
 
-/// Longest attachment file name kept.
-pub const MAX_FILE_NAME_CHARS: usize = 200;
 /// Most chats one message links to.
 pub const MAX_CHATS: usize = 10;
 
@@ -62,20 +61,7 @@ impl SendRequest {
             });
         }
         for attachment in &self.attachments {
-            let name = attachment.file_name.trim();
-            let chars = name.chars().count();
-            if chars == 0
-                || chars > MAX_FILE_NAME_CHARS
-                || name
-                    .chars()
-                    .any(|c| c.is_control() || c == '/' || c == '\\')
-            {
-                return Err(DomainError::InvalidBody {
-                    reason: format!(
-                        "attachments: file_name must be 1 to {MAX_FILE_NAME_CHARS} characters, without slashes or control characters"
-                    ),
-                });
-            }
+            attachments::check_file_name(&attachment.file_name)?;
         }
         Ok(())
     }
