@@ -6,6 +6,7 @@ mod contract;
 mod events;
 mod faults;
 mod handlers;
+mod layering;
 mod local_api;
 mod phi_guard;
 mod provisioning;

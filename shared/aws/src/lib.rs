@@ -8,8 +8,6 @@ pub mod config;
 pub mod dynamodb;
 mod https_client;
 pub mod kms;
-#[cfg(test)]
-mod layering;
 pub mod s3;
 mod sdk_failure;
 pub mod sns;

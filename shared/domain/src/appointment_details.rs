@@ -46,30 +46,17 @@ mod tests {
     use super::*;
     use crate::{
         appointment_status::AppointmentStatus,
-        fakes::MemoryStore,
-        ids::{MessageId, PatientId, StaffUserId},
+        fakes::{MemoryStore, records},
+        ids::{MessageId, StaffUserId},
         message_kind::MessageKind,
         model::SmsStatus,
     };
 
     async fn store_with_appointment() -> MemoryStore {
         let store = MemoryStore::default();
-        let patient = Patient {
-            id: PatientId::parse("p1").unwrap(),
-            phn: None,
-            first_name: "Ava".into(),
-            last_name: "Smith".into(),
-            date_of_birth: None,
-            phone: None,
-            email: None,
-        };
-        let appointment = Appointment {
-            id: AppointmentId::parse("a1").unwrap(),
-            patient_id: patient.id.clone(),
-            starts_at: "2030-01-01T17:00:00Z".parse().unwrap(),
-            provider_name: "Dr. Chen".into(),
-            status: AppointmentStatus::Booked,
-        };
+        let patient = records::patient(None, None);
+        let appointment =
+            records::appointment("a1", &patient, "2030-01-01T17:00:00Z".parse().unwrap());
         let clinic = ClinicId::parse("c1").unwrap();
         store
             .upsert_appointment_with_patient(&clinic, &patient, &appointment)

@@ -58,20 +58,12 @@ impl ClinicCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        fakes::{FixedClock, MemoryStore},
-        phone::PhoneNumber,
-    };
+    use crate::fakes::{FixedClock, MemoryStore, records};
 
     fn clinic(name: &str) -> Clinic {
         Clinic {
-            id: ClinicId::parse("c1").unwrap(),
             name: name.into(),
-            time_zone: "America/Vancouver".into(),
-            activated_on: jiff::civil::date(2025, 1, 1),
-            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
-            phone: PhoneNumber::parse("+12505550101").unwrap(),
-            unclear_response: "Call us.".into(),
+            ..records::clinic()
         }
     }
 

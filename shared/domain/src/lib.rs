@@ -1,5 +1,5 @@
 //! The domain of clinic-initiated direct patient messages. Its modules form layers, and
-//! imports run one way, down this list (`layering` checks it):
+//! imports run one way, down this list (`tests/scenarios/layering.rs` checks it):
 //! - values: types that validate when built, each holding its own rules;
 //! - model: the records the product keeps, made of values;
 //! - ports: one trait per outside thing, speaking values and model;
@@ -50,8 +50,5 @@ pub mod unlock;
 pub mod fakes;
 #[cfg(any(test, feature = "properties"))]
 pub mod properties;
-
-#[cfg(test)]
-mod layering;
 
 pub use error::DomainError;

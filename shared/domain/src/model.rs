@@ -300,31 +300,10 @@ mod tests {
 
     #[test]
     fn template_values_come_from_the_patient_clinic_and_appointment_in_its_zone() {
-        let patient = Patient {
-            id: PatientId::parse("p-1").unwrap(),
-            phn: None,
-            first_name: "Ada".into(),
-            last_name: "Lovelace".into(),
-            date_of_birth: None,
-            phone: None,
-            email: None,
-        };
-        let clinic = Clinic {
-            id: ClinicId::parse("c1").unwrap(),
-            name: "Harbour Clinic".into(),
-            time_zone: "America/Vancouver".into(),
-            activated_on: jiff::civil::date(2025, 1, 1),
-            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
-            phone: PhoneNumber::parse("+12505550101").unwrap(),
-            unclear_response: "Call us.".into(),
-        };
-        let appointment = Appointment {
-            id: AppointmentId::parse("a1").unwrap(),
-            patient_id: patient.id.clone(),
-            starts_at: "2026-11-26T17:30:00Z".parse().unwrap(),
-            provider_name: "Dr. Chen".into(),
-            status: AppointmentStatus::Booked,
-        };
+        use crate::fakes::records::{appointment, clinic, patient};
+        let clinic = clinic();
+        let patient = patient(None, None);
+        let appointment = appointment("a1", &patient, "2026-11-26T17:30:00Z".parse().unwrap());
         let values = appointment.template_values(&patient, &clinic);
         let rendered = crate::template_text::render(
             "{patient_first_name} {patient_last_name}, {clinic_name}, {appointment_date} {appointment_time}, {provider_name}",
@@ -333,7 +312,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             rendered,
-            "Ada Lovelace, Harbour Clinic, Thursday, November 26, 2026 9:30 AM, Dr. Chen"
+            "Ava Smith, Harbourview Clinic, Thursday, November 26, 2026 9:30 AM, Dr. Chen"
         );
     }
 

@@ -75,28 +75,19 @@ mod tests {
     }
 
     #[test]
-    fn missing_clinic_is_401_problem_json() {
-        let response = problem_response(&DomainError::Unauthenticated);
-        assert_eq!(response.status(), 401);
-        assert_eq!(response.headers()["content-type"], PROBLEM_CONTENT_TYPE);
-        let problem = body_of(&response);
-        assert_eq!(problem.status, 401);
-        assert_eq!(problem.kind, "urn:direct-messages:problem:unauthenticated");
-        assert!(problem.detail.contains("sign in"));
-    }
-
-    #[test]
-    fn dependency_failure_hides_internal_detail_from_callers() {
-        let error = DomainError::Dependency(DependencyError::new(
-            "dynamodb",
-            "GetItem",
-            "ResourceNotFoundException",
-        ));
-        let response = problem_response(&error);
-        assert_eq!(response.status(), 502);
-        let problem = body_of(&response);
-        assert!(!problem.detail.contains("ResourceNotFound"));
-        assert!(!problem.detail.contains("dynamodb"));
-        assert!(problem.detail.contains("try again"));
+    fn an_error_is_answered_with_its_status_and_problem_json_body() {
+        let errors = [
+            DomainError::Unauthenticated,
+            DomainError::BasicTooLong { chars: 161 },
+            DomainError::Dependency(DependencyError::new("dynamodb", "GetItem", "Throttling")),
+        ];
+        for error in errors {
+            let response = problem_response(&error);
+            let problem = error.problem();
+            assert_eq!(response.status(), problem.status);
+            assert_eq!(response.headers()["content-type"], PROBLEM_CONTENT_TYPE);
+            assert_eq!(response.headers()["cache-control"], "no-store");
+            assert_eq!(body_of(&response), problem);
+        }
     }
 }

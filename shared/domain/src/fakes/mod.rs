@@ -4,6 +4,7 @@ mod blob;
 mod clock;
 mod keys;
 mod random;
+pub mod records;
 mod sms;
 mod store;
 

@@ -117,12 +117,11 @@ pub fn secure_sms(clinic: &Clinic, link: &str, expires_at: Timestamp) -> String 
 mod tests {
     use super::*;
     use crate::{
-        appointment_status::AppointmentStatus,
         envelope::SealedContent,
-        ids::{AppointmentId, ChatId, ClinicId, PatientId, StaffUserId},
+        fakes::records::{appointment, clinic, patient},
+        ids::{ChatId, StaffUserId},
         link_token::LinkToken,
-        model::{Appointment, ChatKind, Patient},
-        phone::PhoneNumber,
+        model::ChatKind,
         random::RandomSource,
         sms_encoding::SmsEncoding,
     };
@@ -135,36 +134,10 @@ mod tests {
         }
     }
 
-    fn clinic() -> Clinic {
-        Clinic {
-            id: ClinicId::parse("c1").unwrap(),
-            name: "Harbourview Clinic".into(),
-            time_zone: "America/Vancouver".into(),
-            activated_on: jiff::civil::date(2025, 1, 1),
-            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
-            phone: PhoneNumber::parse("+12505550101").unwrap(),
-            unclear_response: "Call us.".into(),
-        }
-    }
-
     fn compose_with(lock: Option<SecureLock>) -> PreparedSend {
         let clinic = clinic();
-        let patient = Patient {
-            id: PatientId::parse("p1").unwrap(),
-            phn: None,
-            first_name: "Ava".into(),
-            last_name: "Smith".into(),
-            date_of_birth: None,
-            phone: Some(PhoneNumber::parse("+16045550123").unwrap()),
-            email: None,
-        };
-        let appointment = Appointment {
-            id: AppointmentId::parse("a1").unwrap(),
-            patient_id: patient.id.clone(),
-            starts_at: "2026-11-27T18:00:00Z".parse().unwrap(),
-            provider_name: "Dr. Chen".into(),
-            status: AppointmentStatus::Booked,
-        };
+        let patient = patient(None, Some("+16045550123"));
+        let appointment = appointment("a1", &patient, "2026-11-27T18:00:00Z".parse().unwrap());
         let draft = Draft {
             appointment: &appointment,
             patient: &patient,

@@ -159,47 +159,21 @@ mod tests {
 
     use super::*;
     use crate::{
-        appointment_status::AppointmentStatus,
-        ids::{AppointmentId, ChatId, ClinicId, PatientId, TemplateId},
+        fakes::records::{appointment, clinic, now, patient},
+        ids::{ChatId, TemplateId},
         model::ChatKind,
     };
 
-    fn now() -> Timestamp {
-        "2026-11-25T18:00:00Z".parse().unwrap()
-    }
-
-    fn clinic() -> Clinic {
-        Clinic {
-            id: ClinicId::parse("c1").unwrap(),
-            name: "Harbourview Clinic".into(),
-            time_zone: "America/Vancouver".into(),
-            activated_on: jiff::civil::date(2025, 1, 1),
-            sms_number: PhoneNumber::parse("+12505550100").unwrap(),
-            phone: PhoneNumber::parse("+12505550101").unwrap(),
-            unclear_response: "Call us.".into(),
-        }
-    }
-
     /// What the store returns for an appointment in two days of a patient with a PHN and a
-    /// phone, a basic and a secure template, and one chat.
+    /// phone, and one chat.
     fn records() -> SendRecords {
-        let patient = Patient {
-            id: PatientId::parse("p1").unwrap(),
-            phn: Some(Phn::parse("9698658215").unwrap()),
-            first_name: "Ava".into(),
-            last_name: "Smith".into(),
-            date_of_birth: None,
-            phone: Some(PhoneNumber::parse("+16045550123").unwrap()),
-            email: None,
-        };
+        let patient = patient(Some("9698658215"), Some("+16045550123"));
         SendRecords {
-            appointment: Some(Appointment {
-                id: AppointmentId::parse("a1").unwrap(),
-                patient_id: patient.id.clone(),
-                starts_at: now() + SignedDuration::from_hours(48),
-                provider_name: "Dr. Chen".into(),
-                status: AppointmentStatus::Booked,
-            }),
+            appointment: Some(appointment(
+                "a1",
+                &patient,
+                now() + SignedDuration::from_hours(48),
+            )),
             patient: Some(PatientRecord {
                 patient,
                 version: 3,

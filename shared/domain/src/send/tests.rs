@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Timestamp, civil::date};
+use jiff::{SignedDuration, Timestamp};
 
 use super::*;
 use crate::{
@@ -14,7 +14,7 @@ use crate::{
         RecordingSmsSender,
     },
     ids::{ChatId, ClinicId, PatientId, StaffUserId, TemplateId},
-    model::{Appointment, Chat, ChatKind, Clinic, Patient, SmsStatus, Template},
+    model::{Appointment, Chat, ChatKind, Patient, SmsStatus, Template},
     phn::Phn,
     phone::PhoneNumber,
     ports::{AppointmentStore, BlobInfo, ClinicStore, MessageStore, PatientRecord},
@@ -24,9 +24,7 @@ use crate::{
 
 pub(crate) const KEY_ARN: &str = "arn:aws:kms:ca-central-1:000000000000:key/project-key";
 
-pub(crate) fn now() -> Timestamp {
-    "2026-11-25T18:00:00Z".parse().unwrap()
-}
+pub(crate) use crate::fakes::records::now;
 
 pub(crate) struct World {
     pub(crate) clock: Arc<FixedClock>,
@@ -36,18 +34,6 @@ pub(crate) struct World {
     pub(crate) keys: Arc<FakeKeyService>,
     sender: MessageSender,
     pub(crate) caller: Caller,
-}
-
-fn clinic() -> Clinic {
-    Clinic {
-        id: ClinicId::parse("c1").unwrap(),
-        name: "Harbourview Clinic".into(),
-        time_zone: "America/Vancouver".into(),
-        activated_on: date(2025, 1, 1),
-        sms_number: PhoneNumber::parse("+12505550100").unwrap(),
-        phone: PhoneNumber::parse("+12505550101").unwrap(),
-        unclear_response: "Call us.".into(),
-    }
 }
 
 fn patient(phn: Option<&str>, phone: Option<&str>) -> Patient {
@@ -64,7 +50,7 @@ fn patient(phn: Option<&str>, phone: Option<&str>) -> Patient {
 
 async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
     let store = Arc::new(MemoryStore::default());
-    let clinic = clinic();
+    let clinic = crate::fakes::records::clinic();
     store.put_clinic(&clinic).await.unwrap();
     store
         .put_template(
