@@ -44,18 +44,36 @@ impl fmt::Display for IdKind {
     }
 }
 
-/// An id broke the rule: 1–64 ASCII letters, digits, `-` or `_`.
+impl IdKind {
+    /// Patients and appointments are named by the clinic's EMR, whose FHIR ids may hold
+    /// `.`; our own ids never do.
+    fn takes_dots(self) -> bool {
+        matches!(self, IdKind::Patient | IdKind::Appointment)
+    }
+
+    fn allowed_characters(self) -> &'static str {
+        if self.takes_dots() {
+            "letters, digits, '-', '_' or '.' (not first)"
+        } else {
+            "letters, digits, '-' or '_'"
+        }
+    }
+}
+
+/// An id broke the rule of its kind: 1–64 ASCII letters, digits, `-` or `_`; patient and
+/// appointment ids may also hold `.` after the first character (every FHIR id but those
+/// starting with a dot fits, and no id reads as `.` or `..` in a path).
 #[derive(Debug, Error, Clone, Copy, PartialEq, Eq)]
-#[error("{kind} must be 1–64 letters, digits, '-' or '_'")]
+#[error("{} must be 1–64 {}", .kind, .kind.allowed_characters())]
 pub struct IdError {
     pub kind: IdKind,
 }
 
-fn is_valid_id(value: &str) -> bool {
-    (1..=MAX_ID_CHARS).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+fn is_valid_id(kind: IdKind, value: &str) -> bool {
+    let allowed = |(at, b): (usize, u8)| {
+        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && at > 0 && kind.takes_dots())
+    };
+    (1..=MAX_ID_CHARS).contains(&value.len()) && value.bytes().enumerate().all(allowed)
 }
 
 macro_rules! id_type {
@@ -68,9 +86,9 @@ macro_rules! id_type {
             /// The kind of id, as named in errors.
             pub const KIND: IdKind = $kind;
 
-            /// Accepts 1–64 ASCII letters, digits, `-` or `_`.
+            /// Accepts 1–64 ASCII letters, digits, `-` or `_` (and `.` for the EMR's ids).
             pub fn parse(value: &str) -> Result<Self, IdError> {
-                if is_valid_id(value) {
+                if is_valid_id(Self::KIND, value) {
                     Ok(Self(value.to_owned()))
                 } else {
                     Err(IdError { kind: Self::KIND })
@@ -188,11 +206,31 @@ mod tests {
     }
 
     #[test]
+    fn the_emrs_patient_and_appointment_ids_may_hold_dots_but_not_first() {
+        for value in ["emr.1234", "a.b.c", "x."] {
+            assert!(PatientId::parse(value).is_ok(), "{value:?}");
+            assert!(AppointmentId::parse(value).is_ok(), "{value:?}");
+            assert!(ClinicId::parse(value).is_err(), "{value:?}");
+        }
+        for value in [".", "..", ".hidden"] {
+            assert!(PatientId::parse(value).is_err(), "{value:?}");
+        }
+        assert_eq!(
+            PatientId::parse("..").unwrap_err().to_string(),
+            "patient id must be 1–64 letters, digits, '-', '_' or '.' (not first)"
+        );
+        assert_eq!(
+            ChatId::parse("a.b").unwrap_err().to_string(),
+            "chat id must be 1–64 letters, digits, '-' or '_'"
+        );
+    }
+
+    #[test]
     fn id_error_names_the_kind_of_id() {
         let err = AppointmentId::parse("bad id").expect_err("invalid");
         assert_eq!(
             err.to_string(),
-            "appointment id must be 1–64 letters, digits, '-' or '_'"
+            "appointment id must be 1–64 letters, digits, '-', '_' or '.' (not first)"
         );
         let err = StaffUserId::parse("").expect_err("invalid");
         assert!(err.to_string().starts_with("staff user id "));

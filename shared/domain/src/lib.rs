@@ -18,6 +18,7 @@ pub mod error;
 pub mod idempotency;
 pub mod ids;
 pub mod inbound_sms;
+pub mod language;
 pub mod link_token;
 pub mod message_kind;
 pub mod phn;
@@ -28,8 +29,10 @@ pub mod search_window;
 pub mod sms_encoding;
 pub mod template_text;
 pub mod unlock_attempts;
+pub mod update_order;
 
 // Model.
+pub mod fhir;
 pub mod model;
 pub mod patient_keys;
 

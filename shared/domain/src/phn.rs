@@ -35,25 +35,18 @@ impl Phn {
     /// Parses a PHN typed by a person: spaces and dashes are ignored, anything else that is
     /// not an ASCII digit is refused.
     pub fn parse(input: &str) -> Result<Phn, PhnError> {
-        let mut digits = String::with_capacity(input.len().min(16));
-        for c in input.chars() {
-            match c {
-                ' ' | '-' => {}
-                '0'..='9' => digits.push(c),
-                _ => return Err(PhnError::InvalidCharacter),
-            }
-        }
-        if digits.is_empty() {
-            return Err(PhnError::Empty);
-        }
-        let len = digits.len();
-        if !(9..=12).contains(&len) {
-            return Err(PhnError::WrongLength { digits: len });
-        }
+        let digits = digits_of(input)?;
         if looks_like_bc(&digits) && !bc_check_digit_matches(&digits) {
             return Err(PhnError::BcCheckDigit);
         }
         Ok(Phn(digits))
+    }
+
+    /// Parses another province's health number as the EMR names it (its identifier system
+    /// says which province): 9 to 12 digits, without BC's check digit, which other
+    /// provinces' numbers do not follow.
+    pub fn parse_other_province(input: &str) -> Result<Phn, PhnError> {
+        digits_of(input).map(Phn)
     }
 
     /// The normalised digits, e.g. `"9698658215"`.
@@ -63,8 +56,28 @@ impl Phn {
 
     /// Whether this is a BC PHN (10 digits starting with 9, check digit verified).
     pub fn is_bc(&self) -> bool {
-        looks_like_bc(&self.0)
+        looks_like_bc(&self.0) && bc_check_digit_matches(&self.0)
     }
+}
+
+/// The digits of a health number written with spaces or dashes: 9 to 12 of them.
+fn digits_of(input: &str) -> Result<String, PhnError> {
+    let mut digits = String::with_capacity(input.len().min(16));
+    for c in input.chars() {
+        match c {
+            ' ' | '-' => {}
+            '0'..='9' => digits.push(c),
+            _ => return Err(PhnError::InvalidCharacter),
+        }
+    }
+    if digits.is_empty() {
+        return Err(PhnError::Empty);
+    }
+    let len = digits.len();
+    if !(9..=12).contains(&len) {
+        return Err(PhnError::WrongLength { digits: len });
+    }
+    Ok(digits)
 }
 
 fn looks_like_bc(digits: &str) -> bool {
@@ -96,10 +109,12 @@ impl Serialize for Phn {
     }
 }
 
+/// Reads a stored PHN: its digits, checked when it was written (a BC PHN by its check
+/// digit, another province's number by its length), so only their shape is checked again.
 impl<'de> Deserialize<'de> for Phn {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(deserializer)?;
-        Phn::parse(&raw).map_err(serde::de::Error::custom)
+        Phn::parse_other_province(&raw).map_err(serde::de::Error::custom)
     }
 }
 
@@ -195,6 +210,20 @@ mod tests {
     }
 
     #[test]
+    fn another_provinces_number_is_kept_without_bcs_check_digit() {
+        // Ten digits starting with 9 that fail BC's check: an Ontario number may look so.
+        let ontario = Phn::parse_other_province("9698648215").expect("9-12 digits");
+        assert!(!ontario.is_bc());
+        assert_eq!(ontario.as_str(), "9698648215");
+        assert_eq!(
+            Phn::parse_other_province("12345678"),
+            Err(PhnError::WrongLength { digits: 8 })
+        );
+        let stored: Phn = serde_json::from_str("\"9698648215\"").expect("stored digits");
+        assert_eq!(stored, ontario);
+    }
+
+    #[test]
     fn separators_are_dropped_so_one_phn_has_one_form() {
         let spaced = Phn::parse("9698 658 215").expect("valid");
         assert_eq!(spaced, Phn::parse("9698658215").expect("valid"));
@@ -220,7 +249,7 @@ mod tests {
     }
 
     #[test]
-    fn serde_uses_the_normalised_string_and_validates() {
+    fn serde_uses_the_normalised_string_and_checks_its_shape() {
         let phn = Phn::parse("9698-658-215").expect("valid");
         assert_eq!(
             serde_json::to_string(&phn).expect("serialize"),
@@ -228,6 +257,10 @@ mod tests {
         );
         let back: Phn = serde_json::from_str("\"9698 658 215\"").expect("deserialize");
         assert_eq!(back, phn);
-        assert!(serde_json::from_str::<Phn>("\"9698648215\"").is_err());
+        // What is stored was checked when written; a stored value of another shape is not
+        // a PHN at all.
+        for stored in ["\"12345678\"", "\"96986582x5\"", "\"\""] {
+            assert!(serde_json::from_str::<Phn>(stored).is_err(), "{stored}");
+        }
     }
 }

@@ -61,6 +61,11 @@ impl PhoneNumber {
     pub fn as_e164(&self) -> &str {
         &self.0
     }
+
+    /// Whether the number is Canadian: the clinics text patients in Canada only.
+    pub fn is_canadian(&self) -> bool {
+        read(&self.0).is_ok_and(|number| number.country().id() == Some(country::Id::CA))
+    }
 }
 
 /// Numbers without a country code are Canadian.
@@ -130,6 +135,15 @@ mod tests {
             let phone = PhoneNumber::parse(input).expect(input);
             assert_eq!(phone.as_e164(), e164);
         }
+    }
+
+    #[test]
+    fn only_canadian_numbers_are_canadian() {
+        assert!(PhoneNumber::parse("604 555 0199").unwrap().is_canadian());
+        assert!(PhoneNumber::parse("+1 250 555 0100").unwrap().is_canadian());
+        // +1 is shared with the US: the area code tells.
+        assert!(!PhoneNumber::parse("+1 212 555 0199").unwrap().is_canadian());
+        assert!(!PhoneNumber::parse("+44 20 7946 0958").unwrap().is_canadian());
     }
 
     #[test]
