@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 32] = [
+const LAYERS: [(&str, u8); 35] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -20,6 +20,7 @@ const LAYERS: [(&str, u8); 32] = [
     ("idempotency", 0),
     ("ids", 0),
     ("inbound_sms", 0),
+    ("language", 0),
     ("link_token", 0),
     ("message_kind", 0),
     ("phn", 0),
@@ -30,6 +31,8 @@ const LAYERS: [(&str, u8); 32] = [
     ("sms_encoding", 0),
     ("template_text", 0),
     ("unlock_attempts", 0),
+    ("update_order", 0),
+    ("fhir", 1),
     ("model", 1),
     ("patient_keys", 1),
     ("ports", 2),

@@ -71,7 +71,10 @@ pub struct IdError {
 
 fn is_valid_id(kind: IdKind, value: &str) -> bool {
     let allowed = |(at, b): (usize, u8)| {
-        b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || (b == b'.' && at > 0 && kind.takes_dots())
+        b.is_ascii_alphanumeric()
+            || b == b'-'
+            || b == b'_'
+            || (b == b'.' && at > 0 && kind.takes_dots())
     };
     (1..=MAX_ID_CHARS).contains(&value.len()) && value.bytes().enumerate().all(allowed)
 }

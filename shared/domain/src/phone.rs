@@ -143,7 +143,11 @@ mod tests {
         assert!(PhoneNumber::parse("+1 250 555 0100").unwrap().is_canadian());
         // +1 is shared with the US: the area code tells.
         assert!(!PhoneNumber::parse("+1 212 555 0199").unwrap().is_canadian());
-        assert!(!PhoneNumber::parse("+44 20 7946 0958").unwrap().is_canadian());
+        assert!(
+            !PhoneNumber::parse("+44 20 7946 0958")
+                .unwrap()
+                .is_canadian()
+        );
     }
 
     #[test]

@@ -22,7 +22,9 @@ impl UpdateOrder {
             .unwrap_or_default();
         let version = match version_id.map(str::trim) {
             None | Some("") => String::new(),
-            Some(digits) if digits.len() <= VERSION_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) => {
+            Some(digits)
+                if digits.len() <= VERSION_DIGITS && digits.bytes().all(|b| b.is_ascii_digit()) =>
+            {
                 format!("{digits:0>VERSION_DIGITS$}")
             }
             // A version that is not a number sorts after every numeric one, by its text.

@@ -65,7 +65,12 @@ pub struct AppointmentUpdate {
 pub fn patient_update(resource: &PatientResource) -> Result<PatientUpdate, Vec<Issue>> {
     let mut errors = Vec::new();
     let mut notices = Vec::new();
-    let id = resource_id(resource.id.as_deref(), "Patient", PatientId::parse, &mut errors);
+    let id = resource_id(
+        resource.id.as_deref(),
+        "Patient",
+        PatientId::parse,
+        &mut errors,
+    );
     let order = update_order(resource.meta.as_ref(), "Patient", &mut errors);
     let phn = health_number(resource, &mut errors);
     if phn.is_none() {
@@ -107,9 +112,7 @@ pub fn patient_update(resource: &PatientResource) -> Result<PatientUpdate, Vec<I
 }
 
 /// Maps an Appointment; all the errors it has, when it has any.
-pub fn appointment_update(
-    resource: &AppointmentResource,
-) -> Result<AppointmentUpdate, Vec<Issue>> {
+pub fn appointment_update(resource: &AppointmentResource) -> Result<AppointmentUpdate, Vec<Issue>> {
     let mut errors = Vec::new();
     let id = resource_id(
         resource.id.as_deref(),
@@ -199,7 +202,11 @@ fn resource_id<T, E>(
     }
 }
 
-fn update_order(meta: Option<&Meta>, resource: &str, errors: &mut Vec<Issue>) -> Option<UpdateOrder> {
+fn update_order(
+    meta: Option<&Meta>,
+    resource: &str,
+    errors: &mut Vec<Issue>,
+) -> Option<UpdateOrder> {
     let meta = meta.cloned().unwrap_or_default();
     let last_updated = match meta.last_updated.as_deref() {
         None => None,
@@ -234,7 +241,9 @@ fn health_number(resource: &PatientResource, errors: &mut Vec<Issue>) -> Option<
                 Ok(_) => errors.push(Issue::error(
                     IssueCode::Value,
                     &expression,
-                    format!("{expression} is not a BC PHN: a BC PHN has 10 digits and starts with 9"),
+                    format!(
+                        "{expression} is not a BC PHN: a BC PHN has 10 digits and starts with 9"
+                    ),
                 )),
                 Err(error) => errors.push(phn_issue(&expression, &error)),
             }
@@ -252,7 +261,11 @@ fn health_number(resource: &PatientResource, errors: &mut Vec<Issue>) -> Option<
 
 fn phn_issue(expression: &str, error: &PhnError) -> Issue {
     // The PHN error never repeats the number.
-    Issue::error(IssueCode::Value, expression, format!("{expression}: {error}"))
+    Issue::error(
+        IssueCode::Value,
+        expression,
+        format!("{expression}: {error}"),
+    )
 }
 
 /// First and last name from the `official` name, else the first one: the first given name
@@ -266,7 +279,10 @@ fn names(names: &[HumanName]) -> (String, String) {
         return (String::new(), String::new());
     };
     let first = name.given.first().map(|given| given.trim().to_owned());
-    let last = name.family.as_deref().map(|family| family.trim().to_owned());
+    let last = name
+        .family
+        .as_deref()
+        .map(|family| family.trim().to_owned());
     match (first, last) {
         (first, last) if first.is_some() || last.is_some() => {
             (first.unwrap_or_default(), last.unwrap_or_default())
@@ -284,9 +300,8 @@ fn names(names: &[HumanName]) -> (String, String) {
 
 /// A number that can receive SMS in Canada: a `mobile` phone first, else any phone.
 fn mobile_phone(telecom: &[ContactPoint]) -> Option<PhoneNumber> {
-    let textable = |contact: &&ContactPoint| {
-        matches!(contact.system.as_deref(), Some("phone" | "sms"))
-    };
+    let textable =
+        |contact: &&ContactPoint| matches!(contact.system.as_deref(), Some("phone" | "sms"));
     let parsed = |contact: &ContactPoint| {
         PhoneNumber::parse(contact.value.as_deref()?)
             .ok()
@@ -353,7 +368,9 @@ fn patient_reference(
 /// `None` when the reference is not to a patient.
 fn read_patient_reference(actor: &Reference) -> Option<Result<PatientReference, String>> {
     let reference = actor.reference.as_deref().map(str::trim);
-    if let Some(entry) = reference.filter(|r| r.starts_with("urn:uuid:") || r.starts_with("urn:oid:")) {
+    if let Some(entry) =
+        reference.filter(|r| r.starts_with("urn:uuid:") || r.starts_with("urn:oid:"))
+    {
         return Some(Ok(PatientReference::BundleEntry(entry.to_owned())));
     }
     if let Some(query) = reference.and_then(|r| r.strip_prefix("Patient?")) {
@@ -361,18 +378,24 @@ fn read_patient_reference(actor: &Reference) -> Option<Result<PatientReference, 
             .split('&')
             .find_map(|pair| pair.strip_prefix("identifier="))
             .map(|token| token.replace("%7C", "|").replace("%7c", "|"));
-        return Some(match identifier.as_deref().and_then(|token| token.split_once('|')) {
-            Some((system, value)) => identifier_reference(system, value),
-            None => Err("a conditional Patient reference must be Patient?identifier=<system>|<value>".to_owned()),
-        });
+        return Some(
+            match identifier
+                .as_deref()
+                .and_then(|token| token.split_once('|'))
+            {
+                Some((system, value)) => identifier_reference(system, value),
+                None => Err(
+                    "a conditional Patient reference must be Patient?identifier=<system>|<value>"
+                        .to_owned(),
+                ),
+            },
+        );
     }
     if let Some(id) = reference.and_then(|r| r.strip_prefix("Patient/")) {
         let id = id.split("/_history/").next().unwrap_or_default();
-        return Some(
-            PatientId::parse(id)
-                .map(PatientReference::Id)
-                .map_err(|_| "the Patient reference's id must be 1 to 64 letters, digits, '-', '.' or '_'".to_owned()),
-        );
+        return Some(PatientId::parse(id).map(PatientReference::Id).map_err(|_| {
+            "the Patient reference's id must be 1 to 64 letters, digits, '-', '.' or '_'".to_owned()
+        }));
     }
     if reference.is_none()
         && let Some(identifier) = &actor.identifier
@@ -389,7 +412,10 @@ fn identifier_reference(system: &str, value: &str) -> Result<PatientReference, S
     } else if system.starts_with(PROVINCIAL_SYSTEM_PREFIX) {
         Phn::parse_other_province(value).ok()
     } else {
-        return Err("a Patient is referenced by identifier only with a provincial health number system".to_owned());
+        return Err(
+            "a Patient is referenced by identifier only with a provincial health number system"
+                .to_owned(),
+        );
     };
     number
         .map(PatientReference::HealthNumber)

@@ -126,20 +126,40 @@ fn the_specifications_example_patient_is_stored_without_phone_or_phn_and_says_so
     let update = patient_of(specification_patient()).expect("accepted as it is");
     let patient = &update.patient;
     assert_eq!(patient.id.as_str(), "example");
-    assert_eq!((patient.first_name.as_str(), patient.last_name.as_str()), ("Peter", "Chalmers"));
+    assert_eq!(
+        (patient.first_name.as_str(), patient.last_name.as_str()),
+        ("Peter", "Chalmers")
+    );
     assert_eq!(patient.date_of_birth, Some(jiff::civil::date(1974, 12, 25)));
-    assert_eq!(patient.phn, None, "urn:oid identifiers are not health numbers");
-    assert_eq!(patient.phone, None, "an Australian number cannot be texted from here");
+    assert_eq!(
+        patient.phn, None,
+        "urn:oid identifiers are not health numbers"
+    );
+    assert_eq!(
+        patient.phone, None,
+        "an Australian number cannot be texted from here"
+    );
     assert_eq!(update.language, None);
-    assert_eq!(expressions(&update.notices), ["Patient.identifier", "Patient.telecom"]);
-    assert!(update.notices.iter().all(|issue| issue.severity == Severity::Information));
+    assert_eq!(
+        expressions(&update.notices),
+        ["Patient.identifier", "Patient.telecom"]
+    );
+    assert!(
+        update
+            .notices
+            .iter()
+            .all(|issue| issue.severity == Severity::Information)
+    );
 }
 
 #[test]
 fn the_specifications_example_appointment_is_accepted_with_its_patient_and_practitioner() {
     let update = appointment_of(specification_appointment()).expect("accepted as it is");
     assert_eq!(update.id.as_str(), "example");
-    assert_eq!(update.patient, PatientReference::Id(PatientId::parse("example").unwrap()));
+    assert_eq!(
+        update.patient,
+        PatientReference::Id(PatientId::parse("example").unwrap())
+    );
     assert_eq!(update.provider_name, "Dr Adam Careful");
     assert_eq!(update.status, AppointmentStatus::Booked);
     assert_eq!(update.starts_at, "2013-12-10T09:00:00Z".parse().unwrap());
@@ -150,9 +170,18 @@ fn a_bc_patient_keeps_the_bc_phn_official_name_mobile_email_and_preferred_langua
     let update = patient_of(bc_patient()).expect("accepted");
     let patient = &update.patient;
     assert_eq!(patient.phn.as_ref().map(Phn::as_str), Some("9698658215"));
-    assert_eq!((patient.first_name.as_str(), patient.last_name.as_str()), ("Zoë", "Côté"));
-    assert_eq!(patient.phone.as_ref().map(PhoneNumber::as_e164), Some("+16045550123"));
-    assert_eq!(patient.email.as_ref().map(Email::as_str), Some("zoe@example.com"));
+    assert_eq!(
+        (patient.first_name.as_str(), patient.last_name.as_str()),
+        ("Zoë", "Côté")
+    );
+    assert_eq!(
+        patient.phone.as_ref().map(PhoneNumber::as_e164),
+        Some("+16045550123")
+    );
+    assert_eq!(
+        patient.email.as_ref().map(Email::as_str),
+        Some("zoe@example.com")
+    );
     assert_eq!(patient.date_of_birth, Some(jiff::civil::date(1980, 2, 29)));
     assert_eq!(update.language, Some(Language::Fr));
     assert!(update.notices.is_empty());
@@ -167,7 +196,10 @@ fn another_provinces_health_number_is_kept_when_there_is_no_bc_phn() {
     let mut value = bc_patient();
     value["identifier"].as_array_mut().unwrap().pop();
     let update = patient_of(value).expect("accepted");
-    assert_eq!(update.patient.phn.as_ref().map(Phn::as_str), Some("1234567890"));
+    assert_eq!(
+        update.patient.phn.as_ref().map(Phn::as_str),
+        Some("1234567890")
+    );
     assert!(!update.patient.phn.unwrap().is_bc());
 }
 
@@ -178,14 +210,18 @@ fn a_bc_phn_with_a_wrong_check_digit_refuses_the_patient_naming_the_identifier_n
     let issues = patient_of(value).unwrap_err();
     assert_eq!(expressions(&issues), ["Patient.identifier[1]"]);
     let shown = serde_json::to_string(&issues).unwrap();
-    assert!(!shown.contains("9698658216") && !shown.contains("969865"), "{shown}");
+    assert!(
+        !shown.contains("9698658216") && !shown.contains("969865"),
+        "{shown}"
+    );
     assert!(shown.contains("check digit"), "{shown}");
 }
 
 #[test]
 fn a_phone_that_is_not_a_number_is_stored_as_missing_with_a_notice() {
     let mut value = bc_patient();
-    value["telecom"] = json!([{"system": "phone", "value": "call the front desk", "use": "mobile"}]);
+    value["telecom"] =
+        json!([{"system": "phone", "value": "call the front desk", "use": "mobile"}]);
     let update = patient_of(value).expect("accepted");
     assert_eq!(update.patient.phone, None);
     assert_eq!(expressions(&update.notices), ["Patient.telecom"]);
@@ -199,7 +235,10 @@ fn without_a_mobile_any_canadian_phone_is_used() {
         {"system": "phone", "value": "250 555 0188", "use": "home"}
     ]);
     let update = patient_of(value).expect("accepted");
-    assert_eq!(update.patient.phone.as_ref().map(PhoneNumber::as_e164), Some("+12505550188"));
+    assert_eq!(
+        update.patient.phone.as_ref().map(PhoneNumber::as_e164),
+        Some("+12505550188")
+    );
 }
 
 #[test]
@@ -215,7 +254,10 @@ fn a_patient_without_an_id_or_with_a_bad_last_updated_is_refused_with_each_eleme
     value.as_object_mut().unwrap().remove("id");
     value["meta"]["lastUpdated"] = json!("yesterday");
     let issues = patient_of(value).unwrap_err();
-    assert_eq!(expressions(&issues), ["Patient.id", "Patient.meta.lastUpdated"]);
+    assert_eq!(
+        expressions(&issues),
+        ["Patient.id", "Patient.meta.lastUpdated"]
+    );
 }
 
 #[test]
@@ -234,7 +276,11 @@ fn appointment_statuses_starts_and_patients_are_required_and_checked() {
     let issues = appointment_of(value).unwrap_err();
     assert_eq!(
         expressions(&issues),
-        ["Appointment.status", "Appointment.start", "Appointment.participant"]
+        [
+            "Appointment.status",
+            "Appointment.start",
+            "Appointment.participant"
+        ]
     );
 }
 
@@ -242,7 +288,10 @@ fn appointment_statuses_starts_and_patients_are_required_and_checked() {
 fn a_patient_may_be_referenced_by_health_number_or_bundle_entry() {
     let by_phn = format!("Patient?identifier={BC_PHN_SYSTEM}|9698658215");
     let cases = [
-        (json!({"reference": by_phn}), PatientReference::HealthNumber(Phn::parse("9698658215").unwrap())),
+        (
+            json!({"reference": by_phn}),
+            PatientReference::HealthNumber(Phn::parse("9698658215").unwrap()),
+        ),
         (
             json!({"identifier": {"system": BC_PHN_SYSTEM, "value": "9698658215"}}),
             PatientReference::HealthNumber(Phn::parse("9698658215").unwrap()),
@@ -270,7 +319,11 @@ fn a_conditional_reference_with_a_bad_phn_is_refused_without_echoing_it() {
         json!({"reference": format!("Patient?identifier={BC_PHN_SYSTEM}|9698658216")});
     let issues = appointment_of(value).unwrap_err();
     assert_eq!(expressions(&issues), ["Appointment.participant[0].actor"]);
-    assert!(!serde_json::to_string(&issues).unwrap().contains("9698658216"));
+    assert!(
+        !serde_json::to_string(&issues)
+            .unwrap()
+            .contains("9698658216")
+    );
 }
 
 #[test]
