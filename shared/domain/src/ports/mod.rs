@@ -3,6 +3,7 @@
 
 mod blob;
 mod clock;
+mod emr_records;
 mod keys;
 mod send_store;
 mod sms;
@@ -10,6 +11,7 @@ mod store;
 
 pub use blob::{BlobInfo, BlobStore, PresignedUpload};
 pub use clock::Clock;
+pub use emr_records::{AppointmentSync, EmrRecords, PatientSync, Synced};
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use send_store::{
     BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup, SendRecords,
