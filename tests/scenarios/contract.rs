@@ -4,12 +4,10 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    TestStack, body_json, http_call, sentinels::MESSAGE_TEXT, staff_claims, with_body, with_query,
+    TestStack, body_json, fixtures::demo::demo_clinic, http_call, sentinels::MESSAGE_TEXT,
+    staff_claims, with_body, with_query,
 };
-use local_stack::{
-    seed::{DemoData, seed},
-    template::Template,
-};
+use local_stack::template::Template;
 use serde_json::{Value, json};
 
 fn openapi() -> Value {
@@ -96,13 +94,7 @@ fn the_contract_documents_exactly_the_template_routes() {
 async fn real_responses_match_the_contract() {
     let spec = openapi();
     let test = TestStack::new().await;
-    let clinic = seed(
-        &test.store,
-        &DemoData::load().unwrap(),
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let clinic = demo_clinic(&test).await;
     let claims = Some(staff_claims(clinic.id.as_str(), "staff-1"));
     let problem = "application/problem+json";
     let cases = [

@@ -10,12 +10,13 @@ use domain::{
     ports::AppointmentStore,
 };
 use integration_tests::{
-    TestStack, body_json, http_call,
+    TestStack, body_json,
+    fixtures::demo::demo_clinic,
+    http_call,
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN},
     staff_claims, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::seed::{DemoData, seed};
 use serde_json::Value;
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
@@ -27,9 +28,7 @@ struct Seeded {
 
 async fn seeded() -> Seeded {
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
-        .await
-        .unwrap();
+    let clinic = demo_clinic(&test).await;
     Seeded { test, clinic }
 }
 

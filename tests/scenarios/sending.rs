@@ -6,131 +6,17 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{
     appointment_status::AppointmentStatus,
     caller::Caller,
-    email::Email,
     error::DependencyError,
     ids::{AppointmentId, PatientId, StaffUserId},
-    model::{Appointment, Clinic, Patient},
-    phn::Phn,
+    model::{Appointment, Patient},
     phone::PhoneNumber,
     ports::{AppointmentStore, ClinicStore, OutboundSms, SmsReceipt, SmsSender},
 };
 use integration_tests::{
-    TestStack, body_json, http_call,
-    sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MESSAGE_TEXT, PHN},
-    staff_claims, with_body,
+    fixtures::{scene::scene, uploads::upload_attachment},
+    sentinels::{self, FIRST_NAME, LAST_NAME, MESSAGE_TEXT, PHN},
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::seed::{DemoData, seed};
-use serde_json::Value;
-
-pub(crate) struct Scene {
-    pub(crate) test: TestStack,
-    pub(crate) clinic: Clinic,
-    /// The patient's number, E.164.
-    pub(crate) phone: String,
-}
-
-/// A stack with the demo clinic and one patient of this test's own (own phone, from the
-/// sentinels' `phone_slot`, so that the SMS read back are this test's), with an appointment
-/// `a-mine` in two days.
-pub(crate) async fn scene(phone_slot: u16, phn: Option<&str>) -> Scene {
-    let test = TestStack::new().await;
-    let phone = sentinels::phone(phone_slot);
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
-        .await
-        .unwrap();
-    let patient = Patient {
-        id: PatientId::parse("p-mine").unwrap(),
-        phn: phn.map(|p| Phn::parse(p).unwrap()),
-        first_name: FIRST_NAME.into(),
-        last_name: LAST_NAME.into(),
-        date_of_birth: None,
-        phone: Some(PhoneNumber::parse(&phone).unwrap()),
-        email: Some(Email::parse(EMAIL).unwrap()),
-    };
-    let appointment = Appointment {
-        id: AppointmentId::parse("a-mine").unwrap(),
-        patient_id: patient.id.clone(),
-        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 2 * 86_400).unwrap(),
-        provider_name: "Dr. Chen".into(),
-        status: AppointmentStatus::Booked,
-    };
-    test.store
-        .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
-        .await
-        .unwrap();
-    Scene {
-        test,
-        clinic,
-        phone,
-    }
-}
-
-impl Scene {
-    async fn send_as(
-        &self,
-        clinic: &str,
-        appointment: &str,
-        key: Option<&str>,
-        body: &str,
-    ) -> (u16, Value) {
-        let mut call = with_body(
-            http_call(
-                "POST /appointments/{appointmentId}/messages",
-                &[("appointmentId", appointment)],
-                Some(staff_claims(clinic, "staff-1")),
-            ),
-            body,
-        );
-        if let Some(key) = key {
-            call.headers
-                .push(("idempotency-key".to_owned(), key.to_owned()));
-        }
-        let response = self.test.call("send", &call).await;
-        (response.status().as_u16(), body_json(&response))
-    }
-
-    /// The details of `a-mine` as the clinic's staff see them.
-    pub(crate) async fn appointment_details(&self) -> Value {
-        let call = http_call(
-            "GET /appointments/{appointmentId}",
-            &[("appointmentId", "a-mine")],
-            Some(staff_claims(self.clinic.id.as_str(), "staff-1")),
-        );
-        let response = self
-            .test
-            .call_showing_phi("search", &call, "the clinic sees its patient's appointment")
-            .await;
-        body_json(&response)
-    }
-
-    pub(crate) async fn send(&self, key: &str, body: &str) -> (u16, Value) {
-        self.send_as(self.clinic.id.as_str(), "a-mine", Some(key), body)
-            .await
-    }
-
-    pub(crate) async fn sms_to_me(&self) -> Vec<local_stack::emulator::PublishedSms> {
-        let all = self.test.published_sms().await;
-        all.into_iter()
-            .filter(|sms| sms.phone_number == self.phone)
-            .collect()
-    }
-
-    pub(crate) async fn raw_items(&self, table: &str) -> String {
-        // Tests may Scan: this reads back everything this test's stack stored.
-        let output = self
-            .test
-            .stack
-            .clients
-            .dynamodb()
-            .scan()
-            .table_name(table)
-            .send()
-            .await
-            .unwrap();
-        format!("{:?}", output.items())
-    }
-}
 
 #[tokio::test]
 async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
@@ -258,23 +144,7 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
     let s = scene(604, Some(PHN)).await;
     let mut ids = Vec::new();
     for content_type in ["application/pdf", "image/png"] {
-        let call = with_body(
-            http_call(
-                "POST /attachments",
-                &[],
-                Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-            ),
-            &format!(r#"{{"content_type":"{content_type}"}}"#),
-        );
-        let ticket = body_json(&s.test.call("send", &call).await);
-        let mut put = reqwest::Client::new()
-            .put(ticket["upload"]["url"].as_str().unwrap())
-            .body(b"file".to_vec());
-        for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-            put = put.header(name, value.as_str().unwrap());
-        }
-        assert!(put.send().await.unwrap().status().is_success());
-        ids.push(ticket["attachment_id"].as_str().unwrap().to_owned());
+        ids.push(upload_attachment(&s.test, s.clinic.id.as_str(), content_type, b"file").await);
     }
     let attachments: Vec<_> = ids
         .iter()

@@ -10,39 +10,31 @@ use domain::{
     unlock::{LOCKOUT, UnlockView, Unlocker},
 };
 use integration_tests::{
-    HttpCall, body_json, body_text, http_call,
+    HttpCall, body_text,
+    fixtures::{
+        scene::{Scene, scene},
+        uploads::upload_attachment,
+    },
+    http_call,
     sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
-    staff_claims, with_body,
 };
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Response};
-
-use crate::sending::{Scene, scene};
 
 const RIGHT: &str = PHN;
 const WRONG: &str = OTHER_PHN;
 
 /// Sends a secure message with one PDF to this scene's patient; the token from its SMS.
 async fn sent(s: &Scene) -> String {
-    let upload = with_body(
-        http_call(
-            "POST /attachments",
-            &[],
-            Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-        ),
-        r#"{"content_type":"application/pdf"}"#,
-    );
-    let ticket = body_json(&s.test.call("send", &upload).await);
-    let mut put = reqwest::Client::new()
-        .put(ticket["upload"]["url"].as_str().unwrap())
-        .body(b"%PDF-sentinel".to_vec());
-    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    assert!(put.send().await.unwrap().status().is_success());
+    let attachment = upload_attachment(
+        &s.test,
+        s.clinic.id.as_str(),
+        "application/pdf",
+        b"%PDF-sentinel",
+    )
+    .await;
     let body = format!(
-        r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{}","file_name":"résultats.pdf"}}]}}"#,
-        ticket["attachment_id"].as_str().unwrap()
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{attachment}","file_name":"résultats.pdf"}}]}}"#
     );
     let (status, receipt) = s.send("unlock-send", &body).await;
     assert_eq!(status, 201, "{receipt}");
