@@ -29,7 +29,7 @@ use integration_tests::{
         inbound::InboundSms,
         uploads::{UploadTicket, put_file},
     },
-    http_call, staff_claims, with_body, with_query,
+    http_call, staff_claims, with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::{LocalStack, emulator, functions::Functions};
@@ -203,15 +203,14 @@ impl Bench {
             |bench: &Bench, q: &str| with_query(bench.staff("GET /patients", &[]), &[("q", q)]);
         let send = |bench: &mut Bench, body: String| {
             let key = bench.fresh_id("key");
-            let mut call = with_body(
+            let call = with_body(
                 bench.staff(
                     "POST /appointments/{appointmentId}/messages",
                     &[("appointmentId", SEND_APPOINTMENT)],
                 ),
                 &body,
             );
-            call.headers.push(("idempotency-key".to_owned(), key));
-            call
+            with_idempotency_key(call, &key)
         };
         let unlock = |phn: &str| {
             let mut call = http_call("POST /m/{token}", &[("token", token)], None);

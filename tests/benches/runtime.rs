@@ -30,7 +30,7 @@ use integration_tests::{
     fixtures::{demo::seed_demo_clinic, inbound::InboundSms},
     http_call,
     lambda_runtime_api::{FunctionError, RuntimeApi},
-    staff_claims, with_body, with_query,
+    staff_claims, with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::{
@@ -484,7 +484,7 @@ impl Bench {
     }
 
     async fn send(&self, appointment: &str, key: &str, body: &Value) -> String {
-        let mut call = with_body(
+        let call = with_body(
             http_call(
                 "POST /appointments/{appointmentId}/messages",
                 &[("appointmentId", appointment)],
@@ -492,9 +492,7 @@ impl Bench {
             ),
             &body.to_string(),
         );
-        call.headers
-            .push(("idempotency-key".to_owned(), key.to_owned()));
-        self.call("send", call).await
+        self.call("send", with_idempotency_key(call, key)).await
     }
 
     /// A send as the dashboard makes it: a 5xx answer is retried (twice) with the same key.

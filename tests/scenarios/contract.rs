@@ -4,8 +4,11 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    TestStack, body_json, fixtures::demo::demo_clinic, http_call, sentinels::MESSAGE_TEXT,
-    staff_claims, with_body, with_query,
+    TestStack, body_json,
+    fixtures::{demo::demo_clinic, uploads::upload_url_call},
+    http_call,
+    sentinels::MESSAGE_TEXT,
+    staff_claims, with_body, with_idempotency_key, with_query,
 };
 use local_stack::template::Template;
 use serde_json::{Value, json};
@@ -48,12 +51,6 @@ fn assert_matches(
         errors.is_empty(),
         "{method} {path} {status}: {errors:?}\n{body}"
     );
-}
-
-fn with_key(mut call: integration_tests::HttpCall) -> integration_tests::HttpCall {
-    call.headers
-        .push(("idempotency-key".to_owned(), "contract-test-key".to_owned()));
-    call
 }
 
 #[test]
@@ -184,8 +181,8 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
+            upload_url_call(
+                clinic.id.as_str(),
                 r#"{"content_type":"image/png","size":1200}"#,
             ),
             "/attachments",
@@ -195,8 +192,8 @@ async fn real_responses_match_the_contract() {
         (
             // JSON does not tell 2507.0 from 2507: both are the contract's integer.
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
+            upload_url_call(
+                clinic.id.as_str(),
                 r#"{"content_type":"application/pdf","size":2507.0}"#,
             ),
             "/attachments",
@@ -205,45 +202,48 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
-                r#"{"content_type":"text/html"}"#,
-            ),
+            upload_url_call(clinic.id.as_str(), r#"{"content_type":"text/html"}"#),
             "/attachments",
             415,
             problem,
         ),
         (
             "send",
-            with_body(http_call("POST /attachments", &[], claims.clone()), "{"),
+            upload_url_call(clinic.id.as_str(), "{"),
             "/attachments",
             400,
             problem,
         ),
         (
             "send",
-            with_key(with_body(
-                http_call(
-                    "POST /appointments/{appointmentId}/messages",
-                    &[("appointmentId", "a-ava-upcoming")],
-                    claims.clone(),
+            with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-ava-upcoming")],
+                        claims.clone(),
+                    ),
+                    r#"{"kind":"basic","text":"Clinic closed Friday"}"#,
                 ),
-                r#"{"kind":"basic","text":"Clinic closed Friday"}"#,
-            )),
+                "contract-test-key",
+            ),
             "/appointments/{appointmentId}/messages",
             201,
             "application/json",
         ),
         (
             "send",
-            with_key(with_body(
-                http_call(
-                    "POST /appointments/{appointmentId}/messages",
-                    &[("appointmentId", "a-zoe-upcoming")],
-                    claims.clone(),
+            with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-zoe-upcoming")],
+                        claims.clone(),
+                    ),
+                    &format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#),
                 ),
-                &format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#),
-            )),
+                "contract-test-key",
+            ),
             "/appointments/{appointmentId}/messages",
             422,
             problem,

@@ -10,11 +10,9 @@ use domain::{
     appointment_status::AppointmentStatus,
     fakes::FixedClock,
     ids::AppointmentId,
-    link_token::LinkToken,
     model::SmsStatus,
-    ports::{AppointmentStore, MessageStore, UnlockStore},
+    ports::{AppointmentStore, MessageStore},
     replies::ReplyHandler,
-    unlock::Attempts,
 };
 use inbound_reply::InboundReply;
 use integration_tests::{
@@ -23,11 +21,11 @@ use integration_tests::{
     body_json, body_text, call_function, call_function_showing_phi,
     fixtures::{
         scene::{Scene, scene},
-        uploads::upload_attachment,
+        uploads::upload_url_call,
     },
     http_call, phi_guard,
     sentinels::{OTHER_PHN, PHN},
-    staff_claims, with_body, with_query,
+    with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::functions::Functions;
@@ -53,26 +51,12 @@ async fn faulty(phone_slot: u16, phn: Option<&str>) -> Faulty {
     }
 }
 
-fn staff(s: &Scene, route: &str, parameters: &[(&str, &str)]) -> HttpCall {
-    http_call(
-        route,
-        parameters,
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    )
-}
-
 fn send_call(s: &Scene, key: &str, body: &str) -> HttpCall {
-    let mut call = with_body(
-        staff(
-            s,
-            "POST /appointments/{appointmentId}/messages",
-            &[("appointmentId", "a-mine")],
-        ),
-        body,
+    let call = s.staff_call(
+        "POST /appointments/{appointmentId}/messages",
+        &[("appointmentId", "a-mine")],
     );
-    call.headers
-        .push(("idempotency-key".to_owned(), key.to_owned()));
-    call
+    with_idempotency_key(with_body(call, body), key)
 }
 
 async fn answer(functions: &Functions, binary: &str, call: &HttpCall) -> (u16, Value, String) {
@@ -273,15 +257,17 @@ async fn search_routes_answer_502_problem_json_while_dynamodb_fails_and_recover(
     let f = faulty(921, Some(PHN)).await;
     let s = &f.s;
     let routes = [
-        with_query(staff(s, "GET /patients", &[]), &[("q", PHN)]),
-        with_query(staff(s, "GET /patients", &[]), &[("q", "Sentinelfirst")]),
-        staff(
-            s,
+        with_query(s.staff_call("GET /patients", &[]), &[("q", PHN)]),
+        with_query(
+            s.staff_call("GET /patients", &[]),
+            &[("q", "Sentinelfirst")],
+        ),
+        s.staff_call(
             "GET /appointments/{appointmentId}",
             &[("appointmentId", "a-mine")],
         ),
-        staff(s, "GET /templates", &[]),
-        staff(s, "GET /chats", &[]),
+        s.staff_call("GET /templates", &[]),
+        s.staff_call("GET /chats", &[]),
     ];
     for (n, fault) in [
         Fault::InternalError,
@@ -320,8 +306,8 @@ async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_the
         f.faults
             .inject(Operation::all(service), Fault::ConnectionRefused);
     }
-    let call = with_body(
-        staff(&f.s, "POST /attachments", &[]),
+    let call = upload_url_call(
+        f.s.clinic.id.as_str(),
         r#"{"content_type":"application/pdf"}"#,
     );
     for functions in [&f.functions, &f.s.test.functions_unreachable()] {
@@ -402,13 +388,9 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
 async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_sends_once() {
     let f = faulty(924, Some(PHN)).await;
     let s = &f.s;
-    let attachment = upload_attachment(
-        &s.test,
-        s.clinic.id.as_str(),
-        "application/pdf",
-        b"%PDF-sentinel",
-    )
-    .await;
+    let attachment = s
+        .upload_attachment("application/pdf", b"%PDF-sentinel")
+        .await;
     let body = json!({
         "kind": "secure",
         "text": "Sentinel results",
@@ -583,16 +565,6 @@ fn unlock_call(token: &str, phn: Option<&str>) -> HttpCall {
     call
 }
 
-async fn attempts(s: &Scene, token: &str) -> Attempts {
-    s.test
-        .store
-        .get_unlock(&LinkToken::parse(token).unwrap().hash())
-        .await
-        .unwrap()
-        .unwrap()
-        .attempts
-}
-
 #[tokio::test]
 async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_attempt() {
     let f = faulty(925, Some(PHN)).await;
@@ -656,7 +628,7 @@ async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_a
         assert!(page.contains("Please try again in a moment"), "{case}");
         assert!(!page.contains("Sentinel") && !page.contains(INJECTED_AWS_MESSAGE));
     }
-    let unchanged = attempts(s, &token).await;
+    let unchanged = s.unlock_attempts(&token).await;
     assert_eq!(
         (unchanged.failures_total, unchanged.failures_in_row),
         (0, 0),
@@ -705,7 +677,7 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
         body_text(&response).contains("4 tries left"),
         "counted once"
     );
-    let state = attempts(s, &token).await;
+    let state = s.unlock_attempts(&token).await;
     assert_eq!((state.failures_total, state.version), (1, 1));
 
     // Conflicts that never end: the attempt gives up without counting.
@@ -718,7 +690,7 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
     .await;
     f.faults.clear();
     assert_eq!(response.status(), 503);
-    let state = attempts(s, &token).await;
+    let state = s.unlock_attempts(&token).await;
     assert_eq!((state.failures_total, state.version), (1, 1));
 
     let response = call_function_showing_phi(

@@ -13,10 +13,16 @@ use domain::{
     ports::{AppointmentStore, ClinicStore, OutboundSms, SmsReceipt, SmsSender},
 };
 use integration_tests::{
-    fixtures::{scene::scene, uploads::upload_attachment},
+    fixtures::scene::scene,
     sentinels::{self, FIRST_NAME, LAST_NAME, MESSAGE_TEXT, PHN},
 };
 use jiff::{SignedDuration, Timestamp};
+use serde_json::Value;
+
+/// What a problem answer's `detail` says.
+fn detail(problem: &Value) -> &str {
+    problem["detail"].as_str().unwrap()
+}
 
 #[tokio::test]
 async fn a_basic_message_is_published_transactional_from_the_clinic_number() {
@@ -144,7 +150,7 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
     let s = scene(604, Some(PHN)).await;
     let mut ids = Vec::new();
     for content_type in ["application/pdf", "image/png"] {
-        ids.push(upload_attachment(&s.test, s.clinic.id.as_str(), content_type, b"file").await);
+        ids.push(s.upload_attachment(content_type, b"file").await);
     }
     let attachments: Vec<_> = ids
         .iter()
@@ -162,12 +168,7 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
     );
     let (status, problem) = s.send("key-attach-2", &missing).await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("was not uploaded")
-    );
+    assert!(detail(&problem).contains("was not uploaded"));
     assert_eq!(s.sms_to_me().await.len(), 1);
 }
 
@@ -203,12 +204,7 @@ async fn duplicate_and_concurrent_sends_with_one_key_publish_once() {
         .send("key-dup-1", r#"{"kind":"basic","text":"Something else"}"#)
         .await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("different request")
-    );
+    assert!(detail(&problem).contains("different request"));
 }
 
 /// SNS as the emulator runs it, except that Publish fails: a fault injected at the port.
@@ -360,7 +356,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
         (&clinic, "a-mine", Some("k15"), &unknown_field, 400, "invalid-body", "unknown field `phn`"),
         (&clinic, "a-mine", Some("k16"), "{", 400, "invalid-body", "not valid JSON"),
     ];
-    for (clinic, appointment, key, body, status, kind, detail) in cases {
+    for (clinic, appointment, key, body, status, kind, says) in cases {
         let (got, problem) = s.send_as(clinic, appointment, key, body).await;
         assert_eq!(got, status, "{appointment} {body}: {problem}");
         assert_eq!(
@@ -368,10 +364,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
             format!("urn:direct-messages:problem:{kind}"),
             "{body}"
         );
-        assert!(
-            problem["detail"].as_str().unwrap().contains(detail),
-            "{problem}"
-        );
+        assert!(detail(&problem).contains(says), "{problem}");
     }
     let (status, problem) = s
         .send_as(&clinic, "a-zoe-upcoming", Some("k12"), &secure)
@@ -413,12 +406,7 @@ async fn a_patient_without_a_phone_cannot_be_texted() {
         .send("key-nophone", r#"{"kind":"basic","text":"Hi"}"#)
         .await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no phone number")
-    );
+    assert!(detail(&problem).contains("no phone number"));
 }
 
 #[tokio::test]

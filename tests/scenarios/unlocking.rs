@@ -11,10 +11,7 @@ use domain::{
 };
 use integration_tests::{
     HttpCall, body_text,
-    fixtures::{
-        scene::{Scene, scene},
-        uploads::upload_attachment,
-    },
+    fixtures::scene::{Scene, scene},
     http_call,
     sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
 };
@@ -26,13 +23,9 @@ const WRONG: &str = OTHER_PHN;
 
 /// Sends a secure message with one PDF to this scene's patient; the token from its SMS.
 async fn sent(s: &Scene) -> String {
-    let attachment = upload_attachment(
-        &s.test,
-        s.clinic.id.as_str(),
-        "application/pdf",
-        b"%PDF-sentinel",
-    )
-    .await;
+    let attachment = s
+        .upload_attachment("application/pdf", b"%PDF-sentinel")
+        .await;
     let body = format!(
         r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{attachment}","file_name":"résultats.pdf"}}]}}"#
     );
@@ -303,25 +296,22 @@ fn whole_second_now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap()
 }
 
-async fn attempts_of(unlocker: &Unlocker, token: &str) -> domain::unlock::Attempts {
-    unlocker
-        .unlocks
-        .get_unlock(&LinkToken::parse(token).unwrap().hash())
-        .await
-        .unwrap()
-        .unwrap()
-        .attempts
+/// A secure message sent with four wrong PHNs typed at it, one short of the lock, on a clock
+/// stopped at `now` (to the second); its token, `now` and the unlocker on that clock.
+async fn four_wrong(s: &Scene) -> (String, Timestamp, Arc<Unlocker>) {
+    let token = sent(s).await;
+    let now = whole_second_now();
+    let unlocker = Arc::new(unlocker(s, Arc::new(FixedClock::at(now))));
+    for _ in 0..4 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    (token, now, unlocker)
 }
 
 #[tokio::test]
 async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_five() {
     let s = scene(711, Some(RIGHT)).await;
-    let token = sent(&s).await;
-    let now = whole_second_now();
-    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
-    for _ in 0..4 {
-        unlocker.attempt(&token, WRONG).await.unwrap();
-    }
+    let (token, now, unlocker) = four_wrong(&s).await;
     let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
     assert!(
         views
@@ -329,7 +319,7 @@ async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_fi
             .all(|view| matches!(view, UnlockView::Locked { until: Some(until), .. } if *until == now + LOCKOUT)),
         "every racer sees the one 15-minute lock: {views:?}"
     );
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     assert_eq!(
         (
             attempts.failures_total,
@@ -358,7 +348,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
     for _ in 0..4 {
         unlocker.attempt(&token, WRONG).await.unwrap();
     }
-    assert_eq!(attempts_of(&unlocker, &token).await.failures_total, 19);
+    assert_eq!(s.unlock_attempts(&token).await.failures_total, 19);
     let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
     assert!(
         views
@@ -366,7 +356,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
             .all(|view| matches!(view, UnlockView::Locked { until: None, .. })),
         "{views:?}"
     );
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     assert_eq!((attempts.failures_total, attempts.version), (20, 20));
     assert!(attempts.locked_forever);
     clock.advance(SignedDuration::from_hours(24));
@@ -375,7 +365,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
         UnlockView::Locked { until: None, .. }
     ));
     assert_eq!(
-        attempts_of(&unlocker, &token).await.version,
+        s.unlock_attempts(&token).await.version,
         20,
         "nothing more counted"
     );
@@ -384,17 +374,12 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
 #[tokio::test]
 async fn the_right_phn_racing_wrong_ones_at_the_threshold_opens_only_before_the_lock() {
     let s = scene(713, Some(RIGHT)).await;
-    let token = sent(&s).await;
-    let now = whole_second_now();
-    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
-    for _ in 0..4 {
-        unlocker.attempt(&token, WRONG).await.unwrap();
-    }
+    let (token, now, unlocker) = four_wrong(&s).await;
     let mut phns = [WRONG; 9].to_vec();
     phns.insert(4, RIGHT);
     let views = concurrently(&unlocker, &token, &phns).await;
     let opened = matches!(views[4], UnlockView::Opened { .. });
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     let counted_wrong = attempts.failures_total - 4;
     assert_eq!(
         attempts.version,
