@@ -20,11 +20,19 @@ use domain::{
     ports::AppointmentStore,
 };
 use integration_tests::{
-    HttpCall, aws_call_timing::AwsCallTiming, aws_request_counts::RequestRecorder, body_json,
-    body_text, http_call, staff_claims, with_body, with_query,
+    HttpCall,
+    aws_call_timing::AwsCallTiming,
+    aws_request_counts::RequestRecorder,
+    body_json, body_text,
+    fixtures::{
+        demo::seed_demo_clinic,
+        inbound::InboundSms,
+        uploads::{UploadTicket, put_file},
+    },
+    http_call, staff_claims, with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::{LocalStack, api_event::inbound_sms_event, emulator, functions::Functions, seed};
+use local_stack::{LocalStack, emulator, functions::Functions};
 use serde_json::json;
 
 const PHN: &str = "9567812347";
@@ -102,7 +110,7 @@ impl Bench {
         let sdk = timing.wrap(&emulator::sdk_config(endpoint));
         stack.clients = AwsClients::from_sdk_config(&sdk, stack.config.s3_force_path_style);
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-        let clinic = seed::seed(&store, &seed::DemoData::load()?, Timestamp::now()).await?;
+        let clinic = seed_demo_clinic(&store).await?;
         let patient = Patient {
             id: PatientId::parse("p-bench")?,
             phn: Some(Phn::parse(PHN)?),
@@ -166,26 +174,15 @@ impl Bench {
             "upload URL: {}",
             response.status()
         );
-        let ticket = body_json(&response);
-        let mut put = reqwest::Client::new()
-            .put(ticket["upload"]["url"].as_str().context("an upload URL")?)
-            .body(b"%PDF-1.7 bench".to_vec());
-        for (name, value) in ticket["upload"]["headers"]
-            .as_object()
-            .context("upload headers")?
-        {
-            put = put.header(name, value.as_str().unwrap_or_default());
-        }
-        let uploaded = put.send().await?;
+        let ticket =
+            UploadTicket::from_answer(&body_json(&response)).context("an upload ticket")?;
+        let uploaded = put_file(&ticket.upload, b"%PDF-1.7 bench").await?;
         ensure!(
             uploaded.status().is_success(),
             "upload: {}",
             uploaded.status()
         );
-        Ok(ticket["attachment_id"]
-            .as_str()
-            .context("an attachment id")?
-            .to_owned())
+        Ok(ticket.attachment_id)
     }
 
     async fn http(
@@ -206,15 +203,14 @@ impl Bench {
             |bench: &Bench, q: &str| with_query(bench.staff("GET /patients", &[]), &[("q", q)]);
         let send = |bench: &mut Bench, body: String| {
             let key = bench.fresh_id("key");
-            let mut call = with_body(
+            let call = with_body(
                 bench.staff(
                     "POST /appointments/{appointmentId}/messages",
                     &[("appointmentId", SEND_APPOINTMENT)],
                 ),
                 &body,
             );
-            call.headers.push(("idempotency-key".to_owned(), key));
-            call
+            with_idempotency_key(call, &key)
         };
         let unlock = |phn: &str| {
             let mut call = http_call("POST /m/{token}", &[("token", token)], None);
@@ -323,15 +319,13 @@ impl Bench {
         let id = self.fresh_id("inbound");
         self.timing.take();
         let started = Instant::now();
-        let payload = json!({
-            "originationNumber": PHONE,
-            "destinationNumber": self.clinic_number,
-            "messageKeyword": "KEYWORD_123456789012",
-            "messageBody": "ok thanks",
-            "inboundMessageId": id,
-            "previousPublishedMessageId": null
-        });
-        let event = inbound_sms_event(&self.inbound_topic, &payload, &id, Timestamp::now());
+        let event = InboundSms {
+            id: &id,
+            from: PHONE,
+            to: &self.clinic_number,
+            text: "ok thanks",
+        }
+        .event(&self.inbound_topic);
         let outcome = self.functions.call_sns(event).await;
         let route = started.elapsed();
         let aws = self.timing.take();

@@ -26,16 +26,16 @@ use domain::{
     ports::{AppointmentStore, MessageStore},
 };
 use integration_tests::{
-    HttpCall, http_call,
+    HttpCall,
+    fixtures::{demo::seed_demo_clinic, inbound::InboundSms},
+    http_call,
     lambda_runtime_api::{FunctionError, RuntimeApi},
-    staff_claims, with_body, with_query,
+    staff_claims, with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::{
     LocalStack,
-    api_event::inbound_sms_event,
     emulator::{PublishedSms, REGION, Recorder},
-    seed::{DemoData, seed},
 };
 use serde_json::{Value, json};
 
@@ -454,7 +454,7 @@ struct Bench {
 impl Bench {
     async fn start(functions: &[Function], stack: &LocalStack, endpoint: &str) -> Result<Bench> {
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-        let clinic = seed(&store, &DemoData::load()?, Timestamp::now()).await?;
+        let clinic = seed_demo_clinic(&store).await?;
         seed_patients(&store, &clinic).await?;
         let recorder = Recorder::new(endpoint);
         recorder.start().await?;
@@ -484,7 +484,7 @@ impl Bench {
     }
 
     async fn send(&self, appointment: &str, key: &str, body: &Value) -> String {
-        let mut call = with_body(
+        let call = with_body(
             http_call(
                 "POST /appointments/{appointmentId}/messages",
                 &[("appointmentId", appointment)],
@@ -492,9 +492,7 @@ impl Bench {
             ),
             &body.to_string(),
         );
-        call.headers
-            .push(("idempotency-key".to_owned(), key.to_owned()));
-        self.call("send", call).await
+        self.call("send", with_idempotency_key(call, key)).await
     }
 
     /// A send as the dashboard makes it: a 5xx answer is retried (twice) with the same key.
@@ -513,20 +511,13 @@ impl Bench {
     /// The n-th patient's reply, as SNS delivers it; a failed delivery is retried twice, as
     /// Lambda retries an asynchronous invocation.
     async fn deliver_reply(&self, n: usize) -> String {
-        let payload = json!({
-            "originationNumber": phone(n).as_e164(),
-            "destinationNumber": self.clinic.sms_number.as_e164(),
-            "messageKeyword": "KEYWORD_123456789012",
-            "messageBody": "ok see you then",
-            "inboundMessageId": format!("bench-inbound-{n}"),
-            "previousPublishedMessageId": null
-        });
-        let event = inbound_sms_event(
-            &self.inbound_topic,
-            &payload,
-            &format!("sns-{n}"),
-            Timestamp::now(),
-        );
+        let event = InboundSms {
+            id: &format!("bench-inbound-{n}"),
+            from: phone(n).as_e164(),
+            to: self.clinic.sms_number.as_e164(),
+            text: "ok see you then",
+        }
+        .event(&self.inbound_topic);
         let event = serde_json::to_value(event).expect("an SNS event");
         let mut failures = Vec::new();
         loop {

@@ -21,8 +21,9 @@ use domain::{
     ports::{ClinicStore, DirectoryPage, PatientDirectory},
     search::{SearchRequest, find_patients},
 };
+use integration_tests::fixtures::demo::demo_clinic_record;
 use jiff::{SignedDuration, Timestamp};
-use local_stack::{LocalStack, seed::DemoData};
+use local_stack::LocalStack;
 
 /// Counts the Queries a search makes.
 struct Counting<'a> {
@@ -168,7 +169,7 @@ async fn main() -> anyhow::Result<()> {
         let stack =
             LocalStack::create(&endpoint, &format!("bench{size}-"), "https://unlock.bench").await?;
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-        let clinic = DemoData::load()?.clinic(Timestamp::now())?;
+        let clinic = demo_clinic_record();
         store.put_clinic(&clinic).await?;
         let started = Instant::now();
         seed_patients(&store, &clinic, size).await?;

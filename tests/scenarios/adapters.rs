@@ -17,6 +17,7 @@ use domain::{
 };
 use integration_tests::{
     TestStack,
+    fixtures::{demo::demo_clinic_record, uploads::put_file},
     sentinels::{self, FIRST_NAME, LAST_NAME, NEW_PHN, PHN},
 };
 
@@ -260,8 +261,7 @@ async fn another_clinics_appointment_is_not_found() {
 #[tokio::test]
 async fn clinics_are_found_by_their_sms_number() {
     let test = TestStack::new().await;
-    let data = local_stack::seed::DemoData::load().unwrap();
-    let clinic = data.clinic(jiff::Timestamp::now()).unwrap();
+    let clinic = demo_clinic_record();
     test.store.put_clinic(&clinic).await.unwrap();
     assert_eq!(
         test.store.get_clinic(&clinic.id).await.unwrap(),
@@ -354,12 +354,7 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
         .await
         .unwrap();
     assert!(upload.url.contains("X-Amz-Expires=900"));
-    let http = reqwest::Client::new();
-    let mut put = http.put(&upload.url).body(b"%PDF-1.7 test".to_vec());
-    for (name, value) in &upload.headers {
-        put = put.header(name, value);
-    }
-    let response = put.send().await.unwrap();
+    let response = put_file(&upload, b"%PDF-1.7 test").await.unwrap();
     assert!(
         response.status().is_success(),
         "upload failed: {}",
@@ -380,7 +375,7 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
         .presign_download(key, "results.pdf", Duration::from_secs(300))
         .await
         .unwrap();
-    let downloaded = http.get(&url).send().await.unwrap();
+    let downloaded = reqwest::get(&url).await.unwrap();
     assert!(downloaded.status().is_success());
     let disposition = downloaded.headers()["content-disposition"]
         .to_str()
@@ -401,8 +396,7 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
 #[tokio::test]
 async fn bulk_loaded_patients_are_found_like_upserted_ones() {
     let test = TestStack::new().await;
-    let data = local_stack::seed::DemoData::load().unwrap();
-    let clinic = data.clinic(jiff::Timestamp::now()).unwrap();
+    let clinic = demo_clinic_record();
     let mut upcoming = appointment("a-bulk", "p-bulk");
     // Appointment times are kept to the second.
     let in_two_days = jiff::Timestamp::now().as_second() + 48 * 3600;

@@ -2,41 +2,28 @@
 
 use aws::s3::S3BlobStore;
 use domain::ports::BlobStore;
-use integration_tests::{TestStack, body_json, http_call, staff_claims, with_body};
-
-async fn start(test: &TestStack, clinic: &str, body: &str) -> (u16, serde_json::Value) {
-    let call = with_body(
-        http_call(
-            "POST /attachments",
-            &[],
-            Some(staff_claims(clinic, "staff-1")),
-        ),
-        body,
-    );
-    let response = test.call("send", &call).await;
-    (response.status().as_u16(), body_json(&response))
-}
+use integration_tests::{
+    TestStack,
+    fixtures::uploads::{UploadTicket, put_file, request_upload},
+};
 
 #[tokio::test]
 async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_the_project_key() {
     let test = TestStack::new().await;
-    let (status, ticket) = start(
+    let (status, answer) = request_upload(
         &test,
         "clinic-a",
         r#"{"content_type":"application/pdf","size":9}"#,
     )
     .await;
-    assert_eq!(status, 201, "{ticket}");
-    let url = ticket["upload"]["url"].as_str().unwrap();
+    assert_eq!(status, 201, "{answer}");
+    let ticket = UploadTicket::from_answer(&answer).unwrap();
+    let url = &ticket.upload.url;
     assert!(url.contains("X-Amz-Expires=900"), "valid for 15 minutes");
-    let id = ticket["attachment_id"].as_str().unwrap();
+    let id = &ticket.attachment_id;
     assert!(url.contains(&format!("attachments/clinic-a/{id}")));
 
-    let mut put = reqwest::Client::new().put(url).body(b"%PDF-1.7".to_vec());
-    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    let uploaded = put.send().await.unwrap();
+    let uploaded = put_file(&ticket.upload, b"%PDF-1.7").await.unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
 
     let config = &test.stack.config;
@@ -65,7 +52,7 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
 #[tokio::test]
 async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
     let test = TestStack::new().await;
-    let (_, ticket) = start(&test, "clinic-a", r#"{"content_type":"image/png"}"#).await;
+    let (_, ticket) = request_upload(&test, "clinic-a", r#"{"content_type":"image/png"}"#).await;
     let url = ticket["upload"]["url"].as_str().unwrap();
     let signed = url
         .split(['?', '&'])
@@ -103,7 +90,7 @@ async fn unsupported_types_oversized_files_and_bad_bodies_are_refused_clearly() 
         ("", 400, "invalid-body", "send a JSON object"),
     ];
     for (body, status, kind, expected) in cases {
-        let (got, problem) = start(&test, "clinic-a", body).await;
+        let (got, problem) = request_upload(&test, "clinic-a", body).await;
         assert_eq!(got, status, "{body}");
         assert_eq!(
             problem["type"],

@@ -4,12 +4,13 @@
 use std::collections::BTreeSet;
 
 use integration_tests::{
-    TestStack, body_json, http_call, sentinels::MESSAGE_TEXT, staff_claims, with_body, with_query,
+    TestStack, body_json,
+    fixtures::{demo::demo_clinic, uploads::upload_url_call},
+    http_call,
+    sentinels::MESSAGE_TEXT,
+    staff_claims, with_body, with_idempotency_key, with_query,
 };
-use local_stack::{
-    seed::{DemoData, seed},
-    template::Template,
-};
+use local_stack::template::Template;
 use serde_json::{Value, json};
 
 fn openapi() -> Value {
@@ -52,12 +53,6 @@ fn assert_matches(
     );
 }
 
-fn with_key(mut call: integration_tests::HttpCall) -> integration_tests::HttpCall {
-    call.headers
-        .push(("idempotency-key".to_owned(), "contract-test-key".to_owned()));
-    call
-}
-
 #[test]
 fn the_contract_documents_exactly_the_template_routes() {
     let spec = openapi();
@@ -96,13 +91,7 @@ fn the_contract_documents_exactly_the_template_routes() {
 async fn real_responses_match_the_contract() {
     let spec = openapi();
     let test = TestStack::new().await;
-    let clinic = seed(
-        &test.store,
-        &DemoData::load().unwrap(),
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let clinic = demo_clinic(&test).await;
     let claims = Some(staff_claims(clinic.id.as_str(), "staff-1"));
     let problem = "application/problem+json";
     let cases = [
@@ -192,8 +181,8 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
+            upload_url_call(
+                clinic.id.as_str(),
                 r#"{"content_type":"image/png","size":1200}"#,
             ),
             "/attachments",
@@ -203,8 +192,8 @@ async fn real_responses_match_the_contract() {
         (
             // JSON does not tell 2507.0 from 2507: both are the contract's integer.
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
+            upload_url_call(
+                clinic.id.as_str(),
                 r#"{"content_type":"application/pdf","size":2507.0}"#,
             ),
             "/attachments",
@@ -213,45 +202,48 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            with_body(
-                http_call("POST /attachments", &[], claims.clone()),
-                r#"{"content_type":"text/html"}"#,
-            ),
+            upload_url_call(clinic.id.as_str(), r#"{"content_type":"text/html"}"#),
             "/attachments",
             415,
             problem,
         ),
         (
             "send",
-            with_body(http_call("POST /attachments", &[], claims.clone()), "{"),
+            upload_url_call(clinic.id.as_str(), "{"),
             "/attachments",
             400,
             problem,
         ),
         (
             "send",
-            with_key(with_body(
-                http_call(
-                    "POST /appointments/{appointmentId}/messages",
-                    &[("appointmentId", "a-ava-upcoming")],
-                    claims.clone(),
+            with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-ava-upcoming")],
+                        claims.clone(),
+                    ),
+                    r#"{"kind":"basic","text":"Clinic closed Friday"}"#,
                 ),
-                r#"{"kind":"basic","text":"Clinic closed Friday"}"#,
-            )),
+                "contract-test-key",
+            ),
             "/appointments/{appointmentId}/messages",
             201,
             "application/json",
         ),
         (
             "send",
-            with_key(with_body(
-                http_call(
-                    "POST /appointments/{appointmentId}/messages",
-                    &[("appointmentId", "a-zoe-upcoming")],
-                    claims.clone(),
+            with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-zoe-upcoming")],
+                        claims.clone(),
+                    ),
+                    &format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#),
                 ),
-                &format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#),
-            )),
+                "contract-test-key",
+            ),
             "/appointments/{appointmentId}/messages",
             422,
             problem,

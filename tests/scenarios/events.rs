@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use aws_lambda_events::sns::SnsEvent;
 use integration_tests::{
     TestStack, body_json,
+    fixtures::demo::demo_clinic,
     phi_guard::{self, Kind},
     sentinels,
 };
-use local_stack::seed::{DemoData, seed};
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -71,13 +71,7 @@ fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
 #[tokio::test]
 async fn http_sample_events_reach_their_handlers() {
     let test = TestStack::new().await;
-    seed(
-        &test.store,
-        &DemoData::load().unwrap(),
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    demo_clinic(&test).await;
     for (file, function, status) in HTTP_EVENTS {
         let request =
             lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -10,28 +10,28 @@ use domain::{
     appointment_status::AppointmentStatus,
     fakes::FixedClock,
     ids::AppointmentId,
-    link_token::LinkToken,
     model::SmsStatus,
-    ports::{AppointmentStore, MessageStore, UnlockStore},
+    ports::{AppointmentStore, MessageStore},
     replies::ReplyHandler,
-    unlock::Attempts,
 };
 use inbound_reply::InboundReply;
 use integration_tests::{
     HttpCall,
     aws_faults::{AwsFaults, Fault, INJECTED_AWS_MESSAGE, Operation, Service},
-    body_json, body_text, call_function, call_function_showing_phi, http_call, phi_guard,
+    body_json, body_text, call_function, call_function_showing_phi,
+    fixtures::{
+        scene::{Scene, scene},
+        uploads::upload_url_call,
+    },
+    http_call, phi_guard,
     sentinels::{OTHER_PHN, PHN},
-    staff_claims, with_body, with_query,
+    with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::{api_event::inbound_sms_event, functions::Functions};
+use local_stack::functions::Functions;
 use serde_json::{Value, json};
 
-use crate::sending::{Scene, scene};
-
 const WRONG_PHN: &str = OTHER_PHN;
-const CLINIC_NUMBER: &str = "+12505550100";
 
 /// A scene whose functions reach AWS through `faults`.
 struct Faulty {
@@ -51,26 +51,12 @@ async fn faulty(phone_slot: u16, phn: Option<&str>) -> Faulty {
     }
 }
 
-fn staff(s: &Scene, route: &str, parameters: &[(&str, &str)]) -> HttpCall {
-    http_call(
-        route,
-        parameters,
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    )
-}
-
 fn send_call(s: &Scene, key: &str, body: &str) -> HttpCall {
-    let mut call = with_body(
-        staff(
-            s,
-            "POST /appointments/{appointmentId}/messages",
-            &[("appointmentId", "a-mine")],
-        ),
-        body,
+    let call = s.staff_call(
+        "POST /appointments/{appointmentId}/messages",
+        &[("appointmentId", "a-mine")],
     );
-    call.headers
-        .push(("idempotency-key".to_owned(), key.to_owned()));
-    call
+    with_idempotency_key(with_body(call, body), key)
 }
 
 async fn answer(functions: &Functions, binary: &str, call: &HttpCall) -> (u16, Value, String) {
@@ -271,15 +257,17 @@ async fn search_routes_answer_502_problem_json_while_dynamodb_fails_and_recover(
     let f = faulty(921, Some(PHN)).await;
     let s = &f.s;
     let routes = [
-        with_query(staff(s, "GET /patients", &[]), &[("q", PHN)]),
-        with_query(staff(s, "GET /patients", &[]), &[("q", "Sentinelfirst")]),
-        staff(
-            s,
+        with_query(s.staff_call("GET /patients", &[]), &[("q", PHN)]),
+        with_query(
+            s.staff_call("GET /patients", &[]),
+            &[("q", "Sentinelfirst")],
+        ),
+        s.staff_call(
             "GET /appointments/{appointmentId}",
             &[("appointmentId", "a-mine")],
         ),
-        staff(s, "GET /templates", &[]),
-        staff(s, "GET /chats", &[]),
+        s.staff_call("GET /templates", &[]),
+        s.staff_call("GET /chats", &[]),
     ];
     for (n, fault) in [
         Fault::InternalError,
@@ -318,8 +306,8 @@ async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_the
         f.faults
             .inject(Operation::all(service), Fault::ConnectionRefused);
     }
-    let call = with_body(
-        staff(&f.s, "POST /attachments", &[]),
+    let call = upload_url_call(
+        f.s.clinic.id.as_str(),
         r#"{"content_type":"application/pdf"}"#,
     );
     for functions in [&f.functions, &f.s.test.functions_unreachable()] {
@@ -400,22 +388,13 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
 async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_sends_once() {
     let f = faulty(924, Some(PHN)).await;
     let s = &f.s;
-    let upload = with_body(
-        staff(s, "POST /attachments", &[]),
-        r#"{"content_type":"application/pdf"}"#,
-    );
-    let ticket = body_json(&s.test.call("send", &upload).await);
-    let mut put = reqwest::Client::new()
-        .put(ticket["upload"]["url"].as_str().unwrap())
-        .body(b"%PDF-sentinel".to_vec());
-    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    assert!(put.send().await.unwrap().status().is_success());
+    let attachment = s
+        .upload_attachment("application/pdf", b"%PDF-sentinel")
+        .await;
     let body = json!({
         "kind": "secure",
         "text": "Sentinel results",
-        "attachments": [{ "id": ticket["attachment_id"], "file_name": "results.pdf" }],
+        "attachments": [{ "id": attachment, "file_name": "results.pdf" }],
     })
     .to_string();
     let unlock_table = s.test.stack.config.tables.unlock.clone();
@@ -586,16 +565,6 @@ fn unlock_call(token: &str, phn: Option<&str>) -> HttpCall {
     call
 }
 
-async fn attempts(s: &Scene, token: &str) -> Attempts {
-    s.test
-        .store
-        .get_unlock(&LinkToken::parse(token).unwrap().hash())
-        .await
-        .unwrap()
-        .unwrap()
-        .attempts
-}
-
 #[tokio::test]
 async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_attempt() {
     let f = faulty(925, Some(PHN)).await;
@@ -659,7 +628,7 @@ async fn the_unlock_page_answers_503_while_dynamodb_or_kms_fails_and_counts_no_a
         assert!(page.contains("Please try again in a moment"), "{case}");
         assert!(!page.contains("Sentinel") && !page.contains(INJECTED_AWS_MESSAGE));
     }
-    let unchanged = attempts(s, &token).await;
+    let unchanged = s.unlock_attempts(&token).await;
     assert_eq!(
         (unchanged.failures_total, unchanged.failures_in_row),
         (0, 0),
@@ -708,7 +677,7 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
         body_text(&response).contains("4 tries left"),
         "counted once"
     );
-    let state = attempts(s, &token).await;
+    let state = s.unlock_attempts(&token).await;
     assert_eq!((state.failures_total, state.version), (1, 1));
 
     // Conflicts that never end: the attempt gives up without counting.
@@ -721,7 +690,7 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
     .await;
     f.faults.clear();
     assert_eq!(response.status(), 503);
-    let state = attempts(s, &token).await;
+    let state = s.unlock_attempts(&token).await;
     assert_eq!((state.failures_total, state.version), (1, 1));
 
     let response = call_function_showing_phi(
@@ -733,23 +702,6 @@ async fn a_conflicting_write_of_an_attempt_is_read_again_and_counted_once() {
     .await;
     assert_eq!(response.status(), 200);
     assert!(body_text(&response).contains("Sentinel results"));
-}
-
-fn reply_event(s: &Scene, id: &str, body: &str) -> aws_lambda_events::sns::SnsEvent {
-    let payload = json!({
-        "originationNumber": s.phone,
-        "destinationNumber": CLINIC_NUMBER,
-        "messageKeyword": "KEYWORD_123456789012",
-        "messageBody": body,
-        "inboundMessageId": id,
-        "previousPublishedMessageId": null
-    });
-    inbound_sms_event(
-        &s.test.stack.inbound_topic_arn().unwrap(),
-        &payload,
-        &format!("sns-{id}"),
-        Timestamp::now(),
-    )
 }
 
 async fn status(s: &Scene) -> Option<AppointmentStatus> {
@@ -793,7 +745,7 @@ async fn a_reply_while_dynamodb_fails_fails_the_invocation_and_its_retry_replies
     let function = inbound_reply(&f, Arc::new(FixedClock::at(Timestamp::now())));
     f.faults
         .inject(Operation::all(Service::DynamoDb), Fault::InternalError);
-    let failed = function.handle_event(reply_event(s, "in-907", "ok?")).await;
+    let failed = function.handle_event(s.reply_event("in-907", "ok?")).await;
     f.faults.clear();
     assert!(failed.is_err(), "Lambda retries the event");
     assert!(f.faults.hits() > 0);
@@ -801,7 +753,7 @@ async fn a_reply_while_dynamodb_fails_fails_the_invocation_and_its_retry_replies
     assert_eq!(status(s).await, Some(AppointmentStatus::Booked));
 
     for _ in 0..2 {
-        let retried = function.handle_event(reply_event(s, "in-907", "ok?")).await;
+        let retried = function.handle_event(s.reply_event("in-907", "ok?")).await;
         assert!(retried.is_ok(), "{retried:?}");
     }
     assert_eq!(status(s).await, Some(AppointmentStatus::Unclear));
@@ -822,7 +774,7 @@ async fn a_failed_auto_reply_fails_the_invocation_and_concurrent_retries_after_i
     f.faults
         .inject(Operation::sns("Publish"), Fault::InternalError);
     let failed = function
-        .handle_event(reply_event(&f.s, "in-908", "ok?"))
+        .handle_event(f.s.reply_event("in-908", "ok?"))
         .await;
     assert!(failed.is_err(), "Lambda retries the event");
     assert!(f.faults.hits() > 0);
@@ -840,7 +792,7 @@ async fn a_failed_auto_reply_fails_the_invocation_and_concurrent_retries_after_i
     let retries: Vec<_> = (0..6)
         .map(|_| {
             let (f, function) = (f.clone(), function.clone());
-            tokio::spawn(async move { function.handle(reply_event(&f.s, "in-908", "ok?")).await })
+            tokio::spawn(async move { function.handle(f.s.reply_event("in-908", "ok?")).await })
         })
         .collect();
     let mut handled = 0;
@@ -852,7 +804,7 @@ async fn a_failed_auto_reply_fails_the_invocation_and_concurrent_retries_after_i
     assert!(handled >= 1);
     assert!(
         function
-            .handle_event(reply_event(&f.s, "in-908", "ok?"))
+            .handle_event(f.s.reply_event("in-908", "ok?"))
             .await
             .is_ok()
     );
@@ -870,9 +822,7 @@ async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
     // Injected: the conditional status write fails as if the appointment were gone.
     f.faults.inject(update, Fault::ConditionalCheckFailed);
     for _ in 0..2 {
-        let handled = function
-            .handle_event(reply_event(s, "in-909a", "ok?"))
-            .await;
+        let handled = function.handle_event(s.reply_event("in-909a", "ok?")).await;
         assert!(handled.is_ok(), "retrying cannot fix it: {handled:?}");
     }
     f.faults.clear();
@@ -892,7 +842,7 @@ async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
         .await
         .unwrap();
     let handled = function
-        .handle_event(reply_event(s, "in-909b", "hello?"))
+        .handle_event(s.reply_event("in-909b", "hello?"))
         .await;
     assert!(handled.is_ok(), "{handled:?}");
     assert_eq!(status(s).await, None, "no appointment made up");

@@ -2,19 +2,13 @@
 
 use domain::ports::ClinicStore;
 use integration_tests::{
-    TestStack, body_json, body_text, http_call, phi_guard, staff_claims, with_query,
+    TestStack, body_json, body_text, fixtures::demo::demo_clinic, http_call, phi_guard,
+    staff_claims, with_query,
 };
-use local_stack::seed::{DemoData, seed};
 
 async fn seeded() -> (TestStack, String) {
     let test = TestStack::new().await;
-    let clinic = seed(
-        &test.store,
-        &DemoData::load().unwrap(),
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let clinic = demo_clinic(&test).await;
     (test, clinic.id.to_string())
 }
 

@@ -3,22 +3,17 @@
 
 use std::sync::Arc;
 
-use integration_tests::{TestStack, local_api_body, sentinels::REPLY_TEXT};
+use integration_tests::{
+    TestStack, fixtures::demo::demo_clinic, local_api_body, sentinels::REPLY_TEXT,
+};
 use local_stack::{
     functions::Functions,
-    seed::{DemoData, seed},
     server::{LocalApi, LocalSignIn, router},
 };
 
 async fn serve() -> (String, String) {
     let test = TestStack::new().await;
-    let clinic = seed(
-        &test.store,
-        &DemoData::load().unwrap(),
-        jiff::Timestamp::now(),
-    )
-    .await
-    .unwrap();
+    let clinic = demo_clinic(&test).await;
     let sign_in = LocalSignIn {
         token: "local-test-token".into(),
         clinic_id: clinic.id.to_string(),

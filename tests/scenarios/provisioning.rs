@@ -4,6 +4,7 @@
 use aws_sdk_dynamodb::types::{AttributeValue, TimeToLiveStatus};
 use integration_tests::{
     TestStack,
+    fixtures::scene::scene,
     sentinels::{MESSAGE_TEXT, PHN},
 };
 use jiff::Timestamp;
@@ -76,7 +77,7 @@ async fn every_table_of_the_template_exists_with_its_keys_indexes_and_ttl() {
 /// the message's expiry), so that DynamoDB does delete them.
 #[tokio::test]
 async fn the_ttl_attribute_of_each_table_is_the_one_the_code_writes() {
-    let s = crate::sending::scene(901, Some(PHN)).await;
+    let s = scene(901, Some(PHN)).await;
     let body = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
     let (status, receipt) = s.send("ttl-1", &body).await;
     assert_eq!(status, 201, "{receipt}");

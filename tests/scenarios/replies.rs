@@ -18,37 +18,14 @@ use domain::{
 };
 use inbound_reply::InboundReply;
 use integration_tests::{
+    fixtures::{
+        inbound::InboundSms,
+        scene::{Scene, scene},
+    },
     message_sender,
     sentinels::{self, REPLY_TEXT},
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::api_event::inbound_sms_event;
-use serde_json::json;
-
-use crate::sending::{Scene, scene};
-
-fn event(
-    s: &Scene,
-    id: &str,
-    from: &str,
-    to: &str,
-    body: &str,
-) -> aws_lambda_events::sns::SnsEvent {
-    let payload = json!({
-        "originationNumber": from,
-        "destinationNumber": to,
-        "messageKeyword": "KEYWORD_123456789012",
-        "messageBody": body,
-        "inboundMessageId": id,
-        "previousPublishedMessageId": null
-    });
-    inbound_sms_event(
-        &s.test.stack.inbound_topic_arn().unwrap(),
-        &payload,
-        &format!("sns-{id}"),
-        Timestamp::now(),
-    )
-}
 
 async fn status(s: &Scene, clinic: &ClinicId, appointment: &str) -> AppointmentStatus {
     let id = AppointmentId::parse(appointment).unwrap();
@@ -77,7 +54,7 @@ async fn a_reply_makes_the_appointment_unclear_and_gets_one_auto_reply_with_the_
     let outcome = s
         .test
         .functions
-        .call_sns(event(&s, "in-801", &s.phone, CLINIC_NUMBER, REPLY_TEXT))
+        .call_sns(s.reply_event("in-801", REPLY_TEXT))
         .await;
     assert_eq!((outcome.handled, outcome.failed), (1, 0));
     assert_eq!(
@@ -100,7 +77,7 @@ async fn the_same_event_three_times_and_concurrently_gets_one_auto_reply() {
     for _ in 0..3 {
         s.test
             .functions
-            .call_sns(event(&s, "in-802", &s.phone, CLINIC_NUMBER, "Sentinel ok"))
+            .call_sns(s.reply_event("in-802", "Sentinel ok"))
             .await;
     }
     let racers: Vec<_> = (0..6)
@@ -109,13 +86,7 @@ async fn the_same_event_three_times_and_concurrently_gets_one_auto_reply() {
             tokio::spawn(async move {
                 s.test
                     .functions
-                    .call_sns(event(
-                        &s,
-                        "in-802b",
-                        &s.phone,
-                        CLINIC_NUMBER,
-                        "Sentinel ok?",
-                    ))
+                    .call_sns(s.reply_event("in-802b", "Sentinel ok?"))
                     .await
             })
         })
@@ -136,7 +107,7 @@ async fn stop_refuses_later_sends_and_start_allows_them_again() {
     sent_basic(&s, "reply-3").await;
     s.test
         .functions
-        .call_sns(event(&s, "in-803a", &s.phone, CLINIC_NUMBER, "STOP"))
+        .call_sns(s.reply_event("in-803a", "STOP"))
         .await;
     assert_eq!(
         status(&s, &s.clinic.id, "a-mine").await,
@@ -147,7 +118,7 @@ async fn stop_refuses_later_sends_and_start_allows_them_again() {
     assert_eq!(refused, 409, "{problem}");
     s.test
         .functions
-        .call_sns(event(&s, "in-803b", &s.phone, CLINIC_NUMBER, "START"))
+        .call_sns(s.reply_event("in-803b", "START"))
         .await;
     assert_eq!(
         s.send("reply-3c", r#"{"kind":"basic","text":"Hi"}"#)
@@ -176,23 +147,16 @@ async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_n
     send_with(&old, &s.clinic.id, "a-mine", "reply-4").await;
     s.test
         .functions
-        .call_sns(event(
-            &s,
-            "in-804a",
-            &s.phone,
-            CLINIC_NUMBER,
-            "Sentinel hello?",
-        ))
+        .call_sns(s.reply_event("in-804a", "Sentinel hello?"))
         .await;
     s.test
         .functions
-        .call_sns(event(
-            &s,
-            "in-804b",
-            &sentinels::phone(899),
-            CLINIC_NUMBER,
-            "Sentinel who is this",
-        ))
+        .call_sns(s.inbound_event(&InboundSms {
+            id: "in-804b",
+            from: &sentinels::phone(899),
+            to: CLINIC_NUMBER,
+            text: "Sentinel who is this",
+        }))
         .await;
     assert_eq!(
         status(&s, &s.clinic.id, "a-mine").await,
@@ -251,13 +215,12 @@ async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
 
     s.test
         .functions
-        .call_sns(event(
-            &s,
-            "in-805",
-            &s.phone,
-            "+12505550177",
-            "Sentinel which clinic?",
-        ))
+        .call_sns(s.inbound_event(&InboundSms {
+            id: "in-805",
+            from: &s.phone,
+            to: "+12505550177",
+            text: "Sentinel which clinic?",
+        }))
         .await;
     assert_eq!(
         status(&s, &other.id, "a-second").await,
@@ -292,7 +255,7 @@ async fn a_transient_failure_fails_the_invocation_so_that_lambda_retries() {
         ..ReplyHandler::on_aws(&s.test.stack.config, &s.test.stack.clients)
     });
     let result = failing
-        .handle_event(event(&s, "in-806", &s.phone, CLINIC_NUMBER, "Sentinel ok"))
+        .handle_event(s.reply_event("in-806", "Sentinel ok"))
         .await;
     assert!(result.is_err(), "Lambda must retry");
     assert_eq!(

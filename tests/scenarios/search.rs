@@ -10,12 +10,13 @@ use domain::{
     ports::AppointmentStore,
 };
 use integration_tests::{
-    TestStack, body_json, http_call,
+    HttpCall, TestStack, body_json,
+    fixtures::demo::demo_clinic,
+    http_call,
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN},
-    staff_claims, with_query,
+    staff_call, staff_claims, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::seed::{DemoData, seed};
 use serde_json::Value;
 
 const DAY: SignedDuration = SignedDuration::from_hours(24);
@@ -27,18 +28,13 @@ struct Seeded {
 
 async fn seeded() -> Seeded {
     let test = TestStack::new().await;
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
-        .await
-        .unwrap();
+    let clinic = demo_clinic(&test).await;
     Seeded { test, clinic }
 }
 
 impl Seeded {
     async fn search_as(&self, clinic: &str, pairs: &[(&str, &str)]) -> (u16, Value) {
-        let call = with_query(
-            http_call("GET /patients", &[], Some(staff_claims(clinic, "staff-1"))),
-            pairs,
-        );
+        let call = with_query(staff_call(clinic, "GET /patients", &[]), pairs);
         let response = self
             .test
             .call_showing_phi("search", &call, "results show the clinic its own patients")
@@ -50,6 +46,15 @@ impl Seeded {
         let (status, body) = self.search_as(self.clinic.id.as_str(), &[("q", q)]).await;
         assert_eq!(status, 200, "{q}: {body}");
         ids(&body)
+    }
+
+    /// `GET /appointments/{appointment}` as the clinic's staff.
+    fn details_call(&self, appointment: &str) -> HttpCall {
+        staff_call(
+            self.clinic.id.as_str(),
+            "GET /appointments/{appointmentId}",
+            &[("appointmentId", appointment)],
+        )
     }
 
     async fn book(&self, patient: &Patient, appointment: &str, starts_at: Timestamp) {
@@ -279,11 +284,7 @@ async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appo
         Some(staff_claims("other-clinic", "staff-9")),
     );
     let theirs = s.test.call("search", &details).await;
-    let missing = http_call(
-        "GET /appointments/{appointmentId}",
-        &[("appointmentId", "a-does-not-exist")],
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    );
+    let missing = s.details_call("a-does-not-exist");
     let missing = s.test.call("search", &missing).await;
     assert_eq!(theirs.status(), 404);
     assert_eq!(
@@ -296,11 +297,7 @@ async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appo
 #[tokio::test]
 async fn appointment_details_show_patient_status_and_messages() {
     let s = seeded().await;
-    let call = http_call(
-        "GET /appointments/{appointmentId}",
-        &[("appointmentId", "a-zoe-upcoming")],
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    );
+    let call = s.details_call("a-zoe-upcoming");
     let response = s
         .test
         .call_showing_phi("search", &call, "the clinic sees its patient's appointment")
@@ -371,11 +368,7 @@ async fn bad_input_gets_a_400_problem_that_says_what_to_change() {
             "{detail}"
         );
     }
-    let malformed = http_call(
-        "GET /appointments/{appointmentId}",
-        &[("appointmentId", "bad id!")],
-        Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-    );
+    let malformed = s.details_call("bad id!");
     let response = s.test.call("search", &malformed).await;
     assert_eq!(response.status(), 400);
     assert_eq!(

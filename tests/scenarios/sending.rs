@@ -6,130 +6,22 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{
     appointment_status::AppointmentStatus,
     caller::Caller,
-    email::Email,
     error::DependencyError,
     ids::{AppointmentId, PatientId, StaffUserId},
-    model::{Appointment, Clinic, Patient},
-    phn::Phn,
+    model::{Appointment, Patient},
     phone::PhoneNumber,
     ports::{AppointmentStore, ClinicStore, OutboundSms, SmsReceipt, SmsSender},
 };
 use integration_tests::{
-    TestStack, body_json, http_call,
-    sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MESSAGE_TEXT, PHN},
-    staff_claims, with_body,
+    fixtures::scene::scene,
+    sentinels::{self, FIRST_NAME, LAST_NAME, MESSAGE_TEXT, PHN},
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::seed::{DemoData, seed};
 use serde_json::Value;
 
-pub(crate) struct Scene {
-    pub(crate) test: TestStack,
-    pub(crate) clinic: Clinic,
-    /// The patient's number, E.164.
-    pub(crate) phone: String,
-}
-
-/// A stack with the demo clinic and one patient of this test's own (own phone, from the
-/// sentinels' `phone_slot`, so that the SMS read back are this test's), with an appointment
-/// `a-mine` in two days.
-pub(crate) async fn scene(phone_slot: u16, phn: Option<&str>) -> Scene {
-    let test = TestStack::new().await;
-    let phone = sentinels::phone(phone_slot);
-    let clinic = seed(&test.store, &DemoData::load().unwrap(), Timestamp::now())
-        .await
-        .unwrap();
-    let patient = Patient {
-        id: PatientId::parse("p-mine").unwrap(),
-        phn: phn.map(|p| Phn::parse(p).unwrap()),
-        first_name: FIRST_NAME.into(),
-        last_name: LAST_NAME.into(),
-        date_of_birth: None,
-        phone: Some(PhoneNumber::parse(&phone).unwrap()),
-        email: Some(Email::parse(EMAIL).unwrap()),
-    };
-    let appointment = Appointment {
-        id: AppointmentId::parse("a-mine").unwrap(),
-        patient_id: patient.id.clone(),
-        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 2 * 86_400).unwrap(),
-        provider_name: "Dr. Chen".into(),
-        status: AppointmentStatus::Booked,
-    };
-    test.store
-        .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
-        .await
-        .unwrap();
-    Scene {
-        test,
-        clinic,
-        phone,
-    }
-}
-
-impl Scene {
-    async fn send_as(
-        &self,
-        clinic: &str,
-        appointment: &str,
-        key: Option<&str>,
-        body: &str,
-    ) -> (u16, Value) {
-        let mut call = with_body(
-            http_call(
-                "POST /appointments/{appointmentId}/messages",
-                &[("appointmentId", appointment)],
-                Some(staff_claims(clinic, "staff-1")),
-            ),
-            body,
-        );
-        if let Some(key) = key {
-            call.headers
-                .push(("idempotency-key".to_owned(), key.to_owned()));
-        }
-        let response = self.test.call("send", &call).await;
-        (response.status().as_u16(), body_json(&response))
-    }
-
-    /// The details of `a-mine` as the clinic's staff see them.
-    pub(crate) async fn appointment_details(&self) -> Value {
-        let call = http_call(
-            "GET /appointments/{appointmentId}",
-            &[("appointmentId", "a-mine")],
-            Some(staff_claims(self.clinic.id.as_str(), "staff-1")),
-        );
-        let response = self
-            .test
-            .call_showing_phi("search", &call, "the clinic sees its patient's appointment")
-            .await;
-        body_json(&response)
-    }
-
-    pub(crate) async fn send(&self, key: &str, body: &str) -> (u16, Value) {
-        self.send_as(self.clinic.id.as_str(), "a-mine", Some(key), body)
-            .await
-    }
-
-    pub(crate) async fn sms_to_me(&self) -> Vec<local_stack::emulator::PublishedSms> {
-        let all = self.test.published_sms().await;
-        all.into_iter()
-            .filter(|sms| sms.phone_number == self.phone)
-            .collect()
-    }
-
-    pub(crate) async fn raw_items(&self, table: &str) -> String {
-        // Tests may Scan: this reads back everything this test's stack stored.
-        let output = self
-            .test
-            .stack
-            .clients
-            .dynamodb()
-            .scan()
-            .table_name(table)
-            .send()
-            .await
-            .unwrap();
-        format!("{:?}", output.items())
-    }
+/// What a problem answer's `detail` says.
+fn detail(problem: &Value) -> &str {
+    problem["detail"].as_str().unwrap()
 }
 
 #[tokio::test]
@@ -258,23 +150,7 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
     let s = scene(604, Some(PHN)).await;
     let mut ids = Vec::new();
     for content_type in ["application/pdf", "image/png"] {
-        let call = with_body(
-            http_call(
-                "POST /attachments",
-                &[],
-                Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-            ),
-            &format!(r#"{{"content_type":"{content_type}"}}"#),
-        );
-        let ticket = body_json(&s.test.call("send", &call).await);
-        let mut put = reqwest::Client::new()
-            .put(ticket["upload"]["url"].as_str().unwrap())
-            .body(b"file".to_vec());
-        for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-            put = put.header(name, value.as_str().unwrap());
-        }
-        assert!(put.send().await.unwrap().status().is_success());
-        ids.push(ticket["attachment_id"].as_str().unwrap().to_owned());
+        ids.push(s.upload_attachment(content_type, b"file").await);
     }
     let attachments: Vec<_> = ids
         .iter()
@@ -292,12 +168,7 @@ async fn a_secure_message_carries_uploaded_attachments_after_checking_them() {
     );
     let (status, problem) = s.send("key-attach-2", &missing).await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("was not uploaded")
-    );
+    assert!(detail(&problem).contains("was not uploaded"));
     assert_eq!(s.sms_to_me().await.len(), 1);
 }
 
@@ -333,12 +204,7 @@ async fn duplicate_and_concurrent_sends_with_one_key_publish_once() {
         .send("key-dup-1", r#"{"kind":"basic","text":"Something else"}"#)
         .await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("different request")
-    );
+    assert!(detail(&problem).contains("different request"));
 }
 
 /// SNS as the emulator runs it, except that Publish fails: a fault injected at the port.
@@ -490,7 +356,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
         (&clinic, "a-mine", Some("k15"), &unknown_field, 400, "invalid-body", "unknown field `phn`"),
         (&clinic, "a-mine", Some("k16"), "{", 400, "invalid-body", "not valid JSON"),
     ];
-    for (clinic, appointment, key, body, status, kind, detail) in cases {
+    for (clinic, appointment, key, body, status, kind, says) in cases {
         let (got, problem) = s.send_as(clinic, appointment, key, body).await;
         assert_eq!(got, status, "{appointment} {body}: {problem}");
         assert_eq!(
@@ -498,10 +364,7 @@ async fn bad_sends_get_clear_problems_and_publish_nothing() {
             format!("urn:direct-messages:problem:{kind}"),
             "{body}"
         );
-        assert!(
-            problem["detail"].as_str().unwrap().contains(detail),
-            "{problem}"
-        );
+        assert!(detail(&problem).contains(says), "{problem}");
     }
     let (status, problem) = s
         .send_as(&clinic, "a-zoe-upcoming", Some("k12"), &secure)
@@ -543,12 +406,7 @@ async fn a_patient_without_a_phone_cannot_be_texted() {
         .send("key-nophone", r#"{"kind":"basic","text":"Hi"}"#)
         .await;
     assert_eq!(status, 422);
-    assert!(
-        problem["detail"]
-            .as_str()
-            .unwrap()
-            .contains("no phone number")
-    );
+    assert!(detail(&problem).contains("no phone number"));
 }
 
 #[tokio::test]

@@ -10,39 +10,24 @@ use domain::{
     unlock::{LOCKOUT, UnlockView, Unlocker},
 };
 use integration_tests::{
-    HttpCall, body_json, body_text, http_call,
+    HttpCall, body_text,
+    fixtures::scene::{Scene, scene},
+    http_call,
     sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
-    staff_claims, with_body,
 };
 use jiff::{SignedDuration, Timestamp};
 use lambda_http::{Body, Response};
-
-use crate::sending::{Scene, scene};
 
 const RIGHT: &str = PHN;
 const WRONG: &str = OTHER_PHN;
 
 /// Sends a secure message with one PDF to this scene's patient; the token from its SMS.
 async fn sent(s: &Scene) -> String {
-    let upload = with_body(
-        http_call(
-            "POST /attachments",
-            &[],
-            Some(staff_claims(s.clinic.id.as_str(), "staff-1")),
-        ),
-        r#"{"content_type":"application/pdf"}"#,
-    );
-    let ticket = body_json(&s.test.call("send", &upload).await);
-    let mut put = reqwest::Client::new()
-        .put(ticket["upload"]["url"].as_str().unwrap())
-        .body(b"%PDF-sentinel".to_vec());
-    for (name, value) in ticket["upload"]["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    assert!(put.send().await.unwrap().status().is_success());
+    let attachment = s
+        .upload_attachment("application/pdf", b"%PDF-sentinel")
+        .await;
     let body = format!(
-        r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{}","file_name":"résultats.pdf"}}]}}"#,
-        ticket["attachment_id"].as_str().unwrap()
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT} <script>alert(1)</script>","chat_ids":["colonoscopy-prep"],"attachments":[{{"id":"{attachment}","file_name":"résultats.pdf"}}]}}"#
     );
     let (status, receipt) = s.send("unlock-send", &body).await;
     assert_eq!(status, 201, "{receipt}");
@@ -311,25 +296,22 @@ fn whole_second_now() -> Timestamp {
     Timestamp::from_second(Timestamp::now().as_second()).unwrap()
 }
 
-async fn attempts_of(unlocker: &Unlocker, token: &str) -> domain::unlock::Attempts {
-    unlocker
-        .unlocks
-        .get_unlock(&LinkToken::parse(token).unwrap().hash())
-        .await
-        .unwrap()
-        .unwrap()
-        .attempts
+/// A secure message sent with four wrong PHNs typed at it, one short of the lock, on a clock
+/// stopped at `now` (to the second); its token, `now` and the unlocker on that clock.
+async fn four_wrong(s: &Scene) -> (String, Timestamp, Arc<Unlocker>) {
+    let token = sent(s).await;
+    let now = whole_second_now();
+    let unlocker = Arc::new(unlocker(s, Arc::new(FixedClock::at(now))));
+    for _ in 0..4 {
+        unlocker.attempt(&token, WRONG).await.unwrap();
+    }
+    (token, now, unlocker)
 }
 
 #[tokio::test]
 async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_five() {
     let s = scene(711, Some(RIGHT)).await;
-    let token = sent(&s).await;
-    let now = whole_second_now();
-    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
-    for _ in 0..4 {
-        unlocker.attempt(&token, WRONG).await.unwrap();
-    }
+    let (token, now, unlocker) = four_wrong(&s).await;
     let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
     assert!(
         views
@@ -337,7 +319,7 @@ async fn four_wrong_then_concurrent_wrong_attempts_count_one_and_lock_once_at_fi
             .all(|view| matches!(view, UnlockView::Locked { until: Some(until), .. } if *until == now + LOCKOUT)),
         "every racer sees the one 15-minute lock: {views:?}"
     );
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     assert_eq!(
         (
             attempts.failures_total,
@@ -366,7 +348,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
     for _ in 0..4 {
         unlocker.attempt(&token, WRONG).await.unwrap();
     }
-    assert_eq!(attempts_of(&unlocker, &token).await.failures_total, 19);
+    assert_eq!(s.unlock_attempts(&token).await.failures_total, 19);
     let views = concurrently(&unlocker, &token, &[WRONG; 10]).await;
     assert!(
         views
@@ -374,7 +356,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
             .all(|view| matches!(view, UnlockView::Locked { until: None, .. })),
         "{views:?}"
     );
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     assert_eq!((attempts.failures_total, attempts.version), (20, 20));
     assert!(attempts.locked_forever);
     clock.advance(SignedDuration::from_hours(24));
@@ -383,7 +365,7 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
         UnlockView::Locked { until: None, .. }
     ));
     assert_eq!(
-        attempts_of(&unlocker, &token).await.version,
+        s.unlock_attempts(&token).await.version,
         20,
         "nothing more counted"
     );
@@ -392,17 +374,12 @@ async fn nineteen_wrong_then_concurrent_wrong_attempts_lock_for_good_at_twenty()
 #[tokio::test]
 async fn the_right_phn_racing_wrong_ones_at_the_threshold_opens_only_before_the_lock() {
     let s = scene(713, Some(RIGHT)).await;
-    let token = sent(&s).await;
-    let now = whole_second_now();
-    let unlocker = Arc::new(unlocker(&s, Arc::new(FixedClock::at(now))));
-    for _ in 0..4 {
-        unlocker.attempt(&token, WRONG).await.unwrap();
-    }
+    let (token, now, unlocker) = four_wrong(&s).await;
     let mut phns = [WRONG; 9].to_vec();
     phns.insert(4, RIGHT);
     let views = concurrently(&unlocker, &token, &phns).await;
     let opened = matches!(views[4], UnlockView::Opened { .. });
-    let attempts = attempts_of(&unlocker, &token).await;
+    let attempts = s.unlock_attempts(&token).await;
     let counted_wrong = attempts.failures_total - 4;
     assert_eq!(
         attempts.version,

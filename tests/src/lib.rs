@@ -5,6 +5,7 @@
 pub mod aws_call_timing;
 pub mod aws_faults;
 pub mod aws_request_counts;
+pub mod fixtures;
 pub mod lambda_runtime_api;
 pub mod phi_guard;
 pub mod sentinels;
@@ -79,10 +80,7 @@ impl TestStack {
     /// PHI guard checks the answer's body and fails the test on any patient data in it or in
     /// the logs so far.
     pub async fn call(&self, binary: &str, call: &HttpCall) -> Response<Body> {
-        let request = call
-            .request(Timestamp::now())
-            .expect("a valid API Gateway event");
-        self.call_request(binary, request, None).await
+        call_function(&self.functions, binary, call).await
     }
 
     /// Like [`TestStack::call`], for a call whose successful answer must show patient data
@@ -93,10 +91,7 @@ impl TestStack {
         call: &HttpCall,
         reason: &str,
     ) -> Response<Body> {
-        let request = call
-            .request(Timestamp::now())
-            .expect("a valid API Gateway event");
-        self.call_request(binary, request, Some(reason)).await
+        call_function_showing_phi(&self.functions, binary, call, reason).await
     }
 
     /// A ready-made request (e.g. a sample event) through the function's handler, its answer
@@ -236,6 +231,12 @@ pub fn staff_claims(clinic: &str, user: &str) -> BTreeMap<String, String> {
     ])
 }
 
+/// A request to `route_key` as the staff user `staff-1` of `clinic`, its path parameters
+/// filled in.
+pub fn staff_call(clinic: &str, route_key: &str, parameters: &[(&str, &str)]) -> HttpCall {
+    http_call(route_key, parameters, Some(staff_claims(clinic, "staff-1")))
+}
+
 /// A request to `route_key` (e.g. `GET /appointments/{appointmentId}`) with its path
 /// parameters filled in.
 pub fn http_call(
@@ -267,6 +268,13 @@ pub fn with_query(mut call: HttpCall, pairs: &[(&str, &str)]) -> HttpCall {
     call.raw_query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
+    call
+}
+
+/// The same request with an `Idempotency-Key` header, as the dashboard sends a message.
+pub fn with_idempotency_key(mut call: HttpCall, key: &str) -> HttpCall {
+    call.headers
+        .push(("idempotency-key".to_owned(), key.to_owned()));
     call
 }
 
