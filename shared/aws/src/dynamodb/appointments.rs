@@ -12,6 +12,7 @@ use super::{DynamoStore, Item, from_item, s, to_item, transact_put};
 use crate::sdk_failure;
 use domain::{
     appointment_status::AppointmentStatus,
+    language::Language,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
     model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
@@ -27,30 +28,67 @@ pub(crate) struct PatientItem {
     pk: String,
     sk: String,
     /// Bumped on every write; the condition on it keeps lookup keys in step with the patient.
-    version: u64,
+    pub(crate) version: u64,
     #[serde(flatten)]
     pub(crate) patient: Patient,
     #[serde(default)]
-    appointments: Vec<AppointmentCard>,
+    pub(crate) appointments: Vec<AppointmentCard>,
+    /// The EMR's order of the last update of the patient (a sync), when there was one.
+    #[serde(default)]
+    pub(crate) update_order: Option<String>,
+    /// The language the patient prefers, from the EMR.
+    #[serde(default)]
+    pub(crate) language: Option<Language>,
+}
+
+impl PatientItem {
+    /// The item of `patient` with `appointments`, one version after `previous`, keeping what
+    /// only a sync writes.
+    pub(crate) fn next(
+        clinic: &ClinicId,
+        patient: &Patient,
+        appointments: Vec<AppointmentCard>,
+        previous: Option<&PatientItem>,
+    ) -> PatientItem {
+        PatientItem {
+            pk: clinic.as_str().to_owned(),
+            sk: patient.id.as_str().to_owned(),
+            version: previous.map_or(1, |item| item.version + 1),
+            patient: patient.clone(),
+            appointments,
+            update_order: previous.and_then(|item| item.update_order.clone()),
+            language: previous.and_then(|item| item.language),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct AppointmentItem {
-    pk: String,
-    sk: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
     /// Key of the `by_patient` index: `<clinic>#<patient>`.
-    patient_key: String,
+    pub(crate) patient_key: String,
     /// Sort key of the `by_patient` index, sortable text.
-    starts_at: String,
-    patient_id: PatientId,
-    provider_name: String,
-    status: AppointmentStatus,
+    pub(crate) starts_at: String,
+    pub(crate) patient_id: PatientId,
+    pub(crate) provider_name: String,
+    /// The status shown: the EMR's, or `Unclear` after a reply until staff clear it.
+    pub(crate) status: AppointmentStatus,
     /// The patient as they were when this appointment was last written, with the patient
     /// item's version then: a send reads this copy, and its write checks the version.
     #[serde(default)]
-    patient: Option<Patient>,
+    pub(crate) patient: Option<Patient>,
     #[serde(default)]
-    patient_version: Option<u64>,
+    pub(crate) patient_version: Option<u64>,
+    /// The EMR's status, kept beside an `Unclear` shown status.
+    #[serde(default)]
+    pub(crate) emr_status: Option<AppointmentStatus>,
+    /// The EMR's order of the last update of the appointment (a sync).
+    #[serde(default)]
+    pub(crate) update_order: Option<String>,
+    /// Bumped on every sync of the appointment.
+    #[serde(default)]
+    pub(crate) version: Option<u64>,
 }
 
 /// A lookup key with a copy of what search shows, so that a search reads nothing else.
@@ -99,6 +137,9 @@ impl AppointmentItem {
             status: appointment.status,
             patient: Some(patient.clone()),
             patient_version: Some(patient_version),
+            emr_status: None,
+            update_order: None,
+            version: None,
         }
     }
 
@@ -148,13 +189,7 @@ impl DynamoStore {
                     to_item(&AppointmentItem::new(clinic, appointment, patient, 1), OP)?,
                 ));
             }
-            let item = PatientItem {
-                pk: clinic.as_str().to_owned(),
-                sk: patient.id.as_str().to_owned(),
-                version: 1,
-                patient: patient.clone(),
-                appointments: cards,
-            };
+            let item = PatientItem::next(clinic, patient, cards, None);
             writes.push((&self.tables.patients, to_item(&item, OP)?));
         }
         for chunk in writes.chunks(25) {
@@ -198,7 +233,7 @@ impl DynamoStore {
             }))
     }
 
-    async fn get_patient_item(
+    pub(crate) async fn get_patient_item(
         &self,
         clinic: &ClinicId,
         id: &PatientId,
@@ -227,24 +262,42 @@ impl DynamoStore {
         previous: Option<&PatientItem>,
     ) -> Result<Vec<TransactWriteItem>, DependencyError> {
         const OP: &str = "UpsertAppointment";
-        let old_keys = previous
-            .map(|item| lookup_keys(clinic, &item.patient))
-            .unwrap_or_default();
-        let new_keys = lookup_keys(clinic, patient);
-
         let cards = previous
             .map(|item| item.appointments.clone())
             .unwrap_or_default();
-        let patient_item = PatientItem {
-            pk: clinic.as_str().to_owned(),
-            sk: patient.id.as_str().to_owned(),
-            version: previous.map_or(1, |item| item.version + 1),
-            patient: patient.clone(),
-            appointments: with_card(cards, appointment),
-        };
+        let patient_item =
+            PatientItem::next(clinic, patient, with_card(cards, appointment), previous);
+        let mut items = vec![transact_put(
+            &self.tables.appointments,
+            to_item(
+                &AppointmentItem::new(clinic, appointment, patient, patient_item.version),
+                OP,
+            )?,
+            None,
+            OP,
+        )?];
+        items.extend(self.patient_writes(clinic, &patient_item, previous, OP)?);
+        Ok(items)
+    }
+
+    /// The writes that store `next` over `previous` (read before, at its version): the
+    /// patient item, on the condition that nobody wrote it since, every lookup key it has
+    /// now (each carries the patient and the cards), and the deletion of the keys it no
+    /// longer has.
+    pub(crate) fn patient_writes(
+        &self,
+        clinic: &ClinicId,
+        next: &PatientItem,
+        previous: Option<&PatientItem>,
+        operation: &'static str,
+    ) -> Result<Vec<TransactWriteItem>, DependencyError> {
+        let old_keys = previous
+            .map(|item| lookup_keys(clinic, &item.patient))
+            .unwrap_or_default();
+        let new_keys = lookup_keys(clinic, &next.patient);
         let mut put_patient = Put::builder()
             .table_name(&self.tables.patients)
-            .set_item(Some(to_item(&patient_item, OP)?));
+            .set_item(Some(to_item(next, operation)?));
         put_patient = match previous {
             None => put_patient.condition_expression("attribute_not_exists(pk)"),
             Some(item) => put_patient
@@ -257,27 +310,14 @@ impl DynamoStore {
         };
         let put_patient = put_patient
             .build()
-            .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
-
-        let mut items = vec![
-            TransactWriteItem::builder().put(put_patient).build(),
-            transact_put(
-                &self.tables.appointments,
-                to_item(
-                    &AppointmentItem::new(clinic, appointment, patient, patient_item.version),
-                    OP,
-                )?,
-                None,
-                OP,
-            )?,
-        ];
-        // Every key is rewritten: each carries the patient and the appointment cards.
-        for item in lookup_items(clinic, patient, &patient_item.appointments) {
+            .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
+        let mut items = vec![TransactWriteItem::builder().put(put_patient).build()];
+        for item in lookup_items(clinic, &next.patient, &next.appointments) {
             items.push(transact_put(
                 &self.tables.patient_lookup,
-                to_item(&item, OP)?,
+                to_item(&item, operation)?,
                 None,
-                OP,
+                operation,
             )?);
         }
         for LookupKey { pk, sk } in old_keys.difference(&new_keys) {
@@ -286,7 +326,7 @@ impl DynamoStore {
                 .key("pk", s(pk))
                 .key("sk", s(sk))
                 .build()
-                .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+                .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
         Ok(items)

@@ -2,6 +2,7 @@
 
 mod appointments;
 mod clinics;
+mod emr_records;
 mod messages;
 mod requests;
 mod sends;

@@ -19,14 +19,17 @@ use crate::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
         SmsOutcome, SmsStatus, Template, with_card,
     },
-    patient_keys::{LookupKey, lookup_keys},
+    language::Language,
+    patient_keys::{LookupKey, lookup_keys, phn_key},
+    phn::Phn,
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, AuditLog, BeginOutcome, BeginSend, ClinicStore, DirectoryEntry,
-        DirectoryPage, FinishSend, IdempotencyRecord, InboundClaim, InboundLog, InboundProgress,
-        MessageMatch, MessageStore, PatientDirectory, PatientRecord, SendLookup, SendRecords,
-        SendStore, UnlockState, UnlockStore,
+        AppointmentStore, AppointmentSync, AuditLog, BeginOutcome, BeginSend, ClinicStore,
+        DirectoryEntry, DirectoryPage, EmrRecords, FinishSend, IdempotencyRecord, InboundClaim,
+        InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, PatientRecord,
+        PatientSync, SendLookup, SendRecords, SendStore, Synced, UnlockState, UnlockStore,
     },
+    update_order::UpdateOrder,
     unlock::Attempts,
 };
 
@@ -51,6 +54,44 @@ struct Tables {
     audit: Vec<AuditEntry>,
     /// Idempotency keys and what their requests left.
     requests: BTreeMap<ScopedIdempotencyKey, IdempotencyRecord>,
+    /// The EMR's update order of each patient and appointment written by a sync.
+    patient_orders: BTreeMap<(String, String), UpdateOrder>,
+    appointment_orders: BTreeMap<(String, String), UpdateOrder>,
+    /// The version of each appointment written by a sync, and the EMR's status of it.
+    appointment_versions: BTreeMap<(String, String), u64>,
+    emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
+    languages: BTreeMap<(String, String), Language>,
+}
+
+impl Tables {
+    /// Writes `patient` with `cards` under every lookup key they have now, and removes the
+    /// keys they no longer have; bumps the patient's version.
+    fn write_patient(
+        &mut self,
+        clinic: &ClinicId,
+        patient: &Patient,
+        cards: Vec<AppointmentCard>,
+    ) -> u64 {
+        let patient_key = key(clinic, patient.id.as_str());
+        if let Some(previous) = self.patients.get(&patient_key) {
+            for old in lookup_keys(clinic, previous) {
+                self.lookup.remove(&old);
+            }
+        }
+        for lookup in lookup_keys(clinic, patient) {
+            let entry = DirectoryEntry {
+                sort_key: lookup.sk.clone(),
+                patient: patient.clone(),
+                appointments: cards.clone(),
+            };
+            self.lookup.insert(lookup, entry);
+        }
+        self.cards.insert(patient_key.clone(), cards);
+        self.patients.insert(patient_key.clone(), patient.clone());
+        let version = self.patient_versions.get(&patient_key).map_or(1, |v| v + 1);
+        self.patient_versions.insert(patient_key, version);
+        version
+    }
 }
 
 #[derive(Debug, Default)]
@@ -235,30 +276,11 @@ impl AppointmentStore for MemoryStore {
     ) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let patient_key = key(clinic, patient.id.as_str());
-        if let Some(previous) = tables.patients.get(&patient_key) {
-            for old in lookup_keys(clinic, previous) {
-                tables.lookup.remove(&old);
-            }
-        }
         let cards = with_card(
-            tables.cards.remove(&patient_key).unwrap_or_default(),
+            tables.cards.get(&patient_key).cloned().unwrap_or_default(),
             appointment,
         );
-        for lookup in lookup_keys(clinic, patient) {
-            let entry = DirectoryEntry {
-                sort_key: lookup.sk.clone(),
-                patient: patient.clone(),
-                appointments: cards.clone(),
-            };
-            tables.lookup.insert(lookup, entry);
-        }
-        tables.cards.insert(patient_key.clone(), cards);
-        tables.patients.insert(patient_key.clone(), patient.clone());
-        let version = tables
-            .patient_versions
-            .get(&patient_key)
-            .map_or(1, |v| v + 1);
-        tables.patient_versions.insert(patient_key, version);
+        let version = tables.write_patient(clinic, patient, cards);
         let appointment_key = key(clinic, appointment.id.as_str());
         tables.appointment_patients.insert(
             appointment_key.clone(),
@@ -646,5 +668,123 @@ impl InboundLog for MemoryStore {
             entry.0 = true;
         }
         Ok(())
+    }
+}
+
+#[async_trait]
+impl EmrRecords for MemoryStore {
+    async fn sync_patient(
+        &self,
+        clinic: &ClinicId,
+        update: &PatientSync,
+    ) -> Result<Synced, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let patient_key = key(clinic, update.patient.id.as_str());
+        if !update
+            .order
+            .may_replace(tables.patient_orders.get(&patient_key))
+        {
+            let version = tables.patient_versions.get(&patient_key).copied();
+            return Ok(Synced::Stale {
+                version: version.unwrap_or_default(),
+            });
+        }
+        let cards = tables.cards.get(&patient_key).cloned().unwrap_or_default();
+        let version = tables.write_patient(clinic, &update.patient, cards);
+        tables
+            .patient_orders
+            .insert(patient_key.clone(), update.order.clone());
+        match update.language {
+            Some(language) => tables.languages.insert(patient_key, language),
+            None => tables.languages.remove(&patient_key),
+        };
+        Ok(Synced::Written { version })
+    }
+
+    async fn sync_appointment(
+        &self,
+        clinic: &ClinicId,
+        update: &AppointmentSync,
+    ) -> Result<Synced, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let appointment = &update.appointment;
+        let appointment_key = key(clinic, appointment.id.as_str());
+        let version = tables
+            .appointment_versions
+            .get(&appointment_key)
+            .copied()
+            .unwrap_or_default();
+        if !update
+            .order
+            .may_replace(tables.appointment_orders.get(&appointment_key))
+        {
+            return Ok(Synced::Stale { version });
+        }
+        let patient_key = key(clinic, appointment.patient_id.as_str());
+        let Some(patient) = tables.patients.get(&patient_key).cloned() else {
+            return Ok(Synced::NoPatient);
+        };
+        let stored = tables.appointments.get(&appointment_key).cloned();
+        // An appointment moved to another patient leaves the former one's cards.
+        if let Some(former) = stored
+            .as_ref()
+            .filter(|stored| stored.patient_id != appointment.patient_id)
+        {
+            let former_key = key(clinic, former.patient_id.as_str());
+            if let Some(former_patient) = tables.patients.get(&former_key).cloned() {
+                let mut cards = tables.cards.get(&former_key).cloned().unwrap_or_default();
+                cards.retain(|card| card.id != appointment.id);
+                tables.write_patient(clinic, &former_patient, cards);
+            }
+        }
+        let cards = with_card(
+            tables.cards.get(&patient_key).cloned().unwrap_or_default(),
+            appointment,
+        );
+        let patient_version = tables.write_patient(clinic, &patient, cards);
+        let shown_status = match stored.map(|stored| stored.status) {
+            Some(AppointmentStatus::Unclear) => AppointmentStatus::Unclear,
+            _ => appointment.status,
+        };
+        tables.appointment_patients.insert(
+            appointment_key.clone(),
+            PatientRecord {
+                patient,
+                version: patient_version,
+            },
+        );
+        tables.appointments.insert(
+            appointment_key.clone(),
+            Appointment {
+                status: shown_status,
+                ..appointment.clone()
+            },
+        );
+        tables
+            .emr_statuses
+            .insert(appointment_key.clone(), appointment.status);
+        tables
+            .appointment_orders
+            .insert(appointment_key.clone(), update.order.clone());
+        tables
+            .appointment_versions
+            .insert(appointment_key, version + 1);
+        Ok(Synced::Written {
+            version: version + 1,
+        })
+    }
+
+    async fn patient_with_health_number(
+        &self,
+        clinic: &ClinicId,
+        number: &Phn,
+    ) -> Result<Option<PatientId>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let pk = phn_key(clinic, number.as_str());
+        Ok(tables
+            .lookup
+            .iter()
+            .find(|(lookup, _)| lookup.pk == pk)
+            .map(|(_, entry)| entry.patient.id.clone()))
     }
 }
