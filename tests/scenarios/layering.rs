@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 35] = [
+const LAYERS: [(&str, u8); 36] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -38,6 +38,7 @@ const LAYERS: [(&str, u8); 35] = [
     ("ports", 2),
     ("appointment_details", 3),
     ("clinic_cache", 3),
+    ("emr_sync", 3),
     ("opt_outs", 3),
     ("replies", 3),
     ("search", 3),

@@ -42,6 +42,7 @@ pub mod ports;
 // Use cases.
 pub mod appointment_details;
 pub mod clinic_cache;
+pub mod emr_sync;
 pub mod opt_outs;
 pub mod replies;
 pub mod search;

@@ -12,9 +12,9 @@ use super::{DynamoStore, Item, from_item, s, to_item, transact_put};
 use crate::sdk_failure;
 use domain::{
     appointment_status::AppointmentStatus,
-    language::Language,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
+    language::Language,
     model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
     patient_keys::{LookupKey, lookup_keys},
     ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory, PatientRecord},

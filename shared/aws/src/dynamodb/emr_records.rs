@@ -6,9 +6,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
-    DynamoStore, from_item, s,
+    DynamoStore,
     appointments::{AppointmentItem, PatientItem, patient_key},
-    to_item,
+    from_item, s, to_item,
 };
 use crate::sdk_failure;
 use domain::{
@@ -120,7 +120,9 @@ impl EmrRecords for DynamoStore {
         for _ in 0..SYNC_ATTEMPTS {
             let previous = self.get_patient_item(clinic, &update.patient.id).await?;
             if let Some(stored) = &previous
-                && !update.order.may_replace(stored_order(stored.update_order.as_ref()).as_ref())
+                && !update
+                    .order
+                    .may_replace(stored_order(stored.update_order.as_ref()).as_ref())
             {
                 return Ok(Synced::Stale {
                     version: stored.version,
@@ -140,7 +142,11 @@ impl EmrRecords for DynamoStore {
                 });
             }
         }
-        Err(DependencyError::new("dynamodb", OP, "ConcurrentPatientUpdates"))
+        Err(DependencyError::new(
+            "dynamodb",
+            OP,
+            "ConcurrentPatientUpdates",
+        ))
     }
 
     async fn sync_appointment(
@@ -153,13 +159,17 @@ impl EmrRecords for DynamoStore {
         for _ in 0..SYNC_ATTEMPTS {
             let stored = self.get_appointment_item(clinic, &appointment.id).await?;
             if let Some(stored) = &stored
-                && !update.order.may_replace(stored_order(stored.update_order.as_ref()).as_ref())
+                && !update
+                    .order
+                    .may_replace(stored_order(stored.update_order.as_ref()).as_ref())
             {
                 return Ok(Synced::Stale {
                     version: stored.version.unwrap_or_default(),
                 });
             }
-            let Some(patient) = self.get_patient_item(clinic, &appointment.patient_id).await?
+            let Some(patient) = self
+                .get_patient_item(clinic, &appointment.patient_id)
+                .await?
             else {
                 return Ok(Synced::NoPatient);
             };
@@ -169,7 +179,11 @@ impl EmrRecords for DynamoStore {
                 with_card(patient.appointments.clone(), appointment),
                 Some(&patient),
             );
-            let version = stored.as_ref().and_then(|item| item.version).unwrap_or_default() + 1;
+            let version = stored
+                .as_ref()
+                .and_then(|item| item.version)
+                .unwrap_or_default()
+                + 1;
             let shown = match stored.as_ref().map(|item| item.status) {
                 Some(AppointmentStatus::Unclear) => AppointmentStatus::Unclear,
                 _ => appointment.status,
@@ -207,7 +221,11 @@ impl EmrRecords for DynamoStore {
                 return Ok(Synced::Written { version });
             }
         }
-        Err(DependencyError::new("dynamodb", OP, "ConcurrentAppointmentUpdates"))
+        Err(DependencyError::new(
+            "dynamodb",
+            OP,
+            "ConcurrentAppointmentUpdates",
+        ))
     }
 
     async fn patient_with_health_number(
@@ -218,6 +236,10 @@ impl EmrRecords for DynamoStore {
         let page = self
             .lookup(&phn_key(clinic, number.as_str()), "", None, 1)
             .await?;
-        Ok(page.entries.into_iter().next().map(|entry| entry.patient.id))
+        Ok(page
+            .entries
+            .into_iter()
+            .next()
+            .map(|entry| entry.patient.id))
     }
 }

@@ -14,12 +14,12 @@ use crate::{
     idempotency::IDEMPOTENCY_WINDOW,
     idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    language::Language,
     link_token::TokenHash,
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
         SmsOutcome, SmsStatus, Template, with_card,
     },
-    language::Language,
     patient_keys::{LookupKey, lookup_keys, phn_key},
     phn::Phn,
     phone::PhoneNumber,
@@ -29,8 +29,8 @@ use crate::{
         InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, PatientRecord,
         PatientSync, SendLookup, SendRecords, SendStore, Synced, UnlockState, UnlockStore,
     },
-    update_order::UpdateOrder,
     unlock::Attempts,
+    update_order::UpdateOrder,
 };
 
 #[derive(Debug, Default)]

@@ -3,6 +3,7 @@
 //! order of the update. What a resource lacks that messaging needs is an informational
 //! issue; what breaks a rule is an error issue naming the element, never its value.
 
+pub mod bundle;
 pub mod outcome;
 pub mod resources;
 
