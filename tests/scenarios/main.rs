@@ -8,6 +8,7 @@ mod faults;
 mod handlers;
 mod local_api;
 mod phi_guard;
+mod port_contracts;
 mod provisioning;
 mod replies;
 mod search;

@@ -7,6 +7,7 @@ pub mod aws_faults;
 pub mod aws_request_counts;
 pub mod lambda_runtime_api;
 pub mod phi_guard;
+pub mod port_contracts;
 pub mod sentinels;
 
 use std::collections::BTreeMap;
