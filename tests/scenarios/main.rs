@@ -9,6 +9,7 @@ mod handlers;
 mod layering;
 mod local_api;
 mod phi_guard;
+mod port_contracts;
 mod provisioning;
 mod replies;
 mod search;

@@ -8,6 +8,7 @@ pub mod aws_request_counts;
 pub mod fixtures;
 pub mod lambda_runtime_api;
 pub mod phi_guard;
+pub mod port_contracts;
 pub mod sentinels;
 
 use std::collections::BTreeMap;

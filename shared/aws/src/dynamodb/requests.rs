@@ -80,10 +80,15 @@ struct AuditItem<'a> {
 
 impl<'a> AuditItem<'a> {
     fn new(entry: &'a AuditEntry) -> Self {
+        // Entries alike to the second (two wrong PHNs typed within one second) are all
+        // kept: a random suffix makes every key new, so the write's condition only ever
+        // guards against overwriting, never refuses an entry.
+        let unique: [u8; 8] = domain::random::bytes(&crate::system::OsRandom);
+        let unique: String = unique.iter().map(|b| format!("{b:02x}")).collect();
         AuditItem {
             pk: entry.clinic_id.as_str(),
             sk: format!(
-                "{}#{}#{}",
+                "{}#{}#{}#{unique}",
                 sortable_timestamp(entry.at),
                 entry
                     .message_id

@@ -1,5 +1,6 @@
 //! The stores in memory (clinics, patients, appointments, messages, audit, idempotency
-//! keys), with the same lookup-key rules as DynamoDB.
+//! keys), behaving as the DynamoDB adapters do: the same lookup-key rules, the same
+//! conditions, times kept to the second. The port contract tests (`tests/`) hold both to it.
 
 use std::{
     collections::{BTreeMap, BTreeSet},
@@ -18,7 +19,7 @@ use crate::{
     link_token::TokenHash,
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
-        SmsOutcome, SmsStatus, Template, with_card,
+        SmsOutcome, SmsStatus, Template, UnlockRecord, with_card,
     },
     patient_keys::{LookupKey, lookup_keys, phn_key},
     phn::Phn,
@@ -144,6 +145,16 @@ impl MemoryStore {
 
 fn key(clinic: &ClinicId, id: &str) -> (String, String) {
     (clinic.as_str().to_owned(), id.to_owned())
+}
+
+/// A time as DynamoDB keeps it (epoch seconds or sortable text): to the whole second.
+fn to_second(at: jiff::Timestamp) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(at.as_second()).expect("a timestamp's own seconds")
+}
+
+/// A write DynamoDB refuses (a condition failed), as the adapters report it.
+fn refused(operation: &'static str, code: &str) -> DependencyError {
+    DependencyError::new("memory", operation, code)
 }
 
 #[async_trait]
@@ -289,9 +300,11 @@ impl AppointmentStore for MemoryStore {
                 version,
             },
         );
-        tables
-            .appointments
-            .insert(appointment_key, appointment.clone());
+        let stored = Appointment {
+            starts_at: to_second(appointment.starts_at),
+            ..appointment.clone()
+        };
+        tables.appointments.insert(appointment_key, stored);
         Ok(())
     }
 
@@ -347,16 +360,18 @@ impl PatientDirectory for MemoryStore {
         limit: usize,
     ) -> Result<DirectoryPage, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        let mut matching = tables
+        let matching = tables
             .lookup
             .iter()
             .filter(|(lookup, _)| lookup.pk == key && lookup.sk.starts_with(sort_prefix))
             .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
             .map(|(_, entry)| entry.clone());
-        let entries: Vec<_> = matching.by_ref().take(limit).collect();
+        let entries: Vec<_> = matching.take(limit).collect();
+        // DynamoDB stops at the limit without looking further: a full page is never known
+        // to be the last.
         Ok(DirectoryPage {
             items_read: entries.len(),
-            exhausted: matching.next().is_none(),
+            exhausted: entries.len() < limit,
             entries,
         })
     }
@@ -374,7 +389,9 @@ impl MessageStore for MemoryStore {
         Ok(tables
             .recorded
             .values()
-            .filter(|m| &m.clinic_id == clinic && &m.recipient == number && m.sent_at >= since)
+            .filter(|m| {
+                &m.clinic_id == clinic && &m.recipient == number && m.sent_at >= to_second(since)
+            })
             .max_by_key(|m| m.sent_at)
             .map(|m| MessageMatch {
                 message_id: m.id.clone(),
@@ -420,7 +437,7 @@ impl Tables {
     ) -> Option<IdempotencyRecord> {
         self.requests
             .get(key)
-            .filter(|record| record.started_at + IDEMPOTENCY_WINDOW >= now)
+            .filter(|record| record.started_at + IDEMPOTENCY_WINDOW >= to_second(now))
             .cloned()
     }
 
@@ -431,7 +448,29 @@ impl Tables {
         })
     }
 
+    /// Whether `message`, or its unlock item, would be written over another.
+    fn message_exists(&self, message: &NewMessage) -> bool {
+        let same_message = self
+            .recorded
+            .values()
+            .any(|kept| kept.clinic_id == message.clinic_id && kept.id == message.id);
+        let same_unlock = message
+            .unlock
+            .as_ref()
+            .is_some_and(|unlock| self.unlocks.contains_key(unlock.token_hash.as_str()));
+        same_message || same_unlock
+    }
+
     fn record_sending(&mut self, message: &NewMessage) {
+        let message = &NewMessage {
+            sent_at: to_second(message.sent_at),
+            expires_at: message.expires_at.map(to_second),
+            unlock: message.unlock.clone().map(|unlock| UnlockRecord {
+                expires_at: to_second(unlock.expires_at),
+                ..unlock
+            }),
+            ..message.clone()
+        };
         let sent = SentMessage {
             id: message.id.clone(),
             kind: message.kind,
@@ -505,9 +544,12 @@ impl SendStore for MemoryStore {
                     .get(&key(lookup.clinic, id.as_str()))
                     .cloned()
             }),
+            // One chat asked twice is read once (BatchGetItem takes each key once).
             chats: lookup
                 .chats
                 .iter()
+                .collect::<BTreeSet<_>>()
+                .into_iter()
                 .filter_map(|id| tables.chats.get(&key(lookup.clinic, id.as_str())).cloned())
                 .collect(),
         })
@@ -539,11 +581,15 @@ impl SendStore for MemoryStore {
         if tables.patient_versions.get(&patient) != Some(&begin.patient_version) {
             return Ok(BeginOutcome::PatientChanged);
         }
+        if tables.message_exists(message) {
+            // DynamoDB's condition on the message and unlock items cancels the whole write.
+            return Err(refused("BeginSend", "TransactionCanceledException"));
+        }
         tables.requests.insert(
             begin.idempotency_key.clone(),
             IdempotencyRecord {
                 fingerprint: begin.fingerprint.to_owned(),
-                started_at: message.sent_at,
+                started_at: to_second(message.sent_at),
                 response: None,
             },
         );
@@ -601,7 +647,10 @@ impl UnlockStore for MemoryStore {
         let mut tables = self.tables.lock().expect("store lock");
         match tables.unlocks.get_mut(token_hash.as_str()) {
             Some(state) if state.attempts.version == read_version => {
-                state.attempts = *attempts;
+                state.attempts = Attempts {
+                    locked_until: attempts.locked_until.map(to_second),
+                    ..*attempts
+                };
                 Ok(true)
             }
             _ => Ok(false),
@@ -615,15 +664,22 @@ impl UnlockStore for MemoryStore {
         at: jiff::Timestamp,
     ) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        let mut found = false;
         for ((owner, _), list) in tables.messages.iter_mut() {
             if owner != clinic.as_str() {
                 continue;
             }
             for sent in list.iter_mut().filter(|sent| &sent.id == message) {
-                sent.opened_at.get_or_insert(at);
+                sent.opened_at.get_or_insert(to_second(at));
+                found = true;
             }
         }
-        Ok(())
+        if found {
+            Ok(())
+        } else {
+            // DynamoDB's update requires the message: it never creates one.
+            Err(refused("MarkOpened", "ConditionalCheckFailedException"))
+        }
     }
 }
 
@@ -635,7 +691,9 @@ impl InboundLog for MemoryStore {
         now: jiff::Timestamp,
     ) -> Result<InboundClaim, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
-        let lease = now + crate::inbound_sms::INBOUND_CLAIM_LEASE;
+        // DynamoDB keeps the lease's end, and compares the claim's time, in epoch seconds.
+        let now = to_second(now);
+        let lease = to_second(now + crate::inbound_sms::INBOUND_CLAIM_LEASE);
         match tables.inbound.get_mut(id) {
             None => {
                 tables

@@ -1,0 +1,87 @@
+//! The store ports' behaviour suites (`integration_tests::port_contracts`), each rule run
+//! against the in-memory fake (`…::memory`) and DynamoDB on the emulator (`…::dynamodb`).
+
+/// For each suite and rule, a module named after the rule with one test per store.
+macro_rules! port_contracts {
+    ($($suite:ident: [$($rule:ident),* $(,)?])*) => {$(
+        mod $suite {$(
+            mod $rule {
+                use integration_tests::{TestStack, port_contracts::{self, MemoryUnderTest}};
+
+                #[tokio::test]
+                async fn memory() {
+                    port_contracts::$suite::$rule(&MemoryUnderTest::new()).await;
+                }
+
+                #[tokio::test]
+                async fn dynamodb() {
+                    port_contracts::$suite::$rule(&TestStack::new().await).await;
+                }
+            }
+        )*}
+    )*};
+}
+
+port_contracts! {
+    clinic_store: [
+        a_clinic_reads_back_as_written,
+        a_clinic_is_found_by_its_sms_number,
+        templates_are_listed_per_clinic_in_id_order_and_got_by_id,
+        chats_are_listed_per_clinic_in_id_order_and_got_by_id,
+        an_opt_out_is_set_and_cleared_per_clinic_and_number,
+    ]
+    appointment_store: [
+        an_appointment_and_its_patient_read_back_as_written,
+        appointment_times_are_kept_to_the_second,
+        an_upsert_moves_the_patients_lookup_keys_in_one_go,
+        a_patients_cards_keep_one_per_appointment_in_start_order,
+        every_upsert_of_a_patient_bumps_its_version,
+        a_status_is_set_only_on_an_existing_appointment,
+    ]
+    patient_directory: [
+        lookups_return_entries_under_their_prefix_in_sort_key_order,
+        a_lookup_pages_on_after_the_last_sort_key,
+        a_full_page_is_not_known_to_be_the_last,
+        an_exact_key_finds_its_patient_and_an_unknown_key_nothing,
+    ]
+    message_store: [
+        the_latest_message_to_a_number_since_a_time_is_found,
+        messages_for_an_appointment_are_listed_newest_first,
+        message_times_are_kept_to_the_second,
+    ]
+    audit_log: [
+        appended_entries_are_kept_in_their_clinics_trail,
+        a_recorded_entry_is_appended,
+        audit_entries_alike_to_the_second_are_all_kept,
+    ]
+    unlock_store: [
+        a_secure_message_is_found_by_its_token_hash_with_fresh_attempts,
+        a_stale_attempts_version_is_refused,
+        a_lockout_is_saved_and_read_back,
+        attempts_of_an_unknown_token_are_not_saved,
+        unlock_times_are_kept_to_the_second,
+        a_message_is_marked_opened_only_the_first_time,
+        marking_an_unknown_message_opened_fails,
+    ]
+    inbound_log: [
+        the_first_claim_of_an_inbound_sms_is_mine,
+        a_second_claim_within_the_lease_is_busy,
+        a_claim_after_the_lease_takes_over_with_the_recorded_progress,
+        a_finished_inbound_sms_is_done,
+        the_lease_is_kept_to_the_second,
+    ]
+    send_store: [
+        a_send_reads_its_appointment_patient_template_and_chats,
+        begin_send_records_the_message_and_claims_the_key,
+        begin_send_writes_nothing_when_the_recipient_opted_out,
+        begin_send_writes_nothing_when_the_patient_changed,
+        begin_send_writes_nothing_when_the_key_is_taken,
+        a_message_or_unlock_item_is_never_written_over_another,
+        an_expired_idempotency_key_reads_as_absent_and_may_be_claimed_again,
+        idempotency_key_times_are_kept_to_the_second,
+        finish_send_writes_outcome_answer_and_audit_together,
+        finish_send_without_an_answer_gives_the_key_back,
+        finish_send_writes_nothing_when_its_message_is_missing,
+        finish_send_writes_nothing_when_its_key_was_never_claimed,
+    ]
+}
