@@ -815,6 +815,7 @@ impl EmrRecords for MemoryStore {
             appointment_key.clone(),
             Appointment {
                 status: shown_status,
+                starts_at: to_second(appointment.starts_at),
                 ..appointment.clone()
             },
         );
