@@ -23,6 +23,15 @@ macro_rules! port_contracts {
 }
 
 port_contracts! {
+    emr_records: [
+        a_patient_is_written_then_updated_with_versions,
+        an_older_patient_update_changes_nothing,
+        an_appointment_needs_its_patient_and_lands_in_their_cards,
+        an_older_appointment_update_changes_nothing,
+        a_resync_keeps_unclear_until_staff_clear_it,
+        an_appointment_moved_to_another_patient_leaves_the_first_ones_cards,
+        a_health_number_finds_only_its_clinics_patient,
+    ]
     clinic_store: [
         a_clinic_reads_back_as_written,
         a_clinic_is_found_by_its_sms_number,

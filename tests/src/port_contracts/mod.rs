@@ -5,6 +5,7 @@
 pub mod appointment_store;
 pub mod audit_log;
 pub mod clinic_store;
+pub mod emr_records;
 pub mod inbound_log;
 pub mod message_store;
 pub mod patient_directory;
@@ -20,8 +21,8 @@ use domain::{
     ids::ClinicId,
     model::AuditEntry,
     ports::{
-        AppointmentStore, AuditLog, ClinicStore, InboundLog, MessageStore, PatientDirectory,
-        SendStore, UnlockStore,
+        AppointmentStore, AuditLog, ClinicStore, EmrRecords, InboundLog, MessageStore,
+        PatientDirectory, SendStore, UnlockStore,
     },
 };
 
@@ -37,6 +38,7 @@ pub trait StorePorts:
     + UnlockStore
     + InboundLog
     + SendStore
+    + EmrRecords
 {
 }
 
@@ -49,6 +51,7 @@ impl<T> StorePorts for T where
         + UnlockStore
         + InboundLog
         + SendStore
+        + EmrRecords
 {
 }
 

@@ -1,0 +1,262 @@
+//! EmrRecords: the EMR's writes, in its update order; a reply's `Unclear` survives a
+//! re-sync; an appointment's card follows its patient; health numbers find patients.
+
+use domain::{
+    appointment_status::AppointmentStatus,
+    language::Language,
+    patient_keys::phn_key,
+    phn::Phn,
+    ports::{AppointmentStore, AppointmentSync, EmrRecords, PatientDirectory, PatientSync, Synced},
+    update_order::UpdateOrder,
+};
+
+use super::{
+    StoreUnderTest,
+    records::{appointment, clinic_id, patient, t0_plus},
+};
+use crate::sentinels::{NEW_PHN, PHN};
+
+fn order(seconds: i64, version: &str) -> UpdateOrder {
+    UpdateOrder::new(Some(t0_plus(seconds)), Some(version))
+}
+
+fn patient_sync(patient: &domain::model::Patient, order: UpdateOrder) -> PatientSync {
+    PatientSync {
+        patient: patient.clone(),
+        language: Some(Language::Fr),
+        order,
+    }
+}
+
+pub async fn a_patient_is_written_then_updated_with_versions(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 801);
+    let first = store
+        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
+        .await
+        .unwrap();
+    assert_eq!(first, Synced::Written { version: 1 });
+    let renamed = domain::model::Patient {
+        phn: Some(Phn::parse(NEW_PHN).unwrap()),
+        ..ava.clone()
+    };
+    let second = store
+        .sync_patient(&a, &patient_sync(&renamed, order(60, "2")))
+        .await
+        .unwrap();
+    assert_eq!(second, Synced::Written { version: 2 });
+    assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(renamed));
+    // The lookup key of the old PHN is gone, the new one finds the patient.
+    let old = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    assert!(old.entries.is_empty());
+    let new = Phn::parse(NEW_PHN).unwrap();
+    assert_eq!(
+        store.patient_with_health_number(&a, &new).await.unwrap(),
+        Some(ava.id.clone())
+    );
+}
+
+pub async fn an_older_patient_update_changes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 802);
+    store
+        .sync_patient(&a, &patient_sync(&ava, order(60, "2")))
+        .await
+        .unwrap();
+    let older = domain::model::Patient {
+        phn: Some(Phn::parse(NEW_PHN).unwrap()),
+        ..ava.clone()
+    };
+    let answer = store
+        .sync_patient(&a, &patient_sync(&older, order(0, "1")))
+        .await
+        .unwrap();
+    assert_eq!(answer, Synced::Stale { version: 1 });
+    assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(ava));
+    // The same update again is written again (a replay changes nothing).
+    let same = patient("p-ava", 802);
+    let replay = store
+        .sync_patient(&a, &patient_sync(&same, order(60, "2")))
+        .await
+        .unwrap();
+    assert_eq!(replay, Synced::Written { version: 2 });
+}
+
+pub async fn an_appointment_needs_its_patient_and_lands_in_their_cards(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 803);
+    let visit = appointment("a-1", &ava, t0_plus(3600));
+    let update = AppointmentSync {
+        appointment: visit.clone(),
+        order: order(0, "1"),
+    };
+    assert_eq!(
+        store.sync_appointment(&a, &update).await.unwrap(),
+        Synced::NoPatient
+    );
+    assert_eq!(store.get_appointment(&a, &visit.id).await.unwrap(), None);
+    store
+        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sync_appointment(&a, &update).await.unwrap(),
+        Synced::Written { version: 1 }
+    );
+    assert_eq!(
+        store.get_appointment(&a, &visit.id).await.unwrap(),
+        Some(visit.clone())
+    );
+    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let cards: Vec<&str> = page.entries[0]
+        .appointments
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(cards, ["a-1"]);
+}
+
+pub async fn an_older_appointment_update_changes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 804);
+    store
+        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
+        .await
+        .unwrap();
+    let visit = appointment("a-1", &ava, t0_plus(3600));
+    let newer = AppointmentSync {
+        appointment: domain::model::Appointment {
+            status: AppointmentStatus::Arrived,
+            ..visit.clone()
+        },
+        order: order(120, "3"),
+    };
+    store.sync_appointment(&a, &newer).await.unwrap();
+    let older = AppointmentSync {
+        appointment: domain::model::Appointment {
+            status: AppointmentStatus::Cancelled,
+            ..visit.clone()
+        },
+        order: order(60, "2"),
+    };
+    assert_eq!(
+        store.sync_appointment(&a, &older).await.unwrap(),
+        Synced::Stale { version: 1 }
+    );
+    let stored = store.get_appointment(&a, &visit.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AppointmentStatus::Arrived);
+}
+
+pub async fn a_resync_keeps_unclear_until_staff_clear_it(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 805);
+    store
+        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
+        .await
+        .unwrap();
+    let visit = appointment("a-1", &ava, t0_plus(3600));
+    let sync = |status, seconds, version| AppointmentSync {
+        appointment: domain::model::Appointment {
+            status,
+            ..visit.clone()
+        },
+        order: order(seconds, version),
+    };
+    store
+        .sync_appointment(&a, &sync(AppointmentStatus::Booked, 0, "1"))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_status(&a, &visit.id, AppointmentStatus::Unclear)
+            .await
+            .unwrap()
+    );
+    let answer = store
+        .sync_appointment(&a, &sync(AppointmentStatus::Arrived, 60, "2"))
+        .await
+        .unwrap();
+    assert_eq!(answer, Synced::Written { version: 2 });
+    let stored = store.get_appointment(&a, &visit.id).await.unwrap().unwrap();
+    assert_eq!(stored.status, AppointmentStatus::Unclear);
+}
+
+pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 806);
+    let ben = domain::model::Patient {
+        phn: Some(Phn::parse(NEW_PHN).unwrap()),
+        ..patient("p-ben", 807)
+    };
+    for (someone, seconds) in [(&ava, 0), (&ben, 1)] {
+        store
+            .sync_patient(&a, &patient_sync(someone, order(seconds, "1")))
+            .await
+            .unwrap();
+    }
+    let visit = appointment("a-1", &ava, t0_plus(3600));
+    store
+        .sync_appointment(
+            &a,
+            &AppointmentSync {
+                appointment: visit.clone(),
+                order: order(0, "1"),
+            },
+        )
+        .await
+        .unwrap();
+    let moved = appointment("a-1", &ben, t0_plus(3600));
+    store
+        .sync_appointment(
+            &a,
+            &AppointmentSync {
+                appointment: moved,
+                order: order(60, "2"),
+            },
+        )
+        .await
+        .unwrap();
+    let cards = |entries: Vec<domain::ports::DirectoryEntry>| -> Vec<String> {
+        entries[0]
+            .appointments
+            .iter()
+            .map(|card| card.id.to_string())
+            .collect()
+    };
+    let ava_page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let ben_page = store
+        .lookup(&phn_key(&a, NEW_PHN), "", None, 5)
+        .await
+        .unwrap();
+    assert_eq!(cards(ava_page.entries), Vec::<String>::new());
+    assert_eq!(cards(ben_page.entries), ["a-1"]);
+}
+
+pub async fn a_health_number_finds_only_its_clinics_patient(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let (a, b) = (clinic_id("clinic-a"), clinic_id("clinic-b"));
+    let ava = patient("p-ava", 808);
+    store
+        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
+        .await
+        .unwrap();
+    let phn = Phn::parse(PHN).unwrap();
+    assert_eq!(
+        store.patient_with_health_number(&a, &phn).await.unwrap(),
+        Some(ava.id)
+    );
+    assert_eq!(
+        store.patient_with_health_number(&b, &phn).await.unwrap(),
+        None
+    );
+}
