@@ -20,7 +20,7 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 8] = [
+const HTTP_EVENTS: [(&str, &str, u16); 12] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
@@ -29,6 +29,10 @@ const HTTP_EVENTS: [(&str, &str, u16); 8] = [
     ("send-attachment.json", "send", 201),
     ("unlock-page.json", "secure-unlock", 404),
     ("unlock-submit.json", "secure-unlock", 404),
+    ("fhir-metadata.json", "fhir-sync", 200),
+    ("fhir-put-patient.json", "fhir-sync", 201),
+    ("fhir-put-appointment.json", "fhir-sync", 201),
+    ("fhir-bundle.json", "fhir-sync", 200),
 ];
 
 #[test]

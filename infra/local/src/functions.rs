@@ -1,7 +1,8 @@
-//! The four functions wired to one set of AWS clients, as their `main`s wire them on Lambda.
+//! The functions wired to one set of AWS clients, as their `main`s wire them on Lambda.
 
 use aws::{AwsClients, config::Config, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
+use fhir_sync::FhirRoutes;
 use inbound_reply::InboundReply;
 use lambda_http::{Body, Request, Response};
 use search::SearchRoutes;
@@ -13,6 +14,7 @@ pub struct Functions {
     pub send: SendRoutes,
     pub secure_unlock: SecureUnlock,
     pub inbound_reply: InboundReply,
+    pub fhir_sync: FhirRoutes,
 }
 
 impl Functions {
@@ -22,6 +24,7 @@ impl Functions {
             send: SendRoutes::on_aws(config, clients),
             secure_unlock: SecureUnlock::on_aws(config, clients),
             inbound_reply: InboundReply::on_aws(config, clients),
+            fhir_sync: FhirRoutes::on_aws(config, clients),
         }
     }
 
@@ -31,6 +34,7 @@ impl Functions {
             "search" => self.search.handle(request).await,
             "send" => self.send.handle(request).await,
             "secure-unlock" => self.secure_unlock.handle(request).await,
+            "fhir-sync" => self.fhir_sync.handle(request).await,
             _ => return None,
         })
     }

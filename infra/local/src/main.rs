@@ -11,7 +11,7 @@ use local_stack::{
     emulator::Recorder,
     functions::Functions,
     seed::{DemoData, seed},
-    server::{LocalApi, LocalSignIn, router},
+    server::{LocalApi, LocalIntegration, LocalSignIn, router},
 };
 
 #[tokio::main]
@@ -29,26 +29,30 @@ async fn main() -> Result<()> {
     recorder.start().await?;
     let stack = LocalStack::create(&endpoint, "local-", &base_url).await?;
     let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-    let clinic = seed(&store, &DemoData::load()?, jiff::Timestamp::now()).await?;
+    let demo = DemoData::load()?;
+    let clinic = seed(&store, &demo, jiff::Timestamp::now()).await?;
 
-    // A fixed token (LOCAL_API_TOKEN) lets the browser tests sign in; otherwise a new one.
-    let token = match std::env::var("LOCAL_API_TOKEN") {
-        Ok(token) if token.len() >= 16 => token,
-        Ok(_) => anyhow::bail!("LOCAL_API_TOKEN must be at least 16 characters"),
-        Err(_) => hex::encode(random::bytes::<24>(&OsRandom)),
-    };
+    // Fixed tokens (LOCAL_API_TOKEN, LOCAL_INGEST_TOKEN) let scripts and the browser tests
+    // sign in; otherwise new ones each run.
     let sign_in = LocalSignIn {
-        token,
+        token: token_from_env("LOCAL_API_TOKEN")?,
         clinic_id: clinic.id.to_string(),
         user: "demo-staff".to_owned(),
     };
+    let integration = LocalIntegration {
+        token: token_from_env("LOCAL_INGEST_TOKEN")?,
+        clinic_id: clinic.id.to_string(),
+        client_id: demo.clinic.integration_client.to_string(),
+    };
+    let sign_ins_file = write_sign_ins(&sign_in, &integration)?;
     let functions = Functions::new(&stack.config, &stack.clients);
     let api = LocalApi::new(
         &stack.template,
         functions,
         sign_in.clone(),
         stack.inbound_topic_arn()?,
-    );
+    )
+    .with_integration(integration.clone());
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
@@ -62,6 +66,10 @@ async fn main() -> Result<()> {
          \x20 sign-in (staff user {user}):\n\
          \x20   export TOKEN={token}\n\
          \x20   curl -H \"Authorization: Bearer $TOKEN\" {base_url}/templates\n\
+         \x20 sign-in (the clinic's EMR integration, FHIR R4 under /fhir):\n\
+         \x20   export INGEST_TOKEN={ingest}\n\
+         \x20   curl -H \"Authorization: Bearer $INGEST_TOKEN\" {base_url}/fhir/metadata\n\
+         \x20 every sign-in, for scripts: {sign_ins}\n\
          \x20 simulate a patient's reply:\n\
          \x20   curl -X POST {base_url}/local/sms-replies -H 'content-type: application/json' \\\n\
          \x20        -d '{{\"from\":\"+16045550123\",\"to\":\"{sms}\",\"text\":\"ok thanks\"}}'\n\
@@ -71,6 +79,8 @@ async fn main() -> Result<()> {
         sms = clinic.sms_number.as_e164(),
         user = sign_in.user,
         token = sign_in.token,
+        ingest = integration.token,
+        sign_ins = sign_ins_file.display(),
     );
     tokio::spawn(print_outbound_sms(recorder));
     axum::serve(listener, router(Arc::new(api)))
@@ -79,6 +89,33 @@ async fn main() -> Result<()> {
         })
         .await
         .context("serving the local API")
+}
+
+/// The token in `variable` (at least 16 characters), or a new random one.
+fn token_from_env(variable: &str) -> Result<String> {
+    match std::env::var(variable) {
+        Ok(token) if token.len() >= 16 => Ok(token),
+        Ok(_) => anyhow::bail!("{variable} must be at least 16 characters"),
+        Err(_) => Ok(hex::encode(random::bytes::<24>(&OsRandom))),
+    }
+}
+
+/// Writes every local sign-in to `target/local-stack/sign-ins.json`, a JSON list of
+/// `{"clinic_id", "role", "token"}`, so that scripts can read them.
+fn write_sign_ins(
+    staff: &LocalSignIn,
+    integration: &LocalIntegration,
+) -> Result<std::path::PathBuf> {
+    let dir = std::env::current_dir()?.join("target/local-stack");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let file = dir.join("sign-ins.json");
+    let sign_ins = serde_json::json!([
+        {"clinic_id": staff.clinic_id, "role": "staff", "token": staff.token},
+        {"clinic_id": integration.clinic_id, "role": "integration", "token": integration.token},
+    ]);
+    std::fs::write(&file, serde_json::to_string_pretty(&sign_ins)?)
+        .with_context(|| format!("writing {}", file.display()))?;
+    Ok(file)
 }
 
 /// Prints each SMS the emulator received, so that a person can follow unlock links.

@@ -5,7 +5,7 @@ use anyhow::{Context, Result};
 use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
-    ids::{AppointmentId, ClinicId, PatientId},
+    ids::{AppointmentId, ClinicId, IntegrationClientId, PatientId},
     model::{Appointment, Chat, Clinic, Patient, Template},
     phn::Phn,
     phone::PhoneNumber,
@@ -37,6 +37,8 @@ pub struct DemoClinic {
     pub sms_number: PhoneNumber,
     pub phone: PhoneNumber,
     pub unclear_response: String,
+    /// The machine client of the clinic's EMR integration, bound to the clinic.
+    pub integration_client: IntegrationClientId,
 }
 
 #[derive(Deserialize)]
@@ -90,6 +92,9 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(
 ) -> Result<Clinic> {
     let clinic = data.clinic(now)?;
     store.put_clinic(&clinic).await?;
+    store
+        .put_integration_client(&data.clinic.integration_client, &clinic.id)
+        .await?;
     for template in &data.templates {
         store.put_template(&clinic.id, template).await?;
     }

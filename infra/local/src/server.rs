@@ -3,7 +3,9 @@
 
 use std::{collections::BTreeMap, sync::Arc};
 
-use aws::api_gateway::caller::{CLINIC_CLAIM, USER_CLAIM};
+use aws::api_gateway::caller::{
+    CLIENT_CLAIM, CLINIC_CLAIM, FHIR_WRITE_SCOPE, SCOPE_CLAIM, USER_CLAIM,
+};
 use axum::{
     Router,
     body::{Body as AxumBody, Bytes},
@@ -32,10 +34,20 @@ pub struct LocalSignIn {
     pub user: String,
 }
 
+/// The EMR integration's local sign-in: a bearer token standing for the clinic's machine
+/// client, as a Cognito access token of the client-credentials grant would.
+#[derive(Debug, Clone)]
+pub struct LocalIntegration {
+    pub token: String,
+    pub clinic_id: String,
+    pub client_id: String,
+}
+
 pub struct LocalApi {
     routes: Vec<(String, Route)>,
     functions: Functions,
     sign_in: LocalSignIn,
+    integration: Option<LocalIntegration>,
     inbound_topic_arn: String,
 }
 
@@ -60,8 +72,15 @@ impl LocalApi {
             routes,
             functions,
             sign_in,
+            integration: None,
             inbound_topic_arn,
         }
+    }
+
+    /// Accepts the EMR integration's token too.
+    pub fn with_integration(mut self, integration: LocalIntegration) -> Self {
+        self.integration = Some(integration);
+        self
     }
 }
 
@@ -135,12 +154,21 @@ async fn dispatch(
     let Some((binary, route, path_parameters)) = found else {
         return gateway_answer(StatusCode::NOT_FOUND, "Not Found");
     };
+    let integration = api
+        .integration
+        .as_ref()
+        .filter(|integration| bearer(&headers) == Some(integration.token.as_str()));
     let claims = if route.public {
         None
     } else if bearer(&headers) == Some(api.sign_in.token.as_str()) {
         Some(BTreeMap::from([
             (CLINIC_CLAIM.to_owned(), api.sign_in.clinic_id.clone()),
             (USER_CLAIM.to_owned(), api.sign_in.user.clone()),
+        ]))
+    } else if let Some(integration) = integration {
+        Some(BTreeMap::from([
+            (CLIENT_CLAIM.to_owned(), integration.client_id.clone()),
+            (SCOPE_CLAIM.to_owned(), FHIR_WRITE_SCOPE.to_owned()),
         ]))
     } else {
         return gateway_answer(StatusCode::UNAUTHORIZED, "Unauthorized");

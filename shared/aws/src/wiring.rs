@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use domain::{
-    clinic_cache::ClinicCache, ports::Clock, replies::ReplyHandler, search::Searcher,
-    send::MessageSender, unlock::Unlocker,
+    clinic_cache::ClinicCache, emr_sync::EmrSync, ports::Clock, replies::ReplyHandler,
+    search::Searcher, send::MessageSender, unlock::Unlocker,
 };
 
 use crate::{
@@ -97,6 +97,16 @@ impl OnAws for ReplyHandler {
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             audit: store,
             clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for EmrSync {
+    fn on_aws(config: &Config, clients: &AwsClients) -> EmrSync {
+        let store = store(config, clients);
+        EmrSync {
+            records: store.clone(),
+            clinics: store,
         }
     }
 }

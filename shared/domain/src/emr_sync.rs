@@ -15,9 +15,9 @@ use crate::{
         outcome::{Issue, IssueCode, OperationOutcome},
         resources::{AppointmentResource, PatientResource},
     },
-    ids::{ClinicId, PatientId},
+    ids::{ClinicId, IntegrationClientId, PatientId},
     model::Appointment,
-    ports::{AppointmentSync, EmrRecords, PatientSync, Synced},
+    ports::{AppointmentSync, ClinicStore, EmrRecords, PatientSync, Synced},
 };
 
 /// The resource types the EMR may write.
@@ -54,7 +54,7 @@ pub struct SyncAnswer {
 }
 
 impl SyncAnswer {
-    fn refused(status: u16, issues: Vec<Issue>) -> SyncAnswer {
+    pub fn refused(status: u16, issues: Vec<Issue>) -> SyncAnswer {
         SyncAnswer {
             status,
             stored: None,
@@ -107,6 +107,7 @@ impl SyncAnswer {
 
 pub struct EmrSync {
     pub records: Arc<dyn EmrRecords>,
+    pub clinics: Arc<dyn ClinicStore>,
 }
 
 /// A resource that passed its checks, ready to write.
@@ -116,6 +117,23 @@ enum Checked {
 }
 
 impl EmrSync {
+    /// The clinic the EMR integration's machine client writes for; a client bound to none
+    /// is refused.
+    pub async fn clinic_of(&self, client: &IntegrationClientId) -> Result<ClinicId, SyncAnswer> {
+        match self.clinics.clinic_of_integration_client(client).await {
+            Ok(Some(clinic)) => Ok(clinic),
+            Ok(None) => Err(SyncAnswer::refused(
+                403,
+                vec![Issue::error(
+                    IssueCode::Forbidden,
+                    "",
+                    "this machine client is bound to no clinic: ask the operator to onboard the clinic's EMR integration",
+                )],
+            )),
+            Err(error) => Err(SyncAnswer::failed(&error)),
+        }
+    }
+
     /// `PUT /fhir/{type}/{id}`: update as create.
     pub async fn put(
         &self,

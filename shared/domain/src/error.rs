@@ -28,6 +28,8 @@ fn thousands(count: usize) -> String {
 pub enum DomainError {
     #[error("sign in again: the request carries no clinic")]
     Unauthenticated,
+    #[error("{reason}")]
+    Forbidden { reason: &'static str },
     #[error("{what} was not found")]
     NotFound { what: &'static str },
     #[error("{0}")]

@@ -20,6 +20,7 @@ pub enum IdKind {
     Chat,
     Attachment,
     StaffUser,
+    IntegrationClient,
 }
 
 impl IdKind {
@@ -34,6 +35,7 @@ impl IdKind {
             IdKind::Chat => "chat id",
             IdKind::Attachment => "attachment id",
             IdKind::StaffUser => "staff user id",
+            IdKind::IntegrationClient => "integration client id",
         }
     }
 }
@@ -150,6 +152,11 @@ id_type!(TemplateId, IdKind::Template);
 id_type!(ChatId, IdKind::Chat);
 id_type!(AttachmentId, IdKind::Attachment);
 id_type!(StaffUserId, IdKind::StaffUser);
+id_type!(
+    /// The machine client (Cognito app client) of a clinic's EMR integration.
+    IntegrationClientId,
+    IdKind::IntegrationClient
+);
 
 /// A UUID (version 4 layout) from injected random bytes, so tests can fix the randomness.
 fn uuid_from_random(bytes: [u8; 16]) -> String {

@@ -22,6 +22,7 @@ impl DomainError {
     pub fn status(&self) -> u16 {
         match self {
             DomainError::Unauthenticated => 401,
+            DomainError::Forbidden { .. } => 403,
             DomainError::NotFound { .. } => 404,
             DomainError::InvalidPhn(_)
             | DomainError::InvalidPhone(_)
@@ -53,6 +54,7 @@ impl DomainError {
     fn slug_and_title(&self) -> (&'static str, &'static str) {
         match self {
             DomainError::Unauthenticated => ("unauthenticated", "Sign-in required"),
+            DomainError::Forbidden { .. } => ("forbidden", "Not for this sign-in"),
             DomainError::NotFound { .. } => ("not-found", "Not found"),
             DomainError::InvalidPhn(_) => ("invalid-phn", "Invalid PHN"),
             DomainError::InvalidPhone(_) => ("invalid-phone", "Invalid phone number"),

@@ -3,7 +3,7 @@
 use domain::{
     DomainError,
     caller::Caller,
-    ids::{ClinicId, StaffUserId},
+    ids::{ClinicId, IntegrationClientId, StaffUserId},
 };
 use lambda_http::{Request, RequestExt, request::RequestContext};
 
@@ -11,25 +11,23 @@ use lambda_http::{Request, RequestExt, request::RequestContext};
 pub const CLINIC_CLAIM: &str = "custom:clinic_id";
 /// The staff user: Cognito's subject.
 pub const USER_CLAIM: &str = "sub";
+/// A machine client's id, in its access token (client-credentials grant).
+pub const CLIENT_CLAIM: &str = "client_id";
+/// The scopes an access token was granted, space-separated.
+pub const SCOPE_CLAIM: &str = "scope";
+/// The scope of the EMR integration: writing patients and appointments over FHIR.
+pub const FHIR_WRITE_SCOPE: &str = "fhir/write";
 
 /// The caller of a dashboard route, from the claims API Gateway verified; a request without
 /// a well-formed clinic and user is unauthenticated.
 pub fn caller(request: &Request) -> Result<Caller, DomainError> {
-    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
-        return Err(DomainError::Unauthenticated);
-    };
-    let claims = context
-        .authorizer
-        .as_ref()
-        .and_then(|authorizer| authorizer.jwt.as_ref())
-        .map(|jwt| &jwt.claims)
-        .ok_or(DomainError::Unauthenticated)?;
-    let claim = |name: &str| {
-        claims
-            .get(name)
-            .map(|value| value.trim())
-            .filter(|v| !v.is_empty())
-    };
+    let claims = claims(request)?;
+    let claim = |name: &str| claim(claims, name);
+    if claim(CLINIC_CLAIM).is_none() && claim(SCOPE_CLAIM).is_some() {
+        return Err(DomainError::Forbidden {
+            reason: "this route is for clinic staff: a machine client's token reaches only the EMR integration's /fhir routes",
+        });
+    }
     let clinic_id = claim(CLINIC_CLAIM)
         .and_then(|value| ClinicId::parse(value).ok())
         .ok_or(DomainError::Unauthenticated)?;
@@ -37,6 +35,44 @@ pub fn caller(request: &Request) -> Result<Caller, DomainError> {
         .and_then(|value| StaffUserId::parse(value).ok())
         .ok_or(DomainError::Unauthenticated)?;
     Ok(Caller { clinic_id, user })
+}
+
+/// The EMR integration's machine client calling a `/fhir` route: an access token with the
+/// `fhir/write` scope. Its clinic comes from the client's binding, never from the request.
+pub fn integration_client(request: &Request) -> Result<IntegrationClientId, DomainError> {
+    let claims = claims(request)?;
+    let claim = |name: &str| claim(claims, name);
+    let scopes = claim(SCOPE_CLAIM).unwrap_or_default();
+    if !scopes
+        .split_whitespace()
+        .any(|scope| scope == FHIR_WRITE_SCOPE)
+    {
+        return Err(DomainError::Forbidden {
+            reason: "the /fhir routes are for the clinic's EMR integration: use its machine client's token, with the fhir/write scope",
+        });
+    }
+    claim(CLIENT_CLAIM)
+        .and_then(|value| IntegrationClientId::parse(value).ok())
+        .ok_or(DomainError::Unauthenticated)
+}
+
+fn claims(request: &Request) -> Result<&std::collections::HashMap<String, String>, DomainError> {
+    let Some(RequestContext::ApiGatewayV2(context)) = request.request_context_ref() else {
+        return Err(DomainError::Unauthenticated);
+    };
+    context
+        .authorizer
+        .as_ref()
+        .and_then(|authorizer| authorizer.jwt.as_ref())
+        .map(|jwt| &jwt.claims)
+        .ok_or(DomainError::Unauthenticated)
+}
+
+fn claim<'a>(claims: &'a std::collections::HashMap<String, String>, name: &str) -> Option<&'a str> {
+    claims
+        .get(name)
+        .map(|value| value.trim())
+        .filter(|value| !value.is_empty())
 }
 
 #[cfg(test)]
@@ -98,6 +134,41 @@ mod tests {
                 Err(DomainError::Unauthenticated)
             ));
         }
+    }
+
+    #[test]
+    fn a_machine_clients_token_is_refused_on_staff_routes_and_a_staff_token_on_fhir_routes() {
+        let machine = request_with_claims(serde_json::json!({
+            "client_id": "emr-client-1", "scope": "fhir/write"
+        }));
+        assert!(matches!(
+            caller(&machine),
+            Err(DomainError::Forbidden { .. })
+        ));
+        assert_eq!(
+            integration_client(&machine).unwrap().as_str(),
+            "emr-client-1"
+        );
+
+        let staff = request_with_claims(serde_json::json!({
+            "custom:clinic_id": "clinic-1", "sub": "user-7"
+        }));
+        assert!(matches!(
+            integration_client(&staff),
+            Err(DomainError::Forbidden { .. })
+        ));
+        let other_scope = request_with_claims(serde_json::json!({
+            "client_id": "emr-client-1", "scope": "fhir/read other/write"
+        }));
+        assert!(matches!(
+            integration_client(&other_scope),
+            Err(DomainError::Forbidden { .. })
+        ));
+        let no_client = request_with_claims(serde_json::json!({"scope": "fhir/write"}));
+        assert!(matches!(
+            integration_client(&no_client),
+            Err(DomainError::Unauthenticated)
+        ));
     }
 
     #[test]

@@ -52,6 +52,29 @@ pub fn into_response<T: Serialize>(
     }
 }
 
+/// The content type of FHIR R4 JSON.
+pub const FHIR_CONTENT_TYPE: &str = "application/fhir+json";
+
+/// A FHIR answer: a resource (an `OperationOutcome`, a `Bundle`, the `CapabilityStatement`)
+/// with the stored version's `ETag` and `Location` when there is one.
+pub fn fhir_response<T: Serialize>(
+    status: u16,
+    resource: &T,
+    etag: Option<String>,
+    location: Option<String>,
+) -> Response<Body> {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let body = serde_json::to_string(resource).expect("a FHIR resource serialises");
+    let mut response = with_body(status, FHIR_CONTENT_TYPE, body);
+    let headers = response.headers_mut();
+    for (name, value) in [("etag", etag), ("location", location)] {
+        if let Some(value) = value.and_then(|value| value.parse().ok()) {
+            headers.insert(name, value);
+        }
+    }
+    response
+}
+
 fn with_body(status: StatusCode, content_type: &str, body: String) -> Response<Body> {
     Response::builder()
         .status(status)

@@ -7,7 +7,7 @@ use super::{DynamoStore, from_item, query_all, s, to_item};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
-    ids::{ChatId, ClinicId, TemplateId},
+    ids::{ChatId, ClinicId, IntegrationClientId, TemplateId},
     model::{Chat, Clinic, Template},
     phone::PhoneNumber,
     ports::ClinicStore,
@@ -18,6 +18,17 @@ const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 const CHAT_PREFIX: &str = "CHAT#";
 /// Opt-outs are items of the clinic's partition: `OPTOUT#<E.164>`.
 const OPT_OUT_PREFIX: &str = "OPTOUT#";
+/// An EMR integration's machine client has its own partition, `INTEGRATION#<client id>`,
+/// holding the clinic it writes for.
+const INTEGRATION_PREFIX: &str = "INTEGRATION#";
+const INTEGRATION_CLINIC: &str = "CLINIC";
+
+#[derive(Serialize, Deserialize)]
+struct IntegrationItem {
+    pk: String,
+    sk: String,
+    clinic_id: ClinicId,
+}
 
 #[derive(Serialize, Deserialize)]
 struct ClinicItem {
@@ -250,5 +261,38 @@ impl ClinicStore for DynamoStore {
                 .map_err(sdk_failure("dynamodb", "DeleteOptOut"))?;
         }
         Ok(())
+    }
+
+    async fn put_integration_client(
+        &self,
+        client: &IntegrationClientId,
+        clinic: &ClinicId,
+    ) -> Result<(), DependencyError> {
+        let item = IntegrationItem {
+            pk: format!("{INTEGRATION_PREFIX}{client}"),
+            sk: INTEGRATION_CLINIC.to_owned(),
+            clinic_id: clinic.clone(),
+        };
+        self.put_clinic_item(&item, "PutIntegrationClient").await
+    }
+
+    async fn clinic_of_integration_client(
+        &self,
+        client: &IntegrationClientId,
+    ) -> Result<Option<ClinicId>, DependencyError> {
+        const OP: &str = "GetIntegrationClient";
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(format!("{INTEGRATION_PREFIX}{client}")))
+            .key("sk", s(INTEGRATION_CLINIC))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        output
+            .item
+            .map(|item| from_item::<IntegrationItem>(item, OP).map(|row| row.clinic_id))
+            .transpose()
     }
 }

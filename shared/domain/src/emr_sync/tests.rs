@@ -8,7 +8,7 @@ use crate::{
     fakes::MemoryStore,
     fhir::{BC_PHN_SYSTEM, outcome::Severity},
     ids::AppointmentId,
-    ports::{AppointmentStore, PatientDirectory},
+    ports::{AppointmentStore, ClinicStore, PatientDirectory},
 };
 
 fn clinic() -> ClinicId {
@@ -20,6 +20,7 @@ fn sync() -> (EmrSync, Arc<MemoryStore>) {
     (
         EmrSync {
             records: store.clone(),
+            clinics: store.clone(),
         },
         store,
     )
@@ -297,6 +298,18 @@ async fn a_bundle_over_the_limit_or_of_another_type_is_refused() {
             .status,
         400
     );
+}
+
+#[tokio::test]
+async fn a_machine_client_writes_only_for_the_clinic_it_is_bound_to() {
+    let (sync, store) = sync();
+    let client = IntegrationClientId::parse("emr-client-1").unwrap();
+    assert_eq!(sync.clinic_of(&client).await.unwrap_err().status, 403);
+    store
+        .put_integration_client(&client, &clinic())
+        .await
+        .unwrap();
+    assert_eq!(sync.clinic_of(&client).await.unwrap(), clinic());
 }
 
 #[tokio::test]

@@ -14,7 +14,7 @@ use crate::{
     error::DependencyError,
     idempotency::IDEMPOTENCY_WINDOW,
     idempotency::ScopedIdempotencyKey,
-    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
     language::Language,
     link_token::TokenHash,
     model::{
@@ -62,6 +62,7 @@ struct Tables {
     appointment_versions: BTreeMap<(String, String), u64>,
     emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
     languages: BTreeMap<(String, String), Language>,
+    integration_clients: BTreeMap<String, ClinicId>,
 }
 
 impl Tables {
@@ -274,6 +275,26 @@ impl ClinicStore for MemoryStore {
             tables.opted_out.remove(&key(clinic, number.as_e164()));
         }
         Ok(())
+    }
+
+    async fn put_integration_client(
+        &self,
+        client: &IntegrationClientId,
+        clinic: &ClinicId,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        tables
+            .integration_clients
+            .insert(client.as_str().to_owned(), clinic.clone());
+        Ok(())
+    }
+
+    async fn clinic_of_integration_client(
+        &self,
+        client: &IntegrationClientId,
+    ) -> Result<Option<ClinicId>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.integration_clients.get(client.as_str()).cloned())
     }
 }
 

@@ -32,6 +32,8 @@ pub enum IssueCode {
     Incomplete,
     /// The caller may not do this.
     Forbidden,
+    /// No valid sign-in.
+    Security,
     /// Another request changed it first.
     Conflict,
     /// A service we depend on failed.

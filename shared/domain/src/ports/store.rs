@@ -4,7 +4,7 @@ use async_trait::async_trait;
 
 use crate::{
     error::DependencyError,
-    ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, Patient, SentMessage, Template,
     },
@@ -50,6 +50,17 @@ pub trait ClinicStore: Send + Sync {
         number: &PhoneNumber,
         opted_out: bool,
     ) -> Result<(), DependencyError>;
+    /// Binds the EMR integration's machine client to its clinic.
+    async fn put_integration_client(
+        &self,
+        client: &IntegrationClientId,
+        clinic: &ClinicId,
+    ) -> Result<(), DependencyError>;
+    /// The clinic an integration client writes for: one key lookup.
+    async fn clinic_of_integration_client(
+        &self,
+        client: &IntegrationClientId,
+    ) -> Result<Option<ClinicId>, DependencyError>;
 }
 
 #[async_trait]
