@@ -5,6 +5,7 @@ mod attachments;
 mod contract;
 mod events;
 mod faults;
+mod fhir;
 mod handlers;
 mod layering;
 mod local_api;

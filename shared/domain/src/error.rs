@@ -86,6 +86,12 @@ pub enum DomainError {
     )]
     OutsideSearchWindow,
     #[error(
+        "this appointment is {status} in the clinic's records: it takes no new message (its history stays)"
+    )]
+    AppointmentClosed {
+        status: crate::appointment_status::AppointmentStatus,
+    },
+    #[error(
         "this Idempotency-Key was already used for a different request: use a new key for a new message"
     )]
     IdempotencyKeyReused,

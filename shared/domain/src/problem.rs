@@ -42,6 +42,7 @@ impl DomainError {
             | DomainError::PhnRequiredForSecure
             | DomainError::NoPhoneOnFile
             | DomainError::OutsideSearchWindow
+            | DomainError::AppointmentClosed { .. }
             | DomainError::IdempotencyKeyReused => 422,
             DomainError::SendInProgress | DomainError::SendUnfinished | DomainError::OptedOut => {
                 409
@@ -79,6 +80,9 @@ impl DomainError {
             DomainError::NoPhoneOnFile => ("no-phone-on-file", "No phone number on file"),
             DomainError::OutsideSearchWindow => {
                 ("outside-window", "Appointment outside the window")
+            }
+            DomainError::AppointmentClosed { .. } => {
+                ("appointment-closed", "Appointment takes no messages")
             }
             DomainError::IdempotencyKeyReused => {
                 ("idempotency-key-reused", "Idempotency-Key reused")

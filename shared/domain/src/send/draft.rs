@@ -45,6 +45,11 @@ pub fn check<'a>(
 ) -> Result<Draft<'a>, DomainError> {
     let appointment = records.appointment.as_ref().ok_or(APPOINTMENT_NOT_FOUND)?;
     check_window(clinic, appointment, now)?;
+    if !appointment.status.takes_messages() {
+        return Err(DomainError::AppointmentClosed {
+            status: appointment.status,
+        });
+    }
     let PatientRecord { patient, version } =
         records.patient.as_ref().ok_or(APPOINTMENT_NOT_FOUND)?;
     let phone = patient.phone.as_ref().ok_or(DomainError::NoPhoneOnFile)?;
@@ -288,6 +293,15 @@ mod tests {
             let error = check_json(json, &records).unwrap_err();
             assert!(error.problem().kind.ends_with(problem), "{json}: {error}");
         }
+        let mut cancelled = records();
+        cancelled.appointment.as_mut().unwrap().status =
+            crate::appointment_status::AppointmentStatus::Cancelled;
+        let error = check_json(r#"{"kind":"basic","text":"Hi"}"#, &cancelled).unwrap_err();
+        assert!(
+            error.problem().kind.ends_with("appointment-closed"),
+            "{error}"
+        );
+        assert!(error.to_string().contains("Cancelled"), "{error}");
         let mut no_appointment = records();
         no_appointment.appointment = None;
         assert!(check_json(r#"{"kind":"basic","text":"Hi"}"#, &no_appointment).is_err());
