@@ -434,3 +434,43 @@ fn send_may_do_on_each_table_what_a_send_does() {
     ));
     assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
 }
+
+#[test]
+fn fhir_sync_may_write_patients_keys_and_appointments_and_nothing_else() {
+    let template = template();
+    let needed = [
+        ("dynamodb:GetItem", "ClinicsTable"),
+        ("dynamodb:GetItem", "PatientsTable"),
+        ("dynamodb:PutItem", "PatientsTable"),
+        ("dynamodb:GetItem", "AppointmentsTable"),
+        ("dynamodb:PutItem", "AppointmentsTable"),
+        ("dynamodb:Query", "PatientLookupTable"),
+        ("dynamodb:PutItem", "PatientLookupTable"),
+        ("dynamodb:DeleteItem", "PatientLookupTable"),
+    ];
+    let missing: Vec<_> = needed
+        .iter()
+        .filter(|(action, table)| !grants(&template, "FhirSyncFunction", action, table))
+        .collect();
+    assert!(missing.is_empty(), "fhir-sync may not: {missing:?}");
+    let policy = allowed_policy(&template, "FhirSyncFunction");
+    for never in [
+        "sns:",
+        "s3:",
+        "kms:GenerateDataKey",
+        "MessagesTable",
+        "UnlockTable",
+        "RequestsTable",
+        "AuditTable",
+    ] {
+        assert!(!policy.contains(never), "fhir-sync must not touch {never}");
+    }
+    assert!(!grants(
+        &template,
+        "FhirSyncFunction",
+        "dynamodb:PutItem",
+        "ClinicsTable"
+    ));
+    // Its only KMS use is DynamoDB's table key, through DynamoDB.
+    assert!(policy.contains("kms:ViaService"));
+}
