@@ -238,19 +238,32 @@ impl DynamoStore {
         clinic: &ClinicId,
         id: &PatientId,
     ) -> Result<Option<PatientItem>, DependencyError> {
+        self.read_clinic_record(&self.tables.patients, clinic, id.as_str(), "GetPatient")
+            .await
+    }
+
+    /// A clinic's record (`pk` the clinic, `sk` the record's id) as written last: the
+    /// strongly consistent read that a conditional write is based on.
+    pub(crate) async fn read_clinic_record<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        clinic: &ClinicId,
+        id: &str,
+        operation: &'static str,
+    ) -> Result<Option<T>, DependencyError> {
         let output = self
             .client
             .get_item()
-            .table_name(&self.tables.patients)
+            .table_name(table)
             .key("pk", s(clinic.as_str()))
-            .key("sk", s(id.as_str()))
+            .key("sk", s(id))
             .consistent_read(true)
             .send()
             .await
-            .map_err(sdk_failure("dynamodb", "GetPatient"))?;
+            .map_err(sdk_failure("dynamodb", operation))?;
         output
             .item
-            .map(|item| from_item(item, "GetPatient"))
+            .map(|item| from_item(item, operation))
             .transpose()
     }
 

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use super::{
     DynamoStore,
     appointments::{AppointmentItem, PatientItem, patient_key},
-    from_item, s, to_item,
+    s, to_item,
 };
 use crate::sdk_failure;
 use domain::{
@@ -35,18 +35,13 @@ impl DynamoStore {
         clinic: &ClinicId,
         id: &AppointmentId,
     ) -> Result<Option<AppointmentItem>, DependencyError> {
-        const OP: &str = "GetAppointment";
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.appointments)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(id.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        output.item.map(|item| from_item(item, OP)).transpose()
+        self.read_clinic_record(
+            &self.tables.appointments,
+            clinic,
+            id.as_str(),
+            "GetAppointment",
+        )
+        .await
     }
 
     /// Runs a sync's transaction; `false` when a condition failed (someone wrote first).

@@ -54,6 +54,25 @@ fn body(value: &serde_json::Value) -> Vec<u8> {
     serde_json::to_vec(value).unwrap()
 }
 
+/// Puts `patient(id, version, family)`.
+async fn put_patient(sync: &EmrSync, id: &str, version: &str, family: &str) -> SyncAnswer {
+    put(
+        sync,
+        ResourceType::Patient,
+        id,
+        &patient(id, version, family),
+    )
+    .await
+}
+
+async fn stored_last_name(store: &MemoryStore, id: &str) -> String {
+    let stored = store
+        .get_patient(&clinic(), &PatientId::parse(id).unwrap())
+        .await
+        .unwrap();
+    stored.expect("stored").last_name
+}
+
 async fn put(
     sync: &EmrSync,
     kind: ResourceType,
@@ -66,72 +85,34 @@ async fn put(
 #[tokio::test]
 async fn a_new_patient_is_created_then_updated_with_versions_and_etags() {
     let (sync, store) = sync();
-    let created = put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "1", "Smith"),
-    )
-    .await;
+    let created = put_patient(&sync, "p1", "1", "Smith").await;
     assert_eq!(created.status, 201);
     assert_eq!(created.etag().as_deref(), Some("W/\"1\""));
     assert_eq!(created.location().as_deref(), Some("Patient/p1/_history/1"));
-    let updated = put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "2", "Jones"),
-    )
-    .await;
+    let updated = put_patient(&sync, "p1", "2", "Jones").await;
     assert_eq!(
         (updated.status, updated.etag().as_deref()),
         (200, Some("W/\"2\""))
     );
-    let stored = store
-        .get_patient(&clinic(), &PatientId::parse("p1").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(stored.unwrap().last_name, "Jones");
+    assert_eq!(stored_last_name(&store, "p1").await, "Jones");
 }
 
 #[tokio::test]
 async fn an_older_update_is_acknowledged_and_ignored() {
     let (sync, store) = sync();
-    put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "3", "Newer"),
-    )
-    .await;
-    let older = put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "2", "Older"),
-    )
-    .await;
+    put_patient(&sync, "p1", "3", "Newer").await;
+    let older = put_patient(&sync, "p1", "2", "Older").await;
     assert_eq!(older.status, 200);
     assert_eq!(older.etag().as_deref(), Some("W/\"1\""));
     let outcome = older.outcome.expect("says it was ignored");
     assert!(outcome.issue[0].diagnostics.contains("ignored"));
-    let stored = store
-        .get_patient(&clinic(), &PatientId::parse("p1").unwrap())
-        .await
-        .unwrap();
-    assert_eq!(stored.unwrap().last_name, "Newer");
+    assert_eq!(stored_last_name(&store, "p1").await, "Newer");
 }
 
 #[tokio::test]
 async fn an_appointment_by_health_number_is_findable_with_its_patient() {
     let (sync, store) = sync();
-    put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "1", "Smith"),
-    )
-    .await;
+    put_patient(&sync, "p1", "1", "Smith").await;
     let reference = json!({"reference": format!("Patient?identifier={BC_PHN_SYSTEM}|9698658215")});
     let answer = put(
         &sync,
@@ -174,13 +155,7 @@ async fn an_appointment_of_an_unknown_patient_is_refused() {
 #[tokio::test]
 async fn a_resync_keeps_unclear_set_by_a_reply() {
     let (sync, store) = sync();
-    put(
-        &sync,
-        ResourceType::Patient,
-        "p1",
-        &patient("p1", "1", "Smith"),
-    )
-    .await;
+    put_patient(&sync, "p1", "1", "Smith").await;
     let reference = json!({"reference": "Patient/p1"});
     put(
         &sync,
