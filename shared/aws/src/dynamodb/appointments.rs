@@ -443,7 +443,7 @@ impl AppointmentStore for DynamoStore {
 impl PatientDirectory for DynamoStore {
     async fn lookup(
         &self,
-        key: &str,
+        lookup_key: &str,
         sort_prefix: &str,
         after: Option<&str>,
         limit: usize,
@@ -453,7 +453,7 @@ impl PatientDirectory for DynamoStore {
             .client
             .query()
             .table_name(&self.tables.patient_lookup)
-            .expression_attribute_values(":pk", s(key))
+            .expression_attribute_values(":pk", s(lookup_key))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
         query = if sort_prefix.is_empty() {
             query.key_condition_expression("pk = :pk")
@@ -464,7 +464,7 @@ impl PatientDirectory for DynamoStore {
         };
         if let Some(after) = after {
             query = query
-                .exclusive_start_key("pk", s(key))
+                .exclusive_start_key("pk", s(lookup_key))
                 .exclusive_start_key("sk", s(after));
         }
         let output = query.send().await.map_err(sdk_failure("dynamodb", OP))?;

@@ -375,7 +375,7 @@ impl AppointmentStore for MemoryStore {
 impl PatientDirectory for MemoryStore {
     async fn lookup(
         &self,
-        key: &str,
+        lookup_key: &str,
         sort_prefix: &str,
         after: Option<&str>,
         limit: usize,
@@ -384,7 +384,7 @@ impl PatientDirectory for MemoryStore {
         let matching = tables
             .lookup
             .iter()
-            .filter(|(lookup, _)| lookup.pk == key && lookup.sk.starts_with(sort_prefix))
+            .filter(|(lookup, _)| lookup.pk == lookup_key && lookup.sk.starts_with(sort_prefix))
             .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
             .map(|(_, entry)| entry.clone());
         let entries: Vec<_> = matching.take(limit).collect();

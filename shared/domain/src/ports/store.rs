@@ -124,11 +124,11 @@ pub struct DirectoryPage {
 /// The patients' lookup keys.
 #[async_trait]
 pub trait PatientDirectory: Send + Sync {
-    /// Up to `limit` entries under `key` whose sort key starts with `sort_prefix`, in sort-key
+    /// Up to `limit` entries under `lookup_key` whose sort key starts with `sort_prefix`, in sort-key
     /// order, after the sort key `after` when given. One Query.
     async fn lookup(
         &self,
-        key: &str,
+        lookup_key: &str,
         sort_prefix: &str,
         after: Option<&str>,
         limit: usize,
