@@ -2,6 +2,8 @@
 //! and conditioned on what was read, so that an older update never lands over a newer one
 //! and a reply's `Unclear` is never lost to a concurrent sync.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
@@ -12,13 +14,15 @@ use super::{
 };
 use crate::sdk_failure;
 use domain::{
-    appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
-    model::{sortable_timestamp, with_card},
+    model::sortable_timestamp,
     patient_keys::phn_key,
     phn::Phn,
-    ports::{AppointmentSync, EmrRecords, PatientDirectory, PatientSync, Synced},
+    ports::{
+        AppointmentWrite, BatchSynced, EmrRecords, PatientDirectory, StoredAppointment,
+        StoredPatient, SyncBatch,
+    },
     update_order::UpdateOrder,
 };
 
@@ -104,123 +108,120 @@ impl DynamoStore {
     }
 }
 
-#[async_trait]
-impl EmrRecords for DynamoStore {
-    async fn sync_patient(
-        &self,
-        clinic: &ClinicId,
-        update: &PatientSync,
-    ) -> Result<Synced, DependencyError> {
-        const OP: &str = "SyncPatient";
-        for _ in 0..SYNC_ATTEMPTS {
-            let previous = self.get_patient_item(clinic, &update.patient.id).await?;
-            if let Some(stored) = &previous
-                && !update
-                    .order
-                    .may_replace(stored_order(stored.update_order.as_ref()).as_ref())
-            {
-                return Ok(Synced::Stale {
-                    version: stored.version,
-                });
-            }
-            let cards = previous
-                .as_ref()
-                .map(|item| item.appointments.clone())
-                .unwrap_or_default();
-            let mut next = PatientItem::next(clinic, &update.patient, cards, previous.as_ref());
-            next.update_order = Some(update.order.as_str().to_owned());
-            next.language = update.language;
-            let items = self.patient_writes(clinic, &next, previous.as_ref(), OP)?;
-            if self.transact(items, OP).await? {
-                return Ok(Synced::Written {
-                    version: next.version,
-                });
-            }
+impl PatientItem {
+    fn stored(&self) -> StoredPatient {
+        StoredPatient {
+            patient: self.patient.clone(),
+            cards: self.appointments.clone(),
+            version: self.version,
+            order: stored_order(self.update_order.as_ref()),
+            language: self.language,
         }
-        Err(DependencyError::new(
-            "dynamodb",
-            OP,
-            "ConcurrentPatientUpdates",
-        ))
+    }
+}
+
+impl AppointmentItem {
+    fn stored(&self) -> StoredAppointment {
+        StoredAppointment {
+            patient_id: self.patient_id.clone(),
+            status: self.status,
+            version: self.version.unwrap_or_default(),
+            order: stored_order(self.update_order.as_ref()),
+        }
     }
 
-    async fn sync_appointment(
+    fn planned(clinic: &ClinicId, write: &AppointmentWrite) -> AppointmentItem {
+        let appointment = &write.appointment;
+        AppointmentItem {
+            pk: clinic.as_str().to_owned(),
+            sk: appointment.id.as_str().to_owned(),
+            patient_key: patient_key(clinic, &appointment.patient_id),
+            starts_at: sortable_timestamp(appointment.starts_at),
+            patient_id: appointment.patient_id.clone(),
+            provider_name: appointment.provider_name.clone(),
+            status: appointment.status,
+            patient: Some(write.patient.clone()),
+            patient_version: Some(write.patient_version),
+            emr_status: Some(write.emr_status),
+            update_order: Some(write.order.as_str().to_owned()),
+            version: Some(write.version),
+        }
+    }
+}
+
+#[async_trait]
+impl EmrRecords for DynamoStore {
+    /// Reads what the batch touches, plans it (`SyncBatch::plan`), and writes the plan in
+    /// one transaction conditioned on what was read; reads again if someone wrote first.
+    async fn sync_together(
         &self,
         clinic: &ClinicId,
-        update: &AppointmentSync,
-    ) -> Result<Synced, DependencyError> {
-        const OP: &str = "SyncAppointment";
-        let appointment = &update.appointment;
+        batch: &SyncBatch,
+    ) -> Result<BatchSynced, DependencyError> {
+        const OP: &str = "SyncRecords";
         for _ in 0..SYNC_ATTEMPTS {
-            let stored = self.get_appointment_item(clinic, &appointment.id).await?;
-            if let Some(stored) = &stored
-                && !update
-                    .order
-                    .may_replace(stored_order(stored.update_order.as_ref()).as_ref())
-            {
-                return Ok(Synced::Stale {
-                    version: stored.version.unwrap_or_default(),
-                });
+            let mut appointment_items = BTreeMap::new();
+            for update in &batch.appointments {
+                let id = &update.appointment.id;
+                if let Some(item) = self.get_appointment_item(clinic, id).await? {
+                    appointment_items.insert(id.clone(), item);
+                }
             }
-            let Some(patient) = self
-                .get_patient_item(clinic, &appointment.patient_id)
-                .await?
-            else {
-                return Ok(Synced::NoPatient);
-            };
-            let next_patient = PatientItem::next(
-                clinic,
-                &patient.patient,
-                with_card(patient.appointments.clone(), appointment),
-                Some(&patient),
-            );
-            let version = stored
-                .as_ref()
-                .and_then(|item| item.version)
-                .unwrap_or_default()
-                + 1;
-            let shown = match stored.as_ref().map(|item| item.status) {
-                Some(AppointmentStatus::Unclear) => AppointmentStatus::Unclear,
-                _ => appointment.status,
-            };
-            let item = AppointmentItem {
-                pk: clinic.as_str().to_owned(),
-                sk: appointment.id.as_str().to_owned(),
-                patient_key: patient_key(clinic, &appointment.patient_id),
-                starts_at: sortable_timestamp(appointment.starts_at),
-                patient_id: appointment.patient_id.clone(),
-                provider_name: appointment.provider_name.clone(),
-                status: shown,
-                patient: Some(patient.patient.clone()),
-                patient_version: Some(next_patient.version),
-                emr_status: Some(appointment.status),
-                update_order: Some(update.order.as_str().to_owned()),
-                version: Some(version),
-            };
-            let mut items = vec![self.appointment_put(&item, stored.as_ref())?];
-            items.extend(self.patient_writes(clinic, &next_patient, Some(&patient), OP)?);
-            // An appointment moved to another patient leaves the former one's cards.
-            let former_id = stored
-                .as_ref()
-                .map(|stored| stored.patient_id.clone())
-                .filter(|former| former != &appointment.patient_id);
-            if let Some(former_id) = former_id
-                && let Some(former) = self.get_patient_item(clinic, &former_id).await?
-            {
-                let mut cards = former.appointments.clone();
-                cards.retain(|card| card.id != appointment.id);
-                let next_former = PatientItem::next(clinic, &former.patient, cards, Some(&former));
-                items.extend(self.patient_writes(clinic, &next_former, Some(&former), OP)?);
+            let patient_ids: BTreeSet<PatientId> = batch
+                .patient_ids()
+                .into_iter()
+                .chain(
+                    appointment_items
+                        .values()
+                        .map(|item| item.patient_id.clone()),
+                )
+                .collect();
+            let mut patient_items = BTreeMap::new();
+            for id in patient_ids {
+                if let Some(item) = self.get_patient_item(clinic, &id).await? {
+                    patient_items.insert(id, item);
+                }
+            }
+            let stored_patients = patient_items
+                .iter()
+                .map(|(id, item)| (id.clone(), item.stored()))
+                .collect();
+            let stored_appointments = appointment_items
+                .iter()
+                .map(|(id, item)| (id.clone(), item.stored()))
+                .collect();
+            let plan = batch.plan(clinic, &stored_patients, &stored_appointments);
+            if plan.patients.is_empty() && plan.appointments.is_empty() {
+                return Ok(plan.answer);
+            }
+            let mut items = Vec::new();
+            for write in &plan.patients {
+                let previous = patient_items.get(&write.next.patient.id);
+                let mut next = PatientItem::next(
+                    clinic,
+                    &write.next.patient,
+                    write.next.cards.clone(),
+                    previous,
+                );
+                next.update_order = write
+                    .next
+                    .order
+                    .as_ref()
+                    .map(|order| order.as_str().to_owned());
+                next.language = write.next.language;
+                items.extend(self.patient_writes(clinic, &next, previous, OP)?);
+            }
+            for write in &plan.appointments {
+                let item = AppointmentItem::planned(clinic, write);
+                items.push(
+                    self.appointment_put(&item, appointment_items.get(&write.appointment.id))?,
+                );
             }
             if self.transact(items, OP).await? {
-                return Ok(Synced::Written { version });
+                return Ok(plan.answer);
             }
         }
-        Err(DependencyError::new(
-            "dynamodb",
-            OP,
-            "ConcurrentAppointmentUpdates",
-        ))
+        Err(DependencyError::new("dynamodb", OP, "ConcurrentUpdates"))
     }
 
     async fn patient_with_health_number(

@@ -25,10 +25,11 @@ use crate::{
     phn::Phn,
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, AppointmentSync, AuditLog, BeginOutcome, BeginSend, ClinicStore,
-        DirectoryEntry, DirectoryPage, EmrRecords, FinishSend, IdempotencyRecord, InboundClaim,
-        InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, PatientRecord,
-        PatientSync, SendLookup, SendRecords, SendStore, Synced, UnlockState, UnlockStore,
+        AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
+        ClinicStore, DirectoryEntry, DirectoryPage, EmrRecords, FinishSend, IdempotencyRecord,
+        InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
+        PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment,
+        StoredPatient, SyncBatch, UnlockState, UnlockStore,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -750,108 +751,119 @@ impl InboundLog for MemoryStore {
     }
 }
 
-#[async_trait]
-impl EmrRecords for MemoryStore {
-    async fn sync_patient(
-        &self,
-        clinic: &ClinicId,
-        update: &PatientSync,
-    ) -> Result<Synced, DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let patient_key = key(clinic, update.patient.id.as_str());
-        if !update
-            .order
-            .may_replace(tables.patient_orders.get(&patient_key))
-        {
-            let version = tables.patient_versions.get(&patient_key).copied();
-            return Ok(Synced::Stale {
-                version: version.unwrap_or_default(),
-            });
-        }
-        let cards = tables.cards.get(&patient_key).cloned().unwrap_or_default();
-        let version = tables.write_patient(clinic, &update.patient, cards);
-        tables
-            .patient_orders
-            .insert(patient_key.clone(), update.order.clone());
-        match update.language {
-            Some(language) => tables.languages.insert(patient_key, language),
-            None => tables.languages.remove(&patient_key),
-        };
-        Ok(Synced::Written { version })
+impl Tables {
+    fn stored_patient(&self, clinic: &ClinicId, id: &PatientId) -> Option<StoredPatient> {
+        let patient_key = key(clinic, id.as_str());
+        Some(StoredPatient {
+            patient: self.patients.get(&patient_key)?.clone(),
+            cards: self.cards.get(&patient_key).cloned().unwrap_or_default(),
+            version: self
+                .patient_versions
+                .get(&patient_key)
+                .copied()
+                .unwrap_or_default(),
+            order: self.patient_orders.get(&patient_key).cloned(),
+            language: self.languages.get(&patient_key).copied(),
+        })
     }
 
-    async fn sync_appointment(
+    fn stored_appointment(
         &self,
         clinic: &ClinicId,
-        update: &AppointmentSync,
-    ) -> Result<Synced, DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let appointment = &update.appointment;
-        let appointment_key = key(clinic, appointment.id.as_str());
-        let version = tables
-            .appointment_versions
-            .get(&appointment_key)
-            .copied()
-            .unwrap_or_default();
-        if !update
-            .order
-            .may_replace(tables.appointment_orders.get(&appointment_key))
-        {
-            return Ok(Synced::Stale { version });
-        }
-        let patient_key = key(clinic, appointment.patient_id.as_str());
-        let Some(patient) = tables.patients.get(&patient_key).cloned() else {
-            return Ok(Synced::NoPatient);
+        id: &AppointmentId,
+    ) -> Option<StoredAppointment> {
+        let appointment_key = key(clinic, id.as_str());
+        let appointment = self.appointments.get(&appointment_key)?;
+        Some(StoredAppointment {
+            patient_id: appointment.patient_id.clone(),
+            status: appointment.status,
+            version: self
+                .appointment_versions
+                .get(&appointment_key)
+                .copied()
+                .unwrap_or_default(),
+            order: self.appointment_orders.get(&appointment_key).cloned(),
+        })
+    }
+
+    /// Writes a planned patient: their item at its version, and their lookup keys moved.
+    fn write_planned_patient(&mut self, clinic: &ClinicId, write: &PatientWrite) {
+        let next = &write.next;
+        let patient_key = key(clinic, next.patient.id.as_str());
+        self.write_patient(clinic, &next.patient, next.cards.clone());
+        self.patient_versions
+            .insert(patient_key.clone(), next.version);
+        match &next.order {
+            Some(order) => self
+                .patient_orders
+                .insert(patient_key.clone(), order.clone()),
+            None => self.patient_orders.remove(&patient_key),
         };
-        let stored = tables.appointments.get(&appointment_key).cloned();
-        // An appointment moved to another patient leaves the former one's cards.
-        if let Some(former) = stored
-            .as_ref()
-            .filter(|stored| stored.patient_id != appointment.patient_id)
-        {
-            let former_key = key(clinic, former.patient_id.as_str());
-            if let Some(former_patient) = tables.patients.get(&former_key).cloned() {
-                let mut cards = tables.cards.get(&former_key).cloned().unwrap_or_default();
-                cards.retain(|card| card.id != appointment.id);
-                tables.write_patient(clinic, &former_patient, cards);
-            }
-        }
-        let cards = with_card(
-            tables.cards.get(&patient_key).cloned().unwrap_or_default(),
-            appointment,
-        );
-        let patient_version = tables.write_patient(clinic, &patient, cards);
-        let shown_status = match stored.map(|stored| stored.status) {
-            Some(AppointmentStatus::Unclear) => AppointmentStatus::Unclear,
-            _ => appointment.status,
+        match next.language {
+            Some(language) => self.languages.insert(patient_key, language),
+            None => self.languages.remove(&patient_key),
         };
-        tables.appointment_patients.insert(
+    }
+
+    fn write_planned_appointment(&mut self, clinic: &ClinicId, write: &AppointmentWrite) {
+        let appointment_key = key(clinic, write.appointment.id.as_str());
+        self.appointment_patients.insert(
             appointment_key.clone(),
             PatientRecord {
-                patient,
-                version: patient_version,
+                patient: write.patient.clone(),
+                version: write.patient_version,
             },
         );
-        tables.appointments.insert(
+        self.appointments.insert(
             appointment_key.clone(),
             Appointment {
-                status: shown_status,
-                starts_at: to_second(appointment.starts_at),
-                ..appointment.clone()
+                starts_at: to_second(write.appointment.starts_at),
+                ..write.appointment.clone()
             },
         );
-        tables
-            .emr_statuses
-            .insert(appointment_key.clone(), appointment.status);
-        tables
-            .appointment_orders
-            .insert(appointment_key.clone(), update.order.clone());
-        tables
-            .appointment_versions
-            .insert(appointment_key, version + 1);
-        Ok(Synced::Written {
-            version: version + 1,
-        })
+        self.emr_statuses
+            .insert(appointment_key.clone(), write.emr_status);
+        self.appointment_orders
+            .insert(appointment_key.clone(), write.order.clone());
+        self.appointment_versions
+            .insert(appointment_key, write.version);
+    }
+}
+
+#[async_trait]
+impl EmrRecords for MemoryStore {
+    async fn sync_together(
+        &self,
+        clinic: &ClinicId,
+        batch: &SyncBatch,
+    ) -> Result<BatchSynced, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let appointments: BTreeMap<AppointmentId, StoredAppointment> = batch
+            .appointments
+            .iter()
+            .filter_map(|update| {
+                let id = &update.appointment.id;
+                Some((id.clone(), tables.stored_appointment(clinic, id)?))
+            })
+            .collect();
+        let patients: BTreeMap<PatientId, StoredPatient> = batch
+            .patient_ids()
+            .into_iter()
+            .chain(
+                appointments
+                    .values()
+                    .map(|stored| stored.patient_id.clone()),
+            )
+            .filter_map(|id| Some((id.clone(), tables.stored_patient(clinic, &id)?)))
+            .collect();
+        let plan = batch.plan(clinic, &patients, &appointments);
+        for write in &plan.patients {
+            tables.write_planned_patient(clinic, write);
+        }
+        for write in &plan.appointments {
+            tables.write_planned_appointment(clinic, write);
+        }
+        Ok(plan.answer)
     }
 
     async fn patient_with_health_number(

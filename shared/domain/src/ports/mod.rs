@@ -11,7 +11,11 @@ mod store;
 
 pub use blob::{BlobInfo, BlobStore, PresignedUpload};
 pub use clock::Clock;
-pub use emr_records::{AppointmentSync, EmrRecords, PatientSync, Synced};
+pub use emr_records::{
+    AppointmentSync, AppointmentWrite, BatchPlan, BatchSynced, EmrRecords, MAX_TRANSACTION_ITEMS,
+    PatientSync, PatientWrite, StoredAppointment, StoredPatient, SyncBatch, Synced,
+    patient_write_items,
+};
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use send_store::{
     BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup, SendRecords,
