@@ -31,6 +31,9 @@ port_contracts! {
         a_resync_keeps_unclear_until_staff_clear_it,
         an_appointment_moved_to_another_patient_leaves_the_first_ones_cards,
         a_health_number_finds_only_its_clinics_patient,
+        a_batch_is_written_together_each_patient_once,
+        a_batch_with_an_unknown_patient_writes_nothing,
+        a_batch_larger_than_one_transaction_writes_nothing,
     ]
     clinic_store: [
         a_clinic_reads_back_as_written,

@@ -17,7 +17,9 @@ use crate::{
     },
     ids::{ClinicId, IntegrationClientId, PatientId},
     model::Appointment,
-    ports::{AppointmentSync, ClinicStore, EmrRecords, PatientSync, Synced},
+    ports::{
+        AppointmentSync, BatchSynced, ClinicStore, EmrRecords, PatientSync, SyncBatch, Synced,
+    },
 };
 
 /// The resource types the EMR may write.
@@ -178,8 +180,8 @@ impl EmrSync {
     }
 
     /// `POST /fhir` with a `batch` bundle: each entry on its own, patients before the
-    /// appointments that may reference them. A `transaction` bundle is written only when
-    /// every entry passes its checks.
+    /// appointments that may reference them. A `transaction` bundle is written in one
+    /// transaction, or not at all.
     pub async fn bundle(
         &self,
         clinic: &ClinicId,
@@ -188,31 +190,15 @@ impl EmrSync {
         let bundle = read_bundle(body)?;
         let checked: Vec<Result<(Option<String>, Checked), SyncAnswer>> =
             bundle.entry.iter().map(check_entry).collect();
-        let transaction = bundle.bundle_type == Some(BundleType::Transaction);
-        if transaction && checked.iter().any(Result::is_err) {
-            let issues = checked
-                .iter()
-                .enumerate()
-                .filter_map(|(index, entry)| entry.as_ref().err().map(|answer| (index, answer)))
-                .flat_map(|(index, answer)| {
-                    answer.outcome.iter().flat_map(move |outcome| {
-                        outcome.issue.iter().cloned().map(move |mut issue| {
-                            issue.diagnostics = format!("entry {index}: {}", issue.diagnostics);
-                            issue
-                        })
-                    })
-                })
-                .collect();
-            return Err(SyncAnswer::refused(422, issues));
+        if bundle.bundle_type == Some(BundleType::Transaction) {
+            let entries = self.transaction(clinic, checked).await?;
+            return Ok(ResponseBundle::new("transaction-response", entries));
         }
         // Patients first: appointments in the bundle may reference them by `fullUrl`.
         let mut answers: Vec<Option<SyncAnswer>> = vec![None; checked.len()];
-        let mut entry_patients: HashMap<String, PatientId> = HashMap::new();
+        let entry_patients = entry_patients(&checked);
         for (index, entry) in checked.iter().enumerate() {
-            if let Ok((full_url, Checked::Patient(update))) = entry {
-                if let Some(full_url) = full_url {
-                    entry_patients.insert(full_url.clone(), update.patient.id.clone());
-                }
+            if let Ok((_, Checked::Patient(update))) = entry {
                 answers[index] = Some(self.write_patient(clinic, update).await);
             }
         }
@@ -227,12 +213,124 @@ impl EmrSync {
             .into_iter()
             .map(|answer| answer.expect("every entry answered").entry())
             .collect();
-        let response_type = if transaction {
-            "transaction-response"
-        } else {
-            "batch-response"
+        Ok(ResponseBundle::new("batch-response", entries))
+    }
+
+    /// A transaction's entries, all checked and their patients resolved, then written in
+    /// one transaction; any refusal refuses them all and writes nothing.
+    async fn transaction(
+        &self,
+        clinic: &ClinicId,
+        checked: Vec<Result<(Option<String>, Checked), SyncAnswer>>,
+    ) -> Result<Vec<ResponseEntry>, SyncAnswer> {
+        let refusals: Vec<(usize, SyncAnswer)> = checked
+            .iter()
+            .enumerate()
+            .filter_map(|(index, entry)| Some((index, entry.as_ref().err()?.clone())))
+            .collect();
+        if !refusals.is_empty() {
+            return Err(refused_entries(refusals));
+        }
+        let entry_patients = entry_patients(&checked);
+        let mut batch = SyncBatch::default();
+        // Where each entry's record is in the batch: patients, then appointments.
+        let mut places = Vec::new();
+        for (index, entry) in checked.into_iter().enumerate() {
+            let (_, checked) = entry.expect("refusals answered above");
+            match checked {
+                Checked::Patient(update) => {
+                    places.push((ResourceType::Patient, batch.patients.len(), update.notices));
+                    batch.patients.push(PatientSync {
+                        patient: update.patient,
+                        language: update.language,
+                        order: update.order,
+                    });
+                }
+                Checked::Appointment(update) => {
+                    let patient_id = match self
+                        .patient_of(clinic, &update.patient, &entry_patients)
+                        .await
+                    {
+                        Ok(Some(id)) => id,
+                        Ok(None) => return Err(refused_entries(vec![(index, unknown_patient())])),
+                        Err(error) => return Err(SyncAnswer::failed(&error)),
+                    };
+                    places.push((
+                        ResourceType::Appointment,
+                        batch.appointments.len(),
+                        Vec::new(),
+                    ));
+                    batch.appointments.push(AppointmentSync {
+                        appointment: Appointment {
+                            id: update.id,
+                            patient_id,
+                            starts_at: update.starts_at,
+                            provider_name: update.provider_name,
+                            status: update.status,
+                        },
+                        order: update.order,
+                    });
+                }
+            }
+        }
+        if let Some(repeated) = repeated_record(&batch) {
+            let index = places
+                .iter()
+                .position(|(kind, place, _)| (*kind, *place) == repeated)
+                .unwrap_or_default();
+            return Err(refused_entries(vec![(
+                index,
+                SyncAnswer::refused(
+                    422,
+                    vec![Issue::error(
+                        IssueCode::Value,
+                        "Bundle.entry",
+                        "a transaction writes each record once: merge the entries of the same resource",
+                    )],
+                ),
+            )]));
+        }
+        let (patients, appointments) = match self.records.sync_together(clinic, &batch).await {
+            Ok(BatchSynced::Written {
+                patients,
+                appointments,
+            }) => (patients, appointments),
+            Ok(BatchSynced::NoPatient { appointment }) => {
+                let index = places
+                    .iter()
+                    .position(|(kind, place, _)| {
+                        *kind == ResourceType::Appointment && *place == appointment
+                    })
+                    .unwrap_or_default();
+                return Err(refused_entries(vec![(index, unknown_patient())]));
+            }
+            Ok(BatchSynced::TooLarge) => {
+                return Err(SyncAnswer::refused(
+                    413,
+                    vec![Issue::error(
+                        IssueCode::TooCostly,
+                        "Bundle.entry",
+                        "this transaction changes more records than one transaction can hold: split it into smaller transactions, or send a batch",
+                    )],
+                ));
+            }
+            Err(error) => return Err(SyncAnswer::failed(&error)),
         };
-        Ok(ResponseBundle::new(response_type, entries))
+        Ok(places
+            .into_iter()
+            .map(|(kind, place, notices)| {
+                let (id, synced) = match kind {
+                    ResourceType::Patient => {
+                        (batch.patients[place].patient.id.as_str(), patients[place])
+                    }
+                    ResourceType::Appointment => (
+                        batch.appointments[place].appointment.id.as_str(),
+                        appointments[place],
+                    ),
+                };
+                answer(kind, id, synced, notices).entry()
+            })
+            .collect())
     }
 
     async fn write(
@@ -314,6 +412,54 @@ impl EmrSync {
             }
         })
     }
+}
+
+/// The patients of a bundle by their entries' `fullUrl`.
+fn entry_patients(
+    checked: &[Result<(Option<String>, Checked), SyncAnswer>],
+) -> HashMap<String, PatientId> {
+    checked
+        .iter()
+        .filter_map(|entry| match entry {
+            Ok((Some(full_url), Checked::Patient(update))) => {
+                Some((full_url.clone(), update.patient.id.clone()))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A transaction refused for these entries' reasons, each issue saying which entry.
+fn refused_entries(refusals: Vec<(usize, SyncAnswer)>) -> SyncAnswer {
+    let issues = refusals
+        .into_iter()
+        .flat_map(|(index, answer)| {
+            answer.outcome.into_iter().flat_map(move |outcome| {
+                outcome.issue.into_iter().map(move |mut issue| {
+                    issue.diagnostics = format!("entry {index}: {}", issue.diagnostics);
+                    issue
+                })
+            })
+        })
+        .collect();
+    SyncAnswer::refused(422, issues)
+}
+
+/// A record that appears twice in the batch: its kind and place there.
+fn repeated_record(batch: &SyncBatch) -> Option<(ResourceType, usize)> {
+    let mut patients = std::collections::HashSet::new();
+    let mut appointments = std::collections::HashSet::new();
+    let patient_twice = batch
+        .patients
+        .iter()
+        .position(|update| !patients.insert(update.patient.id.clone()));
+    let appointment_twice = batch
+        .appointments
+        .iter()
+        .position(|update| !appointments.insert(update.appointment.id.clone()));
+    patient_twice
+        .map(|place| (ResourceType::Patient, place))
+        .or(appointment_twice.map(|place| (ResourceType::Appointment, place)))
 }
 
 fn unknown_patient() -> SyncAnswer {

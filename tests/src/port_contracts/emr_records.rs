@@ -6,7 +6,10 @@ use domain::{
     language::Language,
     patient_keys::phn_key,
     phn::Phn,
-    ports::{AppointmentStore, AppointmentSync, EmrRecords, PatientDirectory, PatientSync, Synced},
+    ports::{
+        AppointmentStore, AppointmentSync, BatchSynced, EmrRecords, PatientDirectory, PatientSync,
+        SyncBatch, Synced,
+    },
     update_order::UpdateOrder,
 };
 
@@ -259,4 +262,85 @@ pub async fn a_health_number_finds_only_its_clinics_patient(subject: &impl Store
         store.patient_with_health_number(&b, &phn).await.unwrap(),
         None
     );
+}
+
+pub async fn a_batch_is_written_together_each_patient_once(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 809);
+    let batch = SyncBatch {
+        patients: vec![patient_sync(&ava, order(0, "1"))],
+        appointments: ["a-1", "a-2"]
+            .into_iter()
+            .enumerate()
+            .map(|(n, id)| AppointmentSync {
+                appointment: appointment(id, &ava, t0_plus(3600 * (n as i64 + 1))),
+                order: order(0, "1"),
+            })
+            .collect(),
+    };
+    let answer = store.sync_together(&a, &batch).await.unwrap();
+    assert_eq!(
+        answer,
+        BatchSynced::Written {
+            patients: vec![Synced::Written { version: 1 }],
+            appointments: vec![
+                Synced::Written { version: 1 },
+                Synced::Written { version: 1 }
+            ],
+        }
+    );
+    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let cards: Vec<&str> = page.entries[0]
+        .appointments
+        .iter()
+        .map(|card| card.id.as_str())
+        .collect();
+    assert_eq!(cards, ["a-1", "a-2"]);
+}
+
+pub async fn a_batch_with_an_unknown_patient_writes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    let ava = patient("p-ava", 810);
+    let stranger = patient("p-nobody", 811);
+    let batch = SyncBatch {
+        patients: vec![patient_sync(&ava, order(0, "1"))],
+        appointments: vec![
+            AppointmentSync {
+                appointment: appointment("a-1", &ava, t0_plus(3600)),
+                order: order(0, "1"),
+            },
+            AppointmentSync {
+                appointment: appointment("a-2", &stranger, t0_plus(7200)),
+                order: order(0, "1"),
+            },
+        ],
+    };
+    assert_eq!(
+        store.sync_together(&a, &batch).await.unwrap(),
+        BatchSynced::NoPatient { appointment: 1 }
+    );
+    assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), None);
+    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    assert!(page.entries.is_empty());
+}
+
+pub async fn a_batch_larger_than_one_transaction_writes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let a = clinic_id("clinic-a");
+    // Each new patient is 6 items (the patient and 5 lookup keys): 17 patients are 102.
+    let patients: Vec<PatientSync> = (0..17)
+        .map(|n| patient_sync(&patient(&format!("p-{n}"), 820 + n), order(0, "1")))
+        .collect();
+    let batch = SyncBatch {
+        patients,
+        appointments: Vec::new(),
+    };
+    assert_eq!(
+        store.sync_together(&a, &batch).await.unwrap(),
+        BatchSynced::TooLarge
+    );
+    let first = domain::ids::PatientId::parse("p-0").unwrap();
+    assert_eq!(store.get_patient(&a, &first).await.unwrap(), None);
 }

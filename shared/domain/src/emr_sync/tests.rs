@@ -303,3 +303,62 @@ async fn notices_say_what_a_patient_cannot_receive() {
     );
     assert!(outcome.issue[0].diagnostics.contains("cannot be texted"));
 }
+
+#[tokio::test]
+async fn a_transaction_is_written_in_one_go_with_references_to_its_own_patients() {
+    let (sync, store) = sync();
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": appointment("a1", json!({"reference": "urn:uuid:1"}), "booked"),
+             "request": {"method": "PUT", "url": "Appointment/a1"}},
+            {"fullUrl": "urn:uuid:1", "resource": patient("p1", "1", "Smith"),
+             "request": {"method": "PUT", "url": "Patient/p1"}}
+        ]
+    });
+    let response = sync.bundle(&clinic(), &body(&bundle)).await.unwrap();
+    assert_eq!(response.bundle_type, "transaction-response");
+    let etags: Vec<Option<&str>> = response
+        .entry
+        .iter()
+        .map(|entry| entry.response.etag.as_deref())
+        .collect();
+    assert_eq!(etags, [Some("W/\"1\""), Some("W/\"1\"")]);
+    assert_eq!(stored_last_name(&store, "p1").await, "Smith");
+}
+
+#[tokio::test]
+async fn a_transaction_naming_an_unknown_patient_or_a_record_twice_writes_nothing() {
+    let (sync, store) = sync();
+    let unknown = json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient("p1", "1", "Smith")},
+            {"resource": appointment("a1", json!({"reference": "Patient/nobody"}), "booked")}
+        ]
+    });
+    let refused = sync.bundle(&clinic(), &body(&unknown)).await.unwrap_err();
+    assert_eq!(refused.status, 422);
+    assert!(
+        refused.outcome.unwrap().issue[0]
+            .diagnostics
+            .starts_with("entry 1:")
+    );
+    let twice = json!({
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {"resource": patient("p1", "1", "Smith")},
+            {"resource": patient("p1", "2", "Jones")}
+        ]
+    });
+    let refused = sync.bundle(&clinic(), &body(&twice)).await.unwrap_err();
+    assert!(
+        refused.outcome.unwrap().issue[0]
+            .diagnostics
+            .starts_with("entry 1:")
+    );
+    assert!(store.lookup_keys().is_empty(), "nothing written");
+}
