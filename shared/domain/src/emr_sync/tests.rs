@@ -3,6 +3,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::fhir::bundle::MAX_BUNDLE_ENTRIES;
 use crate::{
     appointment_status::AppointmentStatus,
     fakes::MemoryStore,
