@@ -1,4 +1,5 @@
-"""Schemathesis hooks for tests/contract/run: the unlock page is also tried with real links
+"""Schemathesis hooks for tests/contract/run: each request signs in as staff, or, on the
+/fhir routes, as the demo clinic's EMR integration; the unlock page is also tried with real links
 (two secure messages that the run sends to the demo clinic's Ava Smith before it starts),
 not only with made-up tokens that all answer 404; each upload URL handed out gets a file,
 so that a send carrying it reaches a real object; and one example sends a secure message
@@ -26,6 +27,8 @@ UNLOCK_PATH = "/m/{token}"
 SEND_PATH = "/appointments/{appointmentId}/messages"
 API = os.environ["CONTRACT_API"]
 AUTHORIZATION = {"Authorization": f"Bearer {os.environ['LOCAL_API_TOKEN']}"}
+# The /fhir routes are the EMR integration's: its machine client's token.
+FHIR_AUTHORIZATION = f"Bearer {os.environ['LOCAL_INGEST_TOKEN']}"
 
 
 def _is_unlock(context) -> bool:
@@ -112,6 +115,22 @@ def after_call(context, case, response):
 
 @schemathesis.hook
 def before_call(context, case, kwargs):
+    _sign_in(case)
+    _one_key_per_send(case)
+
+
+def _sign_in(case):
+    # Staff on the dashboard's routes, the EMR integration on its own: each is refused
+    # (403) on the other's.
+    if case.headers is None:
+        case.headers = {}
+    if case.operation.path.startswith("/fhir"):
+        case.headers["Authorization"] = FHIR_AUTHORIZATION
+    elif case.operation.path != UNLOCK_PATH:
+        case.headers["Authorization"] = AUTHORIZATION["Authorization"]
+
+
+def _one_key_per_send(case):
     # Generated keys repeat ("0", "A") across different requests, which the API rightly
     # refuses (422) before reaching any other rule. Like the dashboard, give each distinct
     # request its own key, and a repeat of the same request the same key (a retry); keys
