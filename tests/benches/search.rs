@@ -18,7 +18,7 @@ use domain::{
     model::{Appointment, Clinic, Patient},
     phn::Phn,
     phone::PhoneNumber,
-    ports::{ClinicStore, DirectoryPage, PatientDirectory},
+    ports::{ClinicStore, DirectoryPage, DirectoryQuery, PatientDirectory},
     search::{SearchRequest, find_patients},
 };
 use integration_tests::fixtures::demo::demo_clinic_record;
@@ -33,15 +33,9 @@ struct Counting<'a> {
 
 #[async_trait]
 impl PatientDirectory for Counting<'_> {
-    async fn lookup(
-        &self,
-        key: &str,
-        prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<DirectoryPage, DependencyError> {
+    async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError> {
         self.requests.fetch_add(1, Ordering::Relaxed);
-        self.inner.lookup(key, prefix, after, limit).await
+        self.inner.lookup(query).await
     }
 }
 

@@ -8,7 +8,7 @@ use domain::{
     model::{AppointmentCard, Patient},
     patient_keys::{email_key, first_name_key, last_name_key, phn_key, phone_key},
     phn::Phn,
-    ports::{AppointmentStore, DirectoryEntry, SendStore},
+    ports::{AppointmentStore, DirectoryEntry, DirectoryQuery, SendStore},
 };
 
 use super::{
@@ -19,7 +19,10 @@ use crate::sentinels::NEW_PHN;
 
 /// Every entry under the lookup key `pk`.
 async fn entries(store: &impl StorePorts, pk: &str) -> Vec<DirectoryEntry> {
-    let page = store.lookup(pk, "", None, 100).await.unwrap();
+    let page = store
+        .lookup(&DirectoryQuery::all_under(pk, 100))
+        .await
+        .unwrap();
     assert!(page.exhausted);
     page.entries
 }

@@ -7,8 +7,8 @@ use domain::{
     patient_keys::phn_key,
     phn::Phn,
     ports::{
-        AppointmentStore, AppointmentSync, BatchSynced, EmrRecords, PatientDirectory, PatientSync,
-        SyncBatch, Synced,
+        AppointmentStore, AppointmentSync, BatchSynced, DirectoryQuery, EmrRecords,
+        PatientDirectory, PatientSync, SyncBatch, Synced,
     },
     update_order::UpdateOrder,
 };
@@ -51,7 +51,10 @@ pub async fn a_patient_is_written_then_updated_with_versions(subject: &impl Stor
     assert_eq!(second, Synced::Written { version: 2 });
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(renamed));
     // The lookup key of the old PHN is gone, the new one finds the patient.
-    let old = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let old = store
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .await
+        .unwrap();
     assert!(old.entries.is_empty());
     let new = Phn::parse(NEW_PHN).unwrap();
     assert_eq!(
@@ -115,7 +118,10 @@ pub async fn an_appointment_needs_its_patient_and_lands_in_their_cards(
         store.get_appointment(&a, &visit.id).await.unwrap(),
         Some(visit.clone())
     );
-    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let page = store
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .await
+        .unwrap();
     let cards: Vec<&str> = page.entries[0]
         .appointments
         .iter()
@@ -236,9 +242,12 @@ pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards
             .map(|card| card.id.to_string())
             .collect()
     };
-    let ava_page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let ava_page = store
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .await
+        .unwrap();
     let ben_page = store
-        .lookup(&phn_key(&a, NEW_PHN), "", None, 5)
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, NEW_PHN), 5))
         .await
         .unwrap();
     assert_eq!(cards(ava_page.entries), Vec::<String>::new());
@@ -290,7 +299,10 @@ pub async fn a_batch_is_written_together_each_patient_once(subject: &impl StoreU
             ],
         }
     );
-    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let page = store
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .await
+        .unwrap();
     let cards: Vec<&str> = page.entries[0]
         .appointments
         .iter()
@@ -322,7 +334,10 @@ pub async fn a_batch_with_an_unknown_patient_writes_nothing(subject: &impl Store
         BatchSynced::NoPatient { appointment: 1 }
     );
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), None);
-    let page = store.lookup(&phn_key(&a, PHN), "", None, 5).await.unwrap();
+    let page = store
+        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .await
+        .unwrap();
     assert!(page.entries.is_empty());
 }
 

@@ -4,7 +4,7 @@ use domain::{
     ids::ClinicId,
     model::{AppointmentCard, Patient},
     patient_keys::{last_name_key, phn_key},
-    ports::{AppointmentStore, DirectoryPage, PatientDirectory},
+    ports::{AppointmentStore, DirectoryPage, DirectoryQuery, PatientDirectory},
 };
 
 use super::{
@@ -45,7 +45,15 @@ pub async fn lookups_return_entries_under_their_prefix_in_sort_key_order(
     let clinic = five_patients(store).await;
     let key = last_name_key(&clinic);
 
-    let page = store.lookup(&key, "sentinelbro", None, 10).await.unwrap();
+    let page = store
+        .lookup(&DirectoryQuery {
+            lookup_key: &key,
+            sort_prefix: "sentinelbro",
+            after: None,
+            limit: 10,
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&page), ["p-1", "p-2", "p-3"]);
     assert!(page.exhausted);
     assert_eq!(page.items_read, 3);
@@ -55,7 +63,10 @@ pub async fn lookups_return_entries_under_their_prefix_in_sort_key_order(
     );
     assert_eq!(page.entries[0].appointments.len(), 1);
 
-    let all = store.lookup(&key, "", None, 10).await.unwrap();
+    let all = store
+        .lookup(&DirectoryQuery::all_under(&key, 10))
+        .await
+        .unwrap();
     assert_eq!(ids(&all), ["p-5", "p-1", "p-2", "p-3", "p-4"]);
     assert!(all.exhausted);
 }
@@ -65,13 +76,26 @@ pub async fn a_lookup_pages_on_after_the_last_sort_key(subject: &impl StoreUnder
     let clinic = five_patients(store).await;
     let key = last_name_key(&clinic);
 
-    let first = store.lookup(&key, "sentinelb", None, 3).await.unwrap();
+    let first = store
+        .lookup(&DirectoryQuery {
+            lookup_key: &key,
+            sort_prefix: "sentinelb",
+            after: None,
+            limit: 3,
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&first), ["p-5", "p-1", "p-2"]);
     assert!(!first.exhausted, "a fourth Sentinelb… is left");
 
     let after = first.entries.last().unwrap().sort_key.clone();
     let second = store
-        .lookup(&key, "sentinelb", Some(&after), 3)
+        .lookup(&DirectoryQuery {
+            lookup_key: &key,
+            sort_prefix: "sentinelb",
+            after: Some(&after),
+            limit: 3,
+        })
         .await
         .unwrap();
     assert_eq!(ids(&second), ["p-3"]);
@@ -88,13 +112,26 @@ pub async fn a_full_page_is_not_known_to_be_the_last(subject: &impl StoreUnderTe
     let clinic = five_patients(store).await;
     let key = last_name_key(&clinic);
 
-    let full = store.lookup(&key, "sentinelbro", None, 3).await.unwrap();
+    let full = store
+        .lookup(&DirectoryQuery {
+            lookup_key: &key,
+            sort_prefix: "sentinelbro",
+            after: None,
+            limit: 3,
+        })
+        .await
+        .unwrap();
     assert_eq!(ids(&full), ["p-1", "p-2", "p-3"]);
     assert!(!full.exhausted);
 
     let after = full.entries.last().unwrap().sort_key.clone();
     let next = store
-        .lookup(&key, "sentinelbro", Some(&after), 3)
+        .lookup(&DirectoryQuery {
+            lookup_key: &key,
+            sort_prefix: "sentinelbro",
+            after: Some(&after),
+            limit: 3,
+        })
         .await
         .unwrap();
     assert!(next.entries.is_empty());
@@ -114,7 +151,7 @@ pub async fn an_exact_key_finds_its_patient_and_an_unknown_key_nothing(
         .unwrap();
 
     let page = store
-        .lookup(&phn_key(&clinic, PHN), "", None, 5)
+        .lookup(&DirectoryQuery::all_under(&phn_key(&clinic, PHN), 5))
         .await
         .unwrap();
     assert_eq!(ids(&page), ["p-ava"]);
@@ -124,7 +161,7 @@ pub async fn an_exact_key_finds_its_patient_and_an_unknown_key_nothing(
 
     let other = clinic_id("clinic-b");
     let none = store
-        .lookup(&phn_key(&other, PHN), "", None, 5)
+        .lookup(&DirectoryQuery::all_under(&phn_key(&other, PHN), 5))
         .await
         .unwrap();
     assert!(none.entries.is_empty());

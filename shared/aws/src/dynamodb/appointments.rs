@@ -17,7 +17,10 @@ use domain::{
     language::Language,
     model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
     patient_keys::{LookupKey, lookup_keys},
-    ports::{AppointmentStore, DirectoryEntry, DirectoryPage, PatientDirectory, PatientRecord},
+    ports::{
+        AppointmentStore, DirectoryEntry, DirectoryPage, DirectoryQuery, PatientDirectory,
+        PatientRecord,
+    },
 };
 
 /// How often an upsert is retried when another writer changed the same patient meanwhile.
@@ -441,13 +444,13 @@ impl AppointmentStore for DynamoStore {
 
 #[async_trait]
 impl PatientDirectory for DynamoStore {
-    async fn lookup(
-        &self,
-        lookup_key: &str,
-        sort_prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<DirectoryPage, DependencyError> {
+    async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError> {
+        let DirectoryQuery {
+            lookup_key,
+            sort_prefix,
+            after,
+            limit,
+        } = *query;
         const OP: &str = "LookupPatients";
         let mut query = self
             .client

@@ -20,8 +20,8 @@ use domain::{
     patient_keys::phn_key,
     phn::Phn,
     ports::{
-        AppointmentWrite, BatchSynced, EmrRecords, PatientDirectory, StoredAppointment,
-        StoredPatient, SyncBatch,
+        AppointmentWrite, BatchSynced, DirectoryQuery, EmrRecords, PatientDirectory,
+        StoredAppointment, StoredPatient, SyncBatch,
     },
     update_order::UpdateOrder,
 };
@@ -230,7 +230,10 @@ impl EmrRecords for DynamoStore {
         number: &Phn,
     ) -> Result<Option<PatientId>, DependencyError> {
         let page = self
-            .lookup(&phn_key(clinic, number.as_str()), "", None, 1)
+            .lookup(&DirectoryQuery::all_under(
+                &phn_key(clinic, number.as_str()),
+                1,
+            ))
             .await?;
         Ok(page
             .entries

@@ -9,7 +9,7 @@ use crate::{
     fakes::MemoryStore,
     fhir::{BC_PHN_SYSTEM, outcome::Severity},
     ids::AppointmentId,
-    ports::{AppointmentStore, ClinicStore, PatientDirectory},
+    ports::{AppointmentStore, ClinicStore, DirectoryQuery, PatientDirectory},
 };
 
 fn clinic() -> ClinicId {
@@ -124,12 +124,10 @@ async fn an_appointment_by_health_number_is_findable_with_its_patient() {
     .await;
     assert_eq!(answer.status, 201, "{answer:?}");
     let page = store
-        .lookup(
+        .lookup(&DirectoryQuery::all_under(
             &crate::patient_keys::phn_key(&clinic(), "9698658215"),
-            "",
-            None,
             5,
-        )
+        ))
         .await
         .unwrap();
     assert_eq!(page.entries[0].appointments[0].id.as_str(), "a1");

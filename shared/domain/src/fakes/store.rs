@@ -26,10 +26,10 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
-        ClinicStore, DirectoryEntry, DirectoryPage, EmrRecords, FinishSend, IdempotencyRecord,
-        InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
-        PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment,
-        StoredPatient, SyncBatch, UnlockState, UnlockStore,
+        ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords, FinishSend,
+        IdempotencyRecord, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
+        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
+        StoredAppointment, StoredPatient, SyncBatch, UnlockState, UnlockStore,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -374,13 +374,13 @@ impl AppointmentStore for MemoryStore {
 
 #[async_trait]
 impl PatientDirectory for MemoryStore {
-    async fn lookup(
-        &self,
-        lookup_key: &str,
-        sort_prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<DirectoryPage, DependencyError> {
+    async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError> {
+        let DirectoryQuery {
+            lookup_key,
+            sort_prefix,
+            after,
+            limit,
+        } = *query;
         let tables = self.tables.lock().expect("store lock");
         let matching = tables
             .lookup

@@ -23,7 +23,7 @@ pub use send_store::{
 };
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
-    AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, InboundClaim,
-    InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, UnlockState,
-    UnlockStore,
+    AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery,
+    InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
+    UnlockState, UnlockStore,
 };

@@ -124,15 +124,38 @@ pub struct DirectoryPage {
 /// The patients' lookup keys.
 #[async_trait]
 pub trait PatientDirectory: Send + Sync {
-    /// Up to `limit` entries under `lookup_key` whose sort key starts with `sort_prefix`, in sort-key
-    /// order, after the sort key `after` when given. One Query.
-    async fn lookup(
-        &self,
-        lookup_key: &str,
-        sort_prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<DirectoryPage, DependencyError>;
+    /// The entries `query` asks for, in sort-key order. One Query.
+    async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError>;
+}
+
+/// Up to `limit` entries under `lookup_key` whose sort key starts with `sort_prefix`, after
+/// the sort key `after` when given. Keys and sort keys hold PHI: `Debug` shows the limit only.
+#[derive(Clone, Copy)]
+pub struct DirectoryQuery<'a> {
+    pub lookup_key: &'a str,
+    pub sort_prefix: &'a str,
+    pub after: Option<&'a str>,
+    pub limit: usize,
+}
+
+impl<'a> DirectoryQuery<'a> {
+    /// Every entry under `lookup_key` from the first, up to `limit`.
+    pub fn all_under(lookup_key: &'a str, limit: usize) -> DirectoryQuery<'a> {
+        DirectoryQuery {
+            lookup_key,
+            sort_prefix: "",
+            after: None,
+            limit,
+        }
+    }
+}
+
+impl std::fmt::Debug for DirectoryQuery<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DirectoryQuery")
+            .field("limit", &self.limit)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Messages sent to patients.

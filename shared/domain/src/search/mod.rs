@@ -13,7 +13,7 @@ use jiff::Timestamp;
 use crate::{
     error::DomainError,
     model::{AppointmentCard, Clinic, Patient},
-    ports::PatientDirectory,
+    ports::{DirectoryQuery, PatientDirectory},
 };
 
 pub const DEFAULT_LIMIT: usize = 25;
@@ -134,7 +134,12 @@ pub async fn find_patients(
     'probes: for (index, probe) in probes.iter().enumerate().skip(first_probe) {
         loop {
             let page = directory
-                .lookup(&probe.key, &probe.sort_prefix, after.as_deref(), wanted)
+                .lookup(&DirectoryQuery {
+                    lookup_key: &probe.key,
+                    sort_prefix: &probe.sort_prefix,
+                    after: after.as_deref(),
+                    limit: wanted,
+                })
                 .await?;
             items_read += page.items_read;
             for entry in &page.entries {
