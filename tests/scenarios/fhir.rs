@@ -4,11 +4,14 @@
 use std::sync::Arc;
 
 use domain::{
-    ids::{ClinicId, PatientId},
+    appointment_status::AppointmentStatus,
+    ids::{AppointmentId, ClinicId, PatientId},
     ports::AppointmentStore,
 };
 use integration_tests::{
-    TestStack, body_json, body_text,
+    TestStack,
+    aws_faults::{AwsFaults, Operation},
+    body_json, body_text, call_function,
     fixtures::demo::demo_clinic,
     http_call, local_api_body,
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN, PHN},
@@ -460,4 +463,72 @@ async fn a_cancelled_appointment_takes_no_new_message() {
         body_json(&refused)["type"],
         "urn:direct-messages:problem:appointment-closed"
     );
+}
+
+#[tokio::test]
+async fn a_reply_landing_between_a_syncs_read_and_its_write_keeps_unclear() {
+    let test = TestStack::new().await;
+    demo_clinic(&test).await;
+    let clinic = ClinicId::parse("demo-clinic").unwrap();
+    let patient = sentinel_patient("emr-p-6", 309);
+    let put = |body: &Value, route: &str, id: &str| emr_call(route, &[("id", id)], body);
+    assert_eq!(
+        test.call(
+            "fhir-sync",
+            &put(&patient, "PUT /fhir/Patient/{id}", "emr-p-6")
+        )
+        .await
+        .status(),
+        201
+    );
+    let mut booked = appointment("emr-a-6", "Patient/emr-p-6", 4, "booked");
+    booked["meta"] = json!({"versionId": "1", "lastUpdated": "2026-11-30T10:00:00Z"});
+    assert_eq!(
+        test.call(
+            "fhir-sync",
+            &put(&booked, "PUT /fhir/Appointment/{id}", "emr-a-6")
+        )
+        .await
+        .status(),
+        201
+    );
+
+    // The EMR's next update reads the appointment as Booked; the patient's reply marks it
+    // Unclear just before the update's transaction goes out.
+    let faults = AwsFaults::new();
+    let replier = test.store.clone();
+    let reply_clinic = clinic.clone();
+    faults.interleave_once(
+        Operation::dynamodb("TransactWriteItems"),
+        Arc::new(move || {
+            let (store, clinic) = (replier.clone(), reply_clinic.clone());
+            Box::pin(async move {
+                let id = AppointmentId::parse("emr-a-6").unwrap();
+                assert!(
+                    store
+                        .set_status(&clinic, &id, AppointmentStatus::Unclear)
+                        .await
+                        .unwrap()
+                );
+            })
+        }),
+    );
+    let functions = test.functions_through(&faults);
+    let mut arrived = appointment("emr-a-6", "Patient/emr-p-6", 4, "arrived");
+    arrived["meta"] = json!({"versionId": "2", "lastUpdated": "2026-11-30T11:00:00Z"});
+    let answer = call_function(
+        &functions,
+        "fhir-sync",
+        &put(&arrived, "PUT /fhir/Appointment/{id}", "emr-a-6"),
+    )
+    .await;
+    assert_eq!(answer.status(), 200, "{}", body_text(&answer));
+    assert_eq!(faults.hits(), 1, "the reply went in between");
+    let stored = test
+        .store
+        .get_appointment(&clinic, &AppointmentId::parse("emr-a-6").unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.status, AppointmentStatus::Unclear);
 }

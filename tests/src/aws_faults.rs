@@ -118,10 +118,25 @@ struct Rule {
     after: Option<Operation>,
 }
 
-#[derive(Debug, Default)]
+/// Something another client does just before a request goes out: a concurrent writer.
+pub type Interleaved =
+    Arc<dyn Fn() -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> + Send + Sync>;
+
+#[derive(Default)]
 struct State {
     rules: Vec<Rule>,
     hits: usize,
+    /// Run once, before the first request to the operation goes out.
+    interleaved: Vec<(Operation, Interleaved)>,
+}
+
+impl std::fmt::Debug for State {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("State")
+            .field("rules", &self.rules)
+            .field("hits", &self.hits)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The switchboard of faults; clones share it. Hand `sdk_config` to the clients under test.
@@ -172,6 +187,22 @@ impl AwsFaults {
             remaining: None,
             after: Some(trigger),
         });
+    }
+
+    /// Runs `action` (another writer's request, say) once, just before the next request to
+    /// `operation` goes out: a race made to happen at a chosen point.
+    pub fn interleave_once(&self, operation: Operation, action: Interleaved) {
+        self.lock().interleaved.push((operation, action));
+    }
+
+    fn take_interleaved(&self, request: &SeenRequest) -> Option<Interleaved> {
+        let mut state = self.lock();
+        let at = state
+            .interleaved
+            .iter()
+            .position(|(operation, _)| operation.matches(request))?;
+        state.hits += 1;
+        Some(state.interleaved.remove(at).1)
     }
 
     /// Every fault off: requests reach the emulator again.
@@ -303,6 +334,16 @@ struct FaultyConnector {
 impl HttpConnector for FaultyConnector {
     fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
         let seen = SeenRequest::of(&request);
+        if let Some(action) = seen
+            .as_ref()
+            .and_then(|seen| self.faults.take_interleaved(seen))
+        {
+            let inner = self.inner.clone();
+            return HttpConnectorFuture::new(async move {
+                action().await;
+                inner.call(request).await
+            });
+        }
         match seen
             .as_ref()
             .and_then(|seen| Some((seen, self.faults.fault_for(seen)?)))
