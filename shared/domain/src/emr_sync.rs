@@ -223,16 +223,7 @@ impl EmrSync {
             Err(error) => return SyncAnswer::failed(&error),
         };
         let id = update.id.as_str().to_owned();
-        let sync = AppointmentSync {
-            appointment: Appointment {
-                id: update.id,
-                patient_id,
-                starts_at: update.starts_at,
-                provider_name: update.provider_name,
-                status: update.status,
-            },
-            order: update.order,
-        };
+        let sync = appointment_sync(update, patient_id);
         match self.records.sync_appointment(clinic, &sync).await {
             Ok(Synced::NoPatient) => unknown_patient(),
             Ok(synced) => answer(ResourceType::Appointment, &id, synced, Vec::new()),
@@ -255,6 +246,20 @@ impl EmrSync {
                     .await?
             }
         })
+    }
+}
+
+/// The appointment to write: the EMR's, with its patient resolved.
+fn appointment_sync(update: AppointmentUpdate, patient_id: PatientId) -> AppointmentSync {
+    AppointmentSync {
+        appointment: Appointment {
+            id: update.id,
+            patient_id,
+            starts_at: update.starts_at,
+            provider_name: update.provider_name,
+            status: update.status,
+        },
+        order: update.order,
     }
 }
 

@@ -124,7 +124,7 @@ pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
 }
 
 impl AppointmentItem {
-    fn new(
+    pub(crate) fn new(
         clinic: &ClinicId,
         appointment: &Appointment,
         patient: &Patient,

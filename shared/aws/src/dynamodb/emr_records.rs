@@ -9,14 +9,13 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
 use super::{
     DynamoStore,
-    appointments::{AppointmentItem, PatientItem, patient_key},
+    appointments::{AppointmentItem, PatientItem},
     s, to_item,
 };
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
-    model::sortable_timestamp,
     patient_keys::phn_key,
     phn::Phn,
     ports::{
@@ -131,20 +130,16 @@ impl AppointmentItem {
     }
 
     fn planned(clinic: &ClinicId, write: &AppointmentWrite) -> AppointmentItem {
-        let appointment = &write.appointment;
         AppointmentItem {
-            pk: clinic.as_str().to_owned(),
-            sk: appointment.id.as_str().to_owned(),
-            patient_key: patient_key(clinic, &appointment.patient_id),
-            starts_at: sortable_timestamp(appointment.starts_at),
-            patient_id: appointment.patient_id.clone(),
-            provider_name: appointment.provider_name.clone(),
-            status: appointment.status,
-            patient: Some(write.patient.clone()),
-            patient_version: Some(write.patient_version),
             emr_status: Some(write.emr_status),
             update_order: Some(write.order.as_str().to_owned()),
             version: Some(write.version),
+            ..AppointmentItem::new(
+                clinic,
+                &write.appointment,
+                &write.patient,
+                write.patient_version,
+            )
         }
     }
 }

@@ -11,11 +11,12 @@ use crate::{
         outcome::{Issue, IssueCode},
     },
     ids::{ClinicId, PatientId},
-    model::Appointment,
-    ports::{AppointmentSync, BatchSynced, PatientSync, SyncBatch},
+    ports::{BatchSynced, PatientSync, SyncBatch},
 };
 
-use super::{Checked, EmrSync, ResourceType, SyncAnswer, answer, check, unknown_patient};
+use super::{
+    Checked, EmrSync, ResourceType, SyncAnswer, answer, appointment_sync, check, unknown_patient,
+};
 
 impl EmrSync {
     pub async fn bundle(
@@ -96,16 +97,9 @@ impl EmrSync {
                         batch.appointments.len(),
                         Vec::new(),
                     ));
-                    batch.appointments.push(AppointmentSync {
-                        appointment: Appointment {
-                            id: update.id,
-                            patient_id,
-                            starts_at: update.starts_at,
-                            provider_name: update.provider_name,
-                            status: update.status,
-                        },
-                        order: update.order,
-                    });
+                    batch
+                        .appointments
+                        .push(appointment_sync(update, patient_id));
                 }
             }
         }
