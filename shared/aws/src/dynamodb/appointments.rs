@@ -19,7 +19,7 @@ use domain::{
     patient_keys::{LookupKey, lookup_keys},
     ports::{
         AppointmentStore, DirectoryEntry, DirectoryPage, DirectoryQuery, PatientDirectory,
-        PatientRecord,
+        PatientRecord, StoredPatient,
     },
 };
 
@@ -61,6 +61,21 @@ impl PatientItem {
             appointments,
             update_order: previous.and_then(|item| item.update_order.clone()),
             language: previous.and_then(|item| item.language),
+        }
+    }
+}
+
+impl PatientItem {
+    /// The item of a patient as a planned write leaves them, at the plan's version.
+    pub(crate) fn planned(clinic: &ClinicId, state: &StoredPatient) -> PatientItem {
+        PatientItem {
+            pk: clinic.as_str().to_owned(),
+            sk: state.patient.id.as_str().to_owned(),
+            version: state.version,
+            patient: state.patient.clone(),
+            appointments: state.cards.clone(),
+            update_order: state.order.as_ref().map(|order| order.as_str().to_owned()),
+            language: state.language,
         }
     }
 }

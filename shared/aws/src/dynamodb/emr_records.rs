@@ -192,18 +192,7 @@ impl EmrRecords for DynamoStore {
             let mut items = Vec::new();
             for write in &plan.patients {
                 let previous = patient_items.get(&write.next.patient.id);
-                let mut next = PatientItem::next(
-                    clinic,
-                    &write.next.patient,
-                    write.next.cards.clone(),
-                    previous,
-                );
-                next.update_order = write
-                    .next
-                    .order
-                    .as_ref()
-                    .map(|order| order.as_str().to_owned());
-                next.language = write.next.language;
+                let next = PatientItem::planned(clinic, &write.next);
                 items.extend(self.patient_writes(clinic, &next, previous, OP)?);
             }
             for write in &plan.appointments {

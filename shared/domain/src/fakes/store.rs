@@ -61,20 +61,20 @@ struct Tables {
     appointment_orders: BTreeMap<(String, String), UpdateOrder>,
     /// The version of each appointment written by a sync, and the EMR's status of it.
     appointment_versions: BTreeMap<(String, String), u64>,
-    emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
     languages: BTreeMap<(String, String), Language>,
     integration_clients: BTreeMap<String, ClinicId>,
 }
 
 impl Tables {
-    /// Writes `patient` with `cards` under every lookup key they have now, and removes the
-    /// keys they no longer have; bumps the patient's version.
+    /// Writes `patient` at `version` with `cards` under every lookup key they have now, and
+    /// removes the keys they no longer have.
     fn write_patient(
         &mut self,
         clinic: &ClinicId,
         patient: &Patient,
         cards: Vec<AppointmentCard>,
-    ) -> u64 {
+        version: u64,
+    ) {
         let patient_key = key(clinic, patient.id.as_str());
         if let Some(previous) = self.patients.get(&patient_key) {
             for old in lookup_keys(clinic, previous) {
@@ -91,9 +91,7 @@ impl Tables {
         }
         self.cards.insert(patient_key.clone(), cards);
         self.patients.insert(patient_key.clone(), patient.clone());
-        let version = self.patient_versions.get(&patient_key).map_or(1, |v| v + 1);
         self.patient_versions.insert(patient_key, version);
-        version
     }
 }
 
@@ -313,7 +311,11 @@ impl AppointmentStore for MemoryStore {
             tables.cards.get(&patient_key).cloned().unwrap_or_default(),
             appointment,
         );
-        let version = tables.write_patient(clinic, patient, cards);
+        let version = tables
+            .patient_versions
+            .get(&patient_key)
+            .map_or(1, |version| version + 1);
+        tables.write_patient(clinic, patient, cards, version);
         let appointment_key = key(clinic, appointment.id.as_str());
         tables.appointment_patients.insert(
             appointment_key.clone(),
@@ -790,9 +792,7 @@ impl Tables {
     fn write_planned_patient(&mut self, clinic: &ClinicId, write: &PatientWrite) {
         let next = &write.next;
         let patient_key = key(clinic, next.patient.id.as_str());
-        self.write_patient(clinic, &next.patient, next.cards.clone());
-        self.patient_versions
-            .insert(patient_key.clone(), next.version);
+        self.write_patient(clinic, &next.patient, next.cards.clone(), next.version);
         match &next.order {
             Some(order) => self
                 .patient_orders
@@ -821,8 +821,6 @@ impl Tables {
                 ..write.appointment.clone()
             },
         );
-        self.emr_statuses
-            .insert(appointment_key.clone(), write.emr_status);
         self.appointment_orders
             .insert(appointment_key.clone(), write.order.clone());
         self.appointment_versions
