@@ -31,23 +31,30 @@ fn patient_sync(patient: &domain::model::Patient, order: UpdateOrder) -> Patient
     }
 }
 
+/// Syncs `patient` at `order` in `clinic`; what became of it.
+async fn sync(
+    store: &impl EmrRecords,
+    clinic: &domain::ids::ClinicId,
+    patient: &domain::model::Patient,
+    order: UpdateOrder,
+) -> Synced {
+    store
+        .sync_patient(clinic, &patient_sync(patient, order))
+        .await
+        .unwrap()
+}
+
 pub async fn a_patient_is_written_then_updated_with_versions(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let a = clinic_id("clinic-a");
     let ava = patient("p-ava", 801);
-    let first = store
-        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
-        .await
-        .unwrap();
+    let first = sync(store, &a, &ava, order(0, "1")).await;
     assert_eq!(first, Synced::Written { version: 1 });
     let renamed = domain::model::Patient {
         phn: Some(Phn::parse(NEW_PHN).unwrap()),
         ..ava.clone()
     };
-    let second = store
-        .sync_patient(&a, &patient_sync(&renamed, order(60, "2")))
-        .await
-        .unwrap();
+    let second = sync(store, &a, &renamed, order(60, "2")).await;
     assert_eq!(second, Synced::Written { version: 2 });
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(renamed));
     // The lookup key of the old PHN is gone, the new one finds the patient.
@@ -67,26 +74,17 @@ pub async fn an_older_patient_update_changes_nothing(subject: &impl StoreUnderTe
     let store = subject.store();
     let a = clinic_id("clinic-a");
     let ava = patient("p-ava", 802);
-    store
-        .sync_patient(&a, &patient_sync(&ava, order(60, "2")))
-        .await
-        .unwrap();
+    sync(store, &a, &ava, order(60, "2")).await;
     let older = domain::model::Patient {
         phn: Some(Phn::parse(NEW_PHN).unwrap()),
         ..ava.clone()
     };
-    let answer = store
-        .sync_patient(&a, &patient_sync(&older, order(0, "1")))
-        .await
-        .unwrap();
+    let answer = sync(store, &a, &older, order(0, "1")).await;
     assert_eq!(answer, Synced::Stale { version: 1 });
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(ava));
     // The same update again is written again (a replay changes nothing).
     let same = patient("p-ava", 802);
-    let replay = store
-        .sync_patient(&a, &patient_sync(&same, order(60, "2")))
-        .await
-        .unwrap();
+    let replay = sync(store, &a, &same, order(60, "2")).await;
     assert_eq!(replay, Synced::Written { version: 2 });
 }
 
@@ -106,10 +104,7 @@ pub async fn an_appointment_needs_its_patient_and_lands_in_their_cards(
         Synced::NoPatient
     );
     assert_eq!(store.get_appointment(&a, &visit.id).await.unwrap(), None);
-    store
-        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
-        .await
-        .unwrap();
+    sync(store, &a, &ava, order(0, "1")).await;
     assert_eq!(
         store.sync_appointment(&a, &update).await.unwrap(),
         Synced::Written { version: 1 }
@@ -134,10 +129,7 @@ pub async fn an_older_appointment_update_changes_nothing(subject: &impl StoreUnd
     let store = subject.store();
     let a = clinic_id("clinic-a");
     let ava = patient("p-ava", 804);
-    store
-        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
-        .await
-        .unwrap();
+    sync(store, &a, &ava, order(0, "1")).await;
     let visit = appointment("a-1", &ava, t0_plus(3600));
     let newer = AppointmentSync {
         appointment: domain::model::Appointment {
@@ -166,10 +158,7 @@ pub async fn a_resync_keeps_unclear_until_staff_clear_it(subject: &impl StoreUnd
     let store = subject.store();
     let a = clinic_id("clinic-a");
     let ava = patient("p-ava", 805);
-    store
-        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
-        .await
-        .unwrap();
+    sync(store, &a, &ava, order(0, "1")).await;
     let visit = appointment("a-1", &ava, t0_plus(3600));
     let sync = |status, seconds, version| AppointmentSync {
         appointment: domain::model::Appointment {
@@ -208,10 +197,7 @@ pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards
         ..patient("p-ben", 807)
     };
     for (someone, seconds) in [(&ava, 0), (&ben, 1)] {
-        store
-            .sync_patient(&a, &patient_sync(someone, order(seconds, "1")))
-            .await
-            .unwrap();
+        sync(store, &a, someone, order(seconds, "1")).await;
     }
     let visit = appointment("a-1", &ava, t0_plus(3600));
     store
@@ -258,10 +244,7 @@ pub async fn a_health_number_finds_only_its_clinics_patient(subject: &impl Store
     let store = subject.store();
     let (a, b) = (clinic_id("clinic-a"), clinic_id("clinic-b"));
     let ava = patient("p-ava", 808);
-    store
-        .sync_patient(&a, &patient_sync(&ava, order(0, "1")))
-        .await
-        .unwrap();
+    sync(store, &a, &ava, order(0, "1")).await;
     let phn = Phn::parse(PHN).unwrap();
     assert_eq!(
         store.patient_with_health_number(&a, &phn).await.unwrap(),
