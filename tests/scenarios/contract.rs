@@ -263,7 +263,62 @@ async fn real_responses_match_the_contract() {
             problem,
         ),
     ];
-    for (function, call, path, status, content_type) in cases {
+    let emr_claims = Some(
+        [
+            ("client_id".to_owned(), "local-demo-emr".to_owned()),
+            ("scope".to_owned(), "fhir/write".to_owned()),
+        ]
+        .into(),
+    );
+    let started = test
+        .call(
+            "fhir-sync",
+            &http_call("POST /fhir/$import-upload", &[], emr_claims.clone()),
+        )
+        .await;
+    let import_id = body_json(&started)["importId"]
+        .as_str()
+        .expect("an import id")
+        .to_owned();
+    let import_cases = [
+        (
+            "fhir-sync",
+            http_call("POST /fhir/$import-upload", &[], emr_claims.clone()),
+            "/fhir/$import-upload",
+            201,
+            "application/json",
+        ),
+        (
+            "fhir-sync",
+            http_call(
+                "GET /fhir/$import/{id}",
+                &[("id", import_id.as_str())],
+                emr_claims.clone(),
+            ),
+            "/fhir/$import/{id}",
+            200,
+            "application/json",
+        ),
+        (
+            "fhir-sync",
+            http_call(
+                "GET /fhir/$import/{id}",
+                &[("id", "0b1e9f34-5a0c-4d53-9a59-7a4b2d9c1e00")],
+                emr_claims.clone(),
+            ),
+            "/fhir/$import/{id}",
+            404,
+            "application/fhir+json",
+        ),
+        (
+            "fhir-sync",
+            http_call("POST /fhir/$import-upload", &[], claims.clone()),
+            "/fhir/$import-upload",
+            403,
+            "application/fhir+json",
+        ),
+    ];
+    for (function, call, path, status, content_type) in cases.into_iter().chain(import_cases) {
         let response = match call.route_key.as_str() {
             "GET /patients" | "GET /appointments/{appointmentId}" => {
                 test.call_showing_phi(function, &call, "the clinic sees its own patients")

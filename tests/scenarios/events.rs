@@ -3,13 +3,20 @@
 
 use std::path::PathBuf;
 
+use aws::wiring::OnAws;
 use aws_lambda_events::sns::SnsEvent;
+use domain::{
+    emr_sync::import::{ImportRun, import_of_object_key},
+    ports::{ImportRecord, ImportStore},
+};
+use fhir_sync::imports::{FhirImports, ObjectCreatedEvent};
 use integration_tests::{
     TestStack, body_json,
     fixtures::demo::demo_clinic,
     phi_guard::{self, Kind},
     sentinels,
 };
+use jiff::{SignedDuration, Timestamp};
 
 fn events_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../events")
@@ -20,7 +27,7 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 12] = [
+const HTTP_EVENTS: [(&str, &str, u16); 14] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
@@ -33,6 +40,8 @@ const HTTP_EVENTS: [(&str, &str, u16); 12] = [
     ("fhir-put-patient.json", "fhir-sync", 201),
     ("fhir-put-appointment.json", "fhir-sync", 201),
     ("fhir-bundle.json", "fhir-sync", 200),
+    ("fhir-import-upload.json", "fhir-sync", 201),
+    ("fhir-import-report.json", "fhir-sync", 404),
 ];
 
 #[test]
@@ -63,6 +72,7 @@ fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
         .map(|(file, _, _)| file.to_string())
         .collect();
     listed.push("inbound-sms.json".into());
+    listed.push("s3-import-object-created.json".into());
     listed.sort();
     let mut files: Vec<_> = std::fs::read_dir(events_dir())
         .unwrap()
@@ -140,4 +150,41 @@ fn register_sample_reply(event: &serde_json::Value) {
     phi_guard::register("the sample reply's text", Kind::Text, text);
     let from = payload["originationNumber"].as_str().unwrap();
     phi_guard::register("the sample reply's number", Kind::Phone, from);
+}
+
+#[tokio::test]
+async fn the_object_created_sample_event_starts_the_import_it_names() {
+    let test = TestStack::new().await;
+    let sample: ObjectCreatedEvent =
+        serde_json::from_str(&read("s3-import-object-created.json")).expect("an S3 event");
+    let imports = FhirImports::on_aws(&test.stack.config, &test.stack.clients);
+    let deadline = Timestamp::now() + SignedDuration::from_mins(15);
+    // As it is, it names another bucket.
+    assert_eq!(
+        imports.handle(&sample, deadline).await.unwrap(),
+        ImportRun::NotAnImport
+    );
+
+    let key = sample.detail.object.key.clone();
+    let (clinic, id) = import_of_object_key(&key).expect("the key of an import");
+    test.store
+        .create_import(&clinic, &ImportRecord::new(id, Timestamp::now()))
+        .await
+        .unwrap();
+    test.stack
+        .clients
+        .s3()
+        .put_object()
+        .bucket(&test.stack.config.attachments_bucket)
+        .key(&key)
+        .body(b"{\"resourceType\": \"Observation\"}\n".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let mut ours = sample.clone();
+    ours.detail.bucket.name = test.stack.config.attachments_bucket.clone();
+    assert_eq!(
+        imports.handle(&ours, deadline).await.unwrap(),
+        ImportRun::Completed
+    );
 }

@@ -6,6 +6,7 @@ mod contract;
 mod events;
 mod faults;
 mod fhir;
+mod fhir_import;
 mod handlers;
 mod layering;
 mod local_api;

@@ -23,6 +23,10 @@ macro_rules! port_contracts {
 }
 
 port_contracts! {
+    import_store: [
+        an_import_reads_back_as_created_and_its_id_is_taken_once,
+        progress_is_saved_only_over_the_progress_it_was_read_at,
+    ]
     emr_records: [
         a_patient_is_written_then_updated_with_versions,
         an_older_patient_update_changes_nothing,

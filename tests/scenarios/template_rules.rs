@@ -253,7 +253,7 @@ fn every_table_is_encrypted_with_the_project_key_and_recoverable() {
         .iter()
         .filter(|(_, r)| r["Type"].as_str() == Some("AWS::DynamoDB::Table"))
         .collect();
-    assert_eq!(tables.len(), 8);
+    assert_eq!(tables.len(), 9);
     for (id, table) in tables {
         let properties = &table["Properties"];
         assert_eq!(
@@ -435,29 +435,49 @@ fn send_may_do_on_each_table_what_a_send_does() {
     assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
 }
 
-#[test]
-fn fhir_sync_may_write_patients_keys_and_appointments_and_nothing_else() {
-    let template = template();
-    let needed = [
-        ("dynamodb:GetItem", "ClinicsTable"),
-        ("dynamodb:GetItem", "PatientsTable"),
-        ("dynamodb:PutItem", "PatientsTable"),
-        ("dynamodb:GetItem", "AppointmentsTable"),
-        ("dynamodb:PutItem", "AppointmentsTable"),
-        ("dynamodb:Query", "PatientLookupTable"),
-        ("dynamodb:PutItem", "PatientLookupTable"),
-        ("dynamodb:DeleteItem", "PatientLookupTable"),
-    ];
-    let missing: Vec<_> = needed
+/// The Allow statements of `function` that grant `action`, as text.
+fn statements_granting(template: &Value, function: &str, action: &str) -> Vec<String> {
+    resource(template, function)["Properties"]["Policies"][0]["Statement"]
+        .as_sequence()
+        .unwrap()
         .iter()
+        .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
+        .filter(|statement| {
+            items(&statement["Action"])
+                .iter()
+                .any(|a| a.as_str() == Some(action))
+        })
+        .map(text)
+        .collect()
+}
+
+/// What the EMR's writes need on each table, for fhir-sync and fhir-import alike.
+const EMR_WRITES: [(&str, &str); 9] = [
+    ("dynamodb:BatchGetItem", "PatientsTable"),
+    ("dynamodb:PutItem", "PatientsTable"),
+    ("dynamodb:BatchGetItem", "AppointmentsTable"),
+    ("dynamodb:PutItem", "AppointmentsTable"),
+    ("dynamodb:Query", "PatientLookupTable"),
+    ("dynamodb:PutItem", "PatientLookupTable"),
+    ("dynamodb:DeleteItem", "PatientLookupTable"),
+    ("dynamodb:GetItem", "ImportsTable"),
+    ("dynamodb:PutItem", "ImportsTable"),
+];
+
+#[test]
+fn fhir_sync_may_write_patients_keys_appointments_and_imports_and_nothing_else() {
+    let template = template();
+    let needed = [("dynamodb:GetItem", "ClinicsTable")];
+    let missing: Vec<_> = EMR_WRITES
+        .iter()
+        .chain(&needed)
         .filter(|(action, table)| !grants(&template, "FhirSyncFunction", action, table))
         .collect();
     assert!(missing.is_empty(), "fhir-sync may not: {missing:?}");
     let policy = allowed_policy(&template, "FhirSyncFunction");
     for never in [
         "sns:",
-        "s3:",
-        "kms:GenerateDataKey",
+        "s3:GetObject",
         "MessagesTable",
         "UnlockTable",
         "RequestsTable",
@@ -471,6 +491,87 @@ fn fhir_sync_may_write_patients_keys_and_appointments_and_nothing_else() {
         "dynamodb:PutItem",
         "ClinicsTable"
     ));
-    // Its only KMS use is DynamoDB's table key, through DynamoDB.
-    assert!(policy.contains("kms:ViaService"));
+    // It presigns import uploads: PUT under imports/ only, the data key only through S3.
+    let puts = statements_granting(&template, "FhirSyncFunction", "s3:PutObject");
+    assert_eq!(puts.len(), 1);
+    assert!(
+        puts[0].contains("${AttachmentsBucket.Arn}/imports/*"),
+        "{}",
+        puts[0]
+    );
+    for statement in statements_granting(&template, "FhirSyncFunction", "kms:GenerateDataKey") {
+        assert!(statement.contains("s3.${AWS::Region}"), "{statement}");
+    }
+    for statement in statements_granting(&template, "FhirSyncFunction", "kms:Decrypt") {
+        assert!(statement.contains("dynamodb.${AWS::Region}"), "{statement}");
+    }
+}
+
+#[test]
+fn fhir_import_reads_import_files_and_writes_what_a_sync_writes_and_nothing_else() {
+    let template = template();
+    let missing: Vec<_> = EMR_WRITES
+        .iter()
+        .filter(|(action, table)| !grants(&template, "FhirImportFunction", action, table))
+        .collect();
+    assert!(missing.is_empty(), "fhir-import may not: {missing:?}");
+    let policy = allowed_policy(&template, "FhirImportFunction");
+    for never in [
+        "sns:",
+        "s3:PutObject",
+        "ClinicsTable",
+        "MessagesTable",
+        "UnlockTable",
+        "RequestsTable",
+        "AuditTable",
+    ] {
+        assert!(
+            !policy.contains(never),
+            "fhir-import must not touch {never}"
+        );
+    }
+    let reads = statements_granting(&template, "FhirImportFunction", "s3:GetObject");
+    assert_eq!(reads.len(), 1);
+    assert!(
+        reads[0].contains("${AttachmentsBucket.Arn}/imports/*"),
+        "{}",
+        reads[0]
+    );
+    // Every use of the content key goes through a service: never a plain decrypt.
+    for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
+        for statement in statements_granting(&template, "FhirImportFunction", action) {
+            assert!(statement.contains("kms:ViaService"), "{statement}");
+        }
+    }
+}
+
+#[test]
+fn files_created_under_imports_start_fhir_import_and_expire_within_a_week() {
+    let template = template();
+    let local = local_stack::template::Template::load_default().unwrap();
+    let import = local
+        .function("fhir-import")
+        .expect("a fhir-import function");
+    let key = domain::emr_sync::import::import_object_key(
+        &domain::ids::ClinicId::parse("c1").unwrap(),
+        &domain::ids::ImportId::from_random([1; 16]),
+    );
+    assert_eq!(import.created_object_prefixes, ["imports/"]);
+    assert!(key.starts_with(&import.created_object_prefixes[0]));
+    let bucket = &resource(&template, "AttachmentsBucket")["Properties"];
+    assert_eq!(
+        bucket["NotificationConfiguration"]["EventBridgeConfiguration"]["EventBridgeEnabled"]
+            .as_bool(),
+        Some(true)
+    );
+    let rules = bucket["LifecycleConfiguration"]["Rules"]
+        .as_sequence()
+        .unwrap();
+    let expiry = rules
+        .iter()
+        .find(|rule| rule["Prefix"].as_str() == Some("imports/"))
+        .expect("import files expire");
+    assert!(expiry["ExpirationInDays"].as_u64().unwrap() <= 7);
+    let function = &resource(&template, "FhirImportFunction")["Properties"];
+    assert_eq!(function["Timeout"].as_u64(), Some(900));
 }

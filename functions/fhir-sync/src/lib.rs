@@ -1,34 +1,78 @@
 //! The `fhir-sync` function: the clinic's EMR writes patients and appointments over FHIR R4
 //! (`PUT` of one resource, `POST` of a batch or transaction bundle), with its machine
-//! client's token; answers are FHIR resources (`OperationOutcome`, `Bundle`).
+//! client's token; answers are FHIR resources (`OperationOutcome`, `Bundle`). Bulk imports
+//! start here too (`POST /fhir/$import-upload`, `GET /fhir/$import/{id}`); their files are
+//! read by the `fhir-import` entry point of this crate ([`imports`]).
 
 mod capability;
+pub mod imports;
+
+use std::collections::BTreeMap;
 
 use aws::{
     AwsClients,
     api_gateway::{
         caller::integration_client,
         request::{path_parameter, route_key},
-        responses::fhir_response,
+        responses::{fhir_response, json_response},
     },
     config::Config,
     wiring::OnAws,
 };
 use domain::{
     DomainError,
-    emr_sync::{EmrSync, ResourceType, SyncAnswer},
+    emr_sync::{
+        EmrSync, ResourceType, SyncAnswer,
+        import::{EmrImport, ImportUpload},
+    },
     fhir::outcome::{Issue, IssueCode, OperationOutcome},
 };
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::Serialize;
 
 pub struct FhirRoutes {
     sync: EmrSync,
+    import: EmrImport,
 }
 
 impl OnAws for FhirRoutes {
     fn on_aws(config: &Config, clients: &AwsClients) -> Self {
         FhirRoutes {
             sync: EmrSync::on_aws(config, clients),
+            import: EmrImport::on_aws(config, clients),
+        }
+    }
+}
+
+/// The answer to `POST /fhir/$import-upload`: PUT the NDJSON file to `upload.url` with
+/// `upload.headers`; the import starts when it arrives, and `report` says how it went.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ImportUploadView {
+    import_id: String,
+    upload: UploadInstructions,
+    expires_at: jiff::Timestamp,
+    report: String,
+}
+
+#[derive(Debug, Serialize)]
+struct UploadInstructions {
+    method: &'static str,
+    url: String,
+    headers: BTreeMap<String, String>,
+}
+
+impl From<ImportUpload> for ImportUploadView {
+    fn from(started: ImportUpload) -> Self {
+        ImportUploadView {
+            report: format!("/fhir/$import/{}", started.import_id),
+            import_id: started.import_id.to_string(),
+            upload: UploadInstructions {
+                method: "PUT",
+                url: started.upload.url,
+                headers: started.upload.headers.into_iter().collect(),
+            },
+            expires_at: started.expires_at,
         }
     }
 }
@@ -60,6 +104,16 @@ impl FhirRoutes {
                     .put(&clinic, ResourceType::Appointment, &id, body)
                     .await
             }
+            Some("POST /fhir/$import-upload") => match self.import.start_upload(&clinic).await {
+                Ok(started) => {
+                    return json_response(StatusCode::CREATED, &ImportUploadView::from(started));
+                }
+                Err(answer) => answer,
+            },
+            Some("GET /fhir/$import/{id}") => match self.import.report(&clinic, &id).await {
+                Ok(report) => return json_response(StatusCode::OK, &report),
+                Err(answer) => answer,
+            },
             Some("POST /fhir") => match self.sync.bundle(&clinic, body).await {
                 Ok(bundle) => {
                     tracing::info!(clinic_id = %clinic, entries = bundle.entry.len(), "FHIR bundle");

@@ -5,6 +5,7 @@
 pub mod api_event;
 pub mod emulator;
 pub mod functions;
+pub mod imports;
 pub mod provision;
 pub mod seed;
 pub mod server;

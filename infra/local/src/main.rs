@@ -10,6 +10,7 @@ use local_stack::{
     LocalStack,
     emulator::Recorder,
     functions::Functions,
+    imports::ImportWatcher,
     seed::{DemoData, seed},
     server::{LocalApi, LocalIntegration, LocalSignIn, router},
 };
@@ -46,6 +47,7 @@ async fn main() -> Result<()> {
     };
     let sign_ins_file = write_sign_ins(&sign_in, &integration)?;
     let functions = Functions::new(&stack.config, &stack.clients);
+    let imports = ImportWatcher::new(&stack)?;
     let api = LocalApi::new(
         &stack.template,
         functions,
@@ -69,6 +71,8 @@ async fn main() -> Result<()> {
          \x20 sign-in (the clinic's EMR integration, FHIR R4 under /fhir):\n\
          \x20   export INGEST_TOKEN={ingest}\n\
          \x20   curl -H \"Authorization: Bearer $INGEST_TOKEN\" {base_url}/fhir/metadata\n\
+         \x20 bulk import: POST {base_url}/fhir/$import-upload, then PUT the NDJSON file to the\n\
+         \x20   URL it answers; the import starts when the file arrives, as on AWS\n\
          \x20 every sign-in, for scripts: {sign_ins}\n\
          \x20 simulate a patient's reply:\n\
          \x20   curl -X POST {base_url}/local/sms-replies -H 'content-type: application/json' \\\n\
@@ -83,6 +87,7 @@ async fn main() -> Result<()> {
         sign_ins = sign_ins_file.display(),
     );
     tokio::spawn(print_outbound_sms(recorder));
+    tokio::spawn(imports.run());
     axum::serve(listener, router(Arc::new(api)))
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

@@ -77,6 +77,8 @@ pub struct FunctionSpec {
     pub routes: Vec<Route>,
     /// Logical ids of the SNS topics it subscribes to.
     pub topics: Vec<String>,
+    /// The key prefixes of the S3 objects whose creation its EventBridge rules pass on.
+    pub created_object_prefixes: Vec<String>,
 }
 
 impl Template {
@@ -265,6 +267,7 @@ fn function(id: &str, resource: &Value, properties: &Value) -> Result<FunctionSp
         .to_owned();
     let mut routes = Vec::new();
     let mut topics = Vec::new();
+    let mut created_object_prefixes = Vec::new();
     if let Some(events) = properties.get("Events").and_then(Value::as_mapping) {
         for event in events.values() {
             let event_properties = &event["Properties"];
@@ -280,6 +283,19 @@ fn function(id: &str, resource: &Value, properties: &Value) -> Result<FunctionSp
                         topics.push(topic);
                     }
                 }
+                Some("EventBridgeRule") => {
+                    let pattern = &event_properties["Pattern"];
+                    let object_created = pattern["source"][0].as_str() == Some("aws.s3")
+                        && pattern["detail-type"][0].as_str() == Some("Object Created");
+                    let keys = pattern["detail"]["object"]["key"].as_sequence();
+                    if object_created && let Some(keys) = keys {
+                        created_object_prefixes.extend(
+                            keys.iter()
+                                .filter_map(|key| key["prefix"].as_str())
+                                .map(str::to_owned),
+                        );
+                    }
+                }
                 _ => {}
             }
         }
@@ -289,5 +305,6 @@ fn function(id: &str, resource: &Value, properties: &Value) -> Result<FunctionSp
         binary,
         routes,
         topics,
+        created_object_prefixes,
     })
 }

@@ -13,6 +13,7 @@ pub struct Tables {
     pub unlock: String,
     pub audit: String,
     pub requests: String,
+    pub imports: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,6 +73,7 @@ impl Config {
                 unlock: required("UNLOCK_TABLE", "the unlock table")?,
                 audit: required("AUDIT_TABLE", "the audit table")?,
                 requests: required("REQUESTS_TABLE", "the requests table")?,
+                imports: required("IMPORTS_TABLE", "the imports table")?,
             },
             attachments_bucket: required("ATTACHMENTS_BUCKET", "the attachments bucket")?,
             content_key_id: required("CONTENT_KEY_ID", "the KMS key for secure content")?,
@@ -97,6 +99,7 @@ mod tests {
             "UNLOCK_TABLE",
             "AUDIT_TABLE",
             "REQUESTS_TABLE",
+            "IMPORTS_TABLE",
             "ATTACHMENTS_BUCKET",
             "CONTENT_KEY_ID",
         ]

@@ -89,6 +89,48 @@ impl BlobStore for S3BlobStore {
         }
     }
 
+    async fn read_range(
+        &self,
+        object_key: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, DependencyError> {
+        const OP: &str = "GetObject";
+        if length == 0 {
+            return Ok(Some(Vec::new()));
+        }
+        let last = offset.saturating_add(length - 1);
+        let result = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(object_key)
+            .range(format!("bytes={offset}-{last}"))
+            .send()
+            .await;
+        let output = match result {
+            Ok(output) => output,
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_no_such_key()) => {
+                return Ok(None);
+            }
+            // A range starting at or past the end of the object (an empty object too).
+            Err(error)
+                if error
+                    .raw_response()
+                    .is_some_and(|raw| raw.status().as_u16() == 416) =>
+            {
+                return Ok(Some(Vec::new()));
+            }
+            Err(error) => return Err(sdk_failure("s3", OP)(error)),
+        };
+        let bytes = output
+            .body
+            .collect()
+            .await
+            .map_err(|_| DependencyError::new("s3", OP, "ReadBody"))?;
+        Ok(Some(bytes.into_bytes().to_vec()))
+    }
+
     async fn presign_download(
         &self,
         object_key: &str,

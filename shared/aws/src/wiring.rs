@@ -4,8 +4,16 @@
 use std::sync::Arc;
 
 use domain::{
-    clinic_cache::ClinicCache, emr_sync::EmrSync, ports::Clock, replies::ReplyHandler,
-    search::Searcher, send::MessageSender, unlock::Unlocker,
+    clinic_cache::ClinicCache,
+    emr_sync::{
+        EmrSync,
+        import::{EmrImport, IMPORT_READ_BYTES},
+    },
+    ports::Clock,
+    replies::ReplyHandler,
+    search::Searcher,
+    send::MessageSender,
+    unlock::Unlocker,
 };
 
 use crate::{
@@ -107,6 +115,20 @@ impl OnAws for EmrSync {
         EmrSync {
             records: store.clone(),
             clinics: store,
+        }
+    }
+}
+
+impl OnAws for EmrImport {
+    fn on_aws(config: &Config, clients: &AwsClients) -> EmrImport {
+        let store = store(config, clients);
+        EmrImport {
+            records: store.clone(),
+            imports: store,
+            blobs: blobs(config, clients),
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+            read_bytes: IMPORT_READ_BYTES,
         }
     }
 }

@@ -363,6 +363,7 @@ fn check(
 }
 
 mod bundle;
+pub mod import;
 
 #[cfg(test)]
 mod tests;

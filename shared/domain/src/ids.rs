@@ -21,6 +21,7 @@ pub enum IdKind {
     Attachment,
     StaffUser,
     IntegrationClient,
+    Import,
 }
 
 impl IdKind {
@@ -36,6 +37,7 @@ impl IdKind {
             IdKind::Attachment => "attachment id",
             IdKind::StaffUser => "staff user id",
             IdKind::IntegrationClient => "integration client id",
+            IdKind::Import => "import id",
         }
     }
 }
@@ -157,6 +159,11 @@ id_type!(
     IntegrationClientId,
     IdKind::IntegrationClient
 );
+id_type!(
+    /// One bulk import of NDJSON records from the clinic's EMR.
+    ImportId,
+    IdKind::Import
+);
 
 /// A UUID (version 4 layout) from injected random bytes, so tests can fix the randomness.
 fn uuid_from_random(bytes: [u8; 16]) -> String {
@@ -170,6 +177,13 @@ impl MessageId {
     /// A new message id, formatted as a UUID, from 16 random bytes.
     pub fn from_random(bytes: [u8; 16]) -> MessageId {
         MessageId(uuid_from_random(bytes))
+    }
+}
+
+impl ImportId {
+    /// A new import id, formatted as a UUID, from 16 random bytes.
+    pub fn from_random(bytes: [u8; 16]) -> ImportId {
+        ImportId(uuid_from_random(bytes))
     }
 }
 

@@ -6,6 +6,7 @@ pub mod appointment_store;
 pub mod audit_log;
 pub mod clinic_store;
 pub mod emr_records;
+pub mod import_store;
 pub mod inbound_log;
 pub mod message_store;
 pub mod patient_directory;
@@ -21,7 +22,7 @@ use domain::{
     ids::ClinicId,
     model::AuditEntry,
     ports::{
-        AppointmentStore, AuditLog, ClinicStore, EmrRecords, InboundLog, MessageStore,
+        AppointmentStore, AuditLog, ClinicStore, EmrRecords, ImportStore, InboundLog, MessageStore,
         PatientDirectory, SendStore, UnlockStore,
     },
 };
@@ -39,6 +40,7 @@ pub trait StorePorts:
     + InboundLog
     + SendStore
     + EmrRecords
+    + ImportStore
 {
 }
 
@@ -52,6 +54,7 @@ impl<T> StorePorts for T where
         + InboundLog
         + SendStore
         + EmrRecords
+        + ImportStore
 {
 }
 

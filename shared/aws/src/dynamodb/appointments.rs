@@ -1,10 +1,10 @@
 //! Appointments with their patients, and the patients' lookup keys, written together.
 
 use async_trait::async_trait;
-use std::collections::HashMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, Put, PutRequest, TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
 };
 use serde::{Deserialize, Serialize};
 
@@ -283,6 +283,83 @@ impl DynamoStore {
             .item
             .map(|item| from_item(item, operation))
             .transpose()
+    }
+
+    /// Several of a clinic's records of one table, read as [`Self::read_clinic_record`]
+    /// reads one: strongly consistent BatchGetItems of up to 100 keys, each until DynamoDB
+    /// has answered for every key. The records found, by id.
+    pub(crate) async fn read_clinic_records<T: serde::de::DeserializeOwned>(
+        &self,
+        table: &str,
+        clinic: &ClinicId,
+        ids: &BTreeSet<&str>,
+        operation: &'static str,
+    ) -> Result<BTreeMap<String, T>, DependencyError> {
+        const KEYS_PER_REQUEST: usize = 100;
+        const ATTEMPTS: u32 = 8;
+        let ids: Vec<&str> = ids.iter().copied().collect();
+        let mut found = BTreeMap::new();
+        for chunk in ids.chunks(KEYS_PER_REQUEST) {
+            let keys = chunk
+                .iter()
+                .map(|id| {
+                    HashMap::from([
+                        ("pk".to_owned(), s(clinic.as_str())),
+                        ("sk".to_owned(), s(*id)),
+                    ])
+                })
+                .collect();
+            let mut request = KeysAndAttributes::builder()
+                .set_keys(Some(keys))
+                .consistent_read(true)
+                .build()
+                .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
+            for attempt in 0.. {
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(table, request)
+                    .send()
+                    .await
+                    .map_err(sdk_failure("dynamodb", operation))?;
+                for item in output
+                    .responses
+                    .and_then(|mut tables| tables.remove(table))
+                    .unwrap_or_default()
+                {
+                    let id = match item.get("sk") {
+                        Some(AttributeValue::S(id)) => id.clone(),
+                        _ => {
+                            return Err(DependencyError::new(
+                                "dynamodb",
+                                operation,
+                                "MalformedItem",
+                            ));
+                        }
+                    };
+                    found.insert(id, from_item(item, operation)?);
+                }
+                match output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(table))
+                {
+                    Some(rest) if !rest.keys.is_empty() => {
+                        if attempt + 1 == ATTEMPTS {
+                            return Err(DependencyError::new(
+                                "dynamodb",
+                                operation,
+                                "UnprocessedKeys",
+                            ));
+                        }
+                        // DynamoDB's advice for unprocessed keys: back off, then ask again.
+                        tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+                        request = rest;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        Ok(found)
     }
 
     fn upsert_transaction(

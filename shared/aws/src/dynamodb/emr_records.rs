@@ -33,20 +33,6 @@ fn stored_order(text: Option<&String>) -> Option<UpdateOrder> {
 }
 
 impl DynamoStore {
-    async fn get_appointment_item(
-        &self,
-        clinic: &ClinicId,
-        id: &AppointmentId,
-    ) -> Result<Option<AppointmentItem>, DependencyError> {
-        self.read_clinic_record(
-            &self.tables.appointments,
-            clinic,
-            id.as_str(),
-            "GetAppointment",
-        )
-        .await
-    }
-
     /// Runs a sync's transaction; `false` when a condition failed (someone wrote first).
     async fn transact(
         &self,
@@ -155,13 +141,22 @@ impl EmrRecords for DynamoStore {
     ) -> Result<BatchSynced, DependencyError> {
         const OP: &str = "SyncRecords";
         for _ in 0..SYNC_ATTEMPTS {
-            let mut appointment_items = BTreeMap::new();
-            for update in &batch.appointments {
-                let id = &update.appointment.id;
-                if let Some(item) = self.get_appointment_item(clinic, id).await? {
-                    appointment_items.insert(id.clone(), item);
-                }
-            }
+            let appointment_ids: BTreeSet<&str> = batch
+                .appointments
+                .iter()
+                .map(|update| update.appointment.id.as_str())
+                .collect();
+            let appointment_items: BTreeMap<AppointmentId, AppointmentItem> = self
+                .read_clinic_records(
+                    &self.tables.appointments,
+                    clinic,
+                    &appointment_ids,
+                    "GetAppointments",
+                )
+                .await?
+                .into_iter()
+                .filter_map(|(id, item)| Some((AppointmentId::parse(&id).ok()?, item)))
+                .collect();
             let patient_ids: BTreeSet<PatientId> = batch
                 .patient_ids()
                 .into_iter()
@@ -171,12 +166,17 @@ impl EmrRecords for DynamoStore {
                         .map(|item| item.patient_id.clone()),
                 )
                 .collect();
-            let mut patient_items = BTreeMap::new();
-            for id in patient_ids {
-                if let Some(item) = self.get_patient_item(clinic, &id).await? {
-                    patient_items.insert(id, item);
-                }
-            }
+            let patient_items: BTreeMap<PatientId, PatientItem> = self
+                .read_clinic_records(
+                    &self.tables.patients,
+                    clinic,
+                    &patient_ids.iter().map(PatientId::as_str).collect(),
+                    "GetPatients",
+                )
+                .await?
+                .into_iter()
+                .filter_map(|(id, item)| Some((PatientId::parse(&id).ok()?, item)))
+                .collect();
             let stored_patients = patient_items
                 .iter()
                 .map(|(id, item)| (id.clone(), item.stored()))

@@ -3,6 +3,7 @@
 mod appointments;
 mod clinics;
 mod emr_records;
+mod imports;
 mod messages;
 mod requests;
 mod sends;

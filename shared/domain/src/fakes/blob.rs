@@ -12,6 +12,7 @@ use crate::{
 #[derive(Debug, Default)]
 pub struct MemoryBlobStore {
     objects: Mutex<HashMap<String, BlobInfo>>,
+    contents: Mutex<HashMap<String, Vec<u8>>>,
 }
 
 impl MemoryBlobStore {
@@ -20,6 +21,22 @@ impl MemoryBlobStore {
             .lock()
             .expect("blob lock")
             .insert(object_key.to_owned(), info);
+    }
+
+    /// Puts a file with this content, as an upload would.
+    pub fn put(&self, object_key: &str, content_type: &str, content: &[u8]) {
+        self.insert(
+            object_key,
+            BlobInfo {
+                size: content.len() as u64,
+                content_type: Some(content_type.to_owned()),
+                kms_key_id: None,
+            },
+        );
+        self.contents
+            .lock()
+            .expect("blob lock")
+            .insert(object_key.to_owned(), content.to_vec());
     }
 }
 
@@ -47,6 +64,24 @@ impl BlobStore for MemoryBlobStore {
             .expect("blob lock")
             .get(object_key)
             .cloned())
+    }
+
+    async fn read_range(
+        &self,
+        object_key: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, DependencyError> {
+        let contents = self.contents.lock().expect("blob lock");
+        Ok(contents.get(object_key).map(|content| {
+            let start = usize::try_from(offset)
+                .unwrap_or(usize::MAX)
+                .min(content.len());
+            let end = start
+                .saturating_add(usize::try_from(length).unwrap_or(usize::MAX))
+                .min(content.len());
+            content[start..end].to_vec()
+        }))
     }
 
     async fn presign_download(

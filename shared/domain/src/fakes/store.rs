@@ -14,7 +14,10 @@ use crate::{
     error::DependencyError,
     idempotency::IDEMPOTENCY_WINDOW,
     idempotency::ScopedIdempotencyKey,
-    ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
+    ids::{
+        AppointmentId, ChatId, ClinicId, ImportId, IntegrationClientId, MessageId, PatientId,
+        TemplateId,
+    },
     language::Language,
     link_token::TokenHash,
     model::{
@@ -27,9 +30,10 @@ use crate::{
     ports::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
         ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords, FinishSend,
-        IdempotencyRecord, InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore,
-        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
-        StoredAppointment, StoredPatient, SyncBatch, UnlockState, UnlockStore,
+        IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore, InboundClaim,
+        InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, PatientRecord,
+        PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment, StoredPatient,
+        SyncBatch, UnlockState, UnlockStore,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -63,6 +67,7 @@ struct Tables {
     appointment_versions: BTreeMap<(String, String), u64>,
     languages: BTreeMap<(String, String), Language>,
     integration_clients: BTreeMap<String, ClinicId>,
+    imports: BTreeMap<(String, String), ImportRecord>,
 }
 
 impl Tables {
@@ -876,5 +881,48 @@ impl EmrRecords for MemoryStore {
             .iter()
             .find(|(lookup, _)| lookup.pk == pk)
             .map(|(_, entry)| entry.patient.id.clone()))
+    }
+}
+
+#[async_trait]
+impl ImportStore for MemoryStore {
+    async fn create_import(
+        &self,
+        clinic: &ClinicId,
+        record: &ImportRecord,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let import_key = key(clinic, record.id.as_str());
+        if tables.imports.contains_key(&import_key) {
+            return Err(refused("CreateImport", "ConditionalCheckFailedException"));
+        }
+        tables.imports.insert(import_key, record.clone());
+        Ok(())
+    }
+
+    async fn get_import(
+        &self,
+        clinic: &ClinicId,
+        id: &ImportId,
+    ) -> Result<Option<ImportRecord>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.imports.get(&key(clinic, id.as_str())).cloned())
+    }
+
+    async fn save_import_progress(
+        &self,
+        clinic: &ClinicId,
+        record: &ImportRecord,
+        previous: (ImportStatus, ImportCheckpoint),
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let import_key = key(clinic, record.id.as_str());
+        match tables.imports.get(&import_key) {
+            Some(stored) if (stored.status, stored.checkpoint) == previous => {
+                tables.imports.insert(import_key, record.clone());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! FHIR's `OperationOutcome`: what the FHIR routes answer about a resource, an entry or a
 //! request. Issues name the element (a FHIRPath expression) and never its value.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// How serious an issue is (FHIR's `IssueSeverity`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -13,7 +13,7 @@ pub enum Severity {
 }
 
 /// What kind of issue it is (a subset of FHIR's `IssueType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum IssueCode {
     /// Not JSON, or not the resource's structure.

@@ -24,6 +24,14 @@ pub trait BlobStore: Send + Sync {
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError>;
     async fn head(&self, object_key: &str) -> Result<Option<BlobInfo>, DependencyError>;
+    /// Up to `length` bytes of the object from byte `offset`: fewer at its end, none past
+    /// it; `None` when there is no such object.
+    async fn read_range(
+        &self,
+        object_key: &str,
+        offset: u64,
+        length: u64,
+    ) -> Result<Option<Vec<u8>>, DependencyError>;
     /// A presigned GET that downloads the file under `file_name`.
     async fn presign_download(
         &self,

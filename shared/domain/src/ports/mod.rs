@@ -4,6 +4,7 @@
 mod blob;
 mod clock;
 mod emr_records;
+mod imports;
 mod keys;
 mod send_store;
 mod sms;
@@ -15,6 +16,10 @@ pub use emr_records::{
     AppointmentSync, AppointmentWrite, BatchPlan, BatchSynced, EmrRecords, MAX_TRANSACTION_ITEMS,
     PatientSync, PatientWrite, StoredAppointment, StoredPatient, SyncBatch, Synced,
     patient_write_items,
+};
+pub use imports::{
+    ImportCheckpoint, ImportCounts, ImportRecord, ImportStatus, ImportStore, LineError,
+    MAX_LISTED_LINE_ERRORS,
 };
 pub use keys::{DataKey, EncryptionContext, KeyService};
 pub use send_store::{

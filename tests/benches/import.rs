@@ -1,0 +1,301 @@
+//! Bench (not a test): the EMR's bulk import against the local AWS emulator. A Patient file
+//! and an Appointment file (1.5 appointments per patient), as a FHIR Bulk Data export has
+//! them, are each imported in one run: duration, patients per second, and AWS requests by
+//! operation and per 1,000 patients. Then the Patient file again, stopped at its time limit
+//! after every window, resumed run after run: how many runs, and that each patient is
+//! written once. Run with `tests/bench`.
+//!
+//! Usage: bench-import [PATIENTS]   (default 300: the emulator copies every table for each
+//! transaction, so its time per transaction grows with the tables)
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, ensure};
+use aws::wiring::OnAws;
+use domain::{
+    emr_sync::import::{EmrImport, ImportRun, import_object_key},
+    ids::ClinicId,
+    ports::{ClinicStore, ImportRecord},
+};
+use integration_tests::{
+    aws_request_counts::{OperationCounts, RequestRecorder},
+    fixtures::demo::demo_clinic_record,
+};
+use jiff::{SignedDuration, Timestamp};
+use local_stack::LocalStack;
+use serde_json::json;
+
+const BC_PHN: &str = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id";
+/// Bytes a resumed run reads before its time is up, in the resumption bench.
+const RESUMED_WINDOW: u64 = 64 * 1024;
+/// Transactions an import writes at once (`WRITES_IN_FLIGHT` in the import).
+const IN_FLIGHT: f64 = 8.0;
+const ASSUMED_TRANSACTION: Duration = Duration::from_millis(60);
+const ASSUMED_BATCH_GET: Duration = Duration::from_millis(15);
+
+/// The n-th valid BC PHN after 9000000000.
+fn bc_phn(n: usize) -> String {
+    const WEIGHTS: [u32; 8] = [2, 4, 8, 5, 10, 9, 7, 3];
+    let mut seen = 0;
+    for body in 0u32.. {
+        let digits: Vec<u32> = format!("{body:08}")
+            .bytes()
+            .map(|b| u32::from(b - b'0'))
+            .collect();
+        let check = 11 - digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
+        if check < 10 {
+            if seen == n {
+                return format!("9{body:08}{check}");
+            }
+            seen += 1;
+        }
+    }
+    unreachable!()
+}
+
+fn patients_file(count: usize) -> Vec<u8> {
+    let mut file = String::new();
+    for n in 0..count {
+        let patient = json!({
+            "resourceType": "Patient",
+            "id": format!("bulk-{n}"),
+            "meta": {"versionId": "1", "lastUpdated": "2026-11-30T17:00:00Z"},
+            "identifier": [{"system": BC_PHN, "value": bc_phn(n)}],
+            "name": [{"use": "official", "family": format!("Family{n}"), "given": [format!("Given{}", n % 997)]}],
+            "birthDate": "1980-04-02",
+            "telecom": [
+                {"system": "phone", "value": format!("+1604{:07}", 2_000_000 + n), "use": "mobile"},
+                {"system": "email", "value": format!("patient{n}@bulk.example")}
+            ],
+            "communication": [{"language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "en"}]}, "preferred": true}]
+        });
+        file.push_str(&patient.to_string());
+        file.push('\n');
+    }
+    file.into_bytes()
+}
+
+/// 1.5 appointments per patient: one each, and a second for every other patient.
+fn appointments_file(count: usize) -> Vec<u8> {
+    let start = Timestamp::now() + SignedDuration::from_hours(24 * 7);
+    let mut file = String::new();
+    for n in 0..count {
+        for second in 0..(1 + usize::from(n % 2 == 0)) {
+            let appointment = json!({
+                "resourceType": "Appointment",
+                "id": format!("bulk-a-{n}-{second}"),
+                "meta": {"versionId": "1", "lastUpdated": "2026-11-30T17:00:00Z"},
+                "status": "booked",
+                "start": (start + SignedDuration::from_mins(15 * n as i64)).to_string(),
+                "participant": [
+                    {"actor": {"reference": format!("Patient/bulk-{n}")}},
+                    {"actor": {"reference": "Practitioner/dr-bulk", "display": "Dr. Bulk"}}
+                ]
+            });
+            file.push_str(&appointment.to_string());
+            file.push('\n');
+        }
+    }
+    file.into_bytes()
+}
+
+struct Measured {
+    file: &'static str,
+    lines: u64,
+    duration: Duration,
+    runs: usize,
+    report: ImportRecord,
+    requests: OperationCounts,
+}
+
+/// Uploads `content` as a new import of the clinic and runs the import until it completes,
+/// each run stopping at `stop_at(now)`.
+async fn import_file(
+    stack: &LocalStack,
+    clinic: &ClinicId,
+    import: &EmrImport,
+    content: Vec<u8>,
+    stop_at: impl Fn(Timestamp) -> Timestamp,
+) -> Result<(ImportRecord, usize, Duration)> {
+    let started = import
+        .start_upload(clinic)
+        .await
+        .map_err(|answer| anyhow::anyhow!("start: {answer:?}"))?;
+    let key = import_object_key(clinic, &started.import_id);
+    stack
+        .clients
+        .s3()
+        .put_object()
+        .bucket(&stack.config.attachments_bucket)
+        .key(&key)
+        .content_type("application/fhir+ndjson")
+        .body(content.into())
+        .send()
+        .await
+        .context("uploading the file")?;
+    let begun = Instant::now();
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        match import.run(&key, stop_at(Timestamp::now())).await? {
+            ImportRun::Completed => break,
+            ImportRun::Paused => continue,
+            other => anyhow::bail!("the import ended as {other:?}"),
+        }
+    }
+    let duration = begun.elapsed();
+    let report = import
+        .imports
+        .get_import(clinic, &started.import_id)
+        .await?
+        .context("the report")?;
+    Ok((report, runs, duration))
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let patients: usize = std::env::args()
+        .nth(1)
+        .map(|a| a.parse())
+        .transpose()?
+        .unwrap_or(300);
+    let endpoint = std::env::var("AWS_ENDPOINT_URL")
+        .map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
+    let stack = LocalStack::create(&endpoint, "benchimport-", "https://unlock.bench").await?;
+    let store =
+        aws::dynamodb::DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
+    let clinic = demo_clinic_record();
+    store.put_clinic(&clinic).await?;
+    let recorder = RequestRecorder::new(&endpoint);
+    let import = EmrImport::on_aws(&stack.config, &stack.clients);
+    let far = |now: Timestamp| now + SignedDuration::from_mins(14);
+
+    let mut rows = Vec::new();
+    for (file, content) in [
+        ("Patient.ndjson", patients_file(patients)),
+        ("Appointment.ndjson", appointments_file(patients)),
+    ] {
+        eprintln!("importing {file} ({} bytes)", content.len());
+        recorder.restart().await?;
+        let (report, runs, duration) =
+            import_file(&stack, &clinic.id, &import, content, far).await?;
+        recorder.stop().await?;
+        let requests = recorder.counts().await?;
+        ensure!(
+            report.counts.lines_refused == 0,
+            "{file}: {:?}",
+            report.errors.first()
+        );
+        rows.push(Measured {
+            file,
+            lines: report.checkpoint.lines,
+            duration,
+            runs,
+            report,
+            requests,
+        });
+    }
+
+    // The Patient file again, every run out of time after its first window.
+    eprintln!("resuming Patient.ndjson window by window");
+    let small_windows = EmrImport {
+        read_bytes: RESUMED_WINDOW,
+        ..EmrImport::on_aws(&stack.config, &stack.clients)
+    };
+    let (resumed, resumed_runs, resumed_duration) = import_file(
+        &stack,
+        &clinic.id,
+        &small_windows,
+        patients_file(patients),
+        |now| now,
+    )
+    .await?;
+    ensure!(
+        resumed.counts.patients_written == patients as u64
+            && resumed.checkpoint.lines == patients as u64,
+        "a resumed import wrote each patient once: {:?}",
+        resumed.counts
+    );
+
+    println!("## Bulk import (FHIR NDJSON): throughput and AWS requests\n");
+    println!(
+        "{patients} patients and {} appointments, one file each, read in windows of 1 MiB and \
+         written in transactions of up to 96 items, 8 at a time.\n",
+        rows[1].lines
+    );
+    println!(
+        "| file | lines | runs | duration | lines per second | AWS requests | per 1,000 patients | by operation |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for row in &rows {
+        let per_second = row.lines as f64 / row.duration.as_secs_f64();
+        println!(
+            "| {} | {} | {} | {:.1} s | {:.0} | {} | {:.0} | {} |",
+            row.file,
+            row.lines,
+            row.runs,
+            row.duration.as_secs_f64(),
+            per_second,
+            row.requests.total(),
+            row.requests.total() as f64 * 1000.0 / patients as f64,
+            row.requests,
+        );
+    }
+    let total: Duration = rows.iter().map(|row| row.duration).sum();
+    let requests: usize = rows.iter().map(|row| row.requests.total()).sum();
+    println!(
+        "\n- Both files: {:.1} s, {:.0} patients per second (with their appointments), {:.0} AWS \
+         requests per 1,000 patients.",
+        total.as_secs_f64(),
+        patients as f64 / total.as_secs_f64(),
+        requests as f64 * 1000.0 / patients as f64
+    );
+    let at_scale = |operation: &str| {
+        rows.iter()
+            .map(|row| row.requests.of(operation))
+            .sum::<usize>()
+            * 100_000
+            / patients
+    };
+    let (transactions, reads) = (
+        at_scale("DynamoDB.TransactWriteItems"),
+        at_scale("DynamoDB.BatchGetItem"),
+    );
+    // Assumed DynamoDB latencies (not measured here): what a well-placed Lambda sees.
+    let assumed_minutes = (transactions as f64 * ASSUMED_TRANSACTION.as_secs_f64()
+        + reads as f64 * ASSUMED_BATCH_GET.as_secs_f64())
+        / IN_FLIGHT
+        / 60.0;
+    println!(
+        "- 100,000 patients (150,000 appointments): {} AWS requests, of them {transactions} \
+         TransactWriteItems and {reads} BatchGetItem. The emulator copies every table for each \
+         transaction, so its duration ({:.0} min, extrapolated) says nothing of DynamoDB's; \
+         assuming {} ms per transaction and {} ms per BatchGetItem on DynamoDB, {IN_FLIGHT} at \
+         a time, about {assumed_minutes:.0} min: one 15-minute run, and a run out of time \
+         resumes at its checkpoint (below).",
+        requests * 100_000 / patients,
+        total.as_secs_f64() * 100_000.0 / patients as f64 / 60.0,
+        ASSUMED_TRANSACTION.as_millis(),
+        ASSUMED_BATCH_GET.as_millis(),
+    );
+    println!(
+        "- Resumption: the Patient file again, each run out of time after one window of {} KiB: \
+         {} runs in {:.1} s, each resuming at the last checkpoint; {} patients written once \
+         each ({} written, {} unchanged, {} refused).",
+        RESUMED_WINDOW / 1024,
+        resumed_runs,
+        resumed_duration.as_secs_f64(),
+        patients,
+        resumed.counts.patients_written,
+        resumed.counts.patients_unchanged,
+        resumed.counts.lines_refused,
+    );
+    for row in &rows {
+        ensure!(
+            row.report.counts.lines_refused == 0,
+            "{} refused lines",
+            row.file
+        );
+    }
+    Ok(())
+}
