@@ -25,6 +25,9 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
 
     let uploaded = put_file(&ticket.upload, b"%PDF-1.7").await.unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
+    // The URL creates the file once: the file cannot be swapped after it is attached.
+    let swapped = put_file(&ticket.upload, b"%PDF-1.7 swapped").await.unwrap();
+    assert_eq!(swapped.status(), 412);
 
     let config = &test.stack.config;
     let blobs = S3BlobStore::new(
@@ -48,7 +51,8 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
 
 /// S3 refuses a presigned PUT whose signed headers are missing or changed. The emulator does
 /// not check signatures, so this checks what the URL signs: the content type and SSE-KMS
-/// with the project key (the bucket policy refuses uploads without them, too).
+/// with the project key (the bucket policy refuses uploads without them, too), and that it
+/// creates the object only (`If-None-Match: *`).
 #[tokio::test]
 async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
     let test = TestStack::new().await;
@@ -60,6 +64,7 @@ async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
         .expect("a SigV4 presigned URL");
     for header in [
         "content-type",
+        "if-none-match",
         "x-amz-server-side-encryption",
         "x-amz-server-side-encryption-aws-kms-key-id",
     ] {

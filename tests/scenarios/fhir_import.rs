@@ -101,8 +101,12 @@ async fn upload(base: &str, content: Vec<u8>) -> String {
     for (name, value) in started["upload"]["headers"].as_object().unwrap() {
         put = put.header(name, value.as_str().unwrap());
     }
+    let again = put.try_clone().unwrap();
     let uploaded = put.body(content).send().await.unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
+    // The URL creates the file once: it cannot be swapped while it is read.
+    let swapped = again.body("{}\n").send().await.unwrap();
+    assert_eq!(swapped.status(), 412);
     started["report"].as_str().unwrap().to_owned()
 }
 

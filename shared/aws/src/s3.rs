@@ -56,6 +56,9 @@ impl BlobStore for S3BlobStore {
             .content_type(content_type)
             .server_side_encryption(ServerSideEncryption::AwsKms)
             .ssekms_key_id(&self.kms_key_id)
+            // The URL creates the object once: a second PUT to it cannot swap the file (an
+            // attachment already sent, an import being read).
+            .if_none_match("*")
             .presigned(presigning(expires_in, "PresignPutObject")?)
             .await
             .map_err(sdk_failure("s3", "PresignPutObject"))?;

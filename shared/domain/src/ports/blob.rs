@@ -16,7 +16,8 @@ pub struct PresignedUpload {
 
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// A presigned PUT that only succeeds with this content type and the project's key.
+    /// A presigned PUT that only succeeds with this content type and the project's key, and
+    /// only once: it never replaces an object.
     async fn presign_upload(
         &self,
         object_key: &str,

@@ -349,7 +349,10 @@ async fn an_appointment_read_before_its_patient_or_naming_a_bundle_entry_is_refu
     let content = ndjson(&[
         appointment("a1", by_id("p1")),
         patient("p1", "9698658215", "Smith"),
-        appointment("a2", json!({"reference": "urn:uuid:0c7e3a0e-6a1f-4d8e-9b2a-1f5e4c3b2a10"})),
+        appointment(
+            "a2",
+            json!({"reference": "urn:uuid:0c7e3a0e-6a1f-4d8e-9b2a-1f5e4c3b2a10"}),
+        ),
         appointment("a3", by_id("p1")),
     ]);
     let key = setup.upload(&content).await;
