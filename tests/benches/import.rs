@@ -19,39 +19,21 @@ use domain::{
 };
 use integration_tests::{
     aws_request_counts::{OperationCounts, RequestRecorder},
-    fixtures::demo::demo_clinic_record,
+    fixtures::{
+        demo::demo_clinic_record,
+        emr::{BC_PHN_SYSTEM, nth_bc_phn},
+    },
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::LocalStack;
 use serde_json::json;
 
-const BC_PHN: &str = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id";
 /// Runs the resumption bench takes at least: its window is a tenth of the file.
 const RESUMED_RUNS: u64 = 10;
 /// Transactions an import writes at once (`WRITES_IN_FLIGHT` in the import).
 const IN_FLIGHT: f64 = 8.0;
 const ASSUMED_TRANSACTION: Duration = Duration::from_millis(60);
 const ASSUMED_BATCH_GET: Duration = Duration::from_millis(15);
-
-/// The n-th valid BC PHN after 9000000000.
-fn bc_phn(n: usize) -> String {
-    const WEIGHTS: [u32; 8] = [2, 4, 8, 5, 10, 9, 7, 3];
-    let mut seen = 0;
-    for body in 0u32.. {
-        let digits: Vec<u32> = format!("{body:08}")
-            .bytes()
-            .map(|b| u32::from(b - b'0'))
-            .collect();
-        let check = 11 - digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
-        if check < 10 {
-            if seen == n {
-                return format!("9{body:08}{check}");
-            }
-            seen += 1;
-        }
-    }
-    unreachable!()
-}
 
 fn patients_file(count: usize) -> Vec<u8> {
     let mut file = String::new();
@@ -60,7 +42,7 @@ fn patients_file(count: usize) -> Vec<u8> {
             "resourceType": "Patient",
             "id": format!("bulk-{n}"),
             "meta": {"versionId": "1", "lastUpdated": "2026-11-30T17:00:00Z"},
-            "identifier": [{"system": BC_PHN, "value": bc_phn(n)}],
+            "identifier": [{"system": BC_PHN_SYSTEM, "value": nth_bc_phn(n)}],
             "name": [{"use": "official", "family": format!("Family{n}"), "given": [format!("Given{}", n % 997)]}],
             "birthDate": "1980-04-02",
             "telecom": [

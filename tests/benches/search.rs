@@ -21,7 +21,7 @@ use domain::{
     ports::{ClinicStore, DirectoryPage, DirectoryQuery, PatientDirectory},
     search::{SearchRequest, find_patients},
 };
-use integration_tests::fixtures::demo::demo_clinic_record;
+use integration_tests::fixtures::{demo::demo_clinic_record, emr::nth_bc_phn};
 use jiff::{SignedDuration, Timestamp};
 use local_stack::LocalStack;
 
@@ -39,30 +39,10 @@ impl PatientDirectory for Counting<'_> {
     }
 }
 
-/// The n-th valid BC PHN after 9000000000.
-fn bc_phn(n: usize) -> String {
-    const WEIGHTS: [u32; 8] = [2, 4, 8, 5, 10, 9, 7, 3];
-    let mut seen = 0;
-    for body in 0u32.. {
-        let digits: Vec<u32> = format!("{body:08}")
-            .bytes()
-            .map(|b| u32::from(b - b'0'))
-            .collect();
-        let check = 11 - digits.iter().zip(WEIGHTS).map(|(d, w)| d * w).sum::<u32>() % 11;
-        if check < 10 {
-            if seen == n {
-                return format!("9{body:08}{check}");
-            }
-            seen += 1;
-        }
-    }
-    unreachable!()
-}
-
 fn patient(n: usize) -> Patient {
     Patient {
         id: PatientId::parse(&format!("bench-{n}")).unwrap(),
-        phn: Some(Phn::parse(&bc_phn(n)).unwrap()),
+        phn: Some(Phn::parse(&nth_bc_phn(n)).unwrap()),
         first_name: format!("Given{}", n % 997),
         last_name: format!("Family{n}"),
         date_of_birth: None,
@@ -171,7 +151,7 @@ async fn main() -> anyhow::Result<()> {
         eprintln!("seeded {size} patients in {seeding:.1?}");
         let probe = size / 2;
         let queries = [
-            ("phn", bc_phn(probe)),
+            ("phn", nth_bc_phn(probe)),
             ("phone", format!("+1604{:07}", 2_000_000 + probe)),
             ("email", format!("patient{probe}@bench.example")),
             ("name (one match)", format!("Family{probe}")),

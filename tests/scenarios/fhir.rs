@@ -12,46 +12,15 @@ use integration_tests::{
     TestStack,
     aws_faults::{AwsFaults, Operation},
     body_json, body_text, call_function,
-    fixtures::demo::demo_clinic,
+    fixtures::{
+        demo::demo_clinic,
+        emr::{BC_PHN_SYSTEM, INGEST_TOKEN, STAFF_TOKEN, serve_local_api, staff_search},
+    },
     http_call, local_api_body,
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN, PHN},
-    staff_call, with_body, with_idempotency_key, with_query,
-};
-use local_stack::{
-    functions::Functions,
-    seed::DemoData,
-    server::{LocalApi, LocalIntegration, LocalSignIn, router},
+    staff_call, with_body, with_idempotency_key,
 };
 use serde_json::{Value, json};
-
-const BC_PHN: &str = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id";
-const STAFF_TOKEN: &str = "local-staff-token";
-const INGEST_TOKEN: &str = "local-ingest-token";
-
-/// The local API on `test`'s stack with the demo clinic's staff and EMR sign-ins.
-async fn serve(test: &TestStack) -> String {
-    let clinic = demo_clinic(test).await;
-    let demo = DemoData::load().unwrap();
-    let api = LocalApi::new(
-        &test.stack.template,
-        Functions::new(&test.stack.config, &test.stack.clients),
-        LocalSignIn {
-            token: STAFF_TOKEN.into(),
-            clinic_id: clinic.id.to_string(),
-            user: "staff".into(),
-        },
-        test.stack.inbound_topic_arn().unwrap(),
-    )
-    .with_integration(LocalIntegration {
-        token: INGEST_TOKEN.into(),
-        clinic_id: clinic.id.to_string(),
-        client_id: demo.clinic.integration_client.to_string(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
-    base
-}
 
 /// A FHIR call to the fhir-sync handler with the demo clinic's machine client's claims.
 fn emr_call(
@@ -79,7 +48,7 @@ fn sentinel_patient(id: &str, phone_slot: u16) -> Value {
         "resourceType": "Patient",
         "id": id,
         "meta": {"versionId": "2", "lastUpdated": "2026-11-30T17:05:00Z"},
-        "identifier": [{"system": BC_PHN, "value": PHN}],
+        "identifier": [{"system": BC_PHN_SYSTEM, "value": PHN}],
         "name": [{"use": "official", "family": LAST_NAME, "given": [FIRST_NAME]}],
         "telecom": [
             {"system": "phone", "value": sentinels::phone(phone_slot), "use": "mobile"},
@@ -105,7 +74,7 @@ fn appointment(id: &str, patient_reference: &str, days_ahead: i64, status: &str)
 #[tokio::test]
 async fn a_transaction_bundle_makes_its_patients_findable_at_once_and_a_message_can_be_sent() {
     let test = TestStack::new().await;
-    let base = serve(&test).await;
+    let base = serve_local_api(&test).await;
     let bundle = json!({
         "resourceType": "Bundle",
         "type": "transaction",
@@ -140,15 +109,7 @@ async fn a_transaction_bundle_makes_its_patients_findable_at_once_and_a_message_
         (phone.as_str(), "phone"),
         (EMAIL, "email"),
     ] {
-        let call = with_query(
-            staff_call("demo-clinic", "GET /patients", &[]),
-            &[("q", q), ("by", by)],
-        );
-        let found = test
-            .call_showing_phi("search", &call, "the clinic sees its own patient")
-            .await;
-        assert_eq!(found.status(), 200, "by {by}");
-        let body = body_json(&found);
+        let body = staff_search(&test, q, by).await;
         assert_eq!(body["items"][0]["patient"]["id"], "emr-p-1", "by {by}");
         assert_eq!(
             body["items"][0]["appointments"][0]["id"], "emr-a-1",
@@ -175,7 +136,7 @@ async fn a_transaction_bundle_makes_its_patients_findable_at_once_and_a_message_
 #[tokio::test]
 async fn staff_tokens_are_refused_on_fhir_routes_and_the_emrs_token_on_staff_routes() {
     let test = TestStack::new().await;
-    let base = serve(&test).await;
+    let base = serve_local_api(&test).await;
     let http = reqwest::Client::new();
     let staff_on_fhir = http
         .put(format!("{base}/fhir/Patient/emr-p-1"))

@@ -2,60 +2,24 @@
 //! the file PUT to S3, the `Object Created` event to `fhir-import`, the report at
 //! `GET /fhir/$import/{id}`, and the patients found by staff.
 
-use std::sync::Arc;
-
 use aws::wiring::OnAws;
 use domain::{
     emr_sync::import::{EmrImport, ImportRun, import_object_key},
     ids::{ClinicId, ImportId},
 };
 use integration_tests::{
-    TestStack, body_json,
-    fixtures::demo::demo_clinic,
+    TestStack,
+    fixtures::emr::{BC_PHN_SYSTEM, INGEST_TOKEN, STAFF_TOKEN, serve_local_api, staff_search},
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, PHN},
-    staff_call, with_query,
 };
-use local_stack::{
-    functions::Functions,
-    imports::{ImportWatcher, object_created_event},
-    seed::DemoData,
-    server::{LocalApi, LocalIntegration, LocalSignIn, router},
-};
+use local_stack::imports::{ImportWatcher, object_created_event};
 use serde_json::{Value, json};
-
-const BC_PHN: &str = "https://fhir.infoway-inforoute.ca/NamingSystem/ca-bc-patient-healthcare-id";
-const STAFF_TOKEN: &str = "local-staff-token";
-const INGEST_TOKEN: &str = "local-ingest-token";
-
-async fn serve(test: &TestStack) -> String {
-    let clinic = demo_clinic(test).await;
-    let demo = DemoData::load().unwrap();
-    let api = LocalApi::new(
-        &test.stack.template,
-        Functions::new(&test.stack.config, &test.stack.clients),
-        LocalSignIn {
-            token: STAFF_TOKEN.into(),
-            clinic_id: clinic.id.to_string(),
-            user: "staff".into(),
-        },
-        test.stack.inbound_topic_arn().unwrap(),
-    )
-    .with_integration(LocalIntegration {
-        token: INGEST_TOKEN.into(),
-        clinic_id: clinic.id.to_string(),
-        client_id: demo.clinic.integration_client.to_string(),
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
-    base
-}
 
 fn file() -> Vec<u8> {
     let patient = json!({
         "resourceType": "Patient",
         "id": "imp-p-1",
-        "identifier": [{"system": BC_PHN, "value": PHN}],
+        "identifier": [{"system": BC_PHN_SYSTEM, "value": PHN}],
         "name": [{"use": "official", "family": LAST_NAME, "given": [FIRST_NAME]}],
         "telecom": [
             {"system": "phone", "value": sentinels::phone(401), "use": "mobile"},
@@ -122,22 +86,10 @@ async fn report(base: &str, path: &str) -> (u16, Value, String) {
     (status, serde_json::from_str(&text).unwrap(), text)
 }
 
-async fn found_by(test: &TestStack, q: &str, by: &str) -> Value {
-    let call = with_query(
-        staff_call("demo-clinic", "GET /patients", &[]),
-        &[("q", q), ("by", by)],
-    );
-    let found = test
-        .call_showing_phi("search", &call, "the clinic sees its own patient")
-        .await;
-    assert_eq!(found.status(), 200, "by {by}");
-    body_json(&found)
-}
-
 #[tokio::test]
 async fn an_uploaded_file_is_imported_reported_by_line_and_its_patients_found() {
     let test = TestStack::new().await;
-    let base = serve(&test).await;
+    let base = serve_local_api(&test).await;
     let mut watcher = ImportWatcher::new(&test.stack).unwrap();
     let report_path = upload(&base, file()).await;
     let (status, waiting, _) = report(&base, &report_path).await;
@@ -171,7 +123,7 @@ async fn an_uploaded_file_is_imported_reported_by_line_and_its_patients_found() 
         (phone.as_str(), "phone"),
         (EMAIL, "email"),
     ] {
-        let body = found_by(&test, q, by).await;
+        let body = staff_search(&test, q, by).await;
         assert_eq!(body["items"][0]["patient"]["id"], "imp-p-1", "by {by}");
         assert_eq!(
             body["items"][0]["appointments"].as_array().unwrap().len(),
@@ -200,7 +152,7 @@ async fn an_uploaded_file_is_imported_reported_by_line_and_its_patients_found() 
     assert_eq!(delivered.len(), 1);
     let (_, twice, _) = report(&base, &second).await;
     assert_eq!(twice["counts"]["patientsWritten"], 1);
-    let body = found_by(&test, LAST_NAME, "name").await;
+    let body = staff_search(&test, LAST_NAME, "name").await;
     assert_eq!(
         body["items"].as_array().unwrap().len(),
         1,
@@ -224,7 +176,7 @@ fn object_key(report_path: &str) -> String {
 #[tokio::test]
 async fn an_import_stopped_at_its_time_limit_resumes_at_its_checkpoint() {
     let test = TestStack::new().await;
-    let base = serve(&test).await;
+    let base = serve_local_api(&test).await;
     let report_path = upload(&base, file()).await;
     let key = object_key(&report_path);
     let import = EmrImport {
@@ -250,7 +202,7 @@ async fn an_import_stopped_at_its_time_limit_resumes_at_its_checkpoint() {
 #[tokio::test]
 async fn imports_are_the_emrs_alone_and_reports_the_clinics_own() {
     let test = TestStack::new().await;
-    let base = serve(&test).await;
+    let base = serve_local_api(&test).await;
     let http = reqwest::Client::new();
     let staff = http
         .post(format!("{base}/fhir/$import-upload"))

@@ -381,6 +381,17 @@ fn inbound_failures_have_a_destination() {
 /// Whether `function`'s policy allows `action` on the table `table` itself.
 fn grants(template: &Value, function: &str, action: &str, table: &str) -> bool {
     let wanted = format!("!GetAtt {table}.Arn");
+    allows(template, function, action)
+        .into_iter()
+        .any(|statement| {
+            items(&statement["Resource"])
+                .iter()
+                .any(|r| text(r).trim() == wanted)
+        })
+}
+
+/// The Allow statements of `function` that grant `action`.
+fn allows<'a>(template: &'a Value, function: &str, action: &str) -> Vec<&'a Value> {
     resource(template, function)["Properties"]["Policies"][0]["Statement"]
         .as_sequence()
         .unwrap()
@@ -391,11 +402,7 @@ fn grants(template: &Value, function: &str, action: &str, table: &str) -> bool {
                 .iter()
                 .any(|a| a.as_str() == Some(action))
         })
-        .any(|statement| {
-            items(&statement["Resource"])
-                .iter()
-                .any(|r| text(r).trim() == wanted)
-        })
+        .collect()
 }
 
 /// moto does not check IAM: what the send adapters call on each table is listed here, so
@@ -437,16 +444,8 @@ fn send_may_do_on_each_table_what_a_send_does() {
 
 /// The Allow statements of `function` that grant `action`, as text.
 fn statements_granting(template: &Value, function: &str, action: &str) -> Vec<String> {
-    resource(template, function)["Properties"]["Policies"][0]["Statement"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .filter(|statement| statement["Effect"].as_str() == Some("Allow"))
-        .filter(|statement| {
-            items(&statement["Action"])
-                .iter()
-                .any(|a| a.as_str() == Some(action))
-        })
+    allows(template, function, action)
+        .into_iter()
         .map(text)
         .collect()
 }

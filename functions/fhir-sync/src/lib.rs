@@ -7,14 +7,12 @@
 mod capability;
 pub mod imports;
 
-use std::collections::BTreeMap;
-
 use aws::{
     AwsClients,
     api_gateway::{
         caller::integration_client,
         request::{path_parameter, route_key},
-        responses::{fhir_response, json_response},
+        responses::{UploadInstructions, fhir_response, json_response},
     },
     config::Config,
     wiring::OnAws,
@@ -55,23 +53,12 @@ struct ImportUploadView {
     report: String,
 }
 
-#[derive(Debug, Serialize)]
-struct UploadInstructions {
-    method: &'static str,
-    url: String,
-    headers: BTreeMap<String, String>,
-}
-
 impl From<ImportUpload> for ImportUploadView {
     fn from(started: ImportUpload) -> Self {
         ImportUploadView {
             report: format!("/fhir/$import/{}", started.import_id),
             import_id: started.import_id.to_string(),
-            upload: UploadInstructions {
-                method: "PUT",
-                url: started.upload.url,
-                headers: started.upload.headers.into_iter().collect(),
-            },
+            upload: started.upload.into(),
             expires_at: started.expires_at,
         }
     }

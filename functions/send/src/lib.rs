@@ -1,13 +1,11 @@
 //! The `send` function: basic and secure messages to a patient, and attachment uploads.
 
-use std::collections::BTreeMap;
-
 use aws::{
     AwsClients,
     api_gateway::{
         caller::caller,
         request::{json_body, path_parameter, route_key},
-        responses::{into_response, problem_response, stored_json_response},
+        responses::{UploadInstructions, into_response, problem_response, stored_json_response},
     },
     config::Config,
     wiring::OnAws,
@@ -36,22 +34,11 @@ struct UploadView {
     expires_at: jiff::Timestamp,
 }
 
-#[derive(Debug, Serialize)]
-struct UploadInstructions {
-    method: &'static str,
-    url: String,
-    headers: BTreeMap<String, String>,
-}
-
 impl From<UploadTicket> for UploadView {
     fn from(ticket: UploadTicket) -> Self {
         UploadView {
             attachment_id: ticket.attachment_id.to_string(),
-            upload: UploadInstructions {
-                method: "PUT",
-                url: ticket.upload.url,
-                headers: ticket.upload.headers.into_iter().collect(),
-            },
+            upload: ticket.upload.into(),
             expires_at: ticket.expires_at,
         }
     }

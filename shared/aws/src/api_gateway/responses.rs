@@ -1,10 +1,31 @@
 //! HTTP answers for API Gateway: results as JSON, and every `DomainError` as
 //! `application/problem+json` with the status and body the domain maps it to.
 
+use std::collections::BTreeMap;
+
 pub use domain::problem::PROBLEM_CONTENT_TYPE;
-use domain::{DomainError, error::DependencyError};
+use domain::{DomainError, error::DependencyError, ports::PresignedUpload};
 use lambda_http::{Body, Response, http::StatusCode};
 use serde::Serialize;
+
+/// How to upload a file to a presigned URL, as the API answers it: PUT to `url` with every
+/// header in `headers`.
+#[derive(Debug, Serialize)]
+pub struct UploadInstructions {
+    method: &'static str,
+    url: String,
+    headers: BTreeMap<String, String>,
+}
+
+impl From<PresignedUpload> for UploadInstructions {
+    fn from(upload: PresignedUpload) -> Self {
+        UploadInstructions {
+            method: "PUT",
+            url: upload.url,
+            headers: upload.headers.into_iter().collect(),
+        }
+    }
+}
 
 /// The answer for an error; server-side failures are logged here, once, without PHI.
 pub fn problem_response(error: &DomainError) -> Response<Body> {

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, NEW_ONLY, from_item, s, to_item};
+use super::{DynamoStore, NEW_ONLY, s, to_item};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
@@ -110,20 +110,10 @@ impl ImportStore for DynamoStore {
         clinic: &ClinicId,
         id: &ImportId,
     ) -> Result<Option<ImportRecord>, DependencyError> {
-        const OP: &str = "GetImport";
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.imports)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(id.as_str()))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        output
-            .item
-            .map(|item| from_item::<StoredImport>(item, OP).map(|stored| stored.record))
-            .transpose()
+        let stored: Option<StoredImport> = self
+            .read_clinic_record(&self.tables.imports, clinic, id.as_str(), "GetImport")
+            .await?;
+        Ok(stored.map(|stored| stored.record))
     }
 
     async fn save_import_progress(

@@ -112,6 +112,15 @@ impl Setup {
     }
 }
 
+/// Each refused line's number and issue code.
+fn refused_lines(report: &ImportRecord) -> Vec<(u64, IssueCode)> {
+    report
+        .errors
+        .iter()
+        .map(|error| (error.line, error.code))
+        .collect()
+}
+
 #[tokio::test]
 async fn a_file_is_imported_window_by_window_and_refused_lines_are_reported_by_number() {
     let setup = setup(400);
@@ -149,11 +158,7 @@ async fn a_file_is_imported_window_by_window_and_refused_lines_are_reported_by_n
             lines_refused: 3,
         }
     );
-    let refused: Vec<(u64, IssueCode)> = report
-        .errors
-        .iter()
-        .map(|error| (error.line, error.code))
-        .collect();
+    let refused = refused_lines(&report);
     assert_eq!(
         refused,
         vec![
@@ -358,11 +363,7 @@ async fn an_appointment_read_before_its_patient_or_naming_a_bundle_entry_is_refu
     let key = setup.upload(&content).await;
     assert_eq!(setup.run(&key).await, ImportRun::Completed);
     let report = setup.report(&key).await;
-    let refused: Vec<(u64, IssueCode)> = report
-        .errors
-        .iter()
-        .map(|error| (error.line, error.code))
-        .collect();
+    let refused = refused_lines(&report);
     assert_eq!(
         refused,
         vec![(1, IssueCode::NotFound), (3, IssueCode::Value)],
