@@ -26,6 +26,7 @@ port_contracts! {
     import_store: [
         an_import_reads_back_as_created_and_its_id_is_taken_once,
         progress_is_saved_only_over_the_progress_it_was_read_at,
+        a_report_listing_the_most_refusals_is_stored,
     ]
     emr_records: [
         a_patient_is_written_then_updated_with_versions,

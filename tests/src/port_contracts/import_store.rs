@@ -4,7 +4,10 @@
 use domain::{
     fhir::outcome::IssueCode,
     ids::ImportId,
-    ports::{ImportCheckpoint, ImportRecord, ImportStatus, ImportStore, LineError},
+    ports::{
+        ImportCheckpoint, ImportRecord, ImportStatus, ImportStore, LineError,
+        MAX_LISTED_LINE_ERRORS,
+    },
 };
 
 use super::{StoreUnderTest, records::clinic_id};
@@ -89,5 +92,37 @@ pub async fn progress_is_saved_only_over_the_progress_it_was_read_at(
     assert_eq!(
         store.get_import(&clinic, &import(3).id).await.unwrap(),
         None
+    );
+}
+
+pub async fn a_report_listing_the_most_refusals_is_stored(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let clinic = clinic_id("clinic-a");
+    let created = import(1);
+    store.create_import(&clinic, &created).await.unwrap();
+    let mut full = created.clone();
+    full.status = ImportStatus::Completed;
+    // Longer than any reason the import gives.
+    let diagnostics = "an element of this line breaks a rule; ".repeat(8);
+    full.add_errors(
+        (1..=MAX_LISTED_LINE_ERRORS as u64 + 1)
+            .map(|line| LineError {
+                line: 1_000_000 + line,
+                code: IssueCode::Structure,
+                expression: "Appointment.participant".into(),
+                diagnostics: diagnostics.clone(),
+            })
+            .collect(),
+    );
+    assert_eq!(full.errors_not_listed, 1);
+    assert!(
+        store
+            .save_import_progress(&clinic, &full, (created.status, created.checkpoint))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.get_import(&clinic, &created.id).await.unwrap(),
+        Some(full)
     );
 }

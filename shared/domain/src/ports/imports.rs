@@ -71,8 +71,9 @@ pub struct LineError {
     pub diagnostics: String,
 }
 
-/// The most refused lines a report lists; beyond them it counts.
-pub const MAX_LISTED_LINE_ERRORS: usize = 1000;
+/// The most refusals a report lists (a line may have several); beyond them it counts. A
+/// full list keeps the import's item well within DynamoDB's 400 KB.
+pub const MAX_LISTED_LINE_ERRORS: usize = 500;
 
 /// One import and its report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,9 +85,9 @@ pub struct ImportRecord {
     pub updated_at: Timestamp,
     pub checkpoint: ImportCheckpoint,
     pub counts: ImportCounts,
-    /// The first [`MAX_LISTED_LINE_ERRORS`] refused lines, by line number.
+    /// The first [`MAX_LISTED_LINE_ERRORS`] refusals, by line number.
     pub errors: Vec<LineError>,
-    /// Refused lines beyond those listed.
+    /// Refusals beyond those listed.
     pub errors_not_listed: u64,
 }
 
