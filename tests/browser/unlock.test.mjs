@@ -50,6 +50,15 @@ async function sendSecureMessage() {
   return links.at(-1);
 }
 
+/** A JSON request body; nothing for another (an NDJSON file, say): no SMS is in it. */
+function jsonOrNothing(body) {
+  try {
+    return JSON.parse(body);
+  } catch {
+    return {};
+  }
+}
+
 /** Unlock links in the SMS the emulator recorded for the patient, oldest first. */
 async function publishedLinks() {
   const recording = await (await fetch(`${emulator}/moto-api/recorder/download-recording`)).text();
@@ -58,7 +67,7 @@ async function publishedLinks() {
     const request = JSON.parse(line);
     let body = request.body ?? '';
     if (request.body_encoded) body = Buffer.from(body, 'base64').toString('utf8');
-    const fields = body.trim().startsWith('{') ? JSON.parse(body) : Object.fromEntries(new URLSearchParams(body));
+    const fields = body.trim().startsWith('{') ? jsonOrNothing(body) : Object.fromEntries(new URLSearchParams(body));
     if ((fields.Action === 'Publish' || fields.PhoneNumber) && fields.PhoneNumber === patientPhone) {
       const link = (fields.Message ?? '').match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]+/);
       if (link) links.push(link[0]);

@@ -26,7 +26,9 @@ async fn main() -> Result<()> {
         .context("LOCAL_API_PORT must be a port number")?;
     let base_url = format!("http://127.0.0.1:{port}");
 
+    // The SMS printed below are this run's: what an earlier run recorded is forgotten.
     let recorder = Recorder::new(&endpoint);
+    recorder.reset().await?;
     recorder.start().await?;
     let stack = LocalStack::create(&endpoint, "local-", &base_url).await?;
     let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
