@@ -1,9 +1,9 @@
 //! The functions' HTTP plumbing: claims to clinic, problem+json errors, isolation, headers.
 
-use domain::ports::ClinicStore;
+use domain::{caller::Role, ports::ClinicStore};
 use integration_tests::{
-    TestStack, body_json, body_text, fixtures::demo::demo_clinic, http_call, phi_guard,
-    staff_claims, with_query,
+    TestStack, body_json, body_text, claims_with_roles, fixtures::demo::demo_clinic, http_call,
+    phi_guard, staff_claims, with_query,
 };
 
 async fn seeded() -> (TestStack, String) {
@@ -101,6 +101,39 @@ async fn dashboard_routes_without_a_clinic_claim_are_401_problems() {
             "urn:direct-messages:problem:unauthenticated"
         );
     }
+}
+
+#[tokio::test]
+async fn staff_routes_take_the_staff_and_clinic_admin_roles_and_refuse_the_others() {
+    let (test, clinic) = seeded().await;
+    let routes = [
+        ("search", "GET /templates", ""),
+        ("search", "GET /patients", "q=smith"),
+        ("send", "POST /attachments", ""),
+    ];
+    for roles in [vec![], vec![Role::PrivacyOfficer], vec![Role::Operator]] {
+        for (function, route, query) in routes {
+            let mut call = http_call(
+                route,
+                &[],
+                Some(claims_with_roles(&clinic, "user-9", &roles)),
+            );
+            call.raw_query = query.into();
+            let response = test.call(function, &call).await;
+            assert_eq!(response.status(), 403, "{route} as {roles:?}");
+            let problem = body_json(&response);
+            assert_eq!(problem["type"], "urn:direct-messages:problem:forbidden");
+            assert!(
+                problem["detail"].as_str().unwrap().contains("staff group"),
+                "{problem}"
+            );
+        }
+    }
+    let admin = Some(claims_with_roles(&clinic, "admin-1", &[Role::ClinicAdmin]));
+    let response = test
+        .call("search", &http_call("GET /templates", &[], admin))
+        .await;
+    assert_eq!(response.status(), 200, "a clinic admin does what staff do");
 }
 
 fn staff_claims_without_clinic() -> std::collections::BTreeMap<String, String> {

@@ -166,10 +166,7 @@ async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_n
 }
 
 async fn send_with(sender: &MessageSender, clinic: &ClinicId, appointment: &str, key: &str) {
-    let caller = Caller {
-        clinic_id: clinic.clone(),
-        user: StaffUserId::parse("staff-1").unwrap(),
-    };
+    let caller = Caller::staff(clinic.clone(), StaffUserId::parse("staff-1").unwrap());
     let request = serde_json::from_str(r#"{"kind":"basic","text":"Hi"}"#).unwrap();
     sender
         .send(

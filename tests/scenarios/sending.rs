@@ -226,10 +226,7 @@ async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
     let real = aws::sns::SnsSmsSender::new(s.test.stack.clients.sns());
     let mut sender = integration_tests::message_sender(&s.test);
     sender.sms = Arc::new(FailingPublish(real));
-    let caller = Caller {
-        clinic_id: s.clinic.id.clone(),
-        user: StaffUserId::parse("staff-1").unwrap(),
-    };
+    let caller = Caller::staff(s.clinic.id.clone(), StaffUserId::parse("staff-1").unwrap());
     let appointment = AppointmentId::parse("a-mine").unwrap();
     let key = domain::idempotency::IdempotencyKey::parse(Some("key-fail-1")).unwrap();
     let request = serde_json::from_str(r#"{"kind":"basic","text":"Closed Friday"}"#).unwrap();

@@ -574,3 +574,22 @@ fn files_created_under_imports_start_fhir_import_and_expire_within_a_week() {
     let function = &resource(&template, "FhirImportFunction")["Properties"];
     assert_eq!(function["Timeout"].as_u64(), Some(900));
 }
+
+#[test]
+fn the_user_pool_has_a_group_for_every_role() {
+    let template = template();
+    let mut groups: Vec<&str> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .values()
+        .filter(|r| r["Type"].as_str() == Some("AWS::Cognito::UserPoolGroup"))
+        .map(|group| group["Properties"]["GroupName"].as_str().unwrap())
+        .collect();
+    groups.sort();
+    let mut roles: Vec<&str> = domain::caller::Role::ALL
+        .into_iter()
+        .map(|role| role.group())
+        .collect();
+    roles.sort();
+    assert_eq!(groups, roles);
+}

@@ -15,13 +15,13 @@ use std::collections::BTreeMap;
 
 use aws::{
     AwsClients,
-    api_gateway::caller::{CLINIC_CLAIM, USER_CLAIM},
+    api_gateway::caller::{CLINIC_CLAIM, GROUPS_CLAIM, USER_CLAIM, groups_claim},
     dynamodb::DynamoStore,
     system::OsRandom,
     wiring::OnAws,
 };
 use aws_faults::AwsFaults;
-use domain::random;
+use domain::{caller::Role, random};
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 pub use local_stack::api_event::HttpCall;
@@ -226,9 +226,15 @@ pub fn message_sender(test: &TestStack) -> domain::send::MessageSender {
 
 /// The claims the JWT authorizer passes for a staff user of `clinic`.
 pub fn staff_claims(clinic: &str, user: &str) -> BTreeMap<String, String> {
+    claims_with_roles(clinic, user, &[Role::Staff])
+}
+
+/// The claims of `user` of `clinic` in the Cognito groups of `roles`.
+pub fn claims_with_roles(clinic: &str, user: &str, roles: &[Role]) -> BTreeMap<String, String> {
     BTreeMap::from([
         (CLINIC_CLAIM.to_owned(), clinic.to_owned()),
         (USER_CLAIM.to_owned(), user.to_owned()),
+        (GROUPS_CLAIM.to_owned(), groups_claim(roles)),
     ])
 }
 

@@ -15,7 +15,7 @@ use aws::{
 };
 use domain::{
     DomainError,
-    caller::Caller,
+    caller::{Caller, Role},
     ids::AppointmentId,
     search::{SearchRequest, Searcher},
 };
@@ -37,7 +37,11 @@ impl OnAws for SearchRoutes {
 
 impl SearchRoutes {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let caller = match caller(&request) {
+        // Every route here is the staff's (a clinic admin's too).
+        let caller = match caller(&request).and_then(|caller| {
+            caller.require(Role::Staff)?;
+            Ok(caller)
+        }) {
             Ok(caller) => caller,
             Err(error) => return problem_response(&error),
         };

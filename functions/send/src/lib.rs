@@ -13,7 +13,7 @@ use aws::{
 use domain::{
     DomainError,
     attachments::UploadRequest,
-    caller::Caller,
+    caller::{Caller, Role},
     idempotency::IdempotencyKey,
     ids::AppointmentId,
     ports::StoredResponse,
@@ -54,7 +54,11 @@ impl OnAws for SendRoutes {
 
 impl SendRoutes {
     pub async fn handle(&self, request: Request) -> Response<Body> {
-        let caller = match caller(&request) {
+        // Every route here is the staff's (a clinic admin's too).
+        let caller = match caller(&request).and_then(|caller| {
+            caller.require(Role::Staff)?;
+            Ok(caller)
+        }) {
             Ok(caller) => caller,
             Err(error) => return problem_response(&error),
         };

@@ -4,7 +4,8 @@
 use std::{collections::BTreeMap, sync::Arc};
 
 use aws::api_gateway::caller::{
-    CLIENT_CLAIM, CLINIC_CLAIM, FHIR_WRITE_SCOPE, SCOPE_CLAIM, USER_CLAIM,
+    CLIENT_CLAIM, CLINIC_CLAIM, FHIR_WRITE_SCOPE, GROUPS_CLAIM, SCOPE_CLAIM, USER_CLAIM,
+    groups_claim,
 };
 use axum::{
     Router,
@@ -14,6 +15,7 @@ use axum::{
     response::{IntoResponse, Response},
     routing::post,
 };
+use domain::caller::Role;
 use jiff::Timestamp;
 use lambda_http::Body;
 use serde::Deserialize;
@@ -164,6 +166,7 @@ async fn dispatch(
         Some(BTreeMap::from([
             (CLINIC_CLAIM.to_owned(), api.sign_in.clinic_id.clone()),
             (USER_CLAIM.to_owned(), api.sign_in.user.clone()),
+            (GROUPS_CLAIM.to_owned(), groups_claim(&[Role::Staff])),
         ]))
     } else if let Some(integration) = integration {
         Some(BTreeMap::from([

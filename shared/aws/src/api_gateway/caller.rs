@@ -2,7 +2,7 @@
 
 use domain::{
     DomainError,
-    caller::Caller,
+    caller::{Caller, Role},
     ids::{ClinicId, IntegrationClientId, StaffUserId},
 };
 use lambda_http::{Request, RequestExt, request::RequestContext};
@@ -11,6 +11,9 @@ use lambda_http::{Request, RequestExt, request::RequestContext};
 pub const CLINIC_CLAIM: &str = "custom:clinic_id";
 /// The staff user: Cognito's subject.
 pub const USER_CLAIM: &str = "sub";
+/// The user's Cognito groups, which grant their roles. API Gateway passes a list claim as
+/// one string, `[staff clinic-admin]`.
+pub const GROUPS_CLAIM: &str = "cognito:groups";
 /// A machine client's id, in its access token (client-credentials grant).
 pub const CLIENT_CLAIM: &str = "client_id";
 /// The scopes an access token was granted, space-separated.
@@ -34,7 +37,31 @@ pub fn caller(request: &Request) -> Result<Caller, DomainError> {
     let user = claim(USER_CLAIM)
         .and_then(|value| StaffUserId::parse(value).ok())
         .ok_or(DomainError::Unauthenticated)?;
-    Ok(Caller { clinic_id, user })
+    let roles = groups(claim(GROUPS_CLAIM).unwrap_or_default())
+        .filter_map(Role::of_group)
+        .collect();
+    Ok(Caller {
+        clinic_id,
+        user,
+        roles,
+    })
+}
+
+/// The groups of a `cognito:groups` claim as API Gateway passes it (`[a b]`), or as a JSON
+/// list or a comma-separated one.
+fn groups(claim: &str) -> impl Iterator<Item = &str> {
+    claim
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .split([' ', ','])
+        .map(|group| group.trim_matches('"'))
+        .filter(|group| !group.is_empty())
+}
+
+/// The groups claim naming these roles, as API Gateway passes it.
+pub fn groups_claim(roles: &[Role]) -> String {
+    let groups: Vec<&str> = roles.iter().map(|role| role.group()).collect();
+    format!("[{}]", groups.join(" "))
 }
 
 /// The EMR integration's machine client calling a `/fhir` route: an access token with the
@@ -112,6 +139,30 @@ mod tests {
         let caller = caller(&request).expect("caller");
         assert_eq!(caller.clinic_id.as_str(), "clinic-1");
         assert_eq!(caller.user.as_str(), "user-7");
+    }
+
+    #[test]
+    fn roles_come_from_the_groups_claim_in_every_form_it_takes() {
+        for groups in [
+            "[staff clinic-admin]",
+            r#"["staff","clinic-admin"]"#,
+            "staff,clinic-admin",
+            "[staff clinic-admin unknown-group]",
+        ] {
+            let request = request_with_claims(serde_json::json!({
+                "custom:clinic_id": "clinic-1", "sub": "user-7", "cognito:groups": groups
+            }));
+            let roles: Vec<Role> = caller(&request).unwrap().roles.into_iter().collect();
+            assert_eq!(roles, [Role::Staff, Role::ClinicAdmin], "{groups}");
+        }
+        let none = request_with_claims(serde_json::json!({
+            "custom:clinic_id": "clinic-1", "sub": "user-7"
+        }));
+        assert!(caller(&none).unwrap().roles.is_empty());
+        assert_eq!(
+            groups_claim(&[Role::Staff, Role::PrivacyOfficer]),
+            "[staff privacy-officer]"
+        );
     }
 
     #[test]

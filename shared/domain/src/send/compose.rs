@@ -152,10 +152,7 @@ mod tests {
             }],
             unlock_phn: None,
         };
-        let caller = Caller {
-            clinic_id: clinic.id.clone(),
-            user: StaffUserId::parse("staff-1").unwrap(),
-        };
+        let caller = Caller::staff(clinic.id.clone(), StaffUserId::parse("staff-1").unwrap());
         let message_id = MessageId::from_random([9; 16]);
         let kind = if lock.is_some() {
             MessageKind::Secure

@@ -104,10 +104,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
         unlock_base_url: "https://unlock.example".into(),
         content_key_id: KEY_ARN.into(),
     };
-    let caller = Caller {
-        clinic_id: clinic.id.clone(),
-        user: StaffUserId::parse("staff-1").unwrap(),
-    };
+    let caller = Caller::staff(clinic.id.clone(), StaffUserId::parse("staff-1").unwrap());
     World {
         clock: clock_handle,
         store,
