@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use domain::caller::Role;
 use integration_tests::{
     TestStack, fixtures::demo::demo_clinic, local_api_body, sentinels::REPLY_TEXT,
 };
@@ -14,11 +15,7 @@ use local_stack::{
 async fn serve() -> (String, String) {
     let test = TestStack::new().await;
     let clinic = demo_clinic(&test).await;
-    let sign_in = LocalSignIn {
-        token: "local-test-token".into(),
-        clinic_id: clinic.id.to_string(),
-        user: "staff".into(),
-    };
+    let sign_in = LocalSignIn::staff("local-test-token", clinic.id.as_str(), "staff");
     let functions = Functions::new(&test.stack.config, &test.stack.clients);
     let api = LocalApi::new(
         &test.stack.template,
@@ -102,4 +99,52 @@ async fn a_simulated_reply_goes_through_the_inbound_handler() {
         serde_json::from_str(&local_api_body("POST /local/sms-replies", response).await).unwrap();
     assert_eq!(body["handled"], 1);
     assert_eq!(body["malformed"], 0);
+}
+
+#[tokio::test]
+async fn each_roles_token_gets_what_its_role_may_do() {
+    let test = TestStack::new().await;
+    let clinic = demo_clinic(&test).await;
+    let sign_in = |token: &str, clinic_id: Option<&str>, role: Role| LocalSignIn {
+        token: token.into(),
+        clinic_id: clinic_id.map(str::to_owned),
+        user: format!("user-{token}"),
+        roles: vec![role],
+    };
+    let api = LocalApi::new(
+        &test.stack.template,
+        Functions::new(&test.stack.config, &test.stack.clients),
+        LocalSignIn::staff("staff-token", clinic.id.as_str(), "staff"),
+        test.stack.inbound_topic_arn().unwrap(),
+    )
+    .with_sign_in(sign_in(
+        "admin-token",
+        Some(clinic.id.as_str()),
+        Role::ClinicAdmin,
+    ))
+    .with_sign_in(sign_in(
+        "privacy-token",
+        Some(clinic.id.as_str()),
+        Role::PrivacyOfficer,
+    ))
+    .with_sign_in(sign_in("operator-token", None, Role::Operator));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
+    let http = reqwest::Client::new();
+    for (token, status) in [
+        ("staff-token", 200),
+        ("admin-token", 200),
+        ("privacy-token", 403),
+        ("operator-token", 403),
+        ("nobody-token", 401),
+    ] {
+        let response = http
+            .get(format!("{base}/templates"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{token}");
+    }
 }

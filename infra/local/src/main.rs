@@ -5,14 +5,14 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
 use aws::{dynamodb::DynamoStore, system::OsRandom, telemetry};
-use domain::random;
+use domain::{caller::Role, random};
 use local_stack::{
     LocalStack,
     emulator::Recorder,
     functions::Functions,
     imports::ImportWatcher,
     seed::{DemoData, seed},
-    server::{LocalApi, LocalIntegration, LocalSignIn, router},
+    server::{LocalApi, LocalIntegration, LocalSignIn, router, sign_ins},
 };
 
 #[tokio::main]
@@ -36,27 +36,50 @@ async fn main() -> Result<()> {
     let clinic = seed(&store, &demo, jiff::Timestamp::now()).await?;
 
     // Fixed tokens (LOCAL_API_TOKEN, LOCAL_INGEST_TOKEN) let scripts and the browser tests
-    // sign in; otherwise new ones each run.
-    let sign_in = LocalSignIn {
-        token: token_from_env("LOCAL_API_TOKEN")?,
-        clinic_id: clinic.id.to_string(),
-        user: "demo-staff".to_owned(),
-    };
+    // sign in; otherwise new ones each run. One user per role of the demo clinic, and the
+    // platform's operator, who belongs to no clinic.
+    let sign_in = LocalSignIn::staff(
+        &token_from_env("LOCAL_API_TOKEN")?,
+        clinic.id.as_str(),
+        "demo-staff",
+    );
+    let others = [
+        (Some(clinic.id.as_str()), "demo-admin", Role::ClinicAdmin),
+        (
+            Some(clinic.id.as_str()),
+            "demo-privacy-officer",
+            Role::PrivacyOfficer,
+        ),
+        (None, "operator", Role::Operator),
+    ]
+    .map(|(clinic_id, user, role)| LocalSignIn {
+        token: random_token(),
+        clinic_id: clinic_id.map(str::to_owned),
+        user: user.to_owned(),
+        roles: vec![role],
+    });
     let integration = LocalIntegration {
         token: token_from_env("LOCAL_INGEST_TOKEN")?,
         clinic_id: clinic.id.to_string(),
         client_id: demo.clinic.integration_client.to_string(),
     };
-    let sign_ins_file = write_sign_ins(&sign_in, &integration)?;
+    let users: Vec<LocalSignIn> = [sign_in.clone()].into_iter().chain(others).collect();
+    let sign_ins_file = write_sign_ins(&users, &integration)?;
     let functions = Functions::new(&stack.config, &stack.clients);
     let imports = ImportWatcher::new(&stack)?;
-    let api = LocalApi::new(
-        &stack.template,
-        functions,
-        sign_in.clone(),
-        stack.inbound_topic_arn()?,
-    )
-    .with_integration(integration.clone());
+    let api = users[1..]
+        .iter()
+        .cloned()
+        .fold(
+            LocalApi::new(
+                &stack.template,
+                functions,
+                sign_in.clone(),
+                stack.inbound_topic_arn()?,
+            ),
+            LocalApi::with_sign_in,
+        )
+        .with_integration(integration.clone());
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
@@ -70,6 +93,8 @@ async fn main() -> Result<()> {
          \x20 sign-in (staff user {user}):\n\
          \x20   export TOKEN={token}\n\
          \x20   curl -H \"Authorization: Bearer $TOKEN\" {base_url}/templates\n\
+         \x20 other roles' sign-ins (clinic-admin, privacy-officer, operator):\n\
+{others}\
          \x20 sign-in (the clinic's EMR integration, FHIR R4 under /fhir):\n\
          \x20   export INGEST_TOKEN={ingest}\n\
          \x20   curl -H \"Authorization: Bearer $INGEST_TOKEN\" {base_url}/fhir/metadata\n\
@@ -87,6 +112,15 @@ async fn main() -> Result<()> {
         token = sign_in.token,
         ingest = integration.token,
         sign_ins = sign_ins_file.display(),
+        others = users[1..]
+            .iter()
+            .map(|user| format!(
+                "    {} ({}): {}\n",
+                user.user,
+                user.clinic_id.as_deref().unwrap_or("no clinic"),
+                user.token
+            ))
+            .collect::<String>(),
     );
     tokio::spawn(print_outbound_sms(recorder));
     tokio::spawn(imports.run());
@@ -103,25 +137,29 @@ fn token_from_env(variable: &str) -> Result<String> {
     match std::env::var(variable) {
         Ok(token) if token.len() >= 16 => Ok(token),
         Ok(_) => anyhow::bail!("{variable} must be at least 16 characters"),
-        Err(_) => Ok(hex::encode(random::bytes::<24>(&OsRandom))),
+        Err(_) => Ok(random_token()),
     }
 }
 
+fn random_token() -> String {
+    hex::encode(random::bytes::<24>(&OsRandom))
+}
+
 /// Writes every local sign-in to `target/local-stack/sign-ins.json`, a JSON list of
-/// `{"clinic_id", "role", "token"}`, so that scripts can read them.
+/// `{"clinic_id", "role", "token"}` (`clinic_id` null for the operator), so that scripts can
+/// read them.
 fn write_sign_ins(
-    staff: &LocalSignIn,
+    users: &[LocalSignIn],
     integration: &LocalIntegration,
 ) -> Result<std::path::PathBuf> {
     let dir = std::env::current_dir()?.join("target/local-stack");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join("sign-ins.json");
-    let sign_ins = serde_json::json!([
-        {"clinic_id": staff.clinic_id, "role": "staff", "token": staff.token},
-        {"clinic_id": integration.clinic_id, "role": "integration", "token": integration.token},
-    ]);
-    std::fs::write(&file, serde_json::to_string_pretty(&sign_ins)?)
-        .with_context(|| format!("writing {}", file.display()))?;
+    std::fs::write(
+        &file,
+        serde_json::to_string_pretty(&sign_ins(users, integration))?,
+    )
+    .with_context(|| format!("writing {}", file.display()))?;
     Ok(file)
 }
 

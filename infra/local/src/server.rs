@@ -27,13 +27,38 @@ use crate::{
     template::{Route, Template},
 };
 
-/// The local sign-in: one random bearer token per run, standing for one staff user of one
-/// clinic, as a Cognito ID token would.
+/// A local sign-in: a bearer token standing for one user of one clinic in the groups of
+/// their roles (the operator belongs to no clinic), as a Cognito ID token would.
 #[derive(Debug, Clone)]
 pub struct LocalSignIn {
     pub token: String,
-    pub clinic_id: String,
+    pub clinic_id: Option<String>,
     pub user: String,
+    pub roles: Vec<Role>,
+}
+
+impl LocalSignIn {
+    /// A staff user of `clinic_id`.
+    pub fn staff(token: &str, clinic_id: &str, user: &str) -> LocalSignIn {
+        LocalSignIn {
+            token: token.to_owned(),
+            clinic_id: Some(clinic_id.to_owned()),
+            user: user.to_owned(),
+            roles: vec![Role::Staff],
+        }
+    }
+
+    /// What the JWT authorizer would pass on for this sign-in.
+    fn claims(&self) -> BTreeMap<String, String> {
+        let mut claims = BTreeMap::from([
+            (USER_CLAIM.to_owned(), self.user.clone()),
+            (GROUPS_CLAIM.to_owned(), groups_claim(&self.roles)),
+        ]);
+        if let Some(clinic) = &self.clinic_id {
+            claims.insert(CLINIC_CLAIM.to_owned(), clinic.clone());
+        }
+        claims
+    }
 }
 
 /// The EMR integration's local sign-in: a bearer token standing for the clinic's machine
@@ -45,10 +70,25 @@ pub struct LocalIntegration {
     pub client_id: String,
 }
 
+/// Every sign-in as scripts read them (`target/local-stack/sign-ins.json`): a list of
+/// `{"clinic_id", "role", "token"}`, one per role of each user (`clinic_id` null for the
+/// operator), and the EMR integration's with role `integration`.
+pub fn sign_ins(users: &[LocalSignIn], integration: &LocalIntegration) -> serde_json::Value {
+    let users = users.iter().flat_map(|user| {
+        user.roles.iter().map(
+            |role| json!({"clinic_id": user.clinic_id, "role": role.group(), "token": user.token}),
+        )
+    });
+    let integration = json!({
+        "clinic_id": integration.clinic_id, "role": "integration", "token": integration.token
+    });
+    serde_json::Value::Array(users.chain([integration]).collect())
+}
+
 pub struct LocalApi {
     routes: Vec<(String, Route)>,
     functions: Functions,
-    sign_in: LocalSignIn,
+    sign_ins: Vec<LocalSignIn>,
     integration: Option<LocalIntegration>,
     inbound_topic_arn: String,
 }
@@ -73,10 +113,16 @@ impl LocalApi {
         Self {
             routes,
             functions,
-            sign_in,
+            sign_ins: vec![sign_in],
             integration: None,
             inbound_topic_arn,
         }
+    }
+
+    /// Accepts another user's token too.
+    pub fn with_sign_in(mut self, sign_in: LocalSignIn) -> Self {
+        self.sign_ins.push(sign_in);
+        self
     }
 
     /// Accepts the EMR integration's token too.
@@ -162,12 +208,12 @@ async fn dispatch(
         .filter(|integration| bearer(&headers) == Some(integration.token.as_str()));
     let claims = if route.public {
         None
-    } else if bearer(&headers) == Some(api.sign_in.token.as_str()) {
-        Some(BTreeMap::from([
-            (CLINIC_CLAIM.to_owned(), api.sign_in.clinic_id.clone()),
-            (USER_CLAIM.to_owned(), api.sign_in.user.clone()),
-            (GROUPS_CLAIM.to_owned(), groups_claim(&[Role::Staff])),
-        ]))
+    } else if let Some(sign_in) = api
+        .sign_ins
+        .iter()
+        .find(|sign_in| bearer(&headers) == Some(sign_in.token.as_str()))
+    {
+        Some(sign_in.claims())
     } else if let Some(integration) = integration {
         Some(BTreeMap::from([
             (CLIENT_CLAIM.to_owned(), integration.client_id.clone()),
@@ -275,6 +321,30 @@ mod tests {
         );
         assert!(match_path("/appointments/{appointmentId}", "/appointments/").is_none());
         assert!(match_path("/templates", "/chats").is_none());
+    }
+
+    #[test]
+    fn sign_ins_list_each_role_with_its_clinic_and_the_operator_with_none() {
+        let staff = LocalSignIn::staff("t-staff", "clinic-a", "s");
+        let operator = LocalSignIn {
+            token: "t-op".into(),
+            clinic_id: None,
+            user: "op".into(),
+            roles: vec![Role::Operator],
+        };
+        let integration = LocalIntegration {
+            token: "t-emr".into(),
+            clinic_id: "clinic-a".into(),
+            client_id: "emr".into(),
+        };
+        assert_eq!(
+            sign_ins(&[staff, operator], &integration),
+            json!([
+                {"clinic_id": "clinic-a", "role": "staff", "token": "t-staff"},
+                {"clinic_id": null, "role": "operator", "token": "t-op"},
+                {"clinic_id": "clinic-a", "role": "integration", "token": "t-emr"}
+            ])
+        );
     }
 
     #[test]

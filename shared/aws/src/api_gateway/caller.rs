@@ -1,5 +1,7 @@
 //! Who is calling a dashboard route: the clinic and staff user from the JWT authorizer's claims.
 
+use std::collections::BTreeSet;
+
 use domain::{
     DomainError,
     caller::{Caller, Role},
@@ -31,15 +33,20 @@ pub fn caller(request: &Request) -> Result<Caller, DomainError> {
             reason: "this route is for clinic staff: a machine client's token reaches only the EMR integration's /fhir routes",
         });
     }
+    let roles: BTreeSet<Role> = groups(claim(GROUPS_CLAIM).unwrap_or_default())
+        .filter_map(Role::of_group)
+        .collect();
+    if claim(CLINIC_CLAIM).is_none() && roles.contains(&Role::Operator) {
+        return Err(DomainError::Forbidden {
+            reason: "this route is for a clinic's users: the platform's operator belongs to no clinic",
+        });
+    }
     let clinic_id = claim(CLINIC_CLAIM)
         .and_then(|value| ClinicId::parse(value).ok())
         .ok_or(DomainError::Unauthenticated)?;
     let user = claim(USER_CLAIM)
         .and_then(|value| StaffUserId::parse(value).ok())
         .ok_or(DomainError::Unauthenticated)?;
-    let roles = groups(claim(GROUPS_CLAIM).unwrap_or_default())
-        .filter_map(Role::of_group)
-        .collect();
     Ok(Caller {
         clinic_id,
         user,
@@ -159,6 +166,13 @@ mod tests {
             "custom:clinic_id": "clinic-1", "sub": "user-7"
         }));
         assert!(caller(&none).unwrap().roles.is_empty());
+        let operator = request_with_claims(serde_json::json!({
+            "sub": "operator-1", "cognito:groups": "[operator]"
+        }));
+        assert!(
+            matches!(caller(&operator), Err(DomainError::Forbidden { .. })),
+            "signed in, without a clinic: the wrong role, not a missing sign-in"
+        );
         assert_eq!(
             groups_claim(&[Role::Staff, Role::PrivacyOfficer]),
             "[staff privacy-officer]"
