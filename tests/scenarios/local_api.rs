@@ -148,3 +148,64 @@ async fn each_roles_token_gets_what_its_role_may_do() {
         assert_eq!(response.status(), status, "{token}");
     }
 }
+
+#[tokio::test]
+async fn the_dashboards_origin_gets_its_preflight_and_cors_headers_and_another_origin_none() {
+    let test = TestStack::new().await;
+    let clinic = demo_clinic(&test).await;
+    let dashboard = "https://dashboard.clinic.example";
+    let api = LocalApi::new(
+        &test.stack.template,
+        Functions::new(&test.stack.config, &test.stack.clients),
+        LocalSignIn::staff("staff-token", clinic.id.as_str(), "staff"),
+        test.stack.inbound_topic_arn().unwrap(),
+    )
+    .with_dashboard_origin(&test.stack.template, dashboard);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
+    let http = reqwest::Client::new();
+    let preflight = |origin: &str| {
+        http.request(
+            reqwest::Method::OPTIONS,
+            format!("{base}/appointments/a-1/messages"),
+        )
+        .header("origin", origin)
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "authorization,idempotency-key,content-type",
+        )
+        .send()
+    };
+    let allowed = preflight(dashboard).await.unwrap();
+    assert_eq!(allowed.status(), 204, "no sign-in needed for a preflight");
+    let headers = allowed.headers();
+    assert_eq!(headers["access-control-allow-origin"], dashboard);
+    let allowed_headers = headers["access-control-allow-headers"].to_str().unwrap();
+    for header in [
+        "authorization",
+        "idempotency-key",
+        "if-match",
+        "content-type",
+    ] {
+        assert!(allowed_headers.contains(header), "{allowed_headers}");
+    }
+    let methods = headers["access-control-allow-methods"].to_str().unwrap();
+    for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+        assert!(methods.contains(method), "{methods}");
+    }
+    let other = preflight("https://evil.example").await.unwrap();
+    assert!(!other.headers().contains_key("access-control-allow-origin"));
+
+    let answer = http
+        .get(format!("{base}/templates"))
+        .bearer_auth("staff-token")
+        .header("origin", dashboard)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200);
+    assert_eq!(answer.headers()["access-control-allow-origin"], dashboard);
+    assert_eq!(answer.headers()["access-control-expose-headers"], "etag");
+}

@@ -593,3 +593,41 @@ fn the_user_pool_has_a_group_for_every_role() {
     roles.sort();
     assert_eq!(groups, roles);
 }
+
+#[test]
+fn browsers_on_the_dashboards_origins_alone_may_call_the_api() {
+    let template = template();
+    let cors = &resource(&template, "HttpApi")["Properties"]["CorsConfiguration"];
+    assert_eq!(text(&cors["AllowOrigins"]).trim(), "!Ref DashboardOrigins");
+    let list = |name: &str| -> Vec<String> {
+        items(&cors[name])
+            .iter()
+            .map(|value| value.as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(
+        list("AllowHeaders"),
+        [
+            "authorization",
+            "content-type",
+            "idempotency-key",
+            "if-match"
+        ]
+    );
+    assert_eq!(list("ExposeHeaders"), ["etag"]);
+    assert_eq!(
+        list("AllowMethods"),
+        ["GET", "POST", "PUT", "PATCH", "DELETE"]
+    );
+    let origins = &template["Parameters"]["DashboardOrigins"];
+    assert!(
+        origins.get("Default").is_none(),
+        "no origin is allowed by default"
+    );
+    assert!(
+        origins["AllowedPattern"]
+            .as_str()
+            .unwrap()
+            .starts_with("^https://")
+    );
+}

@@ -63,6 +63,9 @@ async fn main() -> Result<()> {
         clinic_id: clinic.id.to_string(),
         client_id: demo.clinic.integration_client.to_string(),
     };
+    // The dashboard's origin, allowed as the template's DashboardOrigins are on AWS.
+    let dashboard_origin = std::env::var("LOCAL_DASHBOARD_ORIGIN")
+        .unwrap_or_else(|_| "http://localhost:5173".to_owned());
     let users: Vec<LocalSignIn> = [sign_in.clone()].into_iter().chain(others).collect();
     let sign_ins_file = write_sign_ins(&users, &integration)?;
     let functions = Functions::new(&stack.config, &stack.clients);
@@ -79,7 +82,8 @@ async fn main() -> Result<()> {
             ),
             LocalApi::with_sign_in,
         )
-        .with_integration(integration.clone());
+        .with_integration(integration.clone())
+        .with_dashboard_origin(&stack.template, &dashboard_origin);
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
     let listener = tokio::net::TcpListener::bind(address)
@@ -89,6 +93,7 @@ async fn main() -> Result<()> {
         "\nDirect patient messages, running locally\n\
          \x20 API and unlock page: {base_url}\n\
          \x20 AWS emulator:        {endpoint}\n\
+         \x20 dashboard origin:    {dashboard_origin} (CORS; LOCAL_DASHBOARD_ORIGIN changes it)\n\
          \x20 demo clinic:         {name} ({id}), SMS number {sms}\n\
          \x20 sign-in (staff user {user}):\n\
          \x20   export TOKEN={token}\n\

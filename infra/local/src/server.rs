@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::{
     api_event::{HttpCall, inbound_sms_event},
     functions::Functions,
-    template::{Route, Template},
+    template::{CorsSpec, Route, Template},
 };
 
 /// A local sign-in: a bearer token standing for one user of one clinic in the groups of
@@ -87,6 +87,8 @@ pub fn sign_ins(users: &[LocalSignIn], integration: &LocalIntegration) -> serde_
 
 pub struct LocalApi {
     routes: Vec<(String, Route)>,
+    /// The template's CORS configuration, and the dashboard origin it allows here.
+    cors: Option<(CorsSpec, String)>,
     functions: Functions,
     sign_ins: Vec<LocalSignIn>,
     integration: Option<LocalIntegration>,
@@ -112,11 +114,19 @@ impl LocalApi {
             .collect();
         Self {
             routes,
+            cors: None,
             functions,
             sign_ins: vec![sign_in],
             integration: None,
             inbound_topic_arn,
         }
+    }
+
+    /// Answers browsers on `origin` as API Gateway does on the template's dashboard origins:
+    /// preflights, and the CORS headers on every answer.
+    pub fn with_dashboard_origin(mut self, template: &Template, origin: &str) -> Self {
+        self.cors = template.cors.clone().map(|cors| (cors, origin.to_owned()));
+        self
     }
 
     /// Accepts another user's token too.
@@ -192,6 +202,59 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    let allowed = api.cors.as_ref().filter(|(_, origin)| {
+        headers.get("origin").and_then(|value| value.to_str().ok()) == Some(origin.as_str())
+    });
+    if method == Method::OPTIONS && headers.contains_key("access-control-request-method") {
+        return preflight(allowed);
+    }
+    let mut response = route(&api, method, &uri, &headers, body).await;
+    if let Some((cors, origin)) = allowed {
+        let answer = response.headers_mut();
+        for (name, value) in [
+            ("access-control-allow-origin", origin.clone()),
+            (
+                "access-control-expose-headers",
+                cors.expose_headers.join(","),
+            ),
+            ("vary", "origin".to_owned()),
+        ] {
+            if let Ok(value) = value.parse() {
+                answer.insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+/// A browser's preflight: answered without a sign-in, as API Gateway does; an origin the
+/// API does not allow gets no CORS headers, so the browser refuses the call.
+fn preflight(allowed: Option<&(CorsSpec, String)>) -> Response {
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Some((cors, origin)) = allowed {
+        let answer = response.headers_mut();
+        for (name, value) in [
+            ("access-control-allow-origin", origin.clone()),
+            ("access-control-allow-methods", cors.allow_methods.join(",")),
+            ("access-control-allow-headers", cors.allow_headers.join(",")),
+            ("access-control-max-age", cors.max_age.to_string()),
+            ("vary", "origin".to_owned()),
+        ] {
+            if let Ok(value) = value.parse() {
+                answer.insert(name, value);
+            }
+        }
+    }
+    response
+}
+
+async fn route(
+    api: &LocalApi,
+    method: Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: Bytes,
+) -> Response {
     let path = uri.path();
     let found = api.routes.iter().find_map(|(binary, route)| {
         (route.method == method.as_str())
@@ -205,13 +268,13 @@ async fn dispatch(
     let integration = api
         .integration
         .as_ref()
-        .filter(|integration| bearer(&headers) == Some(integration.token.as_str()));
+        .filter(|integration| bearer(headers) == Some(integration.token.as_str()));
     let claims = if route.public {
         None
     } else if let Some(sign_in) = api
         .sign_ins
         .iter()
-        .find(|sign_in| bearer(&headers) == Some(sign_in.token.as_str()))
+        .find(|sign_in| bearer(headers) == Some(sign_in.token.as_str()))
     {
         Some(sign_in.claims())
     } else if let Some(integration) = integration {

@@ -16,6 +16,17 @@ pub struct Template {
     /// `Globals.Function.Environment.Variables`, in template order.
     pub environment: Vec<(String, EnvValue)>,
     pub functions: Vec<FunctionSpec>,
+    /// The HTTP API's CORS configuration, when it has one (its origins are a parameter).
+    pub cors: Option<CorsSpec>,
+}
+
+/// What the HTTP API allows a browser on an allowed origin, and tells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CorsSpec {
+    pub allow_methods: Vec<String>,
+    pub allow_headers: Vec<String>,
+    pub expose_headers: Vec<String>,
+    pub max_age: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +117,7 @@ impl Template {
             topics: Vec::new(),
             environment: environment(&root)?,
             functions: Vec::new(),
+            cors: None,
         };
         for (id, resource) in resources {
             let id = id
@@ -118,6 +130,9 @@ impl Template {
                 Some("AWS::S3::Bucket") => template.buckets.push(id),
                 Some("AWS::KMS::Key") => template.keys.push(id),
                 Some("AWS::SNS::Topic") => template.topics.push(id),
+                Some("AWS::Serverless::HttpApi") => {
+                    template.cors = cors(&properties["CorsConfiguration"]);
+                }
                 Some("AWS::Serverless::Function") => {
                     template
                         .functions
@@ -134,6 +149,28 @@ impl Template {
             .iter()
             .find(|function| function.binary == binary)
     }
+}
+
+fn cors(configuration: &Value) -> Option<CorsSpec> {
+    let list = |name: &str| -> Vec<String> {
+        configuration[name]
+            .as_sequence()
+            .map(|values| {
+                values
+                    .iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    configuration.as_mapping()?;
+    Some(CorsSpec {
+        allow_methods: list("AllowMethods"),
+        allow_headers: list("AllowHeaders"),
+        expose_headers: list("ExposeHeaders"),
+        max_age: configuration["MaxAge"].as_u64().unwrap_or_default(),
+    })
 }
 
 fn string(value: &Value, what: &str) -> Result<String> {
