@@ -167,6 +167,37 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "search",
+            with_query(
+                http_call("GET /appointments", &[], claims.clone()),
+                &[("status", "Unclear"), ("limit", "5")],
+            ),
+            "/appointments",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /appointments", &[], claims.clone()),
+                &[("status", "Booked")],
+            ),
+            "/appointments",
+            400,
+            problem,
+        ),
+        (
+            "send",
+            http_call(
+                "POST /appointments/{appointmentId}/clear-unclear",
+                &[("appointmentId", "a-ava-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}/clear-unclear",
+            409,
+            problem,
+        ),
+        (
+            "search",
             http_call("GET /templates", &[], claims.clone()),
             "/templates",
             200,

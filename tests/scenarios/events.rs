@@ -27,13 +27,16 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 14] = [
+const HTTP_EVENTS: [(&str, &str, u16); 16] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
     ("search-appointment.json", "search", 200),
+    ("search-worklist.json", "search", 200),
     ("send-message.json", "send", 201),
     ("send-attachment.json", "send", 201),
+    // The sample's appointment is not Unclear: nothing to clear.
+    ("send-clear-unclear.json", "send", 409),
     ("unlock-page.json", "secure-unlock", 404),
     ("unlock-submit.json", "secure-unlock", 404),
     ("fhir-metadata.json", "fhir-sync", 200),
@@ -89,8 +92,11 @@ async fn http_sample_events_reach_their_handlers() {
     for (file, function, status) in HTTP_EVENTS {
         let request =
             lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-        let showing_phi = matches!(file, "search-patients.json" | "search-appointment.json")
-            .then_some("the clinic sees its own patients");
+        let showing_phi = matches!(
+            file,
+            "search-patients.json" | "search-appointment.json" | "search-worklist.json"
+        )
+        .then_some("the clinic sees its own patients");
         let response = test.call_request(function, request, showing_phi).await;
         assert_eq!(response.status(), status, "{file}");
         if function != "secure-unlock" {

@@ -467,7 +467,7 @@ async fn a_reply_landing_between_a_syncs_read_and_its_write_keeps_unclear() {
                 let id = AppointmentId::parse("emr-a-6").unwrap();
                 assert!(
                     store
-                        .set_status(&clinic, &id, AppointmentStatus::Unclear)
+                        .mark_unclear(&clinic, &id, jiff::Timestamp::now())
                         .await
                         .unwrap()
                 );

@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 36] = [
+const LAYERS: [(&str, u8); 37] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -45,6 +45,7 @@ const LAYERS: [(&str, u8); 36] = [
     ("secure_content", 3),
     ("send", 3),
     ("unlock", 3),
+    ("worklist", 3),
     ("fakes", 4),
     ("properties", 4),
 ];

@@ -23,6 +23,12 @@ macro_rules! port_contracts {
 }
 
 port_contracts! {
+    worklist: [
+        replies_list_the_clinics_unclear_appointments_newest_first_within_the_window,
+        a_page_continues_after_its_last_entry,
+        clearing_shows_the_emr_status_again_and_takes_it_off_the_list,
+        a_resync_keeps_an_unclear_appointment_on_the_list,
+    ]
     import_store: [
         an_import_reads_back_as_created_and_its_id_is_taken_once,
         progress_is_saved_only_over_the_progress_it_was_read_at,
@@ -53,7 +59,7 @@ port_contracts! {
         an_upsert_moves_the_patients_lookup_keys_in_one_go,
         a_patients_cards_keep_one_per_appointment_in_start_order,
         every_upsert_of_a_patient_bumps_its_version,
-        a_status_is_set_only_on_an_existing_appointment,
+        only_an_existing_appointment_is_marked_unclear,
     ]
     patient_directory: [
         lookups_return_entries_under_their_prefix_in_sort_key_order,

@@ -162,6 +162,7 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
     assert_eq!(
         routes("search"),
         [
+            ("GET /appointments".to_owned(), false),
             ("GET /appointments/{appointmentId}".to_owned(), false),
             ("GET /chats".to_owned(), false),
             ("GET /patients".to_owned(), false),
@@ -171,6 +172,10 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
     assert_eq!(
         routes("send"),
         [
+            (
+                "POST /appointments/{appointmentId}/clear-unclear".to_owned(),
+                false
+            ),
             (
                 "POST /appointments/{appointmentId}/messages".to_owned(),
                 false

@@ -261,3 +261,82 @@ async fn a_transient_failure_fails_the_invocation_so_that_lambda_retries() {
         "the status is kept"
     );
 }
+
+#[tokio::test]
+async fn a_reply_puts_the_appointment_on_the_worklist_until_staff_clear_it() {
+    let s = scene(809, None).await;
+    sent_basic(&s, "reply-9").await;
+    let worklist = |query: &'static str| {
+        let mut call = s.staff_call("GET /appointments", &[]);
+        call.raw_query = query.into();
+        call
+    };
+    let empty = s.test.call("search", &worklist("status=Unclear")).await;
+    assert_eq!(empty.status(), 200);
+    assert!(
+        integration_tests::body_json(&empty)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    s.test
+        .functions
+        .call_sns(s.reply_event("in-809", REPLY_TEXT))
+        .await;
+    let listed = s
+        .test
+        .call_showing_phi(
+            "search",
+            &worklist("status=Unclear"),
+            "the clinic sees its own patient",
+        )
+        .await;
+    assert_eq!(listed.status(), 200);
+    let body = integration_tests::body_json(&listed);
+    assert_eq!(body["items"][0]["appointment"]["id"], "a-mine");
+    assert_eq!(body["items"][0]["appointment"]["status"], "Unclear");
+    assert!(body["items"][0]["replied_at"].is_string());
+    assert!(
+        !body.to_string().contains(REPLY_TEXT),
+        "never the reply's text"
+    );
+
+    let clear = s.staff_call(
+        "POST /appointments/{appointmentId}/clear-unclear",
+        &[("appointmentId", "a-mine")],
+    );
+    let cleared = s.test.call("send", &clear).await;
+    assert_eq!(cleared.status(), 200);
+    assert_eq!(integration_tests::body_json(&cleared)["status"], "Booked");
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Booked
+    );
+    let after = s.test.call("search", &worklist("status=Unclear")).await;
+    assert!(
+        integration_tests::body_json(&after)["items"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+    let again = s.test.call("send", &clear).await;
+    assert_eq!(again.status(), 409);
+    assert_eq!(
+        integration_tests::body_json(&again)["type"],
+        "urn:direct-messages:problem:not-unclear"
+    );
+
+    let bad = s.test.call("search", &worklist("status=Booked")).await;
+    assert_eq!(bad.status(), 400);
+    let backwards = s
+        .test
+        .call(
+            "search",
+            &worklist("status=Unclear&from=2026-12-02T00:00:00Z&to=2026-12-01T00:00:00Z"),
+        )
+        .await;
+    assert_eq!(backwards.status(), 400);
+    let detail = integration_tests::body_json(&backwards)["detail"].to_string();
+    assert!(detail.starts_with("\"from"), "{detail}");
+}

@@ -417,6 +417,9 @@ fn send_may_do_on_each_table_what_a_send_does() {
         ("dynamodb:GetItem", "PatientsTable"),
         ("dynamodb:ConditionCheckItem", "PatientsTable"),
         ("dynamodb:BatchGetItem", "AppointmentsTable"),
+        // Clearing Unclear: the update, and a read when there was nothing to clear.
+        ("dynamodb:UpdateItem", "AppointmentsTable"),
+        ("dynamodb:GetItem", "AppointmentsTable"),
         ("dynamodb:BatchGetItem", "RequestsTable"),
         ("dynamodb:GetItem", "RequestsTable"),
         ("dynamodb:PutItem", "RequestsTable"),

@@ -48,10 +48,12 @@ pub struct TestStack {
     recorder: Recorder,
 }
 
-/// The routes whose successful answers show PHI to whoever may see it: search results and
-/// appointment details to the patient's clinic, the message to whoever typed the right PHN.
-const ROUTES_SHOWING_PHI: [&str; 3] = [
+/// The routes whose successful answers show PHI to whoever may see it: search results, the
+/// Unclear worklist and appointment details to the patient's clinic, the message to whoever
+/// typed the right PHN.
+const ROUTES_SHOWING_PHI: [&str; 4] = [
     "GET /patients",
+    "GET /appointments",
     "GET /appointments/{appointmentId}",
     "POST /m/{token}",
 ];

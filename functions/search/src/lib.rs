@@ -1,5 +1,5 @@
 //! The `search` function: the dashboard's read side (find patients, appointment details,
-//! the clinic's templates and chats).
+//! the Unclear worklist, the clinic's templates and chats).
 
 mod views;
 
@@ -17,20 +17,25 @@ use domain::{
     DomainError,
     caller::{Caller, Role},
     ids::AppointmentId,
-    search::{SearchRequest, Searcher},
+    search::{ForClinic, SearchRequest, Searcher},
+    worklist::{Worklist, WorklistRequest},
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 
-use crate::views::{AppointmentDetailsView, Chats, Listing, PatientResults, Templates};
+use crate::views::{
+    AppointmentDetailsView, Chats, Listing, PatientResults, Templates, WorklistView,
+};
 
 pub struct SearchRoutes {
     searcher: Searcher,
+    worklist: Worklist,
 }
 
 impl OnAws for SearchRoutes {
     fn on_aws(config: &Config, clients: &AwsClients) -> Self {
         SearchRoutes {
             searcher: Searcher::on_aws(config, clients),
+            worklist: Worklist::on_aws(config, clients),
         }
     }
 }
@@ -51,6 +56,9 @@ impl SearchRoutes {
             }
             Some("GET /appointments/{appointmentId}") => {
                 into_response(StatusCode::OK, self.appointment(&caller, &request).await)
+            }
+            Some("GET /appointments") => {
+                into_response(StatusCode::OK, self.unclear(&caller, &request).await)
             }
             Some("GET /templates") => into_response(StatusCode::OK, self.templates(&caller).await),
             Some("GET /chats") => into_response(StatusCode::OK, self.chats(&caller).await),
@@ -86,6 +94,27 @@ impl SearchRoutes {
             .appointment_details(&caller.clinic_id, &id)
             .await?;
         Ok(AppointmentDetailsView::of(details))
+    }
+
+    async fn unclear(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<WorklistView, DomainError> {
+        let params = request.query_string_parameters_ref();
+        let param = |name| params.and_then(|p| p.first(name));
+        let now = self.worklist.clock.now();
+        let listing = WorklistRequest::parse(
+            param("status"),
+            param("from"),
+            param("to"),
+            param("limit"),
+            param("cursor"),
+            now,
+        )?;
+        let clinic = self.searcher.clinics.get(&caller.clinic_id).await?;
+        let value = self.worklist.page(&clinic.id, &listing).await?;
+        Ok(WorklistView::of(ForClinic { clinic, now, value }))
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Templates, DomainError> {

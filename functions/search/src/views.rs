@@ -5,6 +5,7 @@ use domain::{
     appointment_status::AppointmentStatus,
     model::{AppointmentCard, Chat, Patient, SentMessage, Template},
     search::{ForClinic, SearchPage},
+    worklist::WorklistResult,
 };
 use jiff::{Timestamp, tz::TimeZone};
 use serde::Serialize;
@@ -130,6 +131,47 @@ impl AppointmentDetailsView {
             patient: details.patient,
             appointment,
             messages,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct WorklistItem {
+    patient: Patient,
+    appointment: AppointmentView,
+    /// When the patient's latest reply came (never its text).
+    replied_at: Timestamp,
+}
+
+/// The Unclear worklist's page, newest reply first.
+#[derive(Debug, Serialize)]
+pub struct WorklistView {
+    items: Vec<WorklistItem>,
+    next_cursor: Option<String>,
+}
+
+impl WorklistView {
+    pub fn of(found: ForClinic<WorklistResult>) -> Self {
+        let zone = found.clinic.zone();
+        let items = found
+            .value
+            .entries
+            .into_iter()
+            .map(|entry| WorklistItem {
+                appointment: AppointmentView {
+                    summary: AppointmentSummary::of(
+                        &AppointmentCard::of(&entry.appointment),
+                        &zone,
+                    ),
+                    status: entry.appointment.status,
+                },
+                patient: entry.patient,
+                replied_at: entry.replied_at,
+            })
+            .collect();
+        WorklistView {
+            items,
+            next_cursor: found.value.next_cursor,
         }
     }
 }

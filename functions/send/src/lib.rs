@@ -1,4 +1,5 @@
-//! The `send` function: basic and secure messages to a patient, and attachment uploads.
+//! The `send` function: staff's writes about an appointment: basic and secure messages to
+//! a patient, attachment uploads, and clearing `Unclear` once the patient was called.
 
 use aws::{
     AwsClients,
@@ -18,12 +19,22 @@ use domain::{
     ids::AppointmentId,
     ports::StoredResponse,
     send::{MessageSender, SendRequest, UploadTicket},
+    worklist::Worklist,
 };
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Serialize;
 
 pub struct SendRoutes {
     sender: MessageSender,
+    worklist: Worklist,
+}
+
+/// The answer to `POST /appointments/{appointmentId}/clear-unclear`.
+#[derive(Debug, Serialize)]
+struct ClearedView {
+    appointment_id: String,
+    /// The EMR's status, shown again.
+    status: domain::appointment_status::AppointmentStatus,
 }
 
 /// The answer to `POST /attachments`: PUT the file to `upload.url` with `upload.headers`.
@@ -48,6 +59,7 @@ impl OnAws for SendRoutes {
     fn on_aws(config: &Config, clients: &AwsClients) -> Self {
         SendRoutes {
             sender: MessageSender::on_aws(config, clients),
+            worklist: Worklist::on_aws(config, clients),
         }
     }
 }
@@ -73,8 +85,25 @@ impl SendRoutes {
                 StatusCode::CREATED,
                 self.start_upload(&caller, &request).await,
             ),
+            Some("POST /appointments/{appointmentId}/clear-unclear") => {
+                into_response(StatusCode::OK, self.clear_unclear(&caller, &request).await)
+            }
             _ => problem_response(&DomainError::NotFound { what: "this route" }),
         }
+    }
+
+    async fn clear_unclear(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<ClearedView, DomainError> {
+        let id =
+            AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
+        let status = self.worklist.clear(caller, &id).await?;
+        Ok(ClearedView {
+            appointment_id: id.to_string(),
+            status,
+        })
     }
 
     async fn send_message(

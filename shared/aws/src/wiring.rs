@@ -14,6 +14,7 @@ use domain::{
     search::Searcher,
     send::MessageSender,
     unlock::Unlocker,
+    worklist::Worklist,
 };
 
 use crate::{
@@ -129,6 +130,17 @@ impl OnAws for EmrImport {
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
             read_bytes: IMPORT_READ_BYTES,
+        }
+    }
+}
+
+impl OnAws for Worklist {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Worklist {
+        let store = store(config, clients);
+        Worklist {
+            store: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
         }
     }
 }

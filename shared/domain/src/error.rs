@@ -92,6 +92,10 @@ pub enum DomainError {
         status: crate::appointment_status::AppointmentStatus,
     },
     #[error(
+        "this appointment is not Unclear: there is nothing to clear (someone may have cleared it already); reload the worklist"
+    )]
+    NotUnclear,
+    #[error(
         "this Idempotency-Key was already used for a different request: use a new key for a new message"
     )]
     IdempotencyKeyReused,

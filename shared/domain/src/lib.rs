@@ -49,6 +49,7 @@ pub mod search;
 pub mod secure_content;
 pub mod send;
 pub mod unlock;
+pub mod worklist;
 
 #[cfg(any(test, feature = "fakes"))]
 pub mod fakes;

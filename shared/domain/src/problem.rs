@@ -44,9 +44,10 @@ impl DomainError {
             | DomainError::OutsideSearchWindow
             | DomainError::AppointmentClosed { .. }
             | DomainError::IdempotencyKeyReused => 422,
-            DomainError::SendInProgress | DomainError::SendUnfinished | DomainError::OptedOut => {
-                409
-            }
+            DomainError::SendInProgress
+            | DomainError::SendUnfinished
+            | DomainError::OptedOut
+            | DomainError::NotUnclear => 409,
             DomainError::SmsFailed => 502,
             DomainError::Dependency(_) => 502,
         }
@@ -90,6 +91,7 @@ impl DomainError {
             DomainError::SendInProgress => ("send-in-progress", "Already being sent"),
             DomainError::SendUnfinished => ("send-unfinished", "Earlier send unfinished"),
             DomainError::OptedOut => ("opted-out", "Patient opted out"),
+            DomainError::NotUnclear => ("not-unclear", "Not on the worklist"),
             DomainError::SmsFailed => ("sms-failed", "SMS not sent"),
             DomainError::UnsupportedFileType { .. } => {
                 ("unsupported-file-type", "Unsupported file type")

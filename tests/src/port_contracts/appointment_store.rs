@@ -13,7 +13,7 @@ use domain::{
 
 use super::{
     StorePorts, StoreUnderTest,
-    records::{appointment, clinic_id, patient, patient_number, t0_plus},
+    records::{appointment, clinic_id, patient, patient_number, t0, t0_plus},
 };
 use crate::sentinels::NEW_PHN;
 
@@ -186,7 +186,7 @@ pub async fn every_upsert_of_a_patient_bumps_its_version(subject: &impl StoreUnd
     assert!(second.version > first.version);
 }
 
-pub async fn a_status_is_set_only_on_an_existing_appointment(subject: &impl StoreUnderTest) {
+pub async fn only_an_existing_appointment_is_marked_unclear(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let (a, b) = (clinic_id("clinic-a"), clinic_id("clinic-b"));
     let ava = patient("p-ava", 711);
@@ -197,23 +197,13 @@ pub async fn a_status_is_set_only_on_an_existing_appointment(subject: &impl Stor
         .unwrap();
 
     let unknown = AppointmentId::parse("a-9").unwrap();
-    assert!(
-        !store
-            .set_status(&a, &unknown, AppointmentStatus::Unclear)
-            .await
-            .unwrap()
-    );
+    assert!(!store.mark_unclear(&a, &unknown, t0()).await.unwrap());
     assert_eq!(
         store.get_appointment(&a, &unknown).await.unwrap(),
         None,
-        "setting a status created an appointment"
+        "marking created an appointment"
     );
-    assert!(
-        !store
-            .set_status(&b, &visit.id, AppointmentStatus::Unclear)
-            .await
-            .unwrap()
-    );
+    assert!(!store.mark_unclear(&b, &visit.id, t0()).await.unwrap());
     assert_eq!(store.get_appointment(&b, &visit.id).await.unwrap(), None);
     assert_eq!(
         store
@@ -225,12 +215,7 @@ pub async fn a_status_is_set_only_on_an_existing_appointment(subject: &impl Stor
         AppointmentStatus::Booked
     );
 
-    assert!(
-        store
-            .set_status(&a, &visit.id, AppointmentStatus::Unclear)
-            .await
-            .unwrap()
-    );
+    assert!(store.mark_unclear(&a, &visit.id, t0()).await.unwrap());
     let stored = store.get_appointment(&a, &visit.id).await.unwrap().unwrap();
     assert_eq!(stored.status, AppointmentStatus::Unclear);
     assert_eq!(stored.starts_at, visit.starts_at);

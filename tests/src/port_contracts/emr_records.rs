@@ -173,7 +173,7 @@ pub async fn a_resync_keeps_unclear_until_staff_clear_it(subject: &impl StoreUnd
         .unwrap();
     assert!(
         store
-            .set_status(&a, &visit.id, AppointmentStatus::Unclear)
+            .mark_unclear(&a, &visit.id, jiff::Timestamp::now())
             .await
             .unwrap()
     );

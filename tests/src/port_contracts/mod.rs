@@ -13,6 +13,7 @@ pub mod patient_directory;
 pub mod records;
 pub mod send_store;
 pub mod unlock_store;
+pub mod worklist;
 
 use async_trait::async_trait;
 use aws::dynamodb::DynamoStore;
@@ -23,7 +24,7 @@ use domain::{
     model::AuditEntry,
     ports::{
         AppointmentStore, AuditLog, ClinicStore, EmrRecords, ImportStore, InboundLog, MessageStore,
-        PatientDirectory, SendStore, UnlockStore,
+        PatientDirectory, SendStore, UnclearWorklist, UnlockStore,
     },
 };
 
@@ -41,6 +42,7 @@ pub trait StorePorts:
     + SendStore
     + EmrRecords
     + ImportStore
+    + UnclearWorklist
 {
 }
 
@@ -55,6 +57,7 @@ impl<T> StorePorts for T where
         + SendStore
         + EmrRecords
         + ImportStore
+        + UnclearWorklist
 {
 }
 

@@ -3,8 +3,11 @@
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
+use aws_sdk_dynamodb::{
+    operation::update_item::UpdateItemError,
+    types::{
+        AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
+    },
 };
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +22,7 @@ use domain::{
     patient_keys::{LookupKey, lookup_keys},
     ports::{
         AppointmentStore, DirectoryEntry, DirectoryPage, DirectoryQuery, PatientDirectory,
-        PatientRecord, StoredPatient,
+        PatientRecord, StoredPatient, WorklistKey,
     },
 };
 
@@ -98,15 +101,22 @@ pub(crate) struct AppointmentItem {
     pub(crate) patient: Option<Patient>,
     #[serde(default)]
     pub(crate) patient_version: Option<u64>,
-    /// The EMR's status, kept beside an `Unclear` shown status.
-    #[serde(default)]
+    /// The EMR's status, kept beside an `Unclear` shown status. (Absent fields are left
+    /// out of the item, never written as NULL: a NULL attribute exists to a condition.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) emr_status: Option<AppointmentStatus>,
     /// The EMR's order of the last update of the appointment (a sync).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) update_order: Option<String>,
     /// Bumped on every sync of the appointment.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) version: Option<u64>,
+    /// Keys of the sparse `unclear` index (the worklist), present while the appointment is
+    /// `Unclear`: the clinic, and `<reply time>#<appointment>`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unclear_clinic: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) unclear_at: Option<String>,
 }
 
 /// A lookup key with a copy of what search shows, so that a search reads nothing else.
@@ -158,6 +168,16 @@ impl AppointmentItem {
             emr_status: None,
             update_order: None,
             version: None,
+            unclear_clinic: None,
+            unclear_at: None,
+        }
+    }
+
+    /// Keeps `previous`'s place on the worklist while this write still shows `Unclear`.
+    pub(crate) fn keep_worklist_place(&mut self, previous: &AppointmentItem) {
+        if self.status == AppointmentStatus::Unclear {
+            self.unclear_clinic.clone_from(&previous.unclear_clinic);
+            self.unclear_at.clone_from(&previous.unclear_at);
         }
     }
 
@@ -476,29 +496,56 @@ impl AppointmentStore for DynamoStore {
         ))
     }
 
-    async fn set_status(
+    async fn mark_unclear(
         &self,
         clinic: &ClinicId,
         id: &AppointmentId,
-        status: AppointmentStatus,
+        replied_at: jiff::Timestamp,
     ) -> Result<bool, DependencyError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.appointments)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(id.as_str()))
-            .update_expression("SET #status = :status")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":status", s(status.as_str()))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", "SetAppointmentStatus"));
-        match result {
+        const OP: &str = "MarkUnclear";
+        let place = WorklistKey::new(replied_at, id);
+        let update = |expression: &str, condition: &str| {
+            self.client
+                .update_item()
+                .table_name(&self.tables.appointments)
+                .key("pk", s(clinic.as_str()))
+                .key("sk", s(id.as_str()))
+                .update_expression(expression)
+                .condition_expression(condition)
+                .expression_attribute_names("#status", "status")
+                .expression_attribute_values(":unclear", s(AppointmentStatus::Unclear.as_str()))
+                .expression_attribute_values(":clinic", s(clinic.as_str()))
+                .expression_attribute_values(":place", s(place.as_str()))
+                .send()
+        };
+        let refused = |error: &aws_sdk_dynamodb::error::SdkError<_, _>| {
+            matches!(
+                error.as_service_error(),
+                Some(UpdateItemError::ConditionalCheckFailedException(_))
+            )
+        };
+        // The first reply: the status shown until now is the EMR's (a sync writes both
+        // alike unless Unclear), kept beside Unclear.
+        match update(
+            "SET emr_status = #status, #status = :unclear, unclear_clinic = :clinic, unclear_at = :place",
+            "attribute_exists(pk) AND #status <> :unclear",
+        )
+        .await
+        {
+            Ok(_) => return Ok(true),
+            Err(error) if refused(&error) => {}
+            Err(error) => return Err(sdk_failure("dynamodb", OP)(error)),
+        }
+        // Already Unclear: a later reply moves it up the worklist.
+        match update(
+            "SET unclear_clinic = :clinic, unclear_at = :place",
+            "attribute_exists(pk) AND #status = :unclear",
+        )
+        .await
+        {
             Ok(_) => Ok(true),
-            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
-            Err(error) => Err(error),
+            Err(error) if refused(&error) => Ok(false),
+            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
         }
     }
 

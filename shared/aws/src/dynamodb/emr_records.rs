@@ -77,9 +77,13 @@ impl DynamoStore {
                     .expression_attribute_names("#version", "version")
                     .expression_attribute_values(":status", s(stored.status.as_str()));
                 match stored.version {
-                    None => put.condition_expression(
-                        "attribute_exists(pk) AND attribute_not_exists(#version) AND #status = :status",
-                    ),
+                    // Never synced: written by the seed or an upsert, whose items may hold
+                    // `version` as NULL.
+                    None => put
+                        .condition_expression(
+                            "attribute_exists(pk) AND (attribute_not_exists(#version) OR attribute_type(#version, :null)) AND #status = :status",
+                        )
+                        .expression_attribute_values(":null", s("NULL")),
                     Some(version) => put
                         .condition_expression("#version = :version AND #status = :status")
                         .expression_attribute_values(":version", AttributeValue::N(version.to_string())),
@@ -196,10 +200,12 @@ impl EmrRecords for DynamoStore {
                 items.extend(self.patient_writes(clinic, &next, previous, OP)?);
             }
             for write in &plan.appointments {
-                let item = AppointmentItem::planned(clinic, write);
-                items.push(
-                    self.appointment_put(&item, appointment_items.get(&write.appointment.id))?,
-                );
+                let mut item = AppointmentItem::planned(clinic, write);
+                let previous = appointment_items.get(&write.appointment.id);
+                if let Some(previous) = previous {
+                    item.keep_worklist_place(previous);
+                }
+                items.push(self.appointment_put(&item, previous)?);
             }
             if self.transact(items, OP).await? {
                 return Ok(plan.answer);

@@ -8,6 +8,7 @@ mod messages;
 mod requests;
 mod sends;
 mod unlock;
+mod worklist;
 
 use std::collections::HashMap;
 

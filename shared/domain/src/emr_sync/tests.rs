@@ -165,7 +165,7 @@ async fn a_resync_keeps_unclear_set_by_a_reply() {
     .await;
     let id = AppointmentId::parse("a1").unwrap();
     store
-        .set_status(&clinic(), &id, AppointmentStatus::Unclear)
+        .mark_unclear(&clinic(), &id, jiff::Timestamp::now())
         .await
         .unwrap();
     put(

@@ -29,11 +29,12 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
-        ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords, FinishSend,
-        IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore, InboundClaim,
-        InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory, PatientRecord,
-        PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment, StoredPatient,
-        SyncBatch, UnlockState, UnlockStore,
+        Cleared, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords,
+        FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore,
+        InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
+        PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment,
+        StoredPatient, SyncBatch, UnclearWorklist, UnlockState, UnlockStore, WorklistEntry,
+        WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -68,6 +69,10 @@ struct Tables {
     languages: BTreeMap<(String, String), Language>,
     integration_clients: BTreeMap<String, ClinicId>,
     imports: BTreeMap<(String, String), ImportRecord>,
+    /// The EMR's status of each appointment, beside an `Unclear` shown status.
+    emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
+    /// Each `Unclear` appointment's place on the worklist.
+    unclear: BTreeMap<(String, String), WorklistKey>,
 }
 
 impl Tables {
@@ -333,26 +338,33 @@ impl AppointmentStore for MemoryStore {
             starts_at: to_second(appointment.starts_at),
             ..appointment.clone()
         };
+        // The record is written anew, as DynamoDB's Put writes the whole item.
+        tables.emr_statuses.remove(&appointment_key);
+        tables.unclear.remove(&appointment_key);
         tables.appointments.insert(appointment_key, stored);
         Ok(())
     }
 
-    async fn set_status(
+    async fn mark_unclear(
         &self,
         clinic: &ClinicId,
         id: &AppointmentId,
-        status: AppointmentStatus,
+        replied_at: jiff::Timestamp,
     ) -> Result<bool, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
-        Ok(
-            match tables.appointments.get_mut(&key(clinic, id.as_str())) {
-                Some(appointment) => {
-                    appointment.status = status;
-                    true
-                }
-                None => false,
-            },
-        )
+        let appointment_key = key(clinic, id.as_str());
+        let Some(appointment) = tables.appointments.get_mut(&appointment_key) else {
+            return Ok(false);
+        };
+        // The first reply: the status shown until now is the EMR's, kept beside Unclear.
+        let before = std::mem::replace(&mut appointment.status, AppointmentStatus::Unclear);
+        if before != AppointmentStatus::Unclear {
+            tables.emr_statuses.insert(appointment_key.clone(), before);
+        }
+        tables
+            .unclear
+            .insert(appointment_key, WorklistKey::new(replied_at, id));
+        Ok(true)
     }
 
     async fn get_patient(
@@ -828,6 +840,8 @@ impl Tables {
         );
         self.appointment_orders
             .insert(appointment_key.clone(), write.order.clone());
+        self.emr_statuses
+            .insert(appointment_key.clone(), write.emr_status);
         self.appointment_versions
             .insert(appointment_key, write.version);
     }
@@ -923,6 +937,75 @@ impl ImportStore for MemoryStore {
                 Ok(true)
             }
             _ => Ok(false),
+        }
+    }
+}
+
+#[async_trait]
+impl UnclearWorklist for MemoryStore {
+    async fn unclear_page(
+        &self,
+        clinic: &ClinicId,
+        query: &WorklistQuery,
+    ) -> Result<WorklistPage, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let (low, high) = (
+            WorklistKey::first_at(query.from),
+            WorklistKey::last_at(query.to),
+        );
+        let mut on_list: Vec<(&(String, String), &WorklistKey)> = tables
+            .unclear
+            .iter()
+            .filter(|((owner, _), place)| {
+                owner == clinic.as_str()
+                    && (&low..=&high).contains(place)
+                    && query.after.as_ref().is_none_or(|after| *place < after)
+            })
+            .collect();
+        on_list.sort_by(|(_, a), (_, b)| b.cmp(a));
+        let entries: Vec<WorklistEntry> = on_list
+            .into_iter()
+            .take(query.limit)
+            .filter_map(|(appointment_key, place)| {
+                Some(WorklistEntry {
+                    key: place.clone(),
+                    appointment: tables.appointments.get(appointment_key)?.clone(),
+                    patient: tables
+                        .appointment_patients
+                        .get(appointment_key)?
+                        .patient
+                        .clone(),
+                    replied_at: place.replied_at()?,
+                })
+            })
+            .collect();
+        let more_after = (entries.len() == query.limit)
+            .then(|| entries.last().map(|entry| entry.key.clone()))
+            .flatten();
+        Ok(WorklistPage {
+            entries,
+            more_after,
+        })
+    }
+
+    async fn clear_unclear(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+    ) -> Result<Cleared, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let appointment_key = key(clinic, id.as_str());
+        let emr_status = tables.emr_statuses.get(&appointment_key).copied();
+        let Some(appointment) = tables.appointments.get_mut(&appointment_key) else {
+            return Ok(Cleared::NoAppointment);
+        };
+        match (appointment.status, emr_status) {
+            (AppointmentStatus::Unclear, Some(status)) => {
+                appointment.status = status;
+                tables.unclear.remove(&appointment_key);
+                Ok(Cleared::Cleared { status })
+            }
+            (status, _) => Ok(Cleared::NotUnclear { status }),
         }
     }
 }

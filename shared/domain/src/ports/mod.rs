@@ -9,6 +9,7 @@ mod keys;
 mod send_store;
 mod sms;
 mod store;
+mod worklist;
 
 pub use blob::{BlobInfo, BlobStore, PresignedUpload};
 pub use clock::Clock;
@@ -31,4 +32,7 @@ pub use store::{
     AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery,
     InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
     UnlockState, UnlockStore,
+};
+pub use worklist::{
+    Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
 };

@@ -85,12 +85,14 @@ pub trait AppointmentStore: Send + Sync {
         clinic: &ClinicId,
         id: &AppointmentId,
     ) -> Result<Option<Appointment>, DependencyError>;
-    /// Sets an existing appointment's status; `false` when there is no such appointment.
-    async fn set_status(
+    /// Shows an existing appointment `Unclear` after a patient's reply at `replied_at`, its
+    /// EMR status kept beside it, and puts it on the worklist (or moves it up to this
+    /// reply); `false` when there is no such appointment.
+    async fn mark_unclear(
         &self,
         clinic: &ClinicId,
         id: &AppointmentId,
-        status: crate::appointment_status::AppointmentStatus,
+        replied_at: jiff::Timestamp,
     ) -> Result<bool, DependencyError>;
 }
 

@@ -8,7 +8,6 @@ use jiff::SignedDuration;
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::{
-    appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::MessageId,
     inbound_sms::InboundSms,
@@ -149,7 +148,7 @@ impl ReplyHandler {
             // bring it back, so the reply is still answered.
             if !self
                 .appointments
-                .set_status(&clinic.id, &appointment_id, AppointmentStatus::Unclear)
+                .mark_unclear(&clinic.id, &appointment_id, now)
                 .await?
             {
                 tracing::warn!(

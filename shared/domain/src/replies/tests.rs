@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::{
+    appointment_status::AppointmentStatus,
     ids::{AppointmentId, ClinicId},
     phone::PhoneNumber,
     ports::AppointmentStore,

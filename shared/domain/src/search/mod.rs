@@ -19,6 +19,22 @@ use crate::{
 pub const DEFAULT_LIMIT: usize = 25;
 pub const MAX_LIMIT: usize = 100;
 
+/// A page's size from the `limit` parameter: [`DEFAULT_LIMIT`] when absent, at most
+/// [`MAX_LIMIT`].
+pub fn parse_limit(limit: Option<&str>) -> Result<usize, DomainError> {
+    match limit.map(str::trim) {
+        None | Some("") => Ok(DEFAULT_LIMIT),
+        Some(text) => text
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIMIT).contains(n))
+            .ok_or_else(|| DomainError::InvalidParameter {
+                parameter: "limit",
+                reason: format!("must be a whole number from 1 to {MAX_LIMIT}"),
+            }),
+    }
+}
+
 /// A validated search: what to find, how many, and where a previous page ended.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
@@ -36,17 +52,7 @@ impl SearchRequest {
         cursor: Option<&str>,
     ) -> Result<SearchRequest, DomainError> {
         let term = SearchTerm::classify(q.unwrap_or_default(), SearchBy::parse(by)?)?;
-        let limit = match limit.map(str::trim) {
-            None | Some("") => DEFAULT_LIMIT,
-            Some(text) => text
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=MAX_LIMIT).contains(n))
-                .ok_or_else(|| DomainError::InvalidParameter {
-                    parameter: "limit",
-                    reason: format!("must be a whole number from 1 to {MAX_LIMIT}"),
-                })?,
-        };
+        let limit = parse_limit(limit)?;
         let cursor = match cursor {
             None | Some("") => None,
             Some(text) => Some(Cursor::decode(text, &term.fingerprint())?),

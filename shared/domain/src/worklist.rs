@@ -1,0 +1,187 @@
+//! The Unclear worklist: which of the clinic's appointments a patient replied to, newest
+//! reply first (never the reply's text: messaging stays one-way), and staff clearing one
+//! once they have called the patient, which returns it to its EMR status.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use crate::{
+    appointment_status::AppointmentStatus,
+    caller::Caller,
+    error::DomainError,
+    ids::{AppointmentId, ClinicId},
+    model::AuditEntry,
+    ports::{AuditLog, Cleared, Clock, UnclearWorklist, WorklistEntry, WorklistKey, WorklistQuery},
+    search::{Cursor, parse_limit},
+};
+
+/// A validated read of the worklist: the replies' window, the page's size, and where the
+/// previous page ended.
+#[derive(Debug, Clone)]
+pub struct WorklistRequest {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub limit: usize,
+    pub after: Option<WorklistKey>,
+}
+
+fn invalid(parameter: &'static str, reason: &str) -> DomainError {
+    DomainError::InvalidParameter {
+        parameter,
+        reason: reason.to_owned(),
+    }
+}
+
+fn time(parameter: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, DomainError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text.parse().map(Some).map_err(|_| {
+            invalid(
+                parameter,
+                "must be a time in RFC 3339, e.g. 2026-12-01T08:00:00Z or 2026-12-01T00:00:00-08:00",
+            )
+        }),
+    }
+}
+
+impl WorklistRequest {
+    /// From the route's parameters: `status` (only `Unclear` is listed), `from` and `to`
+    /// (RFC 3339; by default every reply up to `now`), `limit` and `cursor`.
+    pub fn parse(
+        status: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        limit: Option<&str>,
+        cursor: Option<&str>,
+        now: Timestamp,
+    ) -> Result<WorklistRequest, DomainError> {
+        if status.map(str::trim) != Some(AppointmentStatus::Unclear.as_str()) {
+            return Err(invalid(
+                "status",
+                "must be Unclear: the list holds the appointments a patient replied to",
+            ));
+        }
+        let from = time("from", from)?.unwrap_or(Timestamp::UNIX_EPOCH);
+        let to = time("to", to)?.unwrap_or(now);
+        if from > to {
+            return Err(invalid("from", "is after to: swap them, or leave one out"));
+        }
+        let limit = parse_limit(limit)?;
+        let after = match cursor.map(str::trim) {
+            None | Some("") => None,
+            Some(text) => {
+                let cursor = Cursor::decode(text, &fingerprint(from, to))?;
+                Some(WorklistKey::from_stored(&cursor.after).ok_or_else(|| {
+                    invalid(
+                        "cursor",
+                        "is not a cursor from this list; leave it out to start again",
+                    )
+                })?)
+            }
+        };
+        Ok(WorklistRequest {
+            from,
+            to,
+            limit,
+            after,
+        })
+    }
+}
+
+/// A cursor continues only the list of the same window.
+fn fingerprint(from: Timestamp, to: Timestamp) -> String {
+    format!("unclear|{from}|{to}")
+}
+
+/// One page of the worklist, and the cursor of the next when there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorklistResult {
+    pub entries: Vec<WorklistEntry>,
+    pub next_cursor: Option<String>,
+}
+
+pub struct Worklist {
+    pub store: Arc<dyn UnclearWorklist>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Worklist {
+    /// `GET /appointments?status=Unclear`: one Query of the worklist's index per page.
+    pub async fn page(
+        &self,
+        clinic: &ClinicId,
+        request: &WorklistRequest,
+    ) -> Result<WorklistResult, DomainError> {
+        // One more than asked, to know whether there is a next page.
+        let mut page = self
+            .store
+            .unclear_page(
+                clinic,
+                &WorklistQuery {
+                    from: request.from,
+                    to: request.to,
+                    after: request.after.clone(),
+                    limit: request.limit + 1,
+                },
+            )
+            .await?;
+        let next_cursor = (page.entries.len() > request.limit)
+            .then(|| {
+                page.entries.truncate(request.limit);
+                page.entries.last().map(|last| {
+                    Cursor {
+                        fingerprint: fingerprint(request.from, request.to),
+                        probe: 0,
+                        after: last.key.as_str().to_owned(),
+                    }
+                    .encode()
+                })
+            })
+            .flatten();
+        tracing::info!(clinic_id = %clinic, results = page.entries.len(), "worklist read");
+        Ok(WorklistResult {
+            entries: page.entries,
+            next_cursor,
+        })
+    }
+
+    /// `POST /appointments/{id}/clear-unclear`: the appointment shows its EMR status again
+    /// and leaves the worklist; who cleared it, and when, goes to the audit trail.
+    pub async fn clear(
+        &self,
+        caller: &Caller,
+        id: &AppointmentId,
+    ) -> Result<AppointmentStatus, DomainError> {
+        let status = match self.store.clear_unclear(&caller.clinic_id, id).await? {
+            Cleared::Cleared { status } => status,
+            Cleared::NotUnclear { .. } => {
+                return Err(DomainError::NotUnclear);
+            }
+            Cleared::NoAppointment => {
+                return Err(DomainError::NotFound {
+                    what: "the appointment",
+                });
+            }
+        };
+        self.audit
+            .record(&AuditEntry {
+                clinic_id: caller.clinic_id.clone(),
+                at: self.clock.now(),
+                event: "unclear-cleared".into(),
+                message_id: None,
+                reference: None,
+                appointment_id: Some(id.clone()),
+                staff_user: Some(caller.user.clone()),
+                kind: None,
+                outcome: status.as_str().to_owned(),
+            })
+            .await;
+        tracing::info!(clinic_id = %caller.clinic_id, appointment_id = %id, "unclear cleared");
+        Ok(status)
+    }
+}
+
+#[cfg(test)]
+mod tests;
