@@ -69,3 +69,47 @@ async fn demo_clinic_has_what_the_demo_needs() {
     );
     assert!(past >= 1 && upcoming >= 1, "past and upcoming appointments");
 }
+
+#[tokio::test]
+async fn the_second_demo_clinic_shares_names_with_the_first_and_nothing_else() {
+    let test = TestStack::new().await;
+    let [first, second] = DemoData::all().unwrap();
+    let now = jiff::Timestamp::now();
+    let first = seed(&test.store, &first, now).await.unwrap();
+    let second_clinic = seed(&test.store, &second, now).await.unwrap();
+    assert_ne!(first.sms_number, second_clinic.sms_number);
+
+    let smiths = |clinic: &str| {
+        let call = integration_tests::with_query(
+            integration_tests::staff_call(clinic, "GET /patients", &[]),
+            &[("q", "Smith"), ("by", "name")],
+        );
+        let test = &test;
+        async move {
+            let found = test
+                .call_showing_phi("search", &call, "each clinic sees its own patients")
+                .await;
+            assert_eq!(found.status(), 200);
+            let mut ids: Vec<String> = integration_tests::body_json(&found)["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| item["patient"]["id"].as_str().unwrap().to_owned())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let theirs = smiths(second_clinic.id.as_str()).await;
+    assert_eq!(theirs, ["p2-ava-smith", "p2-john-smith"]);
+    let ours = smiths(first.id.as_str()).await;
+    assert!(!ours.is_empty());
+    assert!(ours.iter().all(|id| !id.starts_with("p2-")), "{ours:?}");
+
+    let across = integration_tests::staff_call(
+        first.id.as_str(),
+        "GET /appointments/{appointmentId}",
+        &[("appointmentId", "b-ava-upcoming")],
+    );
+    assert_eq!(test.call("search", &across).await.status(), 404);
+}

@@ -230,8 +230,9 @@ static SENTINELS: LazyLock<Mutex<Sentinels>> = LazyLock::new(|| {
             value: value.to_owned(),
         });
     }
-    let demo = local_stack::seed::DemoData::load().expect("the demo clinic loads");
-    for (n, patient) in demo.patients.iter().enumerate() {
+    let demos = local_stack::seed::DemoData::all().expect("the demo clinics load");
+    let patients = demos.iter().flat_map(|demo| &demo.patients);
+    for (n, patient) in patients.enumerate() {
         let label = |what: &str| format!("demo patient #{n}'s {what}");
         let mut add = |what: &str, kind, value: &str| {
             all.add(Sentinel {

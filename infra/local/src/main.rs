@@ -32,42 +32,56 @@ async fn main() -> Result<()> {
     recorder.start().await?;
     let stack = LocalStack::create(&endpoint, "local-", &base_url).await?;
     let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-    let demo = DemoData::load()?;
-    let clinic = seed(&store, &demo, jiff::Timestamp::now()).await?;
+    let [demo, second_demo] = DemoData::all()?;
+    let now = jiff::Timestamp::now();
+    let clinic = seed(&store, &demo, now).await?;
+    let second = seed(&store, &second_demo, now).await?;
 
     // Fixed tokens (LOCAL_API_TOKEN, LOCAL_INGEST_TOKEN) let scripts and the browser tests
-    // sign in; otherwise new ones each run. One user per role of the demo clinic, and the
-    // platform's operator, who belongs to no clinic.
+    // sign in as the demo clinic's staff and EMR; otherwise new ones each run. Every other
+    // sign-in is new each run: one user per role of each clinic, and the platform's
+    // operator, who belongs to no clinic.
     let sign_in = LocalSignIn::staff(
         &token_from_env("LOCAL_API_TOKEN")?,
         clinic.id.as_str(),
         "demo-staff",
     );
     let others = [
-        (Some(clinic.id.as_str()), "demo-admin", Role::ClinicAdmin),
+        (Some(&clinic), "demo-admin", Role::ClinicAdmin),
+        (Some(&clinic), "demo-privacy-officer", Role::PrivacyOfficer),
+        (Some(&second), "second-staff", Role::Staff),
+        (Some(&second), "second-admin", Role::ClinicAdmin),
         (
-            Some(clinic.id.as_str()),
-            "demo-privacy-officer",
+            Some(&second),
+            "second-privacy-officer",
             Role::PrivacyOfficer,
         ),
         (None, "operator", Role::Operator),
     ]
-    .map(|(clinic_id, user, role)| LocalSignIn {
+    .map(|(clinic, user, role)| LocalSignIn {
         token: random_token(),
-        clinic_id: clinic_id.map(str::to_owned),
+        clinic_id: clinic.map(|clinic| clinic.id.to_string()),
         user: user.to_owned(),
         roles: vec![role],
     });
-    let integration = LocalIntegration {
-        token: token_from_env("LOCAL_INGEST_TOKEN")?,
-        clinic_id: clinic.id.to_string(),
-        client_id: demo.clinic.integration_client.to_string(),
-    };
+    let integrations = [
+        LocalIntegration {
+            token: token_from_env("LOCAL_INGEST_TOKEN")?,
+            clinic_id: clinic.id.to_string(),
+            client_id: demo.clinic.integration_client.to_string(),
+        },
+        LocalIntegration {
+            token: random_token(),
+            clinic_id: second.id.to_string(),
+            client_id: second_demo.clinic.integration_client.to_string(),
+        },
+    ];
+    let integration = integrations[0].clone();
     // The dashboard's origin, allowed as the template's DashboardOrigins are on AWS.
     let dashboard_origin = std::env::var("LOCAL_DASHBOARD_ORIGIN")
         .unwrap_or_else(|_| "http://localhost:5173".to_owned());
     let users: Vec<LocalSignIn> = [sign_in.clone()].into_iter().chain(others).collect();
-    let sign_ins_file = write_sign_ins(&users, &integration)?;
+    let sign_ins_file = write_sign_ins(&users, &integrations)?;
     let functions = Functions::new(&stack.config, &stack.clients);
     let imports = ImportWatcher::new(&stack)?;
     let api = users[1..]
@@ -82,7 +96,8 @@ async fn main() -> Result<()> {
             ),
             LocalApi::with_sign_in,
         )
-        .with_integration(integration.clone())
+        .with_integration(integrations[0].clone())
+        .with_integration(integrations[1].clone())
         .with_dashboard_origin(&stack.template, &dashboard_origin);
 
     let address = SocketAddr::from(([127, 0, 0, 1], port));
@@ -98,7 +113,8 @@ async fn main() -> Result<()> {
          \x20 sign-in (staff user {user}):\n\
          \x20   export TOKEN={token}\n\
          \x20   curl -H \"Authorization: Bearer $TOKEN\" {base_url}/templates\n\
-         \x20 other roles' sign-ins (clinic-admin, privacy-officer, operator):\n\
+         \x20 second clinic:       {second_name} ({second_id}), SMS number {second_sms}\n\
+         \x20 other sign-ins (each clinic's roles, the operator; EMR tokens in the file below):\n\
 {others}\
          \x20 sign-in (the clinic's EMR integration, FHIR R4 under /fhir):\n\
          \x20   export INGEST_TOKEN={ingest}\n\
@@ -116,6 +132,9 @@ async fn main() -> Result<()> {
         user = sign_in.user,
         token = sign_in.token,
         ingest = integration.token,
+        second_name = second.name,
+        second_id = second.id,
+        second_sms = second.sms_number.as_e164(),
         sign_ins = sign_ins_file.display(),
         others = users[1..]
             .iter()
@@ -155,14 +174,14 @@ fn random_token() -> String {
 /// read them.
 fn write_sign_ins(
     users: &[LocalSignIn],
-    integration: &LocalIntegration,
+    integrations: &[LocalIntegration],
 ) -> Result<std::path::PathBuf> {
     let dir = std::env::current_dir()?.join("target/local-stack");
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let file = dir.join("sign-ins.json");
     std::fs::write(
         &file,
-        serde_json::to_string_pretty(&sign_ins(users, integration))?,
+        serde_json::to_string_pretty(&sign_ins(users, integrations))?,
     )
     .with_context(|| format!("writing {}", file.display()))?;
     Ok(file)

@@ -19,6 +19,9 @@ use jiff::{
 use serde::Deserialize;
 
 pub const DEMO_CLINIC_JSON: &str = include_str!("../demo-clinic.json");
+/// A second clinic, some of whose patients share names with the first's, so that their
+/// isolation can be tried by hand.
+pub const SECOND_DEMO_CLINIC_JSON: &str = include_str!("../demo-clinic-2.json");
 
 #[derive(Deserialize)]
 pub struct DemoData {
@@ -64,8 +67,16 @@ pub struct DemoAppointment {
 }
 
 impl DemoData {
+    /// The demo clinic.
     pub fn load() -> Result<DemoData> {
         serde_json::from_str(DEMO_CLINIC_JSON).context("infra/local/demo-clinic.json is not valid")
+    }
+
+    /// The demo clinic, then the second one.
+    pub fn all() -> Result<[DemoData; 2]> {
+        let second = serde_json::from_str(SECOND_DEMO_CLINIC_JSON)
+            .context("infra/local/demo-clinic-2.json is not valid")?;
+        Ok([DemoData::load()?, second])
     }
 
     pub fn clinic(&self, now: Timestamp) -> Result<Clinic> {

@@ -72,17 +72,19 @@ pub struct LocalIntegration {
 
 /// Every sign-in as scripts read them (`target/local-stack/sign-ins.json`): a list of
 /// `{"clinic_id", "role", "token"}`, one per role of each user (`clinic_id` null for the
-/// operator), and the EMR integration's with role `integration`.
-pub fn sign_ins(users: &[LocalSignIn], integration: &LocalIntegration) -> serde_json::Value {
+/// operator), and each EMR integration's with role `integration`.
+pub fn sign_ins(users: &[LocalSignIn], integrations: &[LocalIntegration]) -> serde_json::Value {
     let users = users.iter().flat_map(|user| {
         user.roles.iter().map(
             |role| json!({"clinic_id": user.clinic_id, "role": role.group(), "token": user.token}),
         )
     });
-    let integration = json!({
-        "clinic_id": integration.clinic_id, "role": "integration", "token": integration.token
+    let integrations = integrations.iter().map(|integration| {
+        json!({
+            "clinic_id": integration.clinic_id, "role": "integration", "token": integration.token
+        })
     });
-    serde_json::Value::Array(users.chain([integration]).collect())
+    serde_json::Value::Array(users.chain(integrations).collect())
 }
 
 pub struct LocalApi {
@@ -91,7 +93,7 @@ pub struct LocalApi {
     cors: Option<(CorsSpec, String)>,
     functions: Functions,
     sign_ins: Vec<LocalSignIn>,
-    integration: Option<LocalIntegration>,
+    integrations: Vec<LocalIntegration>,
     inbound_topic_arn: String,
 }
 
@@ -117,7 +119,7 @@ impl LocalApi {
             cors: None,
             functions,
             sign_ins: vec![sign_in],
-            integration: None,
+            integrations: Vec::new(),
             inbound_topic_arn,
         }
     }
@@ -135,9 +137,9 @@ impl LocalApi {
         self
     }
 
-    /// Accepts the EMR integration's token too.
+    /// Accepts a clinic's EMR integration's token too.
     pub fn with_integration(mut self, integration: LocalIntegration) -> Self {
-        self.integration = Some(integration);
+        self.integrations.push(integration);
         self
     }
 }
@@ -266,9 +268,9 @@ async fn route(
         return gateway_answer(StatusCode::NOT_FOUND, "Not Found");
     };
     let integration = api
-        .integration
-        .as_ref()
-        .filter(|integration| bearer(headers) == Some(integration.token.as_str()));
+        .integrations
+        .iter()
+        .find(|integration| bearer(headers) == Some(integration.token.as_str()));
     let claims = if route.public {
         None
     } else if let Some(sign_in) = api
@@ -401,7 +403,7 @@ mod tests {
             client_id: "emr".into(),
         };
         assert_eq!(
-            sign_ins(&[staff, operator], &integration),
+            sign_ins(&[staff, operator], &[integration]),
             json!([
                 {"clinic_id": "clinic-a", "role": "staff", "token": "t-staff"},
                 {"clinic_id": null, "role": "operator", "token": "t-op"},
