@@ -9,7 +9,9 @@ use domain::{
 };
 use integration_tests::{
     TestStack,
-    fixtures::emr::{BC_PHN_SYSTEM, INGEST_TOKEN, STAFF_TOKEN, serve_local_api, staff_search},
+    fixtures::emr::{
+        BC_PHN_SYSTEM, INGEST_TOKEN, STAFF_TOKEN, found_by_each_key, serve_local_api, staff_search,
+    },
     sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, PHN},
 };
 use local_stack::imports::{ImportWatcher, object_created_event};
@@ -116,15 +118,7 @@ async fn an_uploaded_file_is_imported_reported_by_line_and_its_patients_found() 
         "a report never holds a line's content"
     );
 
-    let phone = sentinels::phone(401);
-    for (q, by) in [
-        (PHN, "phn"),
-        (LAST_NAME, "name"),
-        (phone.as_str(), "phone"),
-        (EMAIL, "email"),
-    ] {
-        let body = staff_search(&test, q, by).await;
-        assert_eq!(body["items"][0]["patient"]["id"], "imp-p-1", "by {by}");
+    for body in found_by_each_key(&test, "imp-p-1", 401).await {
         assert_eq!(
             body["items"][0]["appointments"].as_array().unwrap().len(),
             2

@@ -2,7 +2,9 @@
 //! (`pk` the clinic, `sk` the import), holding its checkpoint and report.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::{
+    operation::put_item::builders::PutItemFluentBuilder, types::AttributeValue,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, NEW_ONLY, s, to_item};
@@ -39,47 +41,41 @@ fn status_text(status: ImportStatus) -> Result<String, DependencyError> {
 }
 
 impl DynamoStore {
-    async fn put_import(
+    /// The Put of `record`, for the caller to add its condition to.
+    fn put_import(
         &self,
         clinic: &ClinicId,
         record: &ImportRecord,
-        condition: Option<(&str, Vec<(&str, AttributeValue)>)>,
         operation: &'static str,
-    ) -> Result<bool, DependencyError> {
+    ) -> Result<PutItemFluentBuilder, DependencyError> {
         let item = ImportItem {
             pk: clinic.as_str(),
             sk: record.id.as_str(),
             record,
         };
-        let mut put = self
+        Ok(self
             .client
             .put_item()
             .table_name(&self.tables.imports)
-            .set_item(Some(to_item(&item, operation)?));
-        if let Some((expression, values)) = condition {
-            put = put.condition_expression(expression);
-            for (name, value) in values {
-                put = put.expression_attribute_values(name, value);
-            }
-            if expression.contains('#') {
-                put = put
-                    .expression_attribute_names("#status", "status")
-                    .expression_attribute_names("#checkpoint", "checkpoint")
-                    .expression_attribute_names("#offset", "offset")
-                    .expression_attribute_names("#lines", "lines");
-            }
+            .set_item(Some(to_item(&item, operation)?)))
+    }
+}
+
+/// Sends a conditional Put: `false` when its condition failed and nothing was written.
+async fn put_if(
+    put: PutItemFluentBuilder,
+    operation: &'static str,
+) -> Result<bool, DependencyError> {
+    match put.send().await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
         }
-        match put.send().await {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(sdk_failure("dynamodb", operation)(error)),
-        }
+        Err(error) => Err(sdk_failure("dynamodb", operation)(error)),
     }
 }
 
@@ -91,10 +87,10 @@ impl ImportStore for DynamoStore {
         record: &ImportRecord,
     ) -> Result<(), DependencyError> {
         const OP: &str = "CreateImport";
-        if self
-            .put_import(clinic, record, Some((NEW_ONLY, Vec::new())), OP)
-            .await?
-        {
+        let put = self
+            .put_import(clinic, record, OP)?
+            .condition_expression(NEW_ONLY);
+        if put_if(put, OP).await? {
             Ok(())
         } else {
             Err(DependencyError::new(
@@ -122,21 +118,21 @@ impl ImportStore for DynamoStore {
         record: &ImportRecord,
         previous: (ImportStatus, ImportCheckpoint),
     ) -> Result<bool, DependencyError> {
+        const OP: &str = "SaveImport";
         let (status, checkpoint) = previous;
         let number = |value: u64| AttributeValue::N(value.to_string());
-        self.put_import(
-            clinic,
-            record,
-            Some((
+        let put = self
+            .put_import(clinic, record, OP)?
+            .condition_expression(
                 "#status = :status AND #checkpoint.#offset = :offset AND #checkpoint.#lines = :lines",
-                vec![
-                    (":status", s(status_text(status)?)),
-                    (":offset", number(checkpoint.offset)),
-                    (":lines", number(checkpoint.lines)),
-                ],
-            )),
-            "SaveImport",
-        )
-        .await
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#checkpoint", "checkpoint")
+            .expression_attribute_names("#offset", "offset")
+            .expression_attribute_names("#lines", "lines")
+            .expression_attribute_values(":status", s(status_text(status)?))
+            .expression_attribute_values(":offset", number(checkpoint.offset))
+            .expression_attribute_values(":lines", number(checkpoint.lines));
+        put_if(put, OP).await
     }
 }

@@ -10,10 +10,7 @@ use domain::{
     appointment_status::AppointmentStatus,
     error::DependencyError,
     ids::{AppointmentId, ClinicId},
-    ports::{
-        AppointmentStore, Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage,
-        WorklistQuery,
-    },
+    ports::{Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery},
 };
 
 const INDEX: &str = "unclear";
@@ -37,10 +34,12 @@ impl DynamoStore {
         let patient = match item.patient.clone() {
             Some(patient) => patient,
             // Items written before appointments kept their patient's copy.
-            None => self
-                .get_patient(clinic, &item.patient_id)
-                .await?
-                .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?,
+            None => {
+                self.get_patient_item(clinic, &item.patient_id)
+                    .await?
+                    .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?
+                    .patient
+            }
         };
         Ok(WorklistEntry {
             key,
@@ -139,9 +138,13 @@ impl UnclearWorklist for DynamoStore {
                     .as_service_error()
                     .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
             {
-                Ok(match self.get_appointment(clinic, id).await? {
-                    Some(appointment) => Cleared::NotUnclear {
-                        status: appointment.status,
+                // What made the condition fail, read as written last.
+                let stored: Option<AppointmentItem> = self
+                    .read_clinic_record(&self.tables.appointments, clinic, id.as_str(), OP)
+                    .await?;
+                Ok(match stored {
+                    Some(item) => Cleared::NotUnclear {
+                        status: item.status,
                     },
                     None => Cleared::NoAppointment,
                 })

@@ -107,6 +107,14 @@ impl Group {
         let patient_writes = self.patients.len().max(1);
         patient_writes * ITEMS_PER_PATIENT + self.appointments.len()
     }
+
+    fn lines(&self) -> Vec<u64> {
+        self.patients
+            .iter()
+            .map(|lined| lined.line)
+            .chain(self.appointments.iter().map(|lined| lined.line))
+            .collect()
+    }
 }
 
 /// What a window's lines came to.
@@ -243,7 +251,8 @@ impl EmrImport {
             record.checkpoint.lines += lines;
             record.counts.add(&outcome.counts);
             record.add_errors(outcome.errors);
-            let finished = at_end && record.checkpoint.offset >= offset + window.len() as u64;
+            // At the file's end the whole window is read (`whole_lines`).
+            let finished = at_end;
             record.status = if finished {
                 ImportStatus::Completed
             } else {
@@ -442,16 +451,6 @@ impl EmrImport {
             }
         }
         Ok(outcome)
-    }
-}
-
-impl Group {
-    fn lines(&self) -> Vec<u64> {
-        self.patients
-            .iter()
-            .map(|lined| lined.line)
-            .chain(self.appointments.iter().map(|lined| lined.line))
-            .collect()
     }
 }
 
