@@ -29,6 +29,28 @@ API = os.environ["CONTRACT_API"]
 AUTHORIZATION = {"Authorization": f"Bearer {os.environ['LOCAL_API_TOKEN']}"}
 # The /fhir routes are the EMR integration's: its machine client's token.
 FHIR_AUTHORIZATION = f"Bearer {os.environ['LOCAL_INGEST_TOKEN']}"
+# The admin function's routes each take their own role: the demo clinic's admin and privacy
+# officer, and the platform's operator, from the sign-ins the local stack wrote.
+with open(os.environ["CONTRACT_SIGN_INS"], encoding="utf-8") as sign_ins_file:
+    SIGN_INS = json.load(sign_ins_file)
+
+
+def _token_of(role: str) -> str:
+    clinic = None if role == "operator" else "demo-clinic"
+    for sign_in in SIGN_INS:
+        if sign_in["role"] == role and sign_in["clinic_id"] == clinic:
+            return f"Bearer {sign_in['token']}"
+    raise KeyError(f"no {role} sign-in in {os.environ['CONTRACT_SIGN_INS']}")
+
+
+# The route prefixes of each role other than staff's.
+ROLE_ROUTES = [
+    ("/clinics", _token_of("operator")),
+    ("/clinic", _token_of("clinic-admin")),
+    ("/templates", _token_of("clinic-admin")),
+    ("/chats", _token_of("clinic-admin")),
+    ("/audit", _token_of("privacy-officer")),
+]
 
 
 def _is_unlock(context) -> bool:
@@ -120,14 +142,19 @@ def before_call(context, case, kwargs):
 
 
 def _sign_in(case):
-    # Staff on the dashboard's routes, the EMR integration on its own: each is refused
-    # (403) on the other's.
+    # Staff on the dashboard's routes, the EMR integration on its own, and the admin
+    # function's roles on theirs: each is refused (403) on the others'.
     if case.headers is None:
         case.headers = {}
-    if case.operation.path.startswith("/fhir"):
+    path = case.operation.path
+    if path.startswith("/fhir"):
         case.headers["Authorization"] = FHIR_AUTHORIZATION
-    elif case.operation.path != UNLOCK_PATH:
-        case.headers["Authorization"] = AUTHORIZATION["Authorization"]
+    elif path != UNLOCK_PATH:
+        token = AUTHORIZATION["Authorization"]
+        for prefix, role_token in ROLE_ROUTES:
+            if path == prefix or path.startswith(prefix + "/"):
+                token = role_token
+        case.headers["Authorization"] = token
 
 
 def _one_key_per_send(case):

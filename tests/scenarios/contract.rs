@@ -3,8 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use std::collections::BTreeMap;
+
+use aws::api_gateway::caller::{GROUPS_CLAIM, USER_CLAIM, groups_claim};
+use domain::caller::Role;
 use integration_tests::{
-    TestStack, body_json,
+    HttpCall, TestStack, body_json, claims_with_roles,
     fixtures::{demo::demo_clinic, uploads::upload_url_call},
     http_call,
     sentinels::MESSAGE_TEXT,
@@ -85,6 +89,293 @@ fn the_contract_documents_exactly_the_template_routes() {
             route.key()
         );
     }
+}
+
+/// The same request with an `If-Match` header.
+fn with_if_match(mut call: HttpCall, tag: &str) -> HttpCall {
+    call.headers.push(("if-match".to_owned(), tag.to_owned()));
+    call
+}
+
+/// The admin function's routes, each with the role it takes (and some with another).
+fn admin_cases(clinic: &str) -> Vec<(&'static str, HttpCall, &'static str, u16, &'static str)> {
+    let admin = Some(claims_with_roles(clinic, "admin-1", &[Role::ClinicAdmin]));
+    let officer = Some(claims_with_roles(
+        clinic,
+        "officer-1",
+        &[Role::PrivacyOfficer],
+    ));
+    let staff = Some(staff_claims(clinic, "staff-1"));
+    let operator = Some(BTreeMap::from([
+        (USER_CLAIM.to_owned(), "operator-1".to_owned()),
+        (GROUPS_CLAIM.to_owned(), groups_claim(&[Role::Operator])),
+    ]));
+    let (json, problem) = ("application/json", "application/problem+json");
+    let new_clinic = |number: &str| {
+        json!({
+            "name": "Oak Bay Family Practice", "time_zone": "America/Vancouver",
+            "sms_number": number, "phone": "+12505550301",
+            "unclear_response": "No replies here: call 250-555-0301.",
+            "help_response": "Appointment texts. Call 250-555-0301."
+        })
+        .to_string()
+    };
+    let template =
+        r#"{"name":"Contract template","kind":"basic","text":"Hi {patient_first_name}"}"#;
+    vec![
+        (
+            "admin",
+            http_call("GET /clinic", &[], admin.clone()),
+            "/clinic",
+            200,
+            json,
+        ),
+        (
+            "admin",
+            http_call("GET /clinic", &[], staff.clone()),
+            "/clinic",
+            403,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("PATCH /clinic", &[], admin.clone()),
+                r#"{"help_response":"Call us."}"#,
+            ),
+            "/clinic",
+            200,
+            json,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("PATCH /clinic", &[], admin.clone()),
+                r#"{"time_zone":"UTC"}"#,
+            ),
+            "/clinic",
+            400,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(http_call("POST /templates", &[], admin.clone()), template),
+            "/templates",
+            201,
+            json,
+        ),
+        (
+            "admin",
+            with_body(http_call("POST /templates", &[], admin.clone()), template),
+            "/templates",
+            409,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /templates", &[], admin.clone()),
+                r#"{"name":"DOB","kind":"basic","text":"Born {patient_dob}"}"#,
+            ),
+            "/templates",
+            422,
+            problem,
+        ),
+        (
+            "admin",
+            with_if_match(
+                with_body(
+                    http_call(
+                        "PUT /templates/{templateId}",
+                        &[("templateId", "reminder")],
+                        admin.clone(),
+                    ),
+                    r#"{"name":"Appointment reminder","kind":"basic","text":"See you {appointment_date}."}"#,
+                ),
+                "\"1\"",
+            ),
+            "/templates/{templateId}",
+            200,
+            json,
+        ),
+        (
+            "admin",
+            with_if_match(
+                with_body(
+                    http_call(
+                        "PUT /templates/{templateId}",
+                        &[("templateId", "reminder")],
+                        admin.clone(),
+                    ),
+                    r#"{"name":"Appointment reminder","kind":"basic","text":"Hi"}"#,
+                ),
+                "\"1\"",
+            ),
+            "/templates/{templateId}",
+            412,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call(
+                    "PUT /templates/{templateId}",
+                    &[("templateId", "reminder")],
+                    admin.clone(),
+                ),
+                r#"{"name":"Appointment reminder","kind":"basic","text":"Hi"}"#,
+            ),
+            "/templates/{templateId}",
+            428,
+            problem,
+        ),
+        (
+            "admin",
+            with_if_match(
+                http_call(
+                    "DELETE /templates/{templateId}",
+                    &[("templateId", "nowhere")],
+                    admin.clone(),
+                ),
+                "\"1\"",
+            ),
+            "/templates/{templateId}",
+            404,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /chats", &[], admin.clone()),
+                r#"{"title":"Contract form","kind":"form","link":"https://forms.example.ca/c"}"#,
+            ),
+            "/chats",
+            201,
+            json,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /chats", &[], admin.clone()),
+                r#"{"title":"Unsafe","kind":"form","link":"javascript:alert(1)"}"#,
+            ),
+            "/chats",
+            400,
+            problem,
+        ),
+        (
+            "admin",
+            with_if_match(
+                with_body(
+                    http_call(
+                        "PUT /chats/{chatId}",
+                        &[("chatId", "nowhere")],
+                        admin.clone(),
+                    ),
+                    r#"{"title":"Form","kind":"form","link":"https://forms.example.ca/c"}"#,
+                ),
+                "\"1\"",
+            ),
+            "/chats/{chatId}",
+            404,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /clinics", &[], operator.clone()),
+                &new_clinic("+12505550300"),
+            ),
+            "/clinics",
+            201,
+            json,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /clinics", &[], operator.clone()),
+                &new_clinic("+12505550300"),
+            ),
+            "/clinics",
+            409,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call("POST /clinics", &[], admin.clone()),
+                &new_clinic("+12505550309"),
+            ),
+            "/clinics",
+            403,
+            problem,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call(
+                    "PUT /clinics/{clinicId}/integration",
+                    &[("clinicId", clinic)],
+                    operator.clone(),
+                ),
+                r#"{"client_id":"local-demo-emr"}"#,
+            ),
+            "/clinics/{clinicId}/integration",
+            200,
+            json,
+        ),
+        (
+            "admin",
+            with_body(
+                http_call(
+                    "PUT /clinics/{clinicId}/integration",
+                    &[("clinicId", "nowhere")],
+                    operator.clone(),
+                ),
+                r#"{"client_id":"another-emr"}"#,
+            ),
+            "/clinics/{clinicId}/integration",
+            404,
+            problem,
+        ),
+        (
+            "admin",
+            with_query(
+                http_call("GET /audit", &[], officer.clone()),
+                &[
+                    ("from", "2026-01-01T00:00:00Z"),
+                    ("to", "2030-01-01T00:00:00Z"),
+                    ("limit", "5"),
+                ],
+            ),
+            "/audit",
+            200,
+            json,
+        ),
+        (
+            "admin",
+            with_query(
+                http_call("GET /audit", &[], officer),
+                &[("to", "2030-01-01T00:00:00Z")],
+            ),
+            "/audit",
+            400,
+            problem,
+        ),
+        (
+            "admin",
+            with_query(
+                http_call("GET /audit", &[], staff),
+                &[
+                    ("from", "2026-01-01T00:00:00Z"),
+                    ("to", "2030-01-01T00:00:00Z"),
+                ],
+            ),
+            "/audit",
+            403,
+            problem,
+        ),
+    ]
 }
 
 #[tokio::test]
@@ -349,7 +640,10 @@ async fn real_responses_match_the_contract() {
             "application/fhir+json",
         ),
     ];
-    for (function, call, path, status, content_type) in cases.into_iter().chain(import_cases) {
+    let admin_cases = admin_cases(clinic.id.as_str());
+    for (function, call, path, status, content_type) in
+        cases.into_iter().chain(import_cases).chain(admin_cases)
+    {
         let response = match call.route_key.as_str() {
             "GET /patients" | "GET /appointments/{appointmentId}" => {
                 test.call_showing_phi(function, &call, "the clinic sees its own patients")

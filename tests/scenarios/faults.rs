@@ -300,6 +300,35 @@ async fn search_routes_answer_502_problem_json_while_dynamodb_fails_and_recover(
 }
 
 #[tokio::test]
+async fn a_read_of_patient_data_that_cannot_be_audited_shows_nothing() {
+    let f = faulty(922, Some(PHN)).await;
+    let s = &f.s;
+    let reads = [
+        (
+            Operation::dynamodb("BatchWriteItem"),
+            with_query(s.staff_call("GET /patients", &[]), &[("q", PHN)]),
+        ),
+        (
+            Operation::dynamodb("BatchWriteItem"),
+            s.staff_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-mine")],
+            ),
+        ),
+    ];
+    for (operation, call) in &reads {
+        f.faults.inject(operation.clone(), Fault::InternalError);
+        let (status, problem, raw) = answer(&f.functions, "search", call).await;
+        assert_problem(status, &problem, &raw, (502, "dependency-failed"), s);
+        f.faults.clear();
+    }
+    assert!(
+        f.faults.hits() > 0,
+        "the audit write was the one that failed"
+    );
+}
+
+#[tokio::test]
 async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_them() {
     let f = faulty(922, None).await;
     for service in [Service::S3, Service::Kms, Service::DynamoDb, Service::Sns] {

@@ -14,10 +14,13 @@ use integration_tests::{
     body_json, body_text, call_function,
     fixtures::{
         demo::demo_clinic,
-        emr::{BC_PHN_SYSTEM, INGEST_TOKEN, STAFF_TOKEN, found_by_each_key, serve_local_api},
+        emr::{
+            INGEST_TOKEN, STAFF_TOKEN, appointment, found_by_each_key, sentinel_patient,
+            serve_local_api,
+        },
     },
     http_call, local_api_body,
-    sentinels::{self, EMAIL, FIRST_NAME, LAST_NAME, MISTYPED_PHN, PHN},
+    sentinels::{self, MISTYPED_PHN},
     staff_call, with_body, with_idempotency_key,
 };
 use serde_json::{Value, json};
@@ -41,34 +44,6 @@ fn emr_call(
     call.headers
         .push(("content-type".into(), "application/fhir+json".into()));
     call
-}
-
-fn sentinel_patient(id: &str, phone_slot: u16) -> Value {
-    json!({
-        "resourceType": "Patient",
-        "id": id,
-        "meta": {"versionId": "2", "lastUpdated": "2026-11-30T17:05:00Z"},
-        "identifier": [{"system": BC_PHN_SYSTEM, "value": PHN}],
-        "name": [{"use": "official", "family": LAST_NAME, "given": [FIRST_NAME]}],
-        "telecom": [
-            {"system": "phone", "value": sentinels::phone(phone_slot), "use": "mobile"},
-            {"system": "email", "value": EMAIL}
-        ]
-    })
-}
-
-fn appointment(id: &str, patient_reference: &str, days_ahead: i64, status: &str) -> Value {
-    let start = jiff::Timestamp::now() + jiff::SignedDuration::from_hours(24 * days_ahead);
-    json!({
-        "resourceType": "Appointment",
-        "id": id,
-        "status": status,
-        "start": start.to_string(),
-        "participant": [
-            {"actor": {"reference": patient_reference}},
-            {"actor": {"reference": "Practitioner/dr-chen", "display": "Dr. Chen"}}
-        ]
-    })
 }
 
 #[tokio::test]

@@ -10,10 +10,11 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 37] = [
+const LAYERS: [(&str, u8); 40] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
+    ("clinic_profile", 0),
     ("email", 0),
     ("envelope", 0),
     ("error", 0),
@@ -36,7 +37,9 @@ const LAYERS: [(&str, u8); 37] = [
     ("model", 1),
     ("patient_keys", 1),
     ("ports", 2),
+    ("admin", 3),
     ("appointment_details", 3),
+    ("audit_trail", 3),
     ("clinic_cache", 3),
     ("emr_sync", 3),
     ("opt_outs", 3),

@@ -22,7 +22,13 @@ async fn serve() -> (String, String) {
         functions,
         sign_in,
         test.stack.inbound_topic_arn().unwrap(),
-    );
+    )
+    .with_sign_in(LocalSignIn {
+        token: "local-operator".into(),
+        clinic_id: None,
+        user: "operator".into(),
+        roles: vec![Role::Operator],
+    });
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router(Arc::new(api))).await });
@@ -147,6 +153,74 @@ async fn each_roles_token_gets_what_its_role_may_do() {
             .unwrap();
         assert_eq!(response.status(), status, "{token}");
     }
+    // Each admin route for its own role only.
+    for (token, path, status) in [
+        ("admin-token", "/clinic", 200),
+        ("staff-token", "/clinic", 403),
+        (
+            "privacy-token",
+            "/audit?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z",
+            200,
+        ),
+        (
+            "admin-token",
+            "/audit?from=2026-01-01T00:00:00Z&to=2030-01-01T00:00:00Z",
+            403,
+        ),
+        ("operator-token", "/clinic", 403),
+    ] {
+        let response = http
+            .get(format!("{base}{path}"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "{token} {path}");
+    }
+}
+
+#[tokio::test]
+async fn only_the_operator_creates_sign_ins_for_a_clinic() {
+    let (base, staff_token) = serve().await;
+    let http = reqwest::Client::new();
+    let create = |token: String, body: serde_json::Value| {
+        http.post(format!("{base}/local/sign-ins"))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+    };
+    let by_staff = create(
+        staff_token,
+        serde_json::json!({"clinic_id": "demo-clinic", "role": "clinic-admin"}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_staff.status(), 403);
+    let operator = "local-operator".to_owned();
+    for body in [
+        serde_json::json!({"clinic_id": "demo-clinic", "role": "operator"}),
+        serde_json::json!({"clinic_id": "demo-clinic", "role": "owner"}),
+        serde_json::json!({"clinic_id": "demo-clinic", "role": "staff", "client_id": "x"}),
+    ] {
+        let refused = create(operator.clone(), body.clone()).await.unwrap();
+        assert_eq!(refused.status(), 400, "{body}");
+    }
+    let created: serde_json::Value = create(
+        operator,
+        serde_json::json!({"clinic_id": "demo-clinic", "role": "clinic-admin"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let admin = http
+        .get(format!("{base}/clinic"))
+        .bearer_auth(created["token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(admin.status(), 200, "the new sign-in is the clinic's admin");
 }
 
 #[tokio::test]

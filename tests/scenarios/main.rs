@@ -1,6 +1,7 @@
 //! Scenarios across the functions against the local AWS emulator (started by `tests/run`).
 
 mod adapters;
+mod administration;
 mod attachments;
 mod contract;
 mod events;

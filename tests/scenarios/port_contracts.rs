@@ -72,6 +72,20 @@ port_contracts! {
         messages_for_an_appointment_are_listed_newest_first,
         message_times_are_kept_to_the_second,
     ]
+    clinic_admin: [
+        a_new_clinic_takes_its_sms_number_for_good,
+        of_two_clinics_racing_for_one_number_one_is_created,
+        settings_change_only_the_fields_named,
+        an_item_is_created_once_then_changed_only_at_the_version_read,
+        names_are_unique_per_clinic_and_kind_until_renamed_or_deleted,
+        a_delete_needs_the_version_read,
+        an_integration_client_is_bound_to_one_clinic,
+    ]
+    audit_trail: [
+        a_window_is_read_newest_first_for_its_clinic_only,
+        each_filter_finds_its_entries_and_filters_combine,
+        pages_hold_every_entry_once,
+    ]
     audit_log: [
         appended_entries_are_kept_in_their_clinics_trail,
         a_recorded_entry_is_appended,

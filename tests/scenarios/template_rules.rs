@@ -31,18 +31,84 @@ fn allowed_policy(template: &Value, function: &str) -> String {
 }
 
 #[test]
-fn search_cannot_send_sms_write_data_or_touch_files() {
-    let policy = allowed_policy(&template(), "SearchFunction");
+fn search_writes_nothing_but_the_audit_trail_and_never_texts_or_touches_files() {
+    let template = template();
+    let policy = allowed_policy(&template, "SearchFunction");
     for action in [
         "sns:",
         "s3:",
         "kms:GenerateDataKey",
-        "dynamodb:PutItem",
         "dynamodb:UpdateItem",
         "dynamodb:DeleteItem",
         "dynamodb:Scan",
     ] {
         assert!(!policy.contains(action), "search may not use {action}");
+    }
+    // Its reads of patient data are audited: it may add audit entries, and write nothing else.
+    for action in ["dynamodb:PutItem", "dynamodb:BatchWriteItem"] {
+        let statements = statements_granting(&template, "SearchFunction", action);
+        assert!(
+            !statements.is_empty(),
+            "search records its reads with {action}"
+        );
+        for statement in statements {
+            let resources: Vec<String> =
+                items(&serde_norway::from_str::<Value>(&statement).unwrap()["Resource"])
+                    .into_iter()
+                    .map(text)
+                    .collect();
+            assert_eq!(
+                resources.iter().map(|r| r.trim()).collect::<Vec<_>>(),
+                ["!GetAtt AuditTable.Arn"],
+                "search may {action} the audit table only"
+            );
+        }
+    }
+}
+
+#[test]
+fn admin_reaches_clinic_records_and_the_audit_trail_only_and_never_rewrites_the_trail() {
+    let template = template();
+    let needed = [
+        ("dynamodb:GetItem", "ClinicsTable"),
+        ("dynamodb:PutItem", "ClinicsTable"),
+        ("dynamodb:UpdateItem", "ClinicsTable"),
+        ("dynamodb:DeleteItem", "ClinicsTable"),
+        ("dynamodb:PutItem", "AuditTable"),
+        ("dynamodb:Query", "AuditTable"),
+    ];
+    let missing: Vec<_> = needed
+        .iter()
+        .filter(|(action, table)| !grants(&template, "AdminFunction", action, table))
+        .collect();
+    assert!(missing.is_empty(), "admin may not: {missing:?}");
+    let policy = allowed_policy(&template, "AdminFunction");
+    for never in [
+        "sns:",
+        "s3:",
+        "dynamodb:Scan",
+        "PatientsTable",
+        "PatientLookupTable",
+        "AppointmentsTable",
+        "MessagesTable",
+        "UnlockTable",
+        "RequestsTable",
+        "ImportsTable",
+    ] {
+        assert!(!policy.contains(never), "admin must not touch {never}");
+    }
+    for action in [
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+    ] {
+        assert!(
+            !grants(&template, "AdminFunction", action, "AuditTable"),
+            "the audit trail is append-only: no {action}"
+        );
+    }
+    for statement in statements_granting(&template, "AdminFunction", "kms:Decrypt") {
+        assert!(statement.contains("dynamodb.${AWS::Region}"), "{statement}");
     }
 }
 
@@ -72,6 +138,9 @@ fn no_function_may_scan_and_only_send_and_inbound_reply_may_text() {
         "SendFunction",
         "SecureUnlockFunction",
         "InboundReplyFunction",
+        "FhirSyncFunction",
+        "FhirImportFunction",
+        "AdminFunction",
     ] {
         let policy = allowed_policy(&template, function);
         assert!(!policy.contains("dynamodb:Scan"), "{function} may not Scan");
@@ -356,6 +425,9 @@ fn functions_run_on_arm64_al2023_built_with_cargo_lambda() {
         "SendFunction",
         "SecureUnlockFunction",
         "InboundReplyFunction",
+        "FhirSyncFunction",
+        "FhirImportFunction",
+        "AdminFunction",
     ] {
         let metadata = &resource(&template, function)["Metadata"];
         assert_eq!(

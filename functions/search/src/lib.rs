@@ -75,10 +75,7 @@ impl SearchRoutes {
         let param = |name| params.and_then(|p| p.first(name));
         let search =
             SearchRequest::parse(param("q"), param("by"), param("limit"), param("cursor"))?;
-        let found = self
-            .searcher
-            .find_patients(&caller.clinic_id, &search)
-            .await?;
+        let found = self.searcher.find_patients(caller, &search).await?;
         Ok(PatientResults::of(found))
     }
 
@@ -89,10 +86,7 @@ impl SearchRoutes {
     ) -> Result<AppointmentDetailsView, DomainError> {
         let id =
             AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
-        let details = self
-            .searcher
-            .appointment_details(&caller.clinic_id, &id)
-            .await?;
+        let details = self.searcher.appointment_details(caller, &id).await?;
         Ok(AppointmentDetailsView::of(details))
     }
 
@@ -113,7 +107,7 @@ impl SearchRoutes {
             now,
         )?;
         let clinic = self.searcher.clinics.get(&caller.clinic_id).await?;
-        let value = self.worklist.page(&clinic.id, &listing).await?;
+        let value = self.worklist.page(caller, &listing).await?;
         Ok(WorklistView::of(ForClinic { clinic, now, value }))
     }
 

@@ -1,5 +1,6 @@
 //! The functions wired to one set of AWS clients, as their `main`s wire them on Lambda.
 
+use admin::AdminRoutes;
 use aws::{AwsClients, config::Config, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
 use fhir_sync::FhirRoutes;
@@ -15,6 +16,7 @@ pub struct Functions {
     pub secure_unlock: SecureUnlock,
     pub inbound_reply: InboundReply,
     pub fhir_sync: FhirRoutes,
+    pub admin: AdminRoutes,
 }
 
 impl Functions {
@@ -25,6 +27,7 @@ impl Functions {
             secure_unlock: SecureUnlock::on_aws(config, clients),
             inbound_reply: InboundReply::on_aws(config, clients),
             fhir_sync: FhirRoutes::on_aws(config, clients),
+            admin: AdminRoutes::on_aws(config, clients),
         }
     }
 
@@ -35,6 +38,7 @@ impl Functions {
             "send" => self.send.handle(request).await,
             "secure-unlock" => self.secure_unlock.handle(request).await,
             "fhir-sync" => self.fhir_sync.handle(request).await,
+            "admin" => self.admin.handle(request).await,
             _ => return None,
         })
     }

@@ -91,6 +91,8 @@ impl DemoData {
             sms_number: self.clinic.sms_number.clone(),
             phone: self.clinic.phone.clone(),
             unclear_response: self.clinic.unclear_response.clone(),
+            help_response: String::new(),
+            default_language: Default::default(),
         })
     }
 }
@@ -106,11 +108,20 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(
     store
         .put_integration_client(&data.clinic.integration_client, &clinic.id)
         .await?;
+    // Seeded items start at version 1, as the admin routes create them.
     for template in &data.templates {
-        store.put_template(&clinic.id, template).await?;
+        let template = Template {
+            version: template.version.max(1),
+            ..template.clone()
+        };
+        store.put_template(&clinic.id, &template).await?;
     }
     for chat in &data.chats {
-        store.put_chat(&clinic.id, chat).await?;
+        let chat = Chat {
+            version: chat.version.max(1),
+            ..chat.clone()
+        };
+        store.put_chat(&clinic.id, &chat).await?;
     }
     let today = now.to_zoned(clinic.zone()).date();
     for demo in &data.patients {

@@ -1,7 +1,10 @@
 //! The API and unlock page on localhost: API Gateway's part (routing by the template's
 //! routes, the JWT check, the payload 2.0 event) in front of the real handlers.
 
-use std::{collections::BTreeMap, sync::Arc};
+use std::{
+    collections::BTreeMap,
+    sync::{Arc, RwLock},
+};
 
 use aws::api_gateway::caller::{
     CLIENT_CLAIM, CLINIC_CLAIM, FHIR_WRITE_SCOPE, GROUPS_CLAIM, SCOPE_CLAIM, USER_CLAIM,
@@ -92,8 +95,10 @@ pub struct LocalApi {
     /// The template's CORS configuration, and the dashboard origin it allows here.
     cors: Option<(CorsSpec, String)>,
     functions: Functions,
-    sign_ins: Vec<LocalSignIn>,
-    integrations: Vec<LocalIntegration>,
+    /// Grown by `POST /local/sign-ins`, which stands for creating Cognito users and app
+    /// clients for an onboarded clinic.
+    sign_ins: RwLock<Vec<LocalSignIn>>,
+    integrations: RwLock<Vec<LocalIntegration>>,
     inbound_topic_arn: String,
 }
 
@@ -118,8 +123,8 @@ impl LocalApi {
             routes,
             cors: None,
             functions,
-            sign_ins: vec![sign_in],
-            integrations: Vec::new(),
+            sign_ins: RwLock::new(vec![sign_in]),
+            integrations: RwLock::new(Vec::new()),
             inbound_topic_arn,
         }
     }
@@ -133,13 +138,19 @@ impl LocalApi {
 
     /// Accepts another user's token too.
     pub fn with_sign_in(mut self, sign_in: LocalSignIn) -> Self {
-        self.sign_ins.push(sign_in);
+        self.sign_ins
+            .get_mut()
+            .expect("sign-ins lock")
+            .push(sign_in);
         self
     }
 
     /// Accepts a clinic's EMR integration's token too.
     pub fn with_integration(mut self, integration: LocalIntegration) -> Self {
-        self.integrations.push(integration);
+        self.integrations
+            .get_mut()
+            .expect("integrations lock")
+            .push(integration);
         self
     }
 }
@@ -147,6 +158,7 @@ impl LocalApi {
 pub fn router(api: Arc<LocalApi>) -> Router {
     Router::new()
         .route("/local/sms-replies", post(simulate_reply))
+        .route("/local/sign-ins", post(create_sign_in))
         .fallback(dispatch)
         .with_state(api)
 }
@@ -269,16 +281,22 @@ async fn route(
     };
     let integration = api
         .integrations
+        .read()
+        .expect("integrations lock")
         .iter()
-        .find(|integration| bearer(headers) == Some(integration.token.as_str()));
+        .find(|integration| bearer(headers) == Some(integration.token.as_str()))
+        .cloned();
     let claims = if route.public {
         None
-    } else if let Some(sign_in) = api
+    } else if let Some(claims) = api
         .sign_ins
+        .read()
+        .expect("sign-ins lock")
         .iter()
         .find(|sign_in| bearer(headers) == Some(sign_in.token.as_str()))
+        .map(LocalSignIn::claims)
     {
-        Some(sign_in.claims())
+        Some(claims)
     } else if let Some(integration) = integration {
         Some(BTreeMap::from([
             (CLIENT_CLAIM.to_owned(), integration.client_id.clone()),
@@ -328,6 +346,82 @@ struct SimulatedReply {
     from: String,
     to: String,
     text: String,
+}
+
+/// A sign-in to create for an onboarded clinic: a user of one role, or its EMR
+/// integration's machine client (`client_id`, bound by `PUT /clinics/{id}/integration`).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSignIn {
+    clinic_id: String,
+    role: String,
+    #[serde(default)]
+    client_id: Option<String>,
+}
+
+/// `POST /local/sign-ins` (the operator's token): what creating a Cognito user in a role's
+/// group, or an app client, is on AWS. Answers `{"clinic_id", "role", "token", "user"}`.
+async fn create_sign_in(
+    State(api): State<Arc<LocalApi>>,
+    headers: HeaderMap,
+    axum::Json(wanted): axum::Json<NewSignIn>,
+) -> Response {
+    let is_operator = api
+        .sign_ins
+        .read()
+        .expect("sign-ins lock")
+        .iter()
+        .any(|sign_in| {
+            bearer(&headers) == Some(sign_in.token.as_str())
+                && sign_in.roles.contains(&Role::Operator)
+        });
+    if !is_operator {
+        return gateway_answer(
+            StatusCode::FORBIDDEN,
+            "the operator's token creates sign-ins",
+        );
+    }
+    let token = hex::encode(domain::random::bytes::<24>(&aws::system::OsRandom));
+    let user = format!("{}-{}", wanted.role, &token[..8]);
+    let answer = json!({
+        "clinic_id": wanted.clinic_id, "role": wanted.role, "token": token, "user": user
+    });
+    match (wanted.role.as_str(), wanted.client_id) {
+        ("integration", Some(client_id)) => {
+            api.integrations
+                .write()
+                .expect("integrations lock")
+                .push(LocalIntegration {
+                    token,
+                    clinic_id: wanted.clinic_id,
+                    client_id,
+                });
+        }
+        (role, None) => {
+            let Some(role) = Role::of_group(role).filter(|role| *role != Role::Operator) else {
+                return gateway_answer(
+                    StatusCode::BAD_REQUEST,
+                    "role must be staff, clinic-admin, privacy-officer or integration (with client_id)",
+                );
+            };
+            api.sign_ins
+                .write()
+                .expect("sign-ins lock")
+                .push(LocalSignIn {
+                    token,
+                    clinic_id: Some(wanted.clinic_id),
+                    user,
+                    roles: vec![role],
+                });
+        }
+        _ => {
+            return gateway_answer(
+                StatusCode::BAD_REQUEST,
+                "client_id goes with the integration role only",
+            );
+        }
+    }
+    (StatusCode::CREATED, axum::Json(answer)).into_response()
 }
 
 async fn simulate_reply(

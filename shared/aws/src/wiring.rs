@@ -4,6 +4,8 @@
 use std::sync::Arc;
 
 use domain::{
+    admin::{ClinicSettings, Library, Onboarding},
+    audit_trail::AuditReader,
     clinic_cache::ClinicCache,
     emr_sync::{
         EmrSync,
@@ -57,7 +59,8 @@ impl OnAws for Searcher {
             clinic_records: store.clone(),
             directory: store.clone(),
             appointments: store.clone(),
-            messages: store,
+            messages: store.clone(),
+            audit: store,
             clock,
         }
     }
@@ -139,6 +142,55 @@ impl OnAws for Worklist {
         let store = store(config, clients);
         Worklist {
             store: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for Onboarding {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Onboarding {
+        let store = store(config, clients);
+        Onboarding {
+            clinics: store.clone(),
+            store: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        }
+    }
+}
+
+impl OnAws for ClinicSettings {
+    fn on_aws(config: &Config, clients: &AwsClients) -> ClinicSettings {
+        let store = store(config, clients);
+        ClinicSettings {
+            clinics: store.clone(),
+            store: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for Library {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Library {
+        let store = store(config, clients);
+        Library {
+            clinics: store.clone(),
+            store: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+            random: Arc::new(OsRandom),
+        }
+    }
+}
+
+impl OnAws for AuditReader {
+    fn on_aws(config: &Config, clients: &AwsClients) -> AuditReader {
+        let store = store(config, clients);
+        AuditReader {
+            trail: store.clone(),
             audit: store,
             clock: Arc::new(SystemClock),
         }

@@ -104,9 +104,43 @@ impl Caller {
     }
 }
 
+/// The platform's operator: a sign-in of the `operator` group, which belongs to no clinic
+/// and may onboard clinics, nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    pub user: StaffUserId,
+}
+
+impl Operator {
+    /// Refuses (403) a sign-in whose roles do not include the operator's.
+    pub fn of(user: StaffUserId, roles: &BTreeSet<Role>) -> Result<Operator, DomainError> {
+        if roles.contains(&Role::Operator) {
+            Ok(Operator { user })
+        } else {
+            Err(DomainError::Forbidden {
+                reason: Role::Operator.refusal(),
+            })
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_the_operator_group_onboards() {
+        let user = StaffUserId::parse("op").unwrap();
+        assert!(Operator::of(user.clone(), &BTreeSet::from([Role::Operator])).is_ok());
+        for roles in [
+            vec![],
+            vec![Role::ClinicAdmin],
+            vec![Role::Staff, Role::PrivacyOfficer],
+        ] {
+            let refused = Operator::of(user.clone(), &roles.into_iter().collect());
+            assert!(matches!(refused, Err(DomainError::Forbidden { .. })));
+        }
+    }
 
     fn with_roles(roles: &[Role]) -> Caller {
         Caller {

@@ -47,6 +47,26 @@ pub enum DomainError {
         parameter: &'static str,
         reason: String,
     },
+    #[error("{field}: {reason}")]
+    InvalidField { field: &'static str, reason: String },
+    #[error(
+        "another clinic already sends from this SMS number: each clinic needs its own number, so that replies reach the right clinic"
+    )]
+    SmsNumberTaken,
+    #[error(
+        "this integration client already writes for another clinic: create a machine client for each clinic"
+    )]
+    IntegrationClientTaken,
+    #[error("the clinic already has {what} of this name: choose another name, or change that one")]
+    NameTaken { what: &'static str },
+    #[error(
+        "{what} changed since you read it (its ETag is no longer the one in If-Match): reload it, make your change again, and send its new ETag"
+    )]
+    StaleVersion { what: &'static str },
+    #[error(
+        "changing {what} needs an If-Match header with the ETag you read (e.g. If-Match: \"3\"), so that two people cannot overwrite each other"
+    )]
+    VersionRequired { what: &'static str },
     #[error("{content_type} files cannot be attached; attach a PDF, PNG or JPEG")]
     UnsupportedFileType { content_type: String },
     #[error(
@@ -59,6 +79,10 @@ pub enum DomainError {
         max = thousands(SECURE_MAX_CHARS)
     )]
     SecureTooLong { chars: usize },
+    #[error(
+        "this template cannot fit the {max} characters its kind holds: filled with the shortest names, date and time it already has {chars}; shorten it, or make it a secure template"
+    )]
+    TemplateTooLong { max: usize, chars: usize },
     #[error("the message is empty: write a message or pick a template")]
     EmptyMessage,
     #[error("{0}")]

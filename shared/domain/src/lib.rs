@@ -12,6 +12,7 @@
 pub mod appointment_status;
 pub mod attachments;
 pub mod caller;
+pub mod clinic_profile;
 pub mod email;
 pub mod envelope;
 pub mod error;
@@ -40,7 +41,9 @@ pub mod patient_keys;
 pub mod ports;
 
 // Use cases.
+pub mod admin;
 pub mod appointment_details;
+pub mod audit_trail;
 pub mod clinic_cache;
 pub mod emr_sync;
 pub mod opt_outs;

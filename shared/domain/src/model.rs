@@ -10,6 +10,7 @@ use crate::{
     email::Email,
     envelope::SealedContent,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
+    language::Language,
     link_token::TokenHash,
     message_kind::{MessageKind, has_expired},
     phn::Phn,
@@ -36,8 +37,19 @@ pub struct Clinic {
     pub sms_number: PhoneNumber,
     /// The clinic's voice line, shown to patients who need to call.
     pub phone: PhoneNumber,
+    /// Sent back to a patient who replies; empty: [`DEFAULT_UNCLEAR_RESPONSE`].
     pub unclear_response: String,
+    /// Sent back to a patient who texts HELP; empty: [`DEFAULT_HELP_RESPONSE`].
+    #[serde(default)]
+    pub help_response: String,
+    /// The language of patients whose EMR record names none (or one other than en/fr).
+    #[serde(default)]
+    pub default_language: Language,
 }
+
+/// Sent back to a patient who texts HELP, unless the clinic set its own.
+pub const DEFAULT_HELP_RESPONSE: &str = "This number sends appointment messages from your clinic \
+     and does not accept replies. Please call the clinic. Reply STOP to opt out.";
 
 impl Clinic {
     /// The clinic's zone, or UTC if the stored name is unknown (validated when written).
@@ -47,6 +59,22 @@ impl Clinic {
 
     pub fn search_window(&self, now: Timestamp) -> SearchWindow {
         SearchWindow::new(self.activated_on, self.zone(), now)
+    }
+
+    /// What a patient's reply gets back.
+    pub fn unclear_reply(&self) -> &str {
+        match self.unclear_response.trim() {
+            "" => DEFAULT_UNCLEAR_RESPONSE,
+            text => text,
+        }
+    }
+
+    /// What a patient's HELP gets back.
+    pub fn help_reply(&self) -> &str {
+        match self.help_response.trim() {
+            "" => DEFAULT_HELP_RESPONSE,
+            text => text,
+        }
     }
 }
 
@@ -229,19 +257,82 @@ pub enum SmsOutcome {
     Failed { code: String },
 }
 
-/// An append-only record of something done with a message; never its content.
+/// An append-only record of something done in a clinic: a send, an unlock attempt, a
+/// reply, a clear, an admin change, a staff read of patient data. Ids and outcomes only,
+/// never PHI or content.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AuditEntry {
     pub clinic_id: ClinicId,
     pub at: Timestamp,
     pub event: String,
+    /// The API route that did it (`GET /patients`); none for SNS and EventBridge events.
+    #[serde(default)]
+    pub route: Option<String>,
+    #[serde(default)]
+    pub patient_id: Option<PatientId>,
     pub message_id: Option<MessageId>,
-    /// Another id the event is about, e.g. an inbound SMS's id.
+    /// Another id the event is about, e.g. an inbound SMS's id or a template's.
     pub reference: Option<String>,
     pub appointment_id: Option<AppointmentId>,
+    /// The signed-in user (staff, admin, privacy officer or operator).
     pub staff_user: Option<StaffUserId>,
     pub kind: Option<MessageKind>,
     pub outcome: String,
+}
+
+impl AuditEntry {
+    /// An entry of `event` at `at` with no ids yet: set the ones the event is about.
+    pub fn new(clinic_id: ClinicId, at: Timestamp, event: &str, outcome: &str) -> AuditEntry {
+        AuditEntry {
+            clinic_id,
+            at,
+            event: event.to_owned(),
+            route: None,
+            patient_id: None,
+            message_id: None,
+            reference: None,
+            appointment_id: None,
+            staff_user: None,
+            kind: None,
+            outcome: outcome.to_owned(),
+        }
+    }
+}
+
+/// Where an audit entry sorts in its clinic's trail: its time (whole seconds, sortable),
+/// what it is about, its event, and a random suffix so that entries alike to the second
+/// (two wrong PHNs typed within one second) are each kept.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AuditKey(String);
+
+impl AuditKey {
+    pub fn new(entry: &AuditEntry, unique: [u8; 8]) -> AuditKey {
+        let unique: String = unique.iter().map(|b| format!("{b:02x}")).collect();
+        let about = entry
+            .message_id
+            .as_ref()
+            .map(|id| id.as_str())
+            .or(entry.reference.as_deref())
+            .unwrap_or("-");
+        AuditKey(format!(
+            "{}#{about}#{}#{unique}",
+            sortable_timestamp(entry.at),
+            entry.event
+        ))
+    }
+
+    /// A key as stored, or `None` when it is not one (a tampered cursor).
+    pub fn from_stored(text: &str) -> Option<AuditKey> {
+        let time = text.get(..20)?;
+        (text.len() <= 256
+            && text.as_bytes().get(20) == Some(&b'#')
+            && time.parse::<Timestamp>().is_ok())
+        .then(|| AuditKey(text.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.
@@ -251,6 +342,9 @@ pub struct Template {
     pub name: String,
     pub kind: MessageKind,
     pub text: String,
+    /// Bumped by every change: the `ETag` that keeps two admins from overwriting each other.
+    #[serde(default)]
+    pub version: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -269,6 +363,9 @@ pub struct Chat {
     pub title: String,
     pub kind: ChatKind,
     pub link: String,
+    /// Bumped by every change, as a template's.
+    #[serde(default)]
+    pub version: u64,
 }
 
 /// Timestamps as stored in sort keys: whole seconds, UTC, fixed width, so they sort as text.

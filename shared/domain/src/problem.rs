@@ -29,11 +29,13 @@ impl DomainError {
             | DomainError::InvalidEmail(_)
             | DomainError::InvalidId(_)
             | DomainError::InvalidBody { .. }
-            | DomainError::InvalidParameter { .. } => 400,
+            | DomainError::InvalidParameter { .. }
+            | DomainError::InvalidField { .. } => 400,
             DomainError::UnsupportedFileType { .. } => 415,
             DomainError::BasicTooLong { .. }
             | DomainError::SecureTooLong { .. }
             | DomainError::EmptyMessage
+            | DomainError::TemplateTooLong { .. }
             | DomainError::Template(_)
             | DomainError::AttachmentsOnBasic
             | DomainError::SecureTemplateOnBasic
@@ -47,7 +49,12 @@ impl DomainError {
             DomainError::SendInProgress
             | DomainError::SendUnfinished
             | DomainError::OptedOut
-            | DomainError::NotUnclear => 409,
+            | DomainError::NotUnclear
+            | DomainError::SmsNumberTaken
+            | DomainError::IntegrationClientTaken
+            | DomainError::NameTaken { .. } => 409,
+            DomainError::StaleVersion { .. } => 412,
+            DomainError::VersionRequired { .. } => 428,
             DomainError::SmsFailed => 502,
             DomainError::Dependency(_) => 502,
         }
@@ -64,9 +71,18 @@ impl DomainError {
             DomainError::InvalidId(_) => ("invalid-id", "Invalid id"),
             DomainError::InvalidBody { .. } => ("invalid-body", "Invalid request body"),
             DomainError::InvalidParameter { .. } => ("invalid-parameter", "Invalid parameter"),
+            DomainError::InvalidField { .. } => ("invalid-field", "Invalid field"),
+            DomainError::SmsNumberTaken => ("sms-number-taken", "SMS number already in use"),
+            DomainError::NameTaken { .. } => ("name-taken", "Name already in use"),
+            DomainError::IntegrationClientTaken => {
+                ("integration-client-taken", "Client bound to another clinic")
+            }
+            DomainError::StaleVersion { .. } => ("stale-version", "Changed since read"),
+            DomainError::VersionRequired { .. } => ("if-match-required", "If-Match required"),
             DomainError::BasicTooLong { .. } => ("basic-too-long", "Basic message too long"),
             DomainError::SecureTooLong { .. } => ("secure-too-long", "Secure message too long"),
             DomainError::EmptyMessage => ("empty-message", "Empty message"),
+            DomainError::TemplateTooLong { .. } => ("template-too-long", "Template too long"),
             DomainError::Template(_) => ("template-invalid", "Template cannot be filled"),
             DomainError::AttachmentsOnBasic => {
                 ("attachments-on-basic", "Files need a secure message")

@@ -92,6 +92,20 @@ pub struct TemplateValues {
 }
 
 impl TemplateValues {
+    /// The shortest values a template can be filled with at `clinic_name`: one-letter names,
+    /// the shortest date and time as written (`Friday, May 1, 2026`, `1:00 AM`). A template
+    /// too long with these is too long for every appointment.
+    pub fn shortest(clinic_name: &str) -> TemplateValues {
+        TemplateValues {
+            patient_first_name: "A".to_owned(),
+            patient_last_name: "B".to_owned(),
+            clinic_name: clinic_name.to_owned(),
+            appointment_date: "Friday, May 1, 2026".to_owned(),
+            appointment_time: "1:00 AM".to_owned(),
+            provider_name: "C".to_owned(),
+        }
+    }
+
     /// The value `placeholder` is filled with.
     pub fn get(&self, placeholder: Placeholder) -> &str {
         match placeholder {
@@ -463,5 +477,19 @@ mod tests {
         let midnight = at_time(at("2026-01-05T00:00:00Z"), &utc);
         assert_eq!(midnight.appointment_time, "12:00 AM");
         assert_eq!(midnight.appointment_date, "Monday, January 5, 2026");
+    }
+
+    #[test]
+    fn the_shortest_values_are_no_longer_than_any_date_and_time_as_written() {
+        let shortest = TemplateValues::shortest("Clinic");
+        let zone = TimeZone::get("America/Vancouver").unwrap();
+        let mut at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let end: Timestamp = "2029-01-01T00:00:00Z".parse().unwrap();
+        while at < end {
+            let written = StartAsWritten::of(at, &zone);
+            assert!(written.date.chars().count() >= shortest.appointment_date.chars().count());
+            assert!(written.time.chars().count() >= shortest.appointment_time.chars().count());
+            at += jiff::SignedDuration::from_mins(7 * 60 + 13);
+        }
     }
 }

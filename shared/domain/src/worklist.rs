@@ -10,10 +10,10 @@ use crate::{
     appointment_status::AppointmentStatus,
     caller::Caller,
     error::DomainError,
-    ids::{AppointmentId, ClinicId},
+    ids::AppointmentId,
     model::AuditEntry,
     ports::{AuditLog, Cleared, Clock, UnclearWorklist, WorklistEntry, WorklistKey, WorklistQuery},
-    search::{Cursor, parse_limit},
+    search::{Cursor, parse_limit, parse_time},
 };
 
 /// A validated read of the worklist: the replies' window, the page's size, and where the
@@ -30,18 +30,6 @@ fn invalid(parameter: &'static str, reason: &str) -> DomainError {
     DomainError::InvalidParameter {
         parameter,
         reason: reason.to_owned(),
-    }
-}
-
-fn time(parameter: &'static str, text: Option<&str>) -> Result<Option<Timestamp>, DomainError> {
-    match text.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => text.parse().map(Some).map_err(|_| {
-            invalid(
-                parameter,
-                "must be a time in RFC 3339, e.g. 2026-12-01T08:00:00Z or 2026-12-01T00:00:00-08:00",
-            )
-        }),
     }
 }
 
@@ -62,8 +50,8 @@ impl WorklistRequest {
                 "must be Unclear: the list holds the appointments a patient replied to",
             ));
         }
-        let from = time("from", from)?.unwrap_or(Timestamp::UNIX_EPOCH);
-        let to = time("to", to)?.unwrap_or(now);
+        let from = parse_time("from", from)?.unwrap_or(Timestamp::UNIX_EPOCH);
+        let to = parse_time("to", to)?.unwrap_or(now);
         if from > to {
             return Err(invalid("from", "is after to: swap them, or leave one out"));
         }
@@ -111,9 +99,10 @@ impl Worklist {
     /// `GET /appointments?status=Unclear`: one Query of the worklist's index per page.
     pub async fn page(
         &self,
-        clinic: &ClinicId,
+        caller: &Caller,
         request: &WorklistRequest,
     ) -> Result<WorklistResult, DomainError> {
+        let clinic = &caller.clinic_id;
         // One more than asked, to know whether there is a next page.
         let mut page = self
             .store
@@ -140,6 +129,21 @@ impl Worklist {
                 })
             })
             .flatten();
+        // Each patient listed is a read of patient data, recorded before it is answered.
+        let read: Vec<AuditEntry> = page
+            .entries
+            .iter()
+            .map(|entry| AuditEntry {
+                route: Some("GET /appointments".to_owned()),
+                staff_user: Some(caller.user.clone()),
+                patient_id: Some(entry.patient.id.clone()),
+                appointment_id: Some(entry.appointment.id.clone()),
+                ..AuditEntry::new(clinic.clone(), self.clock.now(), "worklist-read", "listed")
+            })
+            .collect();
+        if !read.is_empty() {
+            self.audit.append_all(&read).await?;
+        }
         tracing::info!(clinic_id = %clinic, results = page.entries.len(), "worklist read");
         Ok(WorklistResult {
             entries: page.entries,
@@ -167,15 +171,15 @@ impl Worklist {
         };
         self.audit
             .record(&AuditEntry {
-                clinic_id: caller.clinic_id.clone(),
-                at: self.clock.now(),
-                event: "unclear-cleared".into(),
-                message_id: None,
-                reference: None,
+                route: Some("POST /appointments/{appointmentId}/clear-unclear".to_owned()),
                 appointment_id: Some(id.clone()),
                 staff_user: Some(caller.user.clone()),
-                kind: None,
-                outcome: status.as_str().to_owned(),
+                ..AuditEntry::new(
+                    caller.clinic_id.clone(),
+                    self.clock.now(),
+                    "unclear-cleared",
+                    status.as_str(),
+                )
             })
             .await;
         tracing::info!(clinic_id = %caller.clinic_id, appointment_id = %id, "unclear cleared");

@@ -4,6 +4,8 @@
 
 pub mod appointment_store;
 pub mod audit_log;
+pub mod audit_trail;
+pub mod clinic_admin;
 pub mod clinic_store;
 pub mod emr_records;
 pub mod import_store;
@@ -17,14 +19,14 @@ pub mod worklist;
 
 use async_trait::async_trait;
 use aws::dynamodb::DynamoStore;
-use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{
     fakes::MemoryStore,
     ids::ClinicId,
     model::AuditEntry,
     ports::{
-        AppointmentStore, AuditLog, ClinicStore, EmrRecords, ImportStore, InboundLog, MessageStore,
-        PatientDirectory, SendStore, UnclearWorklist, UnlockStore,
+        AppointmentStore, AuditFilter, AuditLog, AuditQuery, AuditTrail, ClinicAdmin, ClinicStore,
+        EmrRecords, ImportStore, InboundLog, MessageStore, PatientDirectory, SendStore,
+        UnclearWorklist, UnlockStore,
     },
 };
 
@@ -37,6 +39,8 @@ pub trait StorePorts:
     + PatientDirectory
     + MessageStore
     + AuditLog
+    + AuditTrail
+    + ClinicAdmin
     + UnlockStore
     + InboundLog
     + SendStore
@@ -52,6 +56,8 @@ impl<T> StorePorts for T where
         + PatientDirectory
         + MessageStore
         + AuditLog
+        + AuditTrail
+        + ClinicAdmin
         + UnlockStore
         + InboundLog
         + SendStore
@@ -61,16 +67,37 @@ impl<T> StorePorts for T where
 {
 }
 
-/// A store under contract test, with the one read no port offers: the audit trail (only
-/// the privacy officer's route reads it, outside these ports).
+/// A store under contract test.
 #[async_trait]
 pub trait StoreUnderTest: Send + Sync {
     type Store: StorePorts;
 
     fn store(&self) -> &Self::Store;
 
-    /// The clinic's audit entries, in no particular order.
-    async fn audit_trail(&self, clinic: &ClinicId) -> Vec<AuditEntry>;
+    /// The clinic's audit entries of all time, newest first, as the trail reads them.
+    async fn audit_trail(&self, clinic: &ClinicId) -> Vec<AuditEntry> {
+        let mut query = AuditQuery {
+            clinic: clinic.clone(),
+            from: jiff::Timestamp::UNIX_EPOCH,
+            to: "2100-01-01T00:00:00Z".parse().expect("a timestamp"),
+            filter: AuditFilter::default(),
+            after: None,
+            limit: 100,
+        };
+        let mut entries = Vec::new();
+        loop {
+            let page = self
+                .store()
+                .audit_page(&query)
+                .await
+                .expect("the trail is read");
+            entries.extend(page.records.into_iter().map(|record| record.entry));
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => return entries,
+            }
+        }
+    }
 }
 
 /// The in-memory fake, with the PHI guard watching the test like [`TestStack`] does.
@@ -101,14 +128,6 @@ impl StoreUnderTest for MemoryUnderTest {
     fn store(&self) -> &MemoryStore {
         &self.store
     }
-
-    async fn audit_trail(&self, clinic: &ClinicId) -> Vec<AuditEntry> {
-        self.store
-            .audit()
-            .into_iter()
-            .filter(|entry| &entry.clinic_id == clinic)
-            .collect()
-    }
 }
 
 /// The DynamoDB adapter on this test's own tables.
@@ -118,26 +137,5 @@ impl StoreUnderTest for TestStack {
 
     fn store(&self) -> &DynamoStore {
         &self.store
-    }
-
-    async fn audit_trail(&self, clinic: &ClinicId) -> Vec<AuditEntry> {
-        let items = self
-            .stack
-            .clients
-            .dynamodb()
-            .query()
-            .table_name(&self.stack.config.tables.audit)
-            .key_condition_expression("pk = :pk")
-            .expression_attribute_values(":pk", AttributeValue::S(clinic.as_str().to_owned()))
-            .into_paginator()
-            .items()
-            .send()
-            .collect::<Result<Vec<_>, _>>()
-            .await
-            .expect("the audit table is queried");
-        items
-            .into_iter()
-            .map(|item| serde_dynamo::from_item(item).expect("an audit entry"))
-            .collect()
     }
 }

@@ -55,6 +55,8 @@ pub fn clinic(id: &str, number_suffix: u8) -> Clinic {
         sms_number: number(&format!("+1604555{:04}", 100 + u16::from(number_suffix))),
         phone: number("+16045550199"),
         unclear_response: DEFAULT_UNCLEAR_RESPONSE.into(),
+        help_response: String::new(),
+        default_language: Default::default(),
     }
 }
 
@@ -101,6 +103,7 @@ pub fn template(id: &str, text: &str) -> Template {
         name: format!("Template {id}"),
         kind: MessageKind::Basic,
         text: text.into(),
+        version: 1,
     }
 }
 
@@ -110,6 +113,7 @@ pub fn chat(id: &str) -> Chat {
         title: format!("Intake form {id}"),
         kind: ChatKind::Form,
         link: format!("https://forms.example/{id}"),
+        version: 1,
     }
 }
 
@@ -202,6 +206,8 @@ pub fn audit_entry(
         clinic_id: clinic.clone(),
         at,
         event: event.into(),
+        route: None,
+        patient_id: None,
         message_id: message.cloned(),
         reference: None,
         appointment_id: None,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use domain::{
     DomainError,
-    caller::{Caller, Role},
+    caller::{Caller, Operator, Role},
     ids::{ClinicId, IntegrationClientId, StaffUserId},
 };
 use lambda_http::{Request, RequestExt, request::RequestContext};
@@ -52,6 +52,20 @@ pub fn caller(request: &Request) -> Result<Caller, DomainError> {
         user,
         roles,
     })
+}
+
+/// The platform's operator calling `POST /clinics`: a signed-in user of the `operator`
+/// group, with or without a clinic.
+pub fn operator(request: &Request) -> Result<Operator, DomainError> {
+    let claims = claims(request)?;
+    let claim = |name: &str| claim(claims, name);
+    let user = claim(USER_CLAIM)
+        .and_then(|value| StaffUserId::parse(value).ok())
+        .ok_or(DomainError::Unauthenticated)?;
+    let roles: BTreeSet<Role> = groups(claim(GROUPS_CLAIM).unwrap_or_default())
+        .filter_map(Role::of_group)
+        .collect();
+    Operator::of(user, &roles)
 }
 
 /// The groups of a `cognito:groups` claim as API Gateway passes it (`[a b]`), or as a JSON

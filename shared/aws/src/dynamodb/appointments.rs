@@ -5,13 +5,11 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use aws_sdk_dynamodb::{
     operation::update_item::UpdateItemError,
-    types::{
-        AttributeValue, Delete, KeysAndAttributes, Put, PutRequest, TransactWriteItem, WriteRequest,
-    },
+    types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem},
 };
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, from_item, s, to_item, transact_put};
+use super::{DynamoStore, Item, batch_put, from_item, s, to_item, transact_put};
 use crate::sdk_failure;
 use domain::{
     appointment_status::AppointmentStatus,
@@ -230,30 +228,7 @@ impl DynamoStore {
             let item = PatientItem::next(clinic, patient, cards, None);
             writes.push((&self.tables.patients, to_item(&item, OP)?));
         }
-        for chunk in writes.chunks(25) {
-            let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
-            for (table, item) in chunk {
-                let put = PutRequest::builder()
-                    .set_item(Some(item.clone()))
-                    .build()
-                    .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
-                requests
-                    .entry((*table).to_owned())
-                    .or_default()
-                    .push(WriteRequest::builder().put_request(put).build());
-            }
-            while !requests.is_empty() {
-                let output = self
-                    .client
-                    .batch_write_item()
-                    .set_request_items(Some(requests))
-                    .send()
-                    .await
-                    .map_err(sdk_failure("dynamodb", OP))?;
-                requests = output.unprocessed_items.unwrap_or_default();
-            }
-        }
-        Ok(())
+        batch_put(&self.client, writes, OP).await
     }
 
     /// The patient with the version that every write of it bumps.

@@ -10,10 +10,10 @@ use domain::{
     ids::{ChatId, ClinicId, IntegrationClientId, TemplateId},
     model::{Chat, Clinic, Template},
     phone::PhoneNumber,
-    ports::ClinicStore,
+    ports::{ClinicStore, LibraryItem},
 };
 
-const PROFILE: &str = "PROFILE";
+pub(crate) const PROFILE: &str = "PROFILE";
 const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 const CHAT_PREFIX: &str = "CHAT#";
 /// Opt-outs are items of the clinic's partition: `OPTOUT#<E.164>`.
@@ -24,26 +24,47 @@ const INTEGRATION_PREFIX: &str = "INTEGRATION#";
 const INTEGRATION_CLINIC: &str = "CLINIC";
 
 #[derive(Serialize, Deserialize)]
-struct IntegrationItem {
+pub(crate) struct IntegrationItem {
     pk: String,
     sk: String,
     clinic_id: ClinicId,
 }
 
+impl IntegrationItem {
+    pub(crate) fn new(client: &IntegrationClientId, clinic: &ClinicId) -> IntegrationItem {
+        IntegrationItem {
+            pk: format!("{INTEGRATION_PREFIX}{client}"),
+            sk: INTEGRATION_CLINIC.to_owned(),
+            clinic_id: clinic.clone(),
+        }
+    }
+}
+
 #[derive(Serialize, Deserialize)]
-struct ClinicItem {
+pub(crate) struct ClinicItem {
     pk: String,
     sk: String,
     /// Key of the `by_number` index: replies are matched to clinics by it.
     number: String,
     #[serde(flatten)]
-    clinic: Clinic,
+    pub(crate) clinic: Clinic,
+}
+
+impl ClinicItem {
+    pub(crate) fn new(clinic: &Clinic) -> ClinicItem {
+        ClinicItem {
+            pk: clinic.id.as_str().to_owned(),
+            sk: PROFILE.to_owned(),
+            number: clinic.sms_number.as_e164().to_owned(),
+            clinic: clinic.clone(),
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct Entry<T> {
-    pk: String,
-    sk: String,
+    pub(crate) pk: String,
+    pub(crate) sk: String,
     #[serde(flatten)]
     pub(crate) value: T,
 }
@@ -61,6 +82,21 @@ pub(crate) fn opt_out_sort_key(number: &PhoneNumber) -> String {
 }
 
 impl DynamoStore {
+    /// Writes all of `writes` or none: one TransactWriteItems.
+    async fn write_all(
+        &self,
+        writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
+        operation: &'static str,
+    ) -> Result<(), DependencyError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(writes))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", operation))?;
+        Ok(())
+    }
+
     async fn put_clinic_item<T: Serialize + Sync>(
         &self,
         value: &T,
@@ -118,13 +154,8 @@ impl DynamoStore {
 #[async_trait]
 impl ClinicStore for DynamoStore {
     async fn put_clinic(&self, clinic: &Clinic) -> Result<(), DependencyError> {
-        let item = ClinicItem {
-            pk: clinic.id.as_str().to_owned(),
-            sk: PROFILE.to_owned(),
-            number: clinic.sms_number.as_e164().to_owned(),
-            clinic: clinic.clone(),
-        };
-        self.put_clinic_item(&item, "PutClinic").await
+        let writes = self.clinic_writes(clinic, None)?;
+        self.write_all(writes, "PutClinic").await
     }
 
     async fn get_clinic(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
@@ -173,12 +204,9 @@ impl ClinicStore for DynamoStore {
         clinic: &ClinicId,
         template: &Template,
     ) -> Result<(), DependencyError> {
-        let entry = Entry {
-            pk: clinic.as_str().to_owned(),
-            sk: template_sort_key(&template.id),
-            value: template.clone(),
-        };
-        self.put_clinic_item(&entry, "PutTemplate").await
+        let item = LibraryItem::Template(template.clone());
+        let writes = self.library_writes(clinic, &item, None)?;
+        self.write_all(writes, "PutTemplate").await
     }
 
     async fn list_templates(&self, clinic: &ClinicId) -> Result<Vec<Template>, DependencyError> {
@@ -187,12 +215,9 @@ impl ClinicStore for DynamoStore {
     }
 
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
-        let entry = Entry {
-            pk: clinic.as_str().to_owned(),
-            sk: chat_sort_key(&chat.id),
-            value: chat.clone(),
-        };
-        self.put_clinic_item(&entry, "PutChat").await
+        let item = LibraryItem::Chat(chat.clone());
+        let writes = self.library_writes(clinic, &item, None)?;
+        self.write_all(writes, "PutChat").await
     }
 
     async fn list_chats(&self, clinic: &ClinicId) -> Result<Vec<Chat>, DependencyError> {
@@ -268,12 +293,11 @@ impl ClinicStore for DynamoStore {
         client: &IntegrationClientId,
         clinic: &ClinicId,
     ) -> Result<(), DependencyError> {
-        let item = IntegrationItem {
-            pk: format!("{INTEGRATION_PREFIX}{client}"),
-            sk: INTEGRATION_CLINIC.to_owned(),
-            clinic_id: clinic.clone(),
-        };
-        self.put_clinic_item(&item, "PutIntegrationClient").await
+        self.put_clinic_item(
+            &IntegrationItem::new(client, clinic),
+            "PutIntegrationClient",
+        )
+        .await
     }
 
     async fn clinic_of_integration_client(

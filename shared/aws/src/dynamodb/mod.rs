@@ -1,6 +1,8 @@
 //! DynamoDB adapters: the stores of clinics, patients, appointments and messages.
 
 mod appointments;
+mod audit;
+mod clinic_admin;
 mod clinics;
 mod emr_records;
 mod imports;
@@ -63,6 +65,73 @@ pub(crate) fn transact_put(
         .build()
         .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// Whether the transaction was cancelled because its write at `index` failed its condition.
+pub(crate) fn transaction_condition_failed<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+    index: usize,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
+            cancelled
+                .cancellation_reasons()
+                .get(index)
+                .and_then(|reason| reason.code())
+                == Some("ConditionalCheckFailed")
+        }
+        _ => false,
+    }
+}
+
+/// Puts every item with BatchWriteItem, 25 a request, again for what DynamoDB left
+/// unprocessed (after a short pause, as throttling asks).
+pub(crate) async fn batch_put(
+    client: &aws_sdk_dynamodb::Client,
+    writes: Vec<(&str, Item)>,
+    operation: &'static str,
+) -> Result<(), DependencyError> {
+    use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
+    const ATTEMPTS: u32 = 8;
+    for chunk in writes.chunks(25) {
+        let mut requests: HashMap<String, Vec<WriteRequest>> = HashMap::new();
+        for (table, item) in chunk {
+            let put = PutRequest::builder()
+                .set_item(Some(item.clone()))
+                .build()
+                .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
+            requests
+                .entry((*table).to_owned())
+                .or_default()
+                .push(WriteRequest::builder().put_request(put).build());
+        }
+        let mut attempt = 0;
+        while !requests.is_empty() {
+            if attempt == ATTEMPTS {
+                return Err(DependencyError::new(
+                    "dynamodb",
+                    operation,
+                    "UnprocessedItems",
+                ));
+            }
+            if attempt > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(25 << attempt)).await;
+            }
+            attempt += 1;
+            let output = client
+                .batch_write_item()
+                .set_request_items(Some(requests))
+                .send()
+                .await
+                .map_err(crate::sdk_failure("dynamodb", operation))?;
+            requests = output.unprocessed_items.unwrap_or_default();
+        }
+    }
+    Ok(())
 }
 
 /// Every item a Query matches, page after page, as `T`.

@@ -1,23 +1,17 @@
-//! The requests table (idempotency keys of sends, inbound SMS ids) and the append-only
-//! audit table.
+//! The requests table: idempotency keys of sends, inbound SMS ids.
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
-
-use super::{DynamoStore, NEW_ONLY, from_item, s, to_item, transact_put};
+use super::{DynamoStore, from_item, s, to_item};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     idempotency::{IDEMPOTENCY_WINDOW, ScopedIdempotencyKey},
     inbound_sms::INBOUND_CLAIM_LEASE,
-    model::{AuditEntry, sortable_timestamp},
-    ports::{
-        AuditLog, IdempotencyRecord, InboundClaim, InboundLog, InboundProgress, StoredResponse,
-    },
+    ports::{IdempotencyRecord, InboundClaim, InboundLog, InboundProgress, StoredResponse},
 };
 
 /// A send's idempotency key: claimed before the SMS goes out, answered (or deleted, to
@@ -67,69 +61,6 @@ impl RequestItem {
                 _ => None,
             },
         })
-    }
-}
-
-#[derive(Serialize)]
-struct AuditItem<'a> {
-    pk: &'a str,
-    sk: String,
-    #[serde(flatten)]
-    entry: &'a AuditEntry,
-}
-
-impl<'a> AuditItem<'a> {
-    fn new(entry: &'a AuditEntry) -> Self {
-        // Entries alike to the second (two wrong PHNs typed within one second) are all
-        // kept: a random suffix makes every key new, so the write's condition only ever
-        // guards against overwriting, never refuses an entry.
-        let unique: [u8; 8] = domain::random::bytes(&crate::system::OsRandom);
-        let unique: String = unique.iter().map(|b| format!("{b:02x}")).collect();
-        AuditItem {
-            pk: entry.clinic_id.as_str(),
-            sk: format!(
-                "{}#{}#{}#{unique}",
-                sortable_timestamp(entry.at),
-                entry
-                    .message_id
-                    .as_ref()
-                    .map(|id| id.as_str())
-                    .or(entry.reference.as_deref())
-                    .unwrap_or("-"),
-                entry.event
-            ),
-            entry,
-        }
-    }
-}
-
-/// An audit entry as one write of a transaction: entries are only ever added.
-pub(crate) fn audit_put(
-    table: &str,
-    entry: &AuditEntry,
-) -> Result<TransactWriteItem, DependencyError> {
-    const OP: &str = "AppendAudit";
-    transact_put(
-        table,
-        to_item(&AuditItem::new(entry), OP)?,
-        Some(NEW_ONLY),
-        OP,
-    )
-}
-
-#[async_trait]
-impl AuditLog for DynamoStore {
-    async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError> {
-        const OP: &str = "AppendAudit";
-        self.client
-            .put_item()
-            .table_name(&self.tables.audit)
-            .set_item(Some(to_item(&AuditItem::new(entry), OP)?))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        Ok(())
     }
 }
 

@@ -4,19 +4,19 @@
 use std::collections::HashMap;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{
-    operation::transact_write_items::TransactWriteItemsError,
-    types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update},
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update,
 };
 
 use super::{
     DynamoStore, Item, NEW_ONLY,
     appointments::AppointmentItem,
+    audit::audit_put,
     clinics::{Entry, chat_sort_key, opt_out_sort_key, template_sort_key},
     from_item,
     messages::{MessageItem, outcome_update},
-    requests::{RequestItem, audit_put},
-    s, to_item, transact_put,
+    requests::RequestItem,
+    s, to_item, transact_put, transaction_condition_failed,
     unlock::UnlockItem,
 };
 use crate::sdk_failure;
@@ -244,16 +244,7 @@ impl SendStore for DynamoStore {
             Err(error) => error,
         };
         // Which condition failed: the key's (0), the opt-out's (1) or the patient's (2).
-        let failed = |index: usize| match error.as_service_error() {
-            Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => {
-                cancelled
-                    .cancellation_reasons()
-                    .get(index)
-                    .and_then(|reason| reason.code())
-                    == Some("ConditionalCheckFailed")
-            }
-            _ => false,
-        };
+        let failed = |index: usize| transaction_condition_failed(&error, index);
         if failed(0) {
             return Ok(BeginOutcome::KeyTaken(
                 self.request_record(begin.idempotency_key, now).await?,

@@ -1,5 +1,6 @@
 //! In-memory adapters for fast unit tests of the rules. Never used by the Lambdas.
 
+mod admin;
 mod blob;
 mod clock;
 mod keys;

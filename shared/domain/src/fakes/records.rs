@@ -27,6 +27,8 @@ pub fn clinic() -> Clinic {
         sms_number: PhoneNumber::parse("+12505550100").expect("a valid number"),
         phone: PhoneNumber::parse("+12505550101").expect("a valid number"),
         unclear_response: "Call us.".into(),
+        help_response: String::new(),
+        default_language: Default::default(),
     }
 }
 

@@ -31,48 +31,52 @@ use crate::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
         Cleared, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords,
         FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore,
-        InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
-        PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore, StoredAppointment,
-        StoredPatient, SyncBatch, UnclearWorklist, UnlockState, UnlockStore, WorklistEntry,
-        WorklistKey, WorklistPage, WorklistQuery,
+        InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageMatch, MessageStore,
+        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
+        StoredAppointment, StoredPatient, SyncBatch, UnclearWorklist, UnlockState, UnlockStore,
+        WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
 };
 
 #[derive(Debug, Default)]
-struct Tables {
-    clinics: BTreeMap<String, Clinic>,
-    templates: BTreeMap<(String, String), Template>,
-    chats: BTreeMap<(String, String), Chat>,
-    patients: BTreeMap<(String, String), Patient>,
+pub(super) struct Tables {
+    pub(super) clinics: BTreeMap<String, Clinic>,
+    pub(super) templates: BTreeMap<(String, String), Template>,
+    pub(super) chats: BTreeMap<(String, String), Chat>,
+    pub(super) patients: BTreeMap<(String, String), Patient>,
     /// Bumped on every write of a patient.
-    patient_versions: BTreeMap<(String, String), u64>,
+    pub(super) patient_versions: BTreeMap<(String, String), u64>,
     /// The patient as each appointment last saw them (what a send reads first).
-    appointment_patients: BTreeMap<(String, String), PatientRecord>,
-    appointments: BTreeMap<(String, String), Appointment>,
-    cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
-    lookup: BTreeMap<LookupKey, DirectoryEntry>,
-    messages: BTreeMap<(String, String), Vec<SentMessage>>,
-    recorded: BTreeMap<String, NewMessage>,
-    unlocks: BTreeMap<String, UnlockState>,
-    inbound: BTreeMap<String, (bool, jiff::Timestamp, InboundProgress)>,
-    opted_out: BTreeSet<(String, String)>,
-    audit: Vec<AuditEntry>,
+    pub(super) appointment_patients: BTreeMap<(String, String), PatientRecord>,
+    pub(super) appointments: BTreeMap<(String, String), Appointment>,
+    pub(super) cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
+    pub(super) lookup: BTreeMap<LookupKey, DirectoryEntry>,
+    pub(super) messages: BTreeMap<(String, String), Vec<SentMessage>>,
+    pub(super) recorded: BTreeMap<String, NewMessage>,
+    pub(super) unlocks: BTreeMap<String, UnlockState>,
+    pub(super) inbound: BTreeMap<String, (bool, jiff::Timestamp, InboundProgress)>,
+    pub(super) opted_out: BTreeSet<(String, String)>,
+    pub(super) audit: Vec<AuditEntry>,
     /// Idempotency keys and what their requests left.
-    requests: BTreeMap<ScopedIdempotencyKey, IdempotencyRecord>,
+    pub(super) requests: BTreeMap<ScopedIdempotencyKey, IdempotencyRecord>,
     /// The EMR's update order of each patient and appointment written by a sync.
-    patient_orders: BTreeMap<(String, String), UpdateOrder>,
-    appointment_orders: BTreeMap<(String, String), UpdateOrder>,
+    pub(super) patient_orders: BTreeMap<(String, String), UpdateOrder>,
+    pub(super) appointment_orders: BTreeMap<(String, String), UpdateOrder>,
     /// The version of each appointment written by a sync, and the EMR's status of it.
-    appointment_versions: BTreeMap<(String, String), u64>,
-    languages: BTreeMap<(String, String), Language>,
-    integration_clients: BTreeMap<String, ClinicId>,
-    imports: BTreeMap<(String, String), ImportRecord>,
+    pub(super) appointment_versions: BTreeMap<(String, String), u64>,
+    pub(super) languages: BTreeMap<(String, String), Language>,
+    pub(super) integration_clients: BTreeMap<String, ClinicId>,
+    pub(super) imports: BTreeMap<(String, String), ImportRecord>,
     /// The EMR's status of each appointment, beside an `Unclear` shown status.
-    emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
+    pub(super) emr_statuses: BTreeMap<(String, String), AppointmentStatus>,
     /// Each `Unclear` appointment's place on the worklist.
-    unclear: BTreeMap<(String, String), WorklistKey>,
+    pub(super) unclear: BTreeMap<(String, String), WorklistKey>,
+    /// The guards of the adapters: which clinic holds each SMS number (E.164), and which
+    /// item holds each name of a clinic's library (`TEMPLATE#<name key>`).
+    pub(super) sms_numbers: BTreeMap<String, ClinicId>,
+    pub(super) library_names: BTreeMap<(String, String), String>,
 }
 
 impl Tables {
@@ -107,7 +111,7 @@ impl Tables {
 
 #[derive(Debug, Default)]
 pub struct MemoryStore {
-    tables: Mutex<Tables>,
+    pub(super) tables: Mutex<Tables>,
 }
 
 impl MemoryStore {
@@ -153,12 +157,12 @@ impl MemoryStore {
     }
 }
 
-fn key(clinic: &ClinicId, id: &str) -> (String, String) {
+pub(super) fn key(clinic: &ClinicId, id: &str) -> (String, String) {
     (clinic.as_str().to_owned(), id.to_owned())
 }
 
 /// A time as DynamoDB keeps it (epoch seconds or sortable text): to the whole second.
-fn to_second(at: jiff::Timestamp) -> jiff::Timestamp {
+pub(super) fn to_second(at: jiff::Timestamp) -> jiff::Timestamp {
     jiff::Timestamp::from_second(at.as_second()).expect("a timestamp's own seconds")
 }
 
@@ -174,6 +178,9 @@ impl ClinicStore for MemoryStore {
         tables
             .clinics
             .insert(clinic.id.as_str().to_owned(), clinic.clone());
+        tables
+            .sms_numbers
+            .insert(clinic.sms_number.as_e164().to_owned(), clinic.id.clone());
         Ok(())
     }
 
@@ -205,6 +212,7 @@ impl ClinicStore for MemoryStore {
         template: &Template,
     ) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        tables.hold_name(clinic, &LibraryItem::Template(template.clone()));
         tables
             .templates
             .insert(key(clinic, template.id.as_str()), template.clone());
@@ -223,6 +231,7 @@ impl ClinicStore for MemoryStore {
 
     async fn put_chat(&self, clinic: &ClinicId, chat: &Chat) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        tables.hold_name(clinic, &LibraryItem::Chat(chat.clone()));
         tables
             .chats
             .insert(key(clinic, chat.id.as_str()), chat.clone());
@@ -464,6 +473,15 @@ impl AuditLog for MemoryStore {
             .expect("store lock")
             .audit
             .push(entry.clone());
+        Ok(())
+    }
+
+    async fn append_all(&self, entries: &[AuditEntry]) -> Result<(), DependencyError> {
+        self.tables
+            .lock()
+            .expect("store lock")
+            .audit
+            .extend_from_slice(entries);
         Ok(())
     }
 }

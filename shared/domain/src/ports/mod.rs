@@ -1,7 +1,9 @@
 //! The domain's view of the outside world: one trait per outside thing. AWS adapters and
 //! in-memory fakes implement them.
 
+mod audit_trail;
 mod blob;
+mod clinic_admin;
 mod clock;
 mod emr_records;
 mod imports;
@@ -11,7 +13,11 @@ mod sms;
 mod store;
 mod worklist;
 
+pub use audit_trail::{AuditFilter, AuditPage, AuditQuery, AuditRecord, AuditTrail};
 pub use blob::{BlobInfo, BlobStore, PresignedUpload};
+pub use clinic_admin::{
+    ClinicAdmin, ClinicCreated, LibraryItem, LibraryKind, LibraryWrite, SettingsChange,
+};
 pub use clock::Clock;
 pub use emr_records::{
     AppointmentSync, AppointmentWrite, BatchPlan, BatchSynced, EmrRecords, MAX_TRANSACTION_ITEMS,

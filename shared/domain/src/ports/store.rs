@@ -184,6 +184,10 @@ pub trait MessageStore: Send + Sync {
 pub trait AuditLog: Send + Sync {
     async fn append(&self, entry: &AuditEntry) -> Result<(), DependencyError>;
 
+    /// Appends every entry (a staff read of many patients is one entry per patient), all
+    /// before the read is answered: a read that cannot be audited is not answered.
+    async fn append_all(&self, entries: &[AuditEntry]) -> Result<(), DependencyError>;
+
     /// Appends, and logs (ids only) when it cannot: what was audited already happened, so
     /// a failed audit write does not undo or fail it.
     async fn record(&self, entry: &AuditEntry) {

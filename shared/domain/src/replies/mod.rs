@@ -11,11 +11,11 @@ use crate::{
     error::DependencyError,
     ids::MessageId,
     inbound_sms::InboundSms,
-    model::{AuditEntry, Clinic, DEFAULT_UNCLEAR_RESPONSE},
+    model::{AuditEntry, Clinic},
     opt_outs,
     ports::{
-        AppointmentStore, AuditLog, ClinicStore, Clock, InboundClaim, InboundLog, MessageMatch,
-        MessageStore, OutboundSms, SmsSender,
+        AppointmentStore, AuditLog, ClinicStore, Clock, InboundClaim, InboundLog, InboundProgress,
+        MessageMatch, MessageStore, OutboundSms, SmsSender,
     },
 };
 
@@ -125,17 +125,17 @@ impl ReplyHandler {
                         .set_opted_out(&clinic.id, &sms.from, false)
                         .await?
                 }
-                Keyword::Help => {}
+                Keyword::Help => {
+                    self.answer_once(&clinic, sms, &mut progress, clinic.help_reply())
+                        .await?;
+                }
             }
             self.record(&clinic, sms, None, &format!("{word:?}").to_lowercase())
                 .await;
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::Keyword(word));
         }
-        let Some(MessageMatch {
-            message_id,
-            appointment_id,
-        }) = self
+        let Some(matched) = self
             .messages
             .latest_message_to(&clinic.id, &sms.from, now - MATCH_WINDOW)
             .await?
@@ -148,12 +148,12 @@ impl ReplyHandler {
             // bring it back, so the reply is still answered.
             if !self
                 .appointments
-                .mark_unclear(&clinic.id, &appointment_id, now)
+                .mark_unclear(&clinic.id, &matched.appointment_id, now)
                 .await?
             {
                 tracing::warn!(
                     inbound_message_id = %sms.inbound_message_id,
-                    message_id = %message_id,
+                    message_id = %matched.message_id,
                     "the replied-to appointment is gone; no status set"
                 );
             }
@@ -162,39 +162,51 @@ impl ReplyHandler {
                 .record_progress(&sms.inbound_message_id, progress)
                 .await?;
         }
-        // A retry that finds the auto-reply sent asks nothing more.
-        let auto_reply = progress.reply_sent
-            || !opt_outs::is_opted_out(
-                self.clinics.as_ref(),
-                self.sms.as_ref(),
-                &clinic.id,
-                &sms.from,
-            )
+        let auto_reply = self
+            .answer_once(&clinic, sms, &mut progress, clinic.unclear_reply())
             .await?;
-        if !progress.reply_sent && auto_reply {
-            let text = match clinic.unclear_response.trim() {
-                "" => DEFAULT_UNCLEAR_RESPONSE.to_owned(),
-                text => text.to_owned(),
-            };
-            self.sms
-                .send(&OutboundSms {
-                    to: sms.from.clone(),
-                    from: clinic.sms_number.clone(),
-                    body: text,
-                })
-                .await?;
-            progress.reply_sent = true;
-            self.inbound
-                .record_progress(&sms.inbound_message_id, progress)
-                .await?;
-        }
-        self.record(&clinic, sms, Some(&message_id), "unclear")
-            .await;
+        self.record(&clinic, sms, Some(&matched), "unclear").await;
         self.inbound.finish_inbound(&sms.inbound_message_id).await?;
         Ok(ReplyOutcome::Unclear {
-            message_id,
+            message_id: matched.message_id,
             auto_reply,
         })
+    }
+
+    /// Sends `text` back to the patient once per inbound SMS, unless they opted out;
+    /// whether it was (or had been) sent. A retry that finds it sent asks nothing more.
+    async fn answer_once(
+        &self,
+        clinic: &Clinic,
+        sms: &InboundSms,
+        progress: &mut InboundProgress,
+        text: &str,
+    ) -> Result<bool, DependencyError> {
+        if progress.reply_sent {
+            return Ok(true);
+        }
+        if opt_outs::is_opted_out(
+            self.clinics.as_ref(),
+            self.sms.as_ref(),
+            &clinic.id,
+            &sms.from,
+        )
+        .await?
+        {
+            return Ok(false);
+        }
+        self.sms
+            .send(&OutboundSms {
+                to: sms.from.clone(),
+                from: clinic.sms_number.clone(),
+                body: text.to_owned(),
+            })
+            .await?;
+        progress.reply_sent = true;
+        self.inbound
+            .record_progress(&sms.inbound_message_id, *progress)
+            .await?;
+        Ok(true)
     }
 
     /// The audit trail keeps ids and the outcome; never the reply's words or numbers.
@@ -202,20 +214,13 @@ impl ReplyHandler {
         &self,
         clinic: &Clinic,
         sms: &InboundSms,
-        message: Option<&MessageId>,
+        message: Option<&MessageMatch>,
         outcome: &str,
     ) {
-        let entry = AuditEntry {
-            clinic_id: clinic.id.clone(),
-            at: self.clock.now(),
-            event: "reply".to_owned(),
-            message_id: message.cloned(),
-            reference: Some(sms.inbound_message_id.clone()),
-            appointment_id: None,
-            staff_user: None,
-            kind: None,
-            outcome: outcome.to_owned(),
-        };
+        let mut entry = AuditEntry::new(clinic.id.clone(), self.clock.now(), "reply", outcome);
+        entry.message_id = message.map(|matched| matched.message_id.clone());
+        entry.appointment_id = message.map(|matched| matched.appointment_id.clone());
+        entry.reference = Some(sms.inbound_message_id.clone());
         self.audit.record(&entry).await;
     }
 }

@@ -5,7 +5,7 @@ use crate::{
     appointment_status::AppointmentStatus,
     ids::{AppointmentId, ClinicId},
     phone::PhoneNumber,
-    ports::AppointmentStore,
+    ports::{AppointmentStore, ClinicStore},
     send::tests::{World, world},
 };
 
@@ -150,7 +150,64 @@ async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
         AppointmentStatus::Booked,
         "keywords leave the status"
     );
-    assert_eq!(w.sms.sent().len(), 1, "no auto-reply to a keyword");
+    let sent = w.sms.sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "no auto-reply to STOP or START; HELP gets the help text"
+    );
+    assert_eq!(sent[1].body, crate::model::DEFAULT_HELP_RESPONSE);
+    assert_eq!(sent[1].to, phone);
+}
+
+#[tokio::test]
+async fn help_is_answered_with_the_clinics_help_text_once_and_never_to_an_opted_out_number() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    let help = reply("help-1", PATIENT, "HELP");
+    handler.handle(&help).await.unwrap();
+    handler.handle(&help).await.unwrap();
+    let sent = w.sms.sent();
+    assert_eq!(
+        sent.len(),
+        2,
+        "one message, one help answer however often SNS delivers it"
+    );
+    assert_eq!(
+        sent[1].body,
+        crate::model::DEFAULT_HELP_RESPONSE,
+        "the default when the clinic set none"
+    );
+
+    let clinic_id = ClinicId::parse("c1").unwrap();
+    let mut clinic = w.store.get_clinic(&clinic_id).await.unwrap().unwrap();
+    clinic.help_response = "Harbourview: call 250-555-0101. Reply STOP to opt out.".into();
+    w.store.put_clinic(&clinic).await.unwrap();
+    handler
+        .handle(&reply("help-2", PATIENT, "help"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sms.sent()[2].body,
+        "Harbourview: call 250-555-0101. Reply STOP to opt out."
+    );
+
+    handler
+        .handle(&reply("stop", PATIENT, "STOP"))
+        .await
+        .unwrap();
+    handler
+        .handle(&reply("help-3", PATIENT, "HELP"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sms.sent().len(),
+        3,
+        "an opted-out number gets nothing, HELP included"
+    );
 }
 
 #[tokio::test]

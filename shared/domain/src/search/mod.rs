@@ -36,6 +36,23 @@ pub fn parse_limit(limit: Option<&str>) -> Result<usize, DomainError> {
 }
 
 /// A validated search: what to find, how many, and where a previous page ended.
+/// A time parameter in RFC 3339 (`from`, `to`); `None` when left out.
+pub fn parse_time(
+    parameter: &'static str,
+    text: Option<&str>,
+) -> Result<Option<Timestamp>, DomainError> {
+    match text.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse()
+            .map(Some)
+            .map_err(|_| DomainError::InvalidParameter {
+                parameter,
+                reason: "must be a time in RFC 3339, e.g. 2026-12-01T08:00:00Z or 2026-12-01T00:00:00-08:00".to_owned(),
+            }),
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub term: SearchTerm,

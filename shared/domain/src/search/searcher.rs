@@ -5,11 +5,12 @@ use std::sync::Arc;
 
 use crate::{
     appointment_details::{AppointmentDetails, appointment_details},
+    caller::Caller,
     clinic_cache::ClinicCache,
     error::DomainError,
     ids::{AppointmentId, ClinicId},
-    model::{Chat, Clinic, Template},
-    ports::{AppointmentStore, ClinicStore, Clock, MessageStore, PatientDirectory},
+    model::{AuditEntry, Chat, Clinic, Template},
+    ports::{AppointmentStore, AuditLog, ClinicStore, Clock, MessageStore, PatientDirectory},
 };
 
 use super::{SearchPage, SearchRequest, find_patients};
@@ -20,6 +21,8 @@ pub struct Searcher {
     pub directory: Arc<dyn PatientDirectory>,
     pub appointments: Arc<dyn AppointmentStore>,
     pub messages: Arc<dyn MessageStore>,
+    /// Every read of patient data is recorded before it is answered.
+    pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -35,12 +38,39 @@ impl Searcher {
     /// Patients of the clinic matching `request`, within its window.
     pub async fn find_patients(
         &self,
-        clinic: &ClinicId,
+        caller: &Caller,
         request: &SearchRequest,
     ) -> Result<ForClinic<SearchPage>, DomainError> {
-        let clinic = self.clinics.get(clinic).await?;
+        let clinic = self.clinics.get(&caller.clinic_id).await?;
         let now = self.clock.now();
         let page = find_patients(self.directory.as_ref(), &clinic, request, now).await?;
+        // One entry per patient shown (one for a search that showed none): which patients
+        // a user saw, never what was searched for.
+        let found = AuditEntry {
+            route: Some("GET /patients".to_owned()),
+            staff_user: Some(caller.user.clone()),
+            ..AuditEntry::new(
+                clinic.id.clone(),
+                now,
+                "patients-found",
+                request.term.kind(),
+            )
+        };
+        let entries: Vec<AuditEntry> = if page.matches.is_empty() {
+            vec![AuditEntry {
+                outcome: format!("{}, none found", request.term.kind()),
+                ..found
+            }]
+        } else {
+            page.matches
+                .iter()
+                .map(|found_match| AuditEntry {
+                    patient_id: Some(found_match.patient.id.clone()),
+                    ..found.clone()
+                })
+                .collect()
+        };
+        self.audit.append_all(&entries).await?;
         tracing::info!(
             clinic_id = %clinic.id,
             kind = request.term.kind(),
@@ -57,10 +87,10 @@ impl Searcher {
 
     pub async fn appointment_details(
         &self,
-        clinic: &ClinicId,
+        caller: &Caller,
         id: &AppointmentId,
     ) -> Result<ForClinic<AppointmentDetails>, DomainError> {
-        let clinic = self.clinics.get(clinic).await?;
+        let clinic = self.clinics.get(&caller.clinic_id).await?;
         let details = appointment_details(
             self.appointments.as_ref(),
             self.messages.as_ref(),
@@ -68,9 +98,19 @@ impl Searcher {
             id,
         )
         .await?;
+        let now = self.clock.now();
+        self.audit
+            .append_all(&[AuditEntry {
+                route: Some("GET /appointments/{appointmentId}".to_owned()),
+                staff_user: Some(caller.user.clone()),
+                patient_id: Some(details.patient.id.clone()),
+                appointment_id: Some(id.clone()),
+                ..AuditEntry::new(clinic.id.clone(), now, "appointment-viewed", "shown")
+            }])
+            .await?;
         Ok(ForClinic {
             clinic,
-            now: self.clock.now(),
+            now,
             value: details,
         })
     }

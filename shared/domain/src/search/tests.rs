@@ -31,6 +31,8 @@ fn clinic(id: &str) -> Clinic {
         sms_number: PhoneNumber::parse("+12505550100").unwrap(),
         phone: PhoneNumber::parse("+12505550101").unwrap(),
         unclear_response: "Call us.".into(),
+        help_response: String::new(),
+        default_language: Default::default(),
     }
 }
 

@@ -149,6 +149,7 @@ mod tests {
                 title: "Intake".into(),
                 kind: ChatKind::Form,
                 link: "https://forms.example/intake".into(),
+                version: 1,
             }],
             unlock_phn: None,
         };

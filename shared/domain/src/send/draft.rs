@@ -190,6 +190,7 @@ mod tests {
                 title: "Intake".into(),
                 kind: ChatKind::Form,
                 link: "https://forms.example/intake".into(),
+                version: 1,
             }],
         }
     }
@@ -237,6 +238,7 @@ mod tests {
             name: "Results".into(),
             kind: MessageKind::Secure,
             text: "Your results".into(),
+            version: 1,
         });
         let eleven_files: Vec<String> = (0..11)
             .map(|n| format!(r#"{{"id":"f{n}","file_name":"f{n}.pdf"}}"#))

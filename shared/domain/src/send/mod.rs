@@ -230,6 +230,8 @@ impl MessageSender {
             clinic_id: caller.clinic_id.clone(),
             at: message.sent_at,
             event: "send".to_owned(),
+            route: Some("POST /appointments/{appointmentId}/messages".to_owned()),
+            patient_id: Some(message.patient_id.clone()),
             message_id: Some(message.id.clone()),
             reference: None,
             appointment_id: Some(message.appointment_id.clone()),

@@ -61,6 +61,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
                 kind: MessageKind::Basic,
                 text: "Hi {patient_first_name}, see you {appointment_date} at {appointment_time}."
                     .into(),
+                version: 1,
             },
         )
         .await
@@ -73,6 +74,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
                 title: "Intake".into(),
                 kind: ChatKind::Form,
                 link: "https://forms.example/intake".into(),
+                version: 1,
             },
         )
         .await
@@ -236,6 +238,7 @@ async fn a_secure_template_is_never_sent_in_a_basic_sms() {
         name: "Results".into(),
         kind: MessageKind::Secure,
         text: "Your results from {provider_name} are in.".into(),
+        version: 1,
     };
     w.store
         .put_template(&w.caller.clinic_id, &results)

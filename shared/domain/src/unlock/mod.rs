@@ -274,6 +274,8 @@ impl Unlocker {
             clinic_id: state.record.clinic_id.clone(),
             at: self.clock.now(),
             event: "unlock".to_owned(),
+            route: Some("POST /m/{token}".to_owned()),
+            patient_id: None,
             message_id: Some(state.record.message_id.clone()),
             reference: None,
             appointment_id: None,

@@ -8,7 +8,7 @@ use crate::{
     emr_sync::{EmrSync, ResourceType},
     fakes::{FixedClock, MemoryStore},
     fhir::BC_PHN_SYSTEM,
-    ids::{PatientId, StaffUserId},
+    ids::{ClinicId, PatientId, StaffUserId},
     model::{Appointment, Patient},
     ports::AppointmentStore,
 };
@@ -89,7 +89,7 @@ impl World {
             param("cursor"),
             at(60),
         )?;
-        self.worklist.page(&clinic(), &request).await
+        self.worklist.page(&self.staff, &request).await
     }
 }
 

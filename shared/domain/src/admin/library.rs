@@ -1,0 +1,242 @@
+//! `POST`, `PUT` and `DELETE` of `/templates` and `/chats`: a clinic's administrators
+//! manage the templates and chats staff pick from. A template is checked with the rules a
+//! send applies; every change names the version it replaces (`If-Match`), so two
+//! administrators never overwrite each other. Messages already sent keep their own text.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::{
+    caller::Caller,
+    clinic_profile::{chat_link, display_name},
+    error::DomainError,
+    ids::{ChatId, TemplateId},
+    message_kind::MessageKind,
+    model::{AuditEntry, Chat, ChatKind, Clinic, Template},
+    ports::{AuditLog, ClinicAdmin, ClinicStore, Clock, LibraryItem, LibraryKind, LibraryWrite},
+    random::{RandomSource, bytes},
+    template_text::{TemplateValues, placeholders, render},
+};
+
+/// The body of `POST /templates` and `PUT /templates/{templateId}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TemplateForm {
+    pub name: String,
+    pub kind: MessageKind,
+    pub text: String,
+}
+
+impl TemplateForm {
+    /// The template, refused at save for what would refuse it at every send: an unknown
+    /// placeholder or unclosed brace, or a text too long even with the shortest values.
+    fn check(&self, id: TemplateId, clinic: &Clinic) -> Result<Template, DomainError> {
+        let name = display_name("name", &self.name)?;
+        if self.text.trim().is_empty() {
+            return Err(DomainError::EmptyMessage);
+        }
+        placeholders(&self.text)?;
+        let shortest = render(&self.text, &TemplateValues::shortest(&clinic.name))?;
+        let chars = shortest.trim().chars().count();
+        let max = self.kind.max_chars();
+        if chars > max {
+            return Err(DomainError::TemplateTooLong { max, chars });
+        }
+        Ok(Template {
+            id,
+            name,
+            kind: self.kind,
+            text: self.text.clone(),
+            version: 0,
+        })
+    }
+}
+
+/// The body of `POST /chats` and `PUT /chats/{chatId}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChatForm {
+    pub title: String,
+    pub kind: ChatKind,
+    pub link: String,
+}
+
+impl ChatForm {
+    fn check(&self, id: ChatId) -> Result<Chat, DomainError> {
+        Ok(Chat {
+            id,
+            title: display_name("title", &self.title)?,
+            kind: self.kind,
+            link: chat_link(&self.link)?,
+            version: 0,
+        })
+    }
+}
+
+/// The version an `If-Match` header names (`"3"`, or `W/"3"`), required to change an item.
+pub fn parse_if_match(header: Option<&str>, kind: LibraryKind) -> Result<u64, DomainError> {
+    let Some(header) = header.map(str::trim).filter(|header| !header.is_empty()) else {
+        return Err(DomainError::VersionRequired { what: kind.what() });
+    };
+    header
+        .strip_prefix("W/")
+        .unwrap_or(header)
+        .strip_prefix('"')
+        .and_then(|rest| rest.strip_suffix('"'))
+        .and_then(|digits| digits.parse().ok())
+        .ok_or_else(|| DomainError::InvalidParameter {
+            parameter: "If-Match",
+            reason: "must be the ETag you read, quotes included, e.g. \"3\"".to_owned(),
+        })
+}
+
+/// A template or chat to save: a new one, or a new version of the one read.
+#[derive(Debug, Clone)]
+pub enum LibraryRequest {
+    CreateTemplate(TemplateForm),
+    ReplaceTemplate {
+        id: TemplateId,
+        version: u64,
+        form: TemplateForm,
+    },
+    CreateChat(ChatForm),
+    ReplaceChat {
+        id: ChatId,
+        version: u64,
+        form: ChatForm,
+    },
+}
+
+pub struct Library {
+    pub clinics: Arc<dyn ClinicStore>,
+    pub store: Arc<dyn ClinicAdmin>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+    pub random: Arc<dyn RandomSource>,
+}
+
+/// What the store's answer means to the administrator.
+fn written(kind: LibraryKind, written: LibraryWrite) -> Result<u64, DomainError> {
+    match written {
+        LibraryWrite::Done { version } => Ok(version),
+        LibraryWrite::Missing => Err(DomainError::NotFound { what: kind.what() }),
+        LibraryWrite::Stale => Err(DomainError::StaleVersion { what: kind.what() }),
+        LibraryWrite::NameTaken => Err(DomainError::NameTaken { what: kind.one() }),
+    }
+}
+
+impl Library {
+    /// Saves the template or chat; the item as saved, at its new version.
+    pub async fn save(
+        &self,
+        caller: &Caller,
+        request: LibraryRequest,
+    ) -> Result<LibraryItem, DomainError> {
+        let (item, expected) = self.checked(caller, request).await?;
+        let kind = item.kind();
+        let version = written(
+            kind,
+            self.store
+                .save_library_item(&caller.clinic_id, &item, expected)
+                .await?,
+        )?;
+        let event = if expected.is_some() {
+            "changed"
+        } else {
+            "created"
+        };
+        self.record(caller, kind, item.id(), event, version).await;
+        Ok(item.at_version(version))
+    }
+
+    /// Deletes the template or chat at the version read.
+    pub async fn delete(
+        &self,
+        caller: &Caller,
+        kind: LibraryKind,
+        id: &str,
+        version: u64,
+    ) -> Result<(), DomainError> {
+        match kind {
+            LibraryKind::Template => drop(TemplateId::parse(id)?),
+            LibraryKind::Chat => drop(ChatId::parse(id)?),
+        }
+        let deleted = self
+            .store
+            .delete_library_item(&caller.clinic_id, kind, id, version)
+            .await?;
+        let version = written(kind, deleted)?;
+        self.record(caller, kind, id, "deleted", version).await;
+        Ok(())
+    }
+
+    async fn checked(
+        &self,
+        caller: &Caller,
+        request: LibraryRequest,
+    ) -> Result<(LibraryItem, Option<u64>), DomainError> {
+        let new_id = || -> String {
+            let id: [u8; 8] = bytes(self.random.as_ref());
+            id.iter().map(|b| format!("{b:02x}")).collect()
+        };
+        Ok(match request {
+            LibraryRequest::CreateTemplate(form) => {
+                let clinic = self.clinic(caller).await?;
+                let id = TemplateId::parse(&format!("tpl-{}", new_id()))?;
+                (LibraryItem::Template(form.check(id, &clinic)?), None)
+            }
+            LibraryRequest::ReplaceTemplate { id, version, form } => {
+                let clinic = self.clinic(caller).await?;
+                (
+                    LibraryItem::Template(form.check(id, &clinic)?),
+                    Some(version),
+                )
+            }
+            LibraryRequest::CreateChat(form) => {
+                let id = ChatId::parse(&format!("chat-{}", new_id()))?;
+                (LibraryItem::Chat(form.check(id)?), None)
+            }
+            LibraryRequest::ReplaceChat { id, version, form } => {
+                (LibraryItem::Chat(form.check(id)?), Some(version))
+            }
+        })
+    }
+
+    async fn clinic(&self, caller: &Caller) -> Result<Clinic, DomainError> {
+        self.clinics
+            .get_clinic(&caller.clinic_id)
+            .await?
+            .ok_or(DomainError::NotFound {
+                what: "your clinic's profile",
+            })
+    }
+
+    async fn record(
+        &self,
+        caller: &Caller,
+        kind: LibraryKind,
+        id: &str,
+        event: &str,
+        version: u64,
+    ) {
+        let (name, method, path) = match (kind, event) {
+            (LibraryKind::Template, "created") => ("template", "POST", "/templates"),
+            (LibraryKind::Template, "changed") => ("template", "PUT", "/templates/{templateId}"),
+            (LibraryKind::Template, _) => ("template", "DELETE", "/templates/{templateId}"),
+            (LibraryKind::Chat, "created") => ("chat", "POST", "/chats"),
+            (LibraryKind::Chat, "changed") => ("chat", "PUT", "/chats/{chatId}"),
+            (LibraryKind::Chat, _) => ("chat", "DELETE", "/chats/{chatId}"),
+        };
+        let mut entry = AuditEntry::new(
+            caller.clinic_id.clone(),
+            self.clock.now(),
+            &format!("{name}-{event}"),
+            &format!("version {version}"),
+        );
+        entry.route = Some(format!("{method} {path}"));
+        entry.reference = Some(id.to_owned());
+        entry.staff_user = Some(caller.user.clone());
+        self.audit.record(&entry).await;
+    }
+}

@@ -1,0 +1,116 @@
+//! `GET /clinic` and `PATCH /clinic`: a clinic's administrators read and change its
+//! settings (its time zone, SMS number and activation day are the operator's, for good).
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+
+use crate::{
+    caller::Caller,
+    clinic_profile::{AutoReplyText, display_name},
+    error::DomainError,
+    model::{AuditEntry, Clinic},
+    ports::{AuditLog, ClinicAdmin, ClinicStore, Clock, SettingsChange},
+};
+
+use super::{
+    onboarding::{language, phone},
+    warnings,
+};
+
+/// The body of `PATCH /clinic`: the settings to change, the others left out.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsForm {
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub unclear_response: Option<String>,
+    pub help_response: Option<String>,
+    pub default_language: Option<String>,
+}
+
+impl SettingsForm {
+    /// The change, every field checked; and the warnings about the texts it sets.
+    fn check(&self) -> Result<(SettingsChange, Vec<String>), DomainError> {
+        let unclear = self
+            .unclear_response
+            .as_deref()
+            .map(|text| AutoReplyText::parse("unclear_response", text))
+            .transpose()?;
+        let help = self
+            .help_response
+            .as_deref()
+            .map(|text| AutoReplyText::parse("help_response", text))
+            .transpose()?;
+        let change = SettingsChange {
+            name: self
+                .name
+                .as_deref()
+                .map(|name| display_name("name", name))
+                .transpose()?,
+            phone: self
+                .phone
+                .as_deref()
+                .map(|text| phone("phone", text))
+                .transpose()?,
+            unclear_response: unclear.as_ref().map(|reply| reply.text.clone()),
+            help_response: help.as_ref().map(|reply| reply.text.clone()),
+            default_language: self.default_language.as_deref().map(language).transpose()?,
+        };
+        if change.fields().is_empty() {
+            return Err(DomainError::InvalidBody {
+                reason: "name no setting to change: send one or more of name, phone, unclear_response, help_response, default_language".to_owned(),
+            });
+        }
+        let replies: Vec<_> = [("unclear_response", &unclear), ("help_response", &help)]
+            .into_iter()
+            .filter_map(|(field, reply)| reply.as_ref().map(|reply| (field, reply)))
+            .collect();
+        Ok((change, warnings(&replies)))
+    }
+}
+
+pub struct ClinicSettings {
+    pub clinics: Arc<dyn ClinicStore>,
+    pub store: Arc<dyn ClinicAdmin>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+const PROFILE: DomainError = DomainError::NotFound {
+    what: "your clinic's profile",
+};
+
+impl ClinicSettings {
+    pub async fn get(&self, caller: &Caller) -> Result<Clinic, DomainError> {
+        self.clinics
+            .get_clinic(&caller.clinic_id)
+            .await?
+            .ok_or(PROFILE)
+    }
+
+    /// Changes the settings the form names, and answers the clinic as it is now, with
+    /// warnings about the texts.
+    pub async fn change(
+        &self,
+        caller: &Caller,
+        form: &SettingsForm,
+    ) -> Result<(Clinic, Vec<String>), DomainError> {
+        let (change, warnings) = form.check()?;
+        let clinic = self
+            .store
+            .change_settings(&caller.clinic_id, &change)
+            .await?
+            .ok_or(PROFILE)?;
+        let mut entry = AuditEntry::new(
+            clinic.id.clone(),
+            self.clock.now(),
+            "settings-changed",
+            &change.fields().join(","),
+        );
+        entry.route = Some("PATCH /clinic".to_owned());
+        entry.staff_user = Some(caller.user.clone());
+        self.audit.record(&entry).await;
+        Ok((clinic, warnings))
+    }
+}
