@@ -4,9 +4,15 @@
 use std::sync::Arc;
 
 use aws::wiring::OnAws;
+use aws_sdk_dynamodb::types::AttributeValue;
 use domain::{
     fakes::FixedClock,
+    ids::AppointmentId,
+    inbound_sms::InboundSms,
     link_token::LinkToken,
+    phone::PhoneNumber,
+    ports::{AppointmentStore, MessageStore},
+    replies::{ReplyHandler, ReplyOutcome},
     unlock::{LOCKOUT, UnlockView, Unlocker},
 };
 use integration_tests::{
@@ -401,4 +407,74 @@ async fn the_right_phn_racing_wrong_ones_at_the_threshold_opens_only_before_the_
         assert_eq!(attempts.locked_until, Some(now + LOCKOUT));
     }
     assert!(!attempts.locked_forever);
+}
+
+/// DynamoDB's TTL deletes a secure message's content item days after it expired (as a
+/// test deletes it here); its log entry has no TTL: the message stays in the appointment's
+/// history, expired, and a reply on day 9 is still matched to it.
+#[tokio::test]
+async fn after_its_content_is_deleted_the_message_stays_in_the_history_expired_and_replies_match_it()
+ {
+    let s = scene(707, Some(RIGHT)).await;
+    let sent_at = Timestamp::now();
+    let token = sent(&s).await;
+    let hash = LinkToken::parse(&token).unwrap().hash();
+    let config = &s.test.stack.config;
+    s.test
+        .stack
+        .clients
+        .dynamodb()
+        .delete_item()
+        .table_name(&config.tables.unlock)
+        .key("pk", AttributeValue::S(hash.as_str().to_owned()))
+        .send()
+        .await
+        .unwrap();
+    let day_nine = sent_at + SignedDuration::from_hours(9 * 24);
+    let unlocker = unlocker(&s, Arc::new(FixedClock::at(day_nine)));
+    assert!(matches!(
+        unlocker.view(&token).await.unwrap(),
+        UnlockView::NotValid
+    ));
+
+    let appointment = AppointmentId::parse("a-mine").unwrap();
+    let history = s
+        .test
+        .store
+        .messages_for_appointment(&s.clinic.id, &appointment)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), 1, "the log entry outlives its content");
+    assert_eq!(history[0].expired(day_nine), Some(true));
+
+    let replies = ReplyHandler {
+        clock: Arc::new(FixedClock::at(day_nine)),
+        ..ReplyHandler::on_aws(config, &s.test.stack.clients)
+    };
+    let outcome = replies
+        .handle(&InboundSms {
+            from: PhoneNumber::parse(&s.phone).unwrap(),
+            to: s.clinic.sms_number.clone(),
+            body: sentinels::REPLY_TEXT.into(),
+            inbound_message_id: "day-nine-reply".into(),
+            previous_published_message_id: None,
+        })
+        .await
+        .unwrap();
+    assert!(
+        matches!(&outcome, ReplyOutcome::Unclear { message_id, .. } if *message_id == history[0].id),
+        "{outcome:?}"
+    );
+    let status = s
+        .test
+        .store
+        .get_appointment(&s.clinic.id, &appointment)
+        .await
+        .unwrap()
+        .unwrap()
+        .status;
+    assert_eq!(
+        status,
+        domain::appointment_status::AppointmentStatus::Unclear
+    );
 }

@@ -45,9 +45,10 @@ pub(crate) struct MessageItem {
     sms_encoding: Option<SmsEncoding>,
     #[serde(default)]
     sms_segments: Option<usize>,
-    /// Epoch seconds: the TTL attribute (secure messages only).
+    /// Epoch seconds: when its secure content expires (secure messages only). Not a TTL:
+    /// the entry itself lasts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    expires_at: Option<i64>,
+    content_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     opened_at: Option<jiff::Timestamp>,
 }
@@ -66,7 +67,7 @@ impl MessageItem {
             sms_status: SmsStatus::Sending,
             sms_encoding: Some(message.sms.encoding),
             sms_segments: Some(message.sms.segments),
-            expires_at: message.expires_at.map(|at| at.as_second()),
+            content_expires_at: message.expires_at.map(|at| at.as_second()),
             opened_at: None,
         }
     }
@@ -74,7 +75,7 @@ impl MessageItem {
     fn into_sent_message(self) -> Result<SentMessage, DependencyError> {
         let corrupt = |_| DependencyError::corrupt_item("dynamodb", "MessagesForAppointment");
         let expires_at = self
-            .expires_at
+            .content_expires_at
             .map(jiff::Timestamp::from_second)
             .transpose()
             .map_err(corrupt)?;
