@@ -486,4 +486,34 @@ async fn infra_onboard_onboards_binds_the_emr_and_says_what_is_next() {
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
+    // Resuming with the clinic's id binds (again, the same client) and onboards nothing.
+    let clinic_id = printed
+        .split_whitespace()
+        .find(|word| word.starts_with("clinic-"))
+        .unwrap()
+        .trim_end_matches(',')
+        .to_owned();
+    let script = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/onboard");
+    let resumed = tokio::task::spawn_blocking(move || {
+        std::process::Command::new("python3")
+            .arg(script)
+            .args(["--api", &base, "--token", OPERATOR_TOKEN])
+            .args([
+                "--clinic-id",
+                &clinic_id,
+                "--integration-client",
+                "oak-bay-emr",
+            ])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    let resumed_text = String::from_utf8_lossy(&resumed.stdout);
+    assert!(resumed.status.success(), "{resumed_text}");
+    assert!(!resumed_text.contains("onboarded"), "{resumed_text}");
+    assert!(
+        resumed_text.contains("bound the EMR machine client"),
+        "{resumed_text}"
+    );
 }

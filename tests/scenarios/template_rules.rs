@@ -110,6 +110,10 @@ fn admin_reaches_clinic_records_and_the_audit_trail_only_and_never_rewrites_the_
     for statement in statements_granting(&template, "AdminFunction", "kms:Decrypt") {
         assert!(statement.contains("dynamodb.${AWS::Region}"), "{statement}");
     }
+    assert!(
+        statements_granting(&template, "AdminFunction", "kms:GenerateDataKey").is_empty(),
+        "DynamoDB's table key needs Decrypt only"
+    );
 }
 
 #[test]

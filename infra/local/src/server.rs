@@ -382,7 +382,12 @@ async fn create_sign_in(
         );
     }
     let token = hex::encode(domain::random::bytes::<24>(&aws::system::OsRandom));
-    let user = format!("{}-{}", wanted.role, &token[..8]);
+    // A user id of its own: never part of the token, which audit entries would then show.
+    let user = format!(
+        "{}-{}",
+        wanted.role,
+        hex::encode(domain::random::bytes::<4>(&aws::system::OsRandom))
+    );
     let answer = json!({
         "clinic_id": wanted.clinic_id, "role": wanted.role, "token": token, "user": user
     });

@@ -153,8 +153,7 @@ impl OnAws for Onboarding {
         let store = store(config, clients);
         Onboarding {
             clinics: store.clone(),
-            store: store.clone(),
-            audit: store,
+            store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
         }
@@ -166,8 +165,7 @@ impl OnAws for ClinicSettings {
         let store = store(config, clients);
         ClinicSettings {
             clinics: store.clone(),
-            store: store.clone(),
-            audit: store,
+            store,
             clock: Arc::new(SystemClock),
         }
     }
@@ -178,8 +176,7 @@ impl OnAws for Library {
         let store = store(config, clients);
         Library {
             clinics: store.clone(),
-            store: store.clone(),
-            audit: store,
+            store,
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
         }

@@ -90,6 +90,12 @@ pub async fn each_filter_finds_its_entries_and_filters_combine(subject: &impl St
         about("appointment-viewed", 40, Some("p-2"), "u-1"),
     ];
     store.append_all(&entries).await.unwrap();
+    // Another clinic's entries about the same ids are never read.
+    let mut theirs = entries.clone();
+    for entry in &mut theirs {
+        entry.clinic_id = clinic_id("clinic-b");
+    }
+    store.append_all(&theirs).await.unwrap();
     let (from, to) = (t0_plus(0), t0_plus(100));
     let read = |filter| read_all(subject, query("clinic-a", from, to, filter));
     let patient = |id: &str| Some(PatientId::parse(id).unwrap());

@@ -3,7 +3,7 @@
 
 use domain::{
     ids::{ChatId, TemplateId},
-    model::{ChatKind, Template},
+    model::{AuditEntry, ChatKind, Template},
     ports::{
         ClinicAdmin, ClinicCreated, ClinicStore, LibraryItem, LibraryKind, LibraryWrite,
         SettingsChange,
@@ -12,8 +12,23 @@ use domain::{
 
 use super::{
     StoreUnderTest,
-    records::{chat, clinic, clinic_id, number, template},
+    records::{audit_entry, chat, clinic, clinic_id, number, t0_plus, template},
 };
+
+/// The audit entry a change is written with (the suites read it back with the trail).
+fn change_audit() -> AuditEntry {
+    audit_entry(&clinic_id("clinic-a"), t0_plus(1), "admin-change", None)
+}
+
+/// How many changes the trail holds.
+async fn changes_audited(subject: &impl StoreUnderTest) -> usize {
+    subject
+        .audit_trail(&clinic_id("clinic-a"))
+        .await
+        .iter()
+        .filter(|entry| entry.event == "admin-change")
+        .count()
+}
 
 fn named(id: &str, name: &str) -> LibraryItem {
     LibraryItem::Template(Template {
@@ -26,16 +41,27 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
     let store = subject.store();
     let harbour = clinic("clinic-a", 1);
     assert_eq!(
-        store.create_clinic(&harbour).await.unwrap(),
+        store
+            .create_clinic(&harbour, &change_audit())
+            .await
+            .unwrap(),
         ClinicCreated::Created
     );
     let mut copycat = clinic("clinic-b", 1);
     copycat.name = "Copycat".into();
     assert_eq!(
-        store.create_clinic(&copycat).await.unwrap(),
+        store
+            .create_clinic(&copycat, &change_audit())
+            .await
+            .unwrap(),
         ClinicCreated::SmsNumberTaken
     );
     assert_eq!(store.get_clinic(&copycat.id).await.unwrap(), None);
+    assert_eq!(
+        changes_audited(subject).await,
+        1,
+        "the clinic was written with its audit entry; the refusal wrote none"
+    );
     assert_eq!(
         store
             .find_clinic_by_sms_number(&harbour.sms_number)
@@ -47,7 +73,10 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
     let seeded = clinic("clinic-c", 3);
     store.put_clinic(&seeded).await.unwrap();
     assert_eq!(
-        store.create_clinic(&clinic("clinic-d", 3)).await.unwrap(),
+        store
+            .create_clinic(&clinic("clinic-d", 3), &change_audit())
+            .await
+            .unwrap(),
         ClinicCreated::SmsNumberTaken
     );
 }
@@ -55,7 +84,11 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
 pub async fn of_two_clinics_racing_for_one_number_one_is_created(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let (first, second) = (clinic("clinic-a", 1), clinic("clinic-b", 1));
-    let (one, two) = tokio::join!(store.create_clinic(&first), store.create_clinic(&second));
+    let audit = change_audit();
+    let (one, two) = tokio::join!(
+        store.create_clinic(&first, &audit),
+        store.create_clinic(&second, &audit)
+    );
     let created = [one.unwrap(), two.unwrap()];
     assert_eq!(
         created
@@ -70,7 +103,10 @@ pub async fn of_two_clinics_racing_for_one_number_one_is_created(subject: &impl 
 pub async fn settings_change_only_the_fields_named(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let harbour = clinic("clinic-a", 1);
-    store.create_clinic(&harbour).await.unwrap();
+    store
+        .create_clinic(&harbour, &change_audit())
+        .await
+        .unwrap();
     let change = SettingsChange {
         name: Some("Harbour Medical".into()),
         phone: Some(number("+16045550142")),
@@ -78,15 +114,20 @@ pub async fn settings_change_only_the_fields_named(subject: &impl StoreUnderTest
         ..SettingsChange::default()
     };
     let changed = store
-        .change_settings(&harbour.id, &change)
+        .change_settings(&harbour.id, &change, &change_audit())
         .await
         .unwrap()
         .expect("the clinic exists");
     assert_eq!(changed, change.apply(harbour.clone()));
     assert_eq!(store.get_clinic(&harbour.id).await.unwrap(), Some(changed));
     assert_eq!(
+        changes_audited(subject).await,
+        2,
+        "the creation and the change"
+    );
+    assert_eq!(
         store
-            .change_settings(&clinic_id("clinic-z"), &change)
+            .change_settings(&clinic_id("clinic-z"), &change, &change_audit())
             .await
             .unwrap(),
         None,
@@ -105,7 +146,10 @@ pub async fn an_item_is_created_once_then_changed_only_at_the_version_read(
     let a = &clinic_id("clinic-a");
     let item = named("t-1", "Reminder");
     let save = |item: LibraryItem, expected| async move {
-        store.save_library_item(a, &item, expected).await.unwrap()
+        store
+            .save_library_item(a, &item, expected, &change_audit())
+            .await
+            .unwrap()
     };
     assert_eq!(
         save(item.clone(), None).await,
@@ -131,6 +175,11 @@ pub async fn an_item_is_created_once_then_changed_only_at_the_version_read(
         .unwrap()
         .unwrap();
     assert_eq!(stored.version, 2);
+    assert_eq!(
+        changes_audited(subject).await,
+        2,
+        "each change and no refusal audited"
+    );
     assert_eq!(LibraryItem::Template(stored), item.at_version(2));
 }
 
@@ -142,21 +191,21 @@ pub async fn names_are_unique_per_clinic_and_kind_until_renamed_or_deleted(
     let done = LibraryWrite::Done { version: 1 };
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-1", "Reminder"), None)
+            .save_library_item(&a, &named("t-1", "Reminder"), None, &change_audit())
             .await
             .unwrap(),
         done
     );
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-2", "REMINDER "), None)
+            .save_library_item(&a, &named("t-2", "REMINDER "), None, &change_audit())
             .await
             .unwrap(),
         LibraryWrite::NameTaken
     );
     assert_eq!(
         store
-            .save_library_item(&b, &named("t-2", "Reminder"), None)
+            .save_library_item(&b, &named("t-2", "Reminder"), None, &change_audit())
             .await
             .unwrap(),
         done,
@@ -168,34 +217,42 @@ pub async fn names_are_unique_per_clinic_and_kind_until_renamed_or_deleted(
         ..chat("c-1")
     });
     assert_eq!(
-        store.save_library_item(&a, &form, None).await.unwrap(),
+        store
+            .save_library_item(&a, &form, None, &change_audit())
+            .await
+            .unwrap(),
         done
     );
     // A rename frees the old name; a delete frees the name.
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-1", "Visit reminder"), Some(1))
+            .save_library_item(
+                &a,
+                &named("t-1", "Visit reminder"),
+                Some(1),
+                &change_audit()
+            )
             .await
             .unwrap(),
         LibraryWrite::Done { version: 2 }
     );
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-2", "Reminder"), None)
+            .save_library_item(&a, &named("t-2", "Reminder"), None, &change_audit())
             .await
             .unwrap(),
         done
     );
     assert_eq!(
         store
-            .delete_library_item(&a, LibraryKind::Template, "t-1", 2)
+            .delete_library_item(&a, LibraryKind::Template, "t-1", 2, &change_audit())
             .await
             .unwrap(),
         LibraryWrite::Done { version: 2 }
     );
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-3", "visit reminder"), None)
+            .save_library_item(&a, &named("t-3", "visit reminder"), None, &change_audit())
             .await
             .unwrap(),
         done
@@ -213,7 +270,7 @@ pub async fn names_are_unique_per_clinic_and_kind_until_renamed_or_deleted(
         .unwrap();
     assert_eq!(
         store
-            .save_library_item(&a, &named("t-5", "seeded"), None)
+            .save_library_item(&a, &named("t-5", "seeded"), None, &change_audit())
             .await
             .unwrap(),
         LibraryWrite::NameTaken
@@ -224,10 +281,13 @@ pub async fn a_delete_needs_the_version_read(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let a = &clinic_id("clinic-a");
     let form = LibraryItem::Chat(chat("c-1"));
-    store.save_library_item(a, &form, None).await.unwrap();
+    store
+        .save_library_item(a, &form, None, &change_audit())
+        .await
+        .unwrap();
     let delete = |id: &'static str, version| async move {
         store
-            .delete_library_item(a, LibraryKind::Chat, id, version)
+            .delete_library_item(a, LibraryKind::Chat, id, version, &change_audit())
             .await
             .unwrap()
     };
@@ -242,17 +302,38 @@ pub async fn a_delete_needs_the_version_read(subject: &impl StoreUnderTest) {
         None
     );
     assert_eq!(delete("c-1", 1).await, LibraryWrite::Missing);
+    assert_eq!(
+        changes_audited(subject).await,
+        2,
+        "the create and the delete"
+    );
 }
 
 pub async fn an_integration_client_is_bound_to_one_clinic(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let client = domain::ids::IntegrationClientId::parse("emr-1").unwrap();
     let (a, b) = (clinic_id("clinic-a"), clinic_id("clinic-b"));
-    assert!(store.bind_integration_client(&client, &a).await.unwrap());
-    assert!(store.bind_integration_client(&client, &a).await.unwrap());
-    assert!(!store.bind_integration_client(&client, &b).await.unwrap());
+    assert!(
+        store
+            .bind_integration_client(&client, &a, &change_audit())
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .bind_integration_client(&client, &a, &change_audit())
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .bind_integration_client(&client, &b, &change_audit())
+            .await
+            .unwrap()
+    );
     assert_eq!(
         store.clinic_of_integration_client(&client).await.unwrap(),
         Some(a)
     );
+    assert_eq!(changes_audited(subject).await, 2);
 }

@@ -11,7 +11,9 @@ use domain::{
     error::DependencyError,
     ids::ClinicId,
     model::{AuditEntry, AuditKey, sortable_timestamp},
-    ports::{AuditFilter, AuditLog, AuditPage, AuditQuery, AuditRecord, AuditTrail},
+    ports::{
+        AuditFilter, AuditLog, AuditPage, AuditPartition, AuditQuery, AuditRecord, AuditTrail,
+    },
 };
 
 #[derive(Serialize, Deserialize)]
@@ -102,29 +104,25 @@ impl AuditLog for DynamoStore {
     }
 }
 
-/// The index a filtered read queries, its key attribute and value: the most selective id
-/// the filter names (a message, then a patient, then a user); the clinic's partition of
-/// the table when it names none.
+/// The index a read queries, its key attribute and value (`<clinic>#<id>`); the clinic's
+/// partition of the table for a read by time alone.
 fn partition(
     clinic: &ClinicId,
     filter: &AuditFilter,
 ) -> (Option<&'static str>, &'static str, String) {
-    if let Some(id) = &filter.message {
-        (
+    match filter.partition() {
+        AuditPartition::Message(id) => (
             Some("by_message"),
             "message_key",
             index_key(clinic, id.as_str()),
-        )
-    } else if let Some(id) = &filter.patient {
-        (
+        ),
+        AuditPartition::Patient(id) => (
             Some("by_patient"),
             "patient_key",
             index_key(clinic, id.as_str()),
-        )
-    } else if let Some(id) = &filter.user {
-        (Some("by_user"), "user_key", index_key(clinic, id.as_str()))
-    } else {
-        (None, "pk", clinic.as_str().to_owned())
+        ),
+        AuditPartition::User(id) => (Some("by_user"), "user_key", index_key(clinic, id.as_str())),
+        AuditPartition::Clinic => (None, "pk", clinic.as_str().to_owned()),
     }
 }
 

@@ -4,23 +4,23 @@
 //! neither can ever be shared, however two writes race.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::{
-    operation::{put_item::PutItemError, update_item::UpdateItemError},
-    types::{AttributeValue, Delete, Put, ReturnValue, TransactWriteItem, builders::PutBuilder},
+use aws_sdk_dynamodb::types::{
+    AttributeValue, Delete, Put, TransactWriteItem, Update, builders::PutBuilder,
 };
 use serde::{Deserialize, Serialize};
 
 use super::{
     DynamoStore, NEW_ONLY,
+    audit::audit_put,
     clinics::{ClinicItem, Entry, IntegrationItem, PROFILE, chat_sort_key, template_sort_key},
-    from_item, s, to_item, transact_put, transaction_condition_failed,
+    s, to_item, transact_put, transaction_condition_failed, transaction_conflicted,
 };
 use crate::sdk_failure;
 use domain::{
     clinic_profile::name_key,
     error::DependencyError,
     ids::{ChatId, ClinicId, IntegrationClientId, TemplateId},
-    model::{Chat, Clinic, Template},
+    model::{AuditEntry, Chat, Clinic, Template},
     ports::{ClinicAdmin, ClinicCreated, LibraryItem, LibraryKind, LibraryWrite, SettingsChange},
 };
 
@@ -147,11 +147,7 @@ impl DynamoStore {
         put = match expected {
             None => put.condition_expression(NEW_ONLY),
             Some(version) => put
-                .condition_expression(if version == 0 {
-                    "attribute_not_exists(#version) OR #version = :version"
-                } else {
-                    "#version = :version"
-                })
+                .condition_expression(at_version(version))
                 .expression_attribute_names("#version", "version")
                 .expression_attribute_values(":version", number(version)),
         };
@@ -189,31 +185,51 @@ impl DynamoStore {
         Ok(TransactWriteItem::builder().delete(delete).build())
     }
 
+    /// Runs the transaction; which of its writes failed their condition when it was
+    /// refused for that. A transaction that lost a race to another one writing the same
+    /// item is tried again, so that the loser then meets the winner's write as a condition.
     async fn transact_conditions(
         &self,
         items: Vec<TransactWriteItem>,
         operation: &'static str,
     ) -> Result<Option<Vec<bool>>, DependencyError> {
+        const ATTEMPTS: u32 = 4;
         let count = items.len();
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(None),
-            Err(error) => {
-                let failed: Vec<bool> = (0..count)
-                    .map(|index| transaction_condition_failed(&error, index))
-                    .collect();
-                if failed.iter().any(|failed| *failed) {
-                    Ok(Some(failed))
-                } else {
-                    Err(sdk_failure("dynamodb", operation)(error))
-                }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let error = match self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await
+            {
+                Ok(_) => return Ok(None),
+                Err(error) => error,
+            };
+            let failed: Vec<bool> = (0..count)
+                .map(|index| transaction_condition_failed(&error, index))
+                .collect();
+            if failed.iter().any(|failed| *failed) {
+                return Ok(Some(failed));
             }
+            if attempt == ATTEMPTS || !transaction_conflicted(&error) {
+                return Err(sdk_failure("dynamodb", operation)(error));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20 << attempt)).await;
         }
+    }
+}
+
+/// The condition that an item is still at the version read. Version 0 is an item written
+/// without one (seeded before versions); either way the item must exist, so a change
+/// racing a delete never brings it back.
+fn at_version(version: u64) -> &'static str {
+    if version == 0 {
+        "attribute_exists(pk) AND (attribute_not_exists(#version) OR #version = :version)"
+    } else {
+        "attribute_exists(pk) AND #version = :version"
     }
 }
 
@@ -223,8 +239,13 @@ fn number(value: u64) -> AttributeValue {
 
 #[async_trait]
 impl ClinicAdmin for DynamoStore {
-    async fn create_clinic(&self, clinic: &Clinic) -> Result<ClinicCreated, DependencyError> {
-        let writes = self.clinic_writes(clinic, Some(NEW_ONLY))?;
+    async fn create_clinic(
+        &self,
+        clinic: &Clinic,
+        audit: &AuditEntry,
+    ) -> Result<ClinicCreated, DependencyError> {
+        let mut writes = self.clinic_writes(clinic, Some(NEW_ONLY))?;
+        writes.push(audit_put(&self.tables.audit, audit)?);
         match self.transact_conditions(writes, "CreateClinic").await? {
             None => Ok(ClinicCreated::Created),
             Some(failed) if failed[1] => Ok(ClinicCreated::SmsNumberTaken),
@@ -240,35 +261,28 @@ impl ClinicAdmin for DynamoStore {
         &self,
         client: &IntegrationClientId,
         clinic: &ClinicId,
+        audit: &AuditEntry,
     ) -> Result<bool, DependencyError> {
         const OP: &str = "BindIntegrationClient";
-        let result = self
-            .client
-            .put_item()
+        let bind = Put::builder()
             .table_name(&self.tables.clinics)
             .set_item(Some(to_item(&IntegrationItem::new(client, clinic), OP)?))
             .condition_expression("attribute_not_exists(pk) OR clinic_id = :clinic")
             .expression_attribute_values(":clinic", s(clinic.as_str()))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(PutItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
-        }
+            .build()
+            .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+        let writes = vec![
+            TransactWriteItem::builder().put(bind).build(),
+            audit_put(&self.tables.audit, audit)?,
+        ];
+        Ok(self.transact_conditions(writes, OP).await?.is_none())
     }
 
     async fn change_settings(
         &self,
         clinic: &ClinicId,
         change: &SettingsChange,
+        audit: &AuditEntry,
     ) -> Result<Option<Clinic>, DependencyError> {
         const OP: &str = "ChangeSettings";
         fn attribute<T: Serialize>(value: &T) -> Result<AttributeValue, DependencyError> {
@@ -300,18 +314,15 @@ impl ClinicAdmin for DynamoStore {
             ),
         ];
         let mut sets = Vec::new();
-        let mut request = self
-            .client
-            .update_item()
+        let mut update = Update::builder()
             .table_name(&self.tables.clinics)
             .key("pk", s(clinic.as_str()))
             .key("sk", s(PROFILE))
-            .condition_expression("attribute_exists(pk)")
-            .return_values(ReturnValue::AllNew);
+            .condition_expression("attribute_exists(pk)");
         for (field, new) in fields {
             if let Some(new) = new {
                 sets.push(format!("#{field} = :{field}"));
-                request = request
+                update = update
                     .expression_attribute_names(format!("#{field}"), field)
                     .expression_attribute_values(format!(":{field}"), new);
             }
@@ -319,25 +330,21 @@ impl ClinicAdmin for DynamoStore {
         if sets.is_empty() {
             return Ok(None);
         }
-        match request
+        let update = update
             .update_expression(format!("SET {}", sets.join(", ")))
-            .send()
-            .await
-        {
-            Ok(output) => output
-                .attributes
-                .map(|item| from_item::<ClinicItem>(item, OP).map(|row| row.clinic))
-                .transpose(),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(None)
-            }
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+            .build()
+            .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?;
+        let writes = vec![
+            TransactWriteItem::builder().update(update).build(),
+            audit_put(&self.tables.audit, audit)?,
+        ];
+        if self.transact_conditions(writes, OP).await?.is_some() {
+            return Ok(None);
         }
+        Ok(self
+            .read_clinic_record::<ClinicItem>(&self.tables.clinics, clinic, PROFILE, OP)
+            .await?
+            .map(|row| row.clinic))
     }
 
     async fn save_library_item(
@@ -345,6 +352,7 @@ impl ClinicAdmin for DynamoStore {
         clinic: &ClinicId,
         item: &LibraryItem,
         expected: Option<u64>,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError> {
         let kind = item.kind();
         let stored = self.stored_version(clinic, kind, item.id()).await?;
@@ -359,6 +367,7 @@ impl ClinicAdmin for DynamoStore {
         {
             writes.push(self.free_name(clinic, kind, old_name, item.id())?);
         }
+        writes.push(audit_put(&self.tables.audit, audit)?);
         Ok(
             match self.transact_conditions(writes, "SaveLibraryItem").await? {
                 None => LibraryWrite::Done { version },
@@ -375,6 +384,7 @@ impl ClinicAdmin for DynamoStore {
         kind: LibraryKind,
         id: &str,
         expected: u64,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError> {
         const OP: &str = "DeleteLibraryItem";
         let stored = self.stored_version(clinic, kind, id).await?;
@@ -390,7 +400,7 @@ impl ClinicAdmin for DynamoStore {
             .table_name(&self.tables.clinics)
             .key("pk", s(clinic.as_str()))
             .key("sk", s(sort_key(kind, id)?))
-            .condition_expression("#version = :version")
+            .condition_expression(at_version(expected))
             .expression_attribute_names("#version", "version")
             .expression_attribute_values(":version", number(expected))
             .build()
@@ -398,6 +408,7 @@ impl ClinicAdmin for DynamoStore {
         let writes = vec![
             TransactWriteItem::builder().delete(delete).build(),
             self.free_name(clinic, kind, &name, id)?,
+            audit_put(&self.tables.audit, audit)?,
         ];
         Ok(match self.transact_conditions(writes, OP).await? {
             None => LibraryWrite::Done { version: expected },

@@ -88,6 +88,24 @@ pub(crate) fn transaction_condition_failed<R>(
     }
 }
 
+/// Whether the transaction was cancelled because another transaction was writing one of
+/// its items at the same time (DynamoDB's `TransactionConflict`): worth trying again.
+pub(crate) fn transaction_conflicted<R>(
+    error: &aws_sdk_dynamodb::error::SdkError<
+        aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+        R,
+    >,
+) -> bool {
+    use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+    match error.as_service_error() {
+        Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) => cancelled
+            .cancellation_reasons()
+            .iter()
+            .any(|reason| reason.code() == Some("TransactionConflict")),
+        _ => false,
+    }
+}
+
 /// Puts every item with BatchWriteItem, 25 a request, again for what DynamoDB left
 /// unprocessed (after a short pause, as throttling asks).
 pub(crate) async fn batch_put(

@@ -14,7 +14,7 @@ use crate::{
     ids::{ChatId, TemplateId},
     message_kind::MessageKind,
     model::{AuditEntry, Chat, ChatKind, Clinic, Template},
-    ports::{AuditLog, ClinicAdmin, ClinicStore, Clock, LibraryItem, LibraryKind, LibraryWrite},
+    ports::{ClinicAdmin, ClinicStore, Clock, LibraryItem, LibraryKind, LibraryWrite},
     random::{RandomSource, bytes},
     template_text::{TemplateValues, placeholders, render},
 };
@@ -38,11 +38,14 @@ impl TemplateForm {
         }
         placeholders(&self.text)?;
         let shortest = render(&self.text, &TemplateValues::shortest(&clinic.name))?;
-        let chars = shortest.trim().chars().count();
-        let max = self.kind.max_chars();
-        if chars > max {
-            return Err(DomainError::TemplateTooLong { max, chars });
-        }
+        // The kind's own length rule, on the shortest text the template can make.
+        let shortest = shortest.trim();
+        self.kind
+            .check_length(shortest)
+            .map_err(|_| DomainError::TemplateTooLong {
+                max: self.kind.max_chars(),
+                chars: shortest.chars().count(),
+            })?;
         Ok(Template {
             id,
             name,
@@ -110,8 +113,8 @@ pub enum LibraryRequest {
 
 pub struct Library {
     pub clinics: Arc<dyn ClinicStore>,
+    /// Writes each change with its audit entry.
     pub store: Arc<dyn ClinicAdmin>,
-    pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
 }
@@ -126,6 +129,14 @@ fn written(kind: LibraryKind, written: LibraryWrite) -> Result<u64, DomainError>
     }
 }
 
+/// What a change did to a template or chat, as the audit trail names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Created,
+    Changed,
+    Deleted,
+}
+
 impl Library {
     /// Saves the template or chat; the item as saved, at its new version.
     pub async fn save(
@@ -135,18 +146,17 @@ impl Library {
     ) -> Result<LibraryItem, DomainError> {
         let (item, expected) = self.checked(caller, request).await?;
         let kind = item.kind();
-        let version = written(
+        let (change, version) = match expected {
+            Some(read) => (Change::Changed, read + 1),
+            None => (Change::Created, 1),
+        };
+        let audit = self.audit_entry(caller, kind, item.id(), change, version);
+        written(
             kind,
             self.store
-                .save_library_item(&caller.clinic_id, &item, expected)
+                .save_library_item(&caller.clinic_id, &item, expected, &audit)
                 .await?,
         )?;
-        let event = if expected.is_some() {
-            "changed"
-        } else {
-            "created"
-        };
-        self.record(caller, kind, item.id(), event, version).await;
         Ok(item.at_version(version))
     }
 
@@ -162,12 +172,12 @@ impl Library {
             LibraryKind::Template => drop(TemplateId::parse(id)?),
             LibraryKind::Chat => drop(ChatId::parse(id)?),
         }
+        let audit = self.audit_entry(caller, kind, id, Change::Deleted, version);
         let deleted = self
             .store
-            .delete_library_item(&caller.clinic_id, kind, id, version)
+            .delete_library_item(&caller.clinic_id, kind, id, version, &audit)
             .await?;
-        let version = written(kind, deleted)?;
-        self.record(caller, kind, id, "deleted", version).await;
+        written(kind, deleted)?;
         Ok(())
     }
 
@@ -212,31 +222,34 @@ impl Library {
             })
     }
 
-    async fn record(
+    /// The audit entry of a change, written with it.
+    fn audit_entry(
         &self,
         caller: &Caller,
         kind: LibraryKind,
         id: &str,
-        event: &str,
+        change: Change,
         version: u64,
-    ) {
-        let (name, method, path) = match (kind, event) {
-            (LibraryKind::Template, "created") => ("template", "POST", "/templates"),
-            (LibraryKind::Template, "changed") => ("template", "PUT", "/templates/{templateId}"),
-            (LibraryKind::Template, _) => ("template", "DELETE", "/templates/{templateId}"),
-            (LibraryKind::Chat, "created") => ("chat", "POST", "/chats"),
-            (LibraryKind::Chat, "changed") => ("chat", "PUT", "/chats/{chatId}"),
-            (LibraryKind::Chat, _) => ("chat", "DELETE", "/chats/{chatId}"),
+    ) -> AuditEntry {
+        let (name, collection, parameter) = match kind {
+            LibraryKind::Template => ("template", "/templates", "{templateId}"),
+            LibraryKind::Chat => ("chat", "/chats", "{chatId}"),
         };
-        let mut entry = AuditEntry::new(
-            caller.clinic_id.clone(),
-            self.clock.now(),
-            &format!("{name}-{event}"),
-            &format!("version {version}"),
-        );
-        entry.route = Some(format!("{method} {path}"));
-        entry.reference = Some(id.to_owned());
-        entry.staff_user = Some(caller.user.clone());
-        self.audit.record(&entry).await;
+        let (event, route) = match change {
+            Change::Created => ("created", format!("POST {collection}")),
+            Change::Changed => ("changed", format!("PUT {collection}/{parameter}")),
+            Change::Deleted => ("deleted", format!("DELETE {collection}/{parameter}")),
+        };
+        AuditEntry {
+            route: Some(route),
+            reference: Some(id.to_owned()),
+            staff_user: Some(caller.user.clone()),
+            ..AuditEntry::new(
+                caller.clinic_id.clone(),
+                self.clock.now(),
+                &format!("{name}-{event}"),
+                &format!("version {version}"),
+            )
+        }
     }
 }

@@ -11,7 +11,7 @@ use crate::{
     language::Language,
     model::{AuditEntry, Clinic},
     phone::PhoneNumber,
-    ports::{AuditLog, ClinicAdmin, ClinicCreated, ClinicStore, Clock},
+    ports::{ClinicAdmin, ClinicCreated, ClinicStore, Clock},
     random::{RandomSource, bytes},
 };
 
@@ -70,8 +70,8 @@ pub struct Onboarded {
 
 pub struct Onboarding {
     pub clinics: Arc<dyn ClinicStore>,
+    /// Writes each change with its audit entry.
     pub store: Arc<dyn ClinicAdmin>,
-    pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
 }
@@ -109,14 +109,15 @@ impl Onboarding {
             default_language,
         };
         clinic.activated_on = now.to_zoned(clinic.zone()).date();
-        match self.store.create_clinic(&clinic).await? {
+        let audit = AuditEntry {
+            route: Some("POST /clinics".to_owned()),
+            staff_user: Some(operator.clone()),
+            ..AuditEntry::new(clinic.id.clone(), now, "clinic-onboarded", "created")
+        };
+        match self.store.create_clinic(&clinic, &audit).await? {
             ClinicCreated::Created => {}
             ClinicCreated::SmsNumberTaken => return Err(DomainError::SmsNumberTaken),
         }
-        let mut entry = AuditEntry::new(clinic.id.clone(), now, "clinic-onboarded", "created");
-        entry.route = Some("POST /clinics".to_owned());
-        entry.staff_user = Some(operator.clone());
-        self.audit.record(&entry).await;
         tracing::info!(clinic_id = %clinic.id, "clinic onboarded");
         Ok(Onboarded {
             warnings: warnings(&[("unclear_response", &unclear), ("help_response", &help)]),
@@ -136,19 +137,24 @@ impl Onboarding {
         if self.clinics.get_clinic(clinic).await?.is_none() {
             return Err(DomainError::NotFound { what: "the clinic" });
         }
-        if !self.store.bind_integration_client(&client, clinic).await? {
+        let audit = AuditEntry {
+            route: Some("PUT /clinics/{clinicId}/integration".to_owned()),
+            reference: Some(client.to_string()),
+            staff_user: Some(operator.clone()),
+            ..AuditEntry::new(
+                clinic.clone(),
+                self.clock.now(),
+                "integration-bound",
+                "bound",
+            )
+        };
+        if !self
+            .store
+            .bind_integration_client(&client, clinic, &audit)
+            .await?
+        {
             return Err(DomainError::IntegrationClientTaken);
         }
-        let mut entry = AuditEntry::new(
-            clinic.clone(),
-            self.clock.now(),
-            "integration-bound",
-            "bound",
-        );
-        entry.route = Some("PUT /clinics/{clinicId}/integration".to_owned());
-        entry.reference = Some(client.to_string());
-        entry.staff_user = Some(operator.clone());
-        self.audit.record(&entry).await;
         Ok(client)
     }
 }

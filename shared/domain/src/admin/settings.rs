@@ -10,7 +10,7 @@ use crate::{
     clinic_profile::{AutoReplyText, display_name},
     error::DomainError,
     model::{AuditEntry, Clinic},
-    ports::{AuditLog, ClinicAdmin, ClinicStore, Clock, SettingsChange},
+    ports::{ClinicAdmin, ClinicStore, Clock, SettingsChange},
 };
 
 use super::{
@@ -59,7 +59,7 @@ impl SettingsForm {
         };
         if change.fields().is_empty() {
             return Err(DomainError::InvalidBody {
-                reason: "name no setting to change: send one or more of name, phone, unclear_response, help_response, default_language".to_owned(),
+                reason: "it names no setting to change: send one or more of name, phone, unclear_response, help_response, default_language".to_owned(),
             });
         }
         let replies: Vec<_> = [("unclear_response", &unclear), ("help_response", &help)]
@@ -72,8 +72,8 @@ impl SettingsForm {
 
 pub struct ClinicSettings {
     pub clinics: Arc<dyn ClinicStore>,
+    /// Writes each change with its audit entry.
     pub store: Arc<dyn ClinicAdmin>,
-    pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -97,20 +97,21 @@ impl ClinicSettings {
         form: &SettingsForm,
     ) -> Result<(Clinic, Vec<String>), DomainError> {
         let (change, warnings) = form.check()?;
+        let audit = AuditEntry {
+            route: Some("PATCH /clinic".to_owned()),
+            staff_user: Some(caller.user.clone()),
+            ..AuditEntry::new(
+                caller.clinic_id.clone(),
+                self.clock.now(),
+                "settings-changed",
+                &change.fields().join(","),
+            )
+        };
         let clinic = self
             .store
-            .change_settings(&caller.clinic_id, &change)
+            .change_settings(&caller.clinic_id, &change, &audit)
             .await?
             .ok_or(PROFILE)?;
-        let mut entry = AuditEntry::new(
-            clinic.id.clone(),
-            self.clock.now(),
-            "settings-changed",
-            &change.fields().join(","),
-        );
-        entry.route = Some("PATCH /clinic".to_owned());
-        entry.staff_user = Some(caller.user.clone());
-        self.audit.record(&entry).await;
         Ok((clinic, warnings))
     }
 }

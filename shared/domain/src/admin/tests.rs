@@ -33,20 +33,17 @@ async fn admin() -> Admin {
         onboarding: Onboarding {
             clinics: store.clone(),
             store: store.clone(),
-            audit: store.clone(),
             clock: clock.clone(),
             random: random.clone(),
         },
         settings: ClinicSettings {
             clinics: store.clone(),
             store: store.clone(),
-            audit: store.clone(),
             clock: clock.clone(),
         },
         library: Library {
             clinics: store.clone(),
             store: store.clone(),
-            audit: store.clone(),
             clock,
             random,
         },
@@ -394,11 +391,24 @@ async fn names_are_unique_per_clinic_and_kind_and_a_rename_frees_the_old_one() {
 async fn another_clinics_template_is_not_found_like_a_missing_one() {
     let a = admin().await;
     let created = create_template(&a, "Reminder").await;
+    let chat = a
+        .library
+        .save(
+            &a.admin,
+            LibraryRequest::CreateChat(chat_form("Form", "https://forms.example.ca")),
+        )
+        .await
+        .unwrap();
+    // Another clinic with a profile of its own, so that only the keys keep them apart.
+    let mut second = records::clinic();
+    second.id = ClinicId::parse("c2").unwrap();
+    second.sms_number = crate::phone::PhoneNumber::parse("+12505550200").unwrap();
+    a.store.put_clinic(&second).await.unwrap();
     let other = Caller {
-        clinic_id: ClinicId::parse("c2").unwrap(),
+        clinic_id: second.id.clone(),
         ..a.admin.clone()
     };
-    let change = a
+    let template_change = a
         .library
         .save(
             &other,
@@ -409,33 +419,42 @@ async fn another_clinics_template_is_not_found_like_a_missing_one() {
             },
         )
         .await;
-    // c2 has no profile here: a replace of a chat needs none, so check both.
-    assert!(matches!(change, Err(DomainError::NotFound { .. })));
-    let delete = a
-        .library
-        .delete(&other, LibraryKind::Template, created.id(), 1)
-        .await;
     assert!(matches!(
-        delete,
+        template_change,
         Err(DomainError::NotFound {
             what: "the template"
         })
     ));
-    let chat = a
+    let chat_change = a
         .library
         .save(
             &other,
             LibraryRequest::ReplaceChat {
-                id: ChatId::parse("chat-x").unwrap(),
+                id: ChatId::parse(chat.id()).unwrap(),
                 version: 1,
-                form: chat_form("Form", "https://forms.example.ca"),
+                form: chat_form("Mine now", "https://forms.example.ca"),
             },
         )
         .await;
     assert!(matches!(
-        chat,
+        chat_change,
         Err(DomainError::NotFound { what: "the chat" })
     ));
+    for (kind, id) in [
+        (LibraryKind::Template, created.id()),
+        (LibraryKind::Chat, chat.id()),
+    ] {
+        let delete = a.library.delete(&other, kind, id, 1).await;
+        assert!(
+            matches!(delete, Err(DomainError::NotFound { .. })),
+            "{kind:?}"
+        );
+    }
+    let templates = a.store.list_templates(&a.admin.clinic_id).await.unwrap();
+    assert_eq!(
+        templates[0].name, "Reminder",
+        "the first clinic's is untouched"
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use crate::{
     clinic_profile::name_key,
     error::DependencyError,
     ids::{ClinicId, IntegrationClientId},
-    model::{AuditKey, Clinic},
+    model::{AuditEntry, AuditKey, Clinic},
     ports::{
         AuditPage, AuditQuery, AuditRecord, AuditTrail, ClinicAdmin, ClinicCreated, LibraryItem,
         LibraryKind, LibraryWrite, SettingsChange,
@@ -76,7 +76,11 @@ impl Tables {
 
 #[async_trait]
 impl ClinicAdmin for MemoryStore {
-    async fn create_clinic(&self, clinic: &Clinic) -> Result<ClinicCreated, DependencyError> {
+    async fn create_clinic(
+        &self,
+        clinic: &Clinic,
+        audit: &AuditEntry,
+    ) -> Result<ClinicCreated, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let number = clinic.sms_number.as_e164().to_owned();
         if tables.sms_numbers.contains_key(&number) {
@@ -93,6 +97,7 @@ impl ClinicAdmin for MemoryStore {
             .clinics
             .insert(clinic.id.as_str().to_owned(), clinic.clone());
         tables.sms_numbers.insert(number, clinic.id.clone());
+        tables.audit.push(audit.clone());
         Ok(ClinicCreated::Created)
     }
 
@@ -100,6 +105,7 @@ impl ClinicAdmin for MemoryStore {
         &self,
         client: &IntegrationClientId,
         clinic: &ClinicId,
+        audit: &AuditEntry,
     ) -> Result<bool, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         match tables.integration_clients.get(client.as_str()) {
@@ -108,6 +114,7 @@ impl ClinicAdmin for MemoryStore {
                 tables
                     .integration_clients
                     .insert(client.as_str().to_owned(), clinic.clone());
+                tables.audit.push(audit.clone());
                 Ok(true)
             }
         }
@@ -117,13 +124,16 @@ impl ClinicAdmin for MemoryStore {
         &self,
         clinic: &ClinicId,
         change: &SettingsChange,
+        audit: &AuditEntry,
     ) -> Result<Option<Clinic>, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let Some(stored) = tables.clinics.get_mut(clinic.as_str()) else {
             return Ok(None);
         };
         *stored = change.apply(stored.clone());
-        Ok(Some(stored.clone()))
+        let changed = stored.clone();
+        tables.audit.push(audit.clone());
+        Ok(Some(changed))
     }
 
     async fn save_library_item(
@@ -131,6 +141,7 @@ impl ClinicAdmin for MemoryStore {
         clinic: &ClinicId,
         item: &LibraryItem,
         expected: Option<u64>,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let stored = tables.library_entry(clinic, item.kind(), item.id());
@@ -154,6 +165,7 @@ impl ClinicAdmin for MemoryStore {
                 tables.chats.insert(at, chat);
             }
         }
+        tables.audit.push(audit.clone());
         Ok(LibraryWrite::Done { version })
     }
 
@@ -163,6 +175,7 @@ impl ClinicAdmin for MemoryStore {
         kind: LibraryKind,
         id: &str,
         expected: u64,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         let stored = tables.library_entry(clinic, kind, id);
@@ -180,6 +193,7 @@ impl ClinicAdmin for MemoryStore {
             LibraryKind::Template => tables.templates.remove(&at).map(drop),
             LibraryKind::Chat => tables.chats.remove(&at).map(drop),
         };
+        tables.audit.push(audit.clone());
         Ok(LibraryWrite::Done { version: expected })
     }
 }
@@ -187,16 +201,18 @@ impl ClinicAdmin for MemoryStore {
 #[async_trait]
 impl AuditTrail for MemoryStore {
     async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, DependencyError> {
+        // As DynamoDB does: `limit` entries of the partition are read, then filtered.
         let tables = self.tables.lock().expect("store lock");
         let (from, to) = (to_second(query.from), to_second(query.to));
-        let mut records: Vec<AuditRecord> = tables
+        let partition = query.filter.partition();
+        let mut read: Vec<AuditRecord> = tables
             .audit
             .iter()
             .enumerate()
             .filter(|(_, entry)| {
                 entry.clinic_id == query.clinic
                     && (from..=to).contains(&to_second(entry.at))
-                    && query.filter.keeps(entry)
+                    && partition.holds(entry)
             })
             .map(|(index, entry)| AuditRecord {
                 key: AuditKey::new(entry, (index as u64).to_be_bytes()),
@@ -204,9 +220,13 @@ impl AuditTrail for MemoryStore {
             })
             .filter(|record| query.after.as_ref().is_none_or(|after| &record.key < after))
             .collect();
-        records.sort_by(|a, b| b.key.cmp(&a.key));
-        let next = (records.len() > query.limit).then(|| records[query.limit - 1].key.clone());
-        records.truncate(query.limit);
-        Ok(AuditPage { records, next })
+        read.sort_by(|a, b| b.key.cmp(&a.key));
+        let next = (read.len() > query.limit).then(|| read[query.limit - 1].key.clone());
+        read.truncate(query.limit);
+        read.retain(|record| query.filter.keeps(&record.entry));
+        Ok(AuditPage {
+            records: read,
+            next,
+        })
     }
 }

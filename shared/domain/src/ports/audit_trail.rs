@@ -17,7 +17,43 @@ pub struct AuditFilter {
     pub message: Option<MessageId>,
 }
 
+/// What one Query of the trail reads: the entries about the most selective id a filter
+/// names (a message, then a patient, then a user), or all of the clinic's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditPartition<'a> {
+    Message(&'a MessageId),
+    Patient(&'a PatientId),
+    User(&'a StaffUserId),
+    Clinic,
+}
+
+impl AuditPartition<'_> {
+    /// Whether `entry` is in the partition (the clinic is the query's).
+    pub fn holds(&self, entry: &AuditEntry) -> bool {
+        match self {
+            AuditPartition::Message(id) => entry.message_id.as_ref() == Some(*id),
+            AuditPartition::Patient(id) => entry.patient_id.as_ref() == Some(*id),
+            AuditPartition::User(id) => entry.staff_user.as_ref() == Some(*id),
+            AuditPartition::Clinic => true,
+        }
+    }
+}
+
 impl AuditFilter {
+    /// The partition a read with this filter queries; the filter's other ids are checked
+    /// on the entries it reads.
+    pub fn partition(&self) -> AuditPartition<'_> {
+        if let Some(id) = &self.message {
+            AuditPartition::Message(id)
+        } else if let Some(id) = &self.patient {
+            AuditPartition::Patient(id)
+        } else if let Some(id) = &self.user {
+            AuditPartition::User(id)
+        } else {
+            AuditPartition::Clinic
+        }
+    }
+
     pub fn keeps(&self, entry: &AuditEntry) -> bool {
         self.patient
             .as_ref()
@@ -62,6 +98,7 @@ pub struct AuditPage {
 
 #[async_trait]
 pub trait AuditTrail: Send + Sync {
-    /// One page: one Query (of the index of the filter's most selective id).
+    /// One page: one Query of the filter's partition reading at most `limit` entries, of
+    /// which those the whole filter keeps are answered.
     async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, DependencyError>;
 }

@@ -7,7 +7,7 @@ use crate::{
     error::DependencyError,
     ids::{ClinicId, IntegrationClientId},
     language::Language,
-    model::{Chat, Clinic, Template},
+    model::{AuditEntry, Chat, Clinic, Template},
     phone::PhoneNumber,
 };
 
@@ -162,17 +162,23 @@ impl LibraryWrite {
     }
 }
 
+/// Every change is written together with its audit entry (`audit`), or not at all.
 #[async_trait]
 pub trait ClinicAdmin: Send + Sync {
     /// Writes a new clinic and takes its SMS number, in one transaction: two clinics never
     /// share a number, however their onboardings race.
-    async fn create_clinic(&self, clinic: &Clinic) -> Result<ClinicCreated, DependencyError>;
+    async fn create_clinic(
+        &self,
+        clinic: &Clinic,
+        audit: &AuditEntry,
+    ) -> Result<ClinicCreated, DependencyError>;
     /// Binds the EMR integration's machine client to the clinic; `false` when it is bound
     /// to another clinic (a client writes for one clinic, for good).
     async fn bind_integration_client(
         &self,
         client: &IntegrationClientId,
         clinic: &ClinicId,
+        audit: &AuditEntry,
     ) -> Result<bool, DependencyError>;
     /// Changes the given settings only (a concurrent change of others is kept); the clinic
     /// as it is now, or `None` when there is no such clinic.
@@ -180,6 +186,7 @@ pub trait ClinicAdmin: Send + Sync {
         &self,
         clinic: &ClinicId,
         change: &SettingsChange,
+        audit: &AuditEntry,
     ) -> Result<Option<Clinic>, DependencyError>;
     /// Creates the item (`expected` none: its id must be new) or replaces it (its stored
     /// version must be `expected`), at the next version, with its name unique in the
@@ -189,6 +196,7 @@ pub trait ClinicAdmin: Send + Sync {
         clinic: &ClinicId,
         item: &LibraryItem,
         expected: Option<u64>,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError>;
     /// Deletes the item if its stored version is `expected`, and frees its name.
     async fn delete_library_item(
@@ -197,5 +205,6 @@ pub trait ClinicAdmin: Send + Sync {
         kind: LibraryKind,
         id: &str,
         expected: u64,
+        audit: &AuditEntry,
     ) -> Result<LibraryWrite, DependencyError>;
 }

@@ -13,7 +13,9 @@ mod sms;
 mod store;
 mod worklist;
 
-pub use audit_trail::{AuditFilter, AuditPage, AuditQuery, AuditRecord, AuditTrail};
+pub use audit_trail::{
+    AuditFilter, AuditPage, AuditPartition, AuditQuery, AuditRecord, AuditTrail,
+};
 pub use blob::{BlobInfo, BlobStore, PresignedUpload};
 pub use clinic_admin::{
     ClinicAdmin, ClinicCreated, LibraryItem, LibraryKind, LibraryWrite, SettingsChange,

@@ -35,7 +35,6 @@ pub fn parse_limit(limit: Option<&str>) -> Result<usize, DomainError> {
     }
 }
 
-/// A validated search: what to find, how many, and where a previous page ended.
 /// A time parameter in RFC 3339 (`from`, `to`); `None` when left out.
 pub fn parse_time(
     parameter: &'static str,
@@ -53,6 +52,7 @@ pub fn parse_time(
     }
 }
 
+/// A validated search: what to find, how many, and where a previous page ended.
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub term: SearchTerm,
