@@ -71,6 +71,7 @@ port_contracts! {
         the_latest_message_to_a_number_since_a_time_is_found,
         messages_for_an_appointment_are_listed_newest_first,
         message_times_are_kept_to_the_second,
+        an_auto_reply_is_taken_once_a_day_per_message_and_kind,
     ]
     clinic_admin: [
         a_new_clinic_takes_its_sms_number_for_good,

@@ -71,7 +71,7 @@ async fn a_reply_makes_the_appointment_unclear_and_gets_one_auto_reply_with_the_
 }
 
 #[tokio::test]
-async fn the_same_event_three_times_and_concurrently_gets_one_auto_reply() {
+async fn the_same_event_three_times_and_ten_replies_racing_get_one_auto_reply() {
     let s = Arc::new(scene(802, None).await);
     sent_basic(&s, "reply-2").await;
     for _ in 0..3 {
@@ -80,24 +80,30 @@ async fn the_same_event_three_times_and_concurrently_gets_one_auto_reply() {
             .call_sns(s.reply_event("in-802", "Sentinel ok"))
             .await;
     }
-    let racers: Vec<_> = (0..6)
-        .map(|_| {
+    // An auto-responder answering ours: ten inbound SMS within a minute, some at once.
+    let racers: Vec<_> = (0..10)
+        .map(|n| {
             let s = s.clone();
             tokio::spawn(async move {
                 s.test
                     .functions
-                    .call_sns(s.reply_event("in-802b", "Sentinel ok?"))
+                    .call_sns(s.reply_event(&format!("in-802-loop-{n}"), "Sentinel ok?"))
                     .await
             })
         })
         .collect();
     for racer in racers {
-        racer.await.unwrap();
+        let outcome = racer.await.unwrap();
+        assert_eq!((outcome.handled, outcome.failed), (1, 0));
     }
     assert_eq!(
         s.sms_to_me().await.len(),
-        3,
-        "the message and one auto-reply per inbound SMS"
+        2,
+        "the message and one auto-reply in all: one a day to replies to a message"
+    );
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Unclear
     );
 }
 

@@ -31,6 +31,22 @@ impl fmt::Debug for InboundSms {
 /// (the holder crashed): longer than handling one SMS takes.
 pub const INBOUND_CLAIM_LEASE: jiff::SignedDuration = jiff::SignedDuration::from_secs(60);
 
+/// What the system texts back by itself to a patient's SMS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoReply {
+    /// The clinic's unclear response, to a reply.
+    Unclear,
+    /// The clinic's HELP text, to HELP.
+    Help,
+}
+
+impl AutoReply {
+    /// At most one of each kind in this interval to the replies that match one message (a
+    /// number's latest from the clinic): an auto-responder on a patient's phone answering
+    /// ours must not start an endless paid exchange.
+    pub const INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
+}
+
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
 pub enum InboundSmsError {
     #[error("the SNS message is not a two-way SMS payload")]

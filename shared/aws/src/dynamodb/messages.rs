@@ -3,13 +3,17 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_dynamodb::types::Update;
+use aws_sdk_dynamodb::{
+    operation::update_item::UpdateItemError,
+    types::{AttributeValue, Update},
+};
 
 use super::{DynamoStore, from_item, query_all, s};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
+    inbound_sms::AutoReply,
     message_kind::MessageKind,
     model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
@@ -176,5 +180,54 @@ impl MessageStore for DynamoStore {
             .into_iter()
             .map(MessageItem::into_sent_message)
             .collect()
+    }
+
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError> {
+        const OP: &str = "ClaimAutoReply";
+        // Epoch seconds of the last one taken, and the inbound SMS it answered.
+        let (at, by) = match reply {
+            AutoReply::Unclear => ("unclear_reply_at", "unclear_reply_by"),
+            AutoReply::Help => ("help_reply_at", "help_reply_by"),
+        };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .update_expression("SET #at = :now, #by = :inbound")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :since OR #by = :inbound)",
+            )
+            .expression_attribute_names("#at", at)
+            .expression_attribute_names("#by", by)
+            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+            .expression_attribute_values(
+                ":since",
+                AttributeValue::N(since.as_second().to_string()),
+            )
+            .expression_attribute_values(":inbound", s(inbound_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+        }
     }
 }

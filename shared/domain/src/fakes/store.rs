@@ -18,6 +18,7 @@ use crate::{
         AppointmentId, ChatId, ClinicId, ImportId, IntegrationClientId, MessageId, PatientId,
         TemplateId,
     },
+    inbound_sms::AutoReply,
     language::Language,
     link_token::TokenHash,
     model::{
@@ -77,6 +78,8 @@ pub(super) struct Tables {
     /// item holds each name of a clinic's library (`TEMPLATE#<name key>`).
     pub(super) sms_numbers: BTreeMap<String, ClinicId>,
     pub(super) library_names: BTreeMap<(String, String), String>,
+    /// Each message's auto-replies taken: when, and for which inbound SMS.
+    pub(super) auto_replies: BTreeMap<(String, String, &'static str), (jiff::Timestamp, String)>,
 }
 
 impl Tables {
@@ -462,6 +465,44 @@ impl MessageStore for MemoryStore {
             .unwrap_or_default();
         messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
         Ok(messages)
+    }
+
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let ours = tables
+            .recorded
+            .get(message.as_str())
+            .is_some_and(|recorded| &recorded.clinic_id == clinic);
+        if !ours {
+            return Ok(false);
+        }
+        let kind = match reply {
+            AutoReply::Unclear => "unclear",
+            AutoReply::Help => "help",
+        };
+        let at = (
+            clinic.as_str().to_owned(),
+            message.as_str().to_owned(),
+            kind,
+        );
+        let free = tables
+            .auto_replies
+            .get(&at)
+            .is_none_or(|(taken, by)| to_second(*taken) <= to_second(since) || by == inbound_id);
+        if free {
+            tables
+                .auto_replies
+                .insert(at, (to_second(now), inbound_id.to_owned()));
+        }
+        Ok(free)
     }
 }
 

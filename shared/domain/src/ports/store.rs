@@ -177,6 +177,19 @@ pub trait MessageStore: Send + Sync {
         clinic: &ClinicId,
         appointment: &AppointmentId,
     ) -> Result<Vec<SentMessage>, DependencyError>;
+    /// Takes the message's `reply` auto-reply for the inbound SMS `inbound_id` at `now`,
+    /// unless one was taken for another inbound SMS after `since` (or there is no such
+    /// message): `true` when this one may be sent (again, for a retry of the same inbound
+    /// SMS). One conditional write, so racing replies take it once.
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: crate::inbound_sms::AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError>;
 }
 
 /// The append-only audit trail.

@@ -10,7 +10,7 @@ use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 use crate::{
     error::DependencyError,
     ids::MessageId,
-    inbound_sms::InboundSms,
+    inbound_sms::{AutoReply, InboundSms},
     model::{AuditEntry, Clinic},
     opt_outs,
     ports::{
@@ -126,8 +126,15 @@ impl ReplyHandler {
                         .await?
                 }
                 Keyword::Help => {
-                    self.answer_once(&clinic, sms, &mut progress, clinic.help_reply())
+                    // Answered for the patients the clinic texts, once a day at most.
+                    let matched = self
+                        .messages
+                        .latest_message_to(&clinic.id, &sms.from, now - MATCH_WINDOW)
                         .await?;
+                    if let Some(matched) = &matched {
+                        self.answer_once(&clinic, sms, &mut progress, matched, AutoReply::Help)
+                            .await?;
+                    }
                 }
             }
             self.record(&clinic, sms, None, &format!("{word:?}").to_lowercase())
@@ -163,7 +170,7 @@ impl ReplyHandler {
                 .await?;
         }
         let auto_reply = self
-            .answer_once(&clinic, sms, &mut progress, clinic.unclear_reply())
+            .answer_once(&clinic, sms, &mut progress, &matched, AutoReply::Unclear)
             .await?;
         self.record(&clinic, sms, Some(&matched), "unclear").await;
         self.inbound.finish_inbound(&sms.inbound_message_id).await?;
@@ -173,14 +180,17 @@ impl ReplyHandler {
         })
     }
 
-    /// Sends `text` back to the patient once per inbound SMS, unless they opted out;
-    /// whether it was (or had been) sent. A retry that finds it sent asks nothing more.
+    /// Sends the clinic's `reply` back to the patient once per inbound SMS, unless they
+    /// opted out or one was sent to replies to this message in the last
+    /// [`AutoReply::INTERVAL`]; whether it was (or had been) sent. A retry that finds it
+    /// sent asks nothing more.
     async fn answer_once(
         &self,
         clinic: &Clinic,
         sms: &InboundSms,
         progress: &mut InboundProgress,
-        text: &str,
+        matched: &MessageMatch,
+        reply: AutoReply,
     ) -> Result<bool, DependencyError> {
         if progress.reply_sent {
             return Ok(true);
@@ -195,6 +205,30 @@ impl ReplyHandler {
         {
             return Ok(false);
         }
+        let now = self.clock.now();
+        let claimed = self
+            .messages
+            .claim_auto_reply(
+                &clinic.id,
+                &matched.message_id,
+                reply,
+                &sms.inbound_message_id,
+                now,
+                now - AutoReply::INTERVAL,
+            )
+            .await?;
+        if !claimed {
+            tracing::info!(
+                inbound_message_id = %sms.inbound_message_id,
+                message_id = %matched.message_id,
+                "auto-reply held back: one a day to replies to this message"
+            );
+            return Ok(false);
+        }
+        let text = match reply {
+            AutoReply::Unclear => clinic.unclear_reply(),
+            AutoReply::Help => clinic.help_reply(),
+        };
         self.sms
             .send(&OutboundSms {
                 to: sms.from.clone(),

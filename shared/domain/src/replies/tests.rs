@@ -5,7 +5,7 @@ use crate::{
     appointment_status::AppointmentStatus,
     ids::{AppointmentId, ClinicId},
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore},
+    ports::{AppointmentStore, ClinicStore, UnclearWorklist},
     send::tests::{World, world},
 };
 
@@ -161,7 +161,7 @@ async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
 }
 
 #[tokio::test]
-async fn help_is_answered_with_the_clinics_help_text_once_and_never_to_an_opted_out_number() {
+async fn help_is_answered_with_the_clinics_help_text_once_a_day_and_never_to_an_opted_out_number() {
     let w = world().await;
     w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
         .await
@@ -170,11 +170,15 @@ async fn help_is_answered_with_the_clinics_help_text_once_and_never_to_an_opted_
     let help = reply("help-1", PATIENT, "HELP");
     handler.handle(&help).await.unwrap();
     handler.handle(&help).await.unwrap();
+    handler
+        .handle(&reply("help-2", PATIENT, "help"))
+        .await
+        .unwrap();
     let sent = w.sms.sent();
     assert_eq!(
         sent.len(),
         2,
-        "one message, one help answer however often SNS delivers it"
+        "one message, one help answer however often asked that day"
     );
     assert_eq!(
         sent[1].body,
@@ -186,8 +190,9 @@ async fn help_is_answered_with_the_clinics_help_text_once_and_never_to_an_opted_
     let mut clinic = w.store.get_clinic(&clinic_id).await.unwrap().unwrap();
     clinic.help_response = "Harbourview: call 250-555-0101. Reply STOP to opt out.".into();
     w.store.put_clinic(&clinic).await.unwrap();
+    w.clock.advance(AutoReply::INTERVAL);
     handler
-        .handle(&reply("help-2", PATIENT, "help"))
+        .handle(&reply("help-3", PATIENT, "help"))
         .await
         .unwrap();
     assert_eq!(
@@ -195,19 +200,63 @@ async fn help_is_answered_with_the_clinics_help_text_once_and_never_to_an_opted_
         "Harbourview: call 250-555-0101. Reply STOP to opt out."
     );
 
+    w.clock.advance(AutoReply::INTERVAL);
     handler
         .handle(&reply("stop", PATIENT, "STOP"))
         .await
         .unwrap();
     handler
-        .handle(&reply("help-3", PATIENT, "HELP"))
+        .handle(&reply("help-4", PATIENT, "HELP"))
+        .await
+        .unwrap();
+    handler
+        .handle(&reply("help-5", "+16045550999", "HELP"))
         .await
         .unwrap();
     assert_eq!(
         w.sms.sent().len(),
         3,
-        "an opted-out number gets nothing, HELP included"
+        "an opted-out number, or one the clinic never texted, gets nothing"
     );
+}
+
+#[tokio::test]
+async fn ten_replies_in_a_minute_get_one_unclear_response_and_each_marks_the_appointment() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    let clinic = ClinicId::parse("c1").unwrap();
+    let appointment = AppointmentId::parse("a1").unwrap();
+    let mut auto_replies = Vec::new();
+    for n in 0..10 {
+        // Staff clear it between replies: each reply marks it again.
+        let _ = w.store.clear_unclear(&clinic, &appointment).await;
+        let outcome = handler
+            .handle(&reply(&format!("loop-{n}"), PATIENT, "Auto: I am driving"))
+            .await
+            .unwrap();
+        match outcome {
+            ReplyOutcome::Unclear { auto_reply, .. } => auto_replies.push(auto_reply),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(status(&w).await, AppointmentStatus::Unclear, "reply {n}");
+        w.clock.advance(jiff::SignedDuration::from_secs(6));
+    }
+    assert_eq!(auto_replies.iter().filter(|sent| **sent).count(), 1);
+    assert_eq!(
+        w.sms.sent().len(),
+        2,
+        "the message and one unclear response"
+    );
+
+    w.clock.advance(AutoReply::INTERVAL);
+    handler
+        .handle(&reply("next-day", PATIENT, "Still driving"))
+        .await
+        .unwrap();
+    assert_eq!(w.sms.sent().len(), 3, "a day later, another");
 }
 
 #[tokio::test]
