@@ -112,9 +112,9 @@ fn oak_bay(sms_number: &str) -> Value {
         "name": "Oak Bay Family Practice",
         "time_zone": "America/Vancouver",
         "sms_number": sms_number,
-        "phone": "+1 250 555 0301",
-        "unclear_response": "Oak Bay Family Practice takes no replies here. Please call 250-555-0301.",
-        "help_response": "Oak Bay Family Practice appointment texts. Call 250-555-0301. Reply STOP to opt out.",
+        "phone": "+1 778 555 0151",
+        "unclear_response": "Oak Bay Family Practice takes no replies here. Please call 778-555-0151.",
+        "help_response": "Oak Bay Family Practice appointment texts. Call 778-555-0151. Reply STOP to opt out.",
         "default_language": "en"
     })
 }
@@ -136,7 +136,7 @@ async fn an_onboarded_clinic_is_run_through_the_api_alone_and_its_trail_holds_ev
         http: reqwest::Client::new(),
     };
     let started = jiff::Timestamp::now();
-    let sms_number = "+12505550300";
+    let sms_number = "+17785550150";
 
     // The operator onboards the clinic; its number cannot be taken twice.
     let onboarded = api
@@ -156,7 +156,7 @@ async fn an_onboarded_clinic_is_run_through_the_api_alone_and_its_trail_holds_ev
             OPERATOR_TOKEN,
             Method::POST,
             "/clinics",
-            Some(oak_bay("250 555 0300")),
+            Some(oak_bay("778 555 0150")),
             None,
         )
         .await;
@@ -456,7 +456,7 @@ async fn infra_onboard_onboards_binds_the_emr_and_says_what_is_next() {
     let test = TestStack::new().await;
     let base = serve_local_api(&test).await;
     let file = std::env::temp_dir().join(format!("onboard-{}.json", std::process::id()));
-    std::fs::write(&file, oak_bay("+12505550300").to_string()).unwrap();
+    std::fs::write(&file, oak_bay("+17785550150").to_string()).unwrap();
     let (first, again) = {
         let (base, file) = (base.clone(), file.clone());
         tokio::task::spawn_blocking(move || (onboard(&base, &file), onboard(&base, &file)))

@@ -114,9 +114,9 @@ fn admin_cases(clinic: &str) -> Vec<(&'static str, HttpCall, &'static str, u16, 
     let new_clinic = |number: &str| {
         json!({
             "name": "Oak Bay Family Practice", "time_zone": "America/Vancouver",
-            "sms_number": number, "phone": "+12505550301",
-            "unclear_response": "No replies here: call 250-555-0301.",
-            "help_response": "Appointment texts. Call 250-555-0301."
+            "sms_number": number, "phone": "+17785550151",
+            "unclear_response": "No replies here: call 778-555-0151.",
+            "help_response": "Appointment texts. Call 778-555-0151."
         })
         .to_string()
     };
@@ -284,7 +284,7 @@ fn admin_cases(clinic: &str) -> Vec<(&'static str, HttpCall, &'static str, u16, 
             "admin",
             with_body(
                 http_call("POST /clinics", &[], operator.clone()),
-                &new_clinic("+12505550300"),
+                &new_clinic("+17785550150"),
             ),
             "/clinics",
             201,
@@ -294,7 +294,7 @@ fn admin_cases(clinic: &str) -> Vec<(&'static str, HttpCall, &'static str, u16, 
             "admin",
             with_body(
                 http_call("POST /clinics", &[], operator.clone()),
-                &new_clinic("+12505550300"),
+                &new_clinic("+17785550150"),
             ),
             "/clinics",
             409,
@@ -304,7 +304,7 @@ fn admin_cases(clinic: &str) -> Vec<(&'static str, HttpCall, &'static str, u16, 
             "admin",
             with_body(
                 http_call("POST /clinics", &[], admin.clone()),
-                &new_clinic("+12505550309"),
+                &new_clinic("+17785550159"),
             ),
             "/clinics",
             403,
@@ -485,6 +485,17 @@ async fn real_responses_match_the_contract() {
             ),
             "/appointments/{appointmentId}/clear-unclear",
             409,
+            problem,
+        ),
+        (
+            "send",
+            http_call(
+                "POST /messages/{messageId}/clear-lock",
+                &[("messageId", "no-such-message")],
+                claims.clone(),
+            ),
+            "/messages/{messageId}/clear-lock",
+            404,
             problem,
         ),
         (

@@ -27,7 +27,7 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 27] = [
+const HTTP_EVENTS: [(&str, &str, u16); 28] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
@@ -37,6 +37,8 @@ const HTTP_EVENTS: [(&str, &str, u16); 27] = [
     ("send-attachment.json", "send", 201),
     // The sample's appointment is not Unclear: nothing to clear.
     ("send-clear-unclear.json", "send", 409),
+    // The sample's message was never sent.
+    ("send-clear-lock.json", "send", 404),
     ("unlock-page.json", "secure-unlock", 404),
     ("unlock-submit.json", "secure-unlock", 404),
     ("fhir-metadata.json", "fhir-sync", 200),

@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 40] = [
+const LAYERS: [(&str, u8); 41] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -42,6 +42,7 @@ const LAYERS: [(&str, u8); 40] = [
     ("audit_trail", 3),
     ("clinic_cache", 3),
     ("emr_sync", 3),
+    ("message_actions", 3),
     ("opt_outs", 3),
     ("replies", 3),
     ("search", 3),

@@ -16,7 +16,7 @@ use domain::{
     unlock::{LOCKOUT, UnlockView, Unlocker},
 };
 use integration_tests::{
-    HttpCall, body_text,
+    HttpCall, body_json, body_text,
     fixtures::scene::{Scene, scene},
     http_call,
     sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
@@ -477,4 +477,41 @@ async fn after_its_content_is_deleted_the_message_stays_in_the_history_expired_a
         status,
         domain::appointment_status::AppointmentStatus::Unclear
     );
+}
+
+/// A patient locked out by wrong PHNs calls the clinic; staff clear the lock and the same
+/// link opens with the right PHN.
+#[tokio::test]
+async fn staff_clear_a_locked_message_and_the_link_opens_again() {
+    let s = scene(708, Some(RIGHT)).await;
+    let body = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
+    let (status, receipt) = s.send("clear-lock-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let message_id = receipt["message_id"].as_str().unwrap().to_owned();
+    let sms = s.sms_to_me().await.pop().unwrap().message;
+    let token = sms.rsplit("/m/").next().unwrap().to_owned();
+    for _ in 0..5 {
+        s.test.call("secure-unlock", &submit(&token, WRONG)).await;
+    }
+    let locked = s.test.call("secure-unlock", &submit(&token, RIGHT)).await;
+    assert_eq!(locked.status(), 423);
+
+    let clear = s.staff_call(
+        "POST /messages/{messageId}/clear-lock",
+        &[("messageId", message_id.as_str())],
+    );
+    let cleared = s.test.call("send", &clear).await;
+    assert_eq!(cleared.status(), 200, "{}", body_text(&cleared));
+    assert_eq!(body_json(&cleared)["lock"], "cleared");
+    let opened = s
+        .test
+        .call_showing_phi(
+            "secure-unlock",
+            &submit(&token, RIGHT),
+            "the patient opens their message",
+        )
+        .await;
+    assert_eq!(opened.status(), 200);
+    let again = s.test.call("send", &clear).await;
+    assert_eq!(body_json(&again)["lock"], "not-locked");
 }

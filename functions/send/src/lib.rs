@@ -1,5 +1,6 @@
 //! The `send` function: staff's writes about an appointment: basic and secure messages to
-//! a patient, attachment uploads, and clearing `Unclear` once the patient was called.
+//! a patient, attachment uploads, clearing `Unclear` once the patient was called, and
+//! clearing a secure message's lock.
 
 use aws::{
     AwsClients,
@@ -16,7 +17,8 @@ use domain::{
     attachments::UploadRequest,
     caller::{Caller, Role},
     idempotency::IdempotencyKey,
-    ids::AppointmentId,
+    ids::{AppointmentId, MessageId},
+    message_actions::MessageActions,
     ports::StoredResponse,
     send::{MessageSender, SendRequest, UploadTicket},
     worklist::Worklist,
@@ -27,6 +29,15 @@ use serde::Serialize;
 pub struct SendRoutes {
     sender: MessageSender,
     worklist: Worklist,
+    actions: MessageActions,
+}
+
+/// The answer to `POST /messages/{messageId}/clear-lock`.
+#[derive(Debug, Serialize)]
+struct LockView {
+    message_id: String,
+    /// `cleared`, or `not-locked` when there was nothing to clear.
+    lock: &'static str,
 }
 
 /// The answer to `POST /appointments/{appointmentId}/clear-unclear`.
@@ -60,6 +71,7 @@ impl OnAws for SendRoutes {
         SendRoutes {
             sender: MessageSender::on_aws(config, clients),
             worklist: Worklist::on_aws(config, clients),
+            actions: MessageActions::on_aws(config, clients),
         }
     }
 }
@@ -88,6 +100,9 @@ impl SendRoutes {
             Some("POST /appointments/{appointmentId}/clear-unclear") => {
                 into_response(StatusCode::OK, self.clear_unclear(&caller, &request).await)
             }
+            Some("POST /messages/{messageId}/clear-lock") => {
+                into_response(StatusCode::OK, self.clear_lock(&caller, &request).await)
+            }
             _ => problem_response(&DomainError::NotFound { what: "this route" }),
         }
     }
@@ -103,6 +118,19 @@ impl SendRoutes {
         Ok(ClearedView {
             appointment_id: id.to_string(),
             status,
+        })
+    }
+
+    async fn clear_lock(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<LockView, DomainError> {
+        let id = MessageId::parse(&path_parameter(request, "messageId").unwrap_or_default())?;
+        let cleared = self.actions.clear_lock(caller, &id).await?;
+        Ok(LockView {
+            message_id: id.to_string(),
+            lock: cleared.as_str(),
         })
     }
 

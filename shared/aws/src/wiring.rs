@@ -11,6 +11,7 @@ use domain::{
         EmrSync,
         import::{EmrImport, IMPORT_READ_BYTES},
     },
+    message_actions::MessageActions,
     ports::Clock,
     replies::ReplyHandler,
     search::Searcher,
@@ -188,6 +189,18 @@ impl OnAws for AuditReader {
         let store = store(config, clients);
         AuditReader {
             trail: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for MessageActions {
+    fn on_aws(config: &Config, clients: &AwsClients) -> MessageActions {
+        let store = store(config, clients);
+        MessageActions {
+            messages: store.clone(),
+            unlocks: store.clone(),
             audit: store,
             clock: Arc::new(SystemClock),
         }

@@ -116,6 +116,14 @@ pub enum DomainError {
         status: crate::appointment_status::AppointmentStatus,
     },
     #[error(
+        "this is a basic message: it has no link, lock or content to manage; only secure messages do"
+    )]
+    NotSecure,
+    #[error(
+        "this message has expired: its content is gone for good; send a new message if the patient still needs it"
+    )]
+    MessageExpired,
+    #[error(
         "this appointment is not Unclear: there is nothing to clear (someone may have cleared it already); reload the worklist"
     )]
     NotUnclear,

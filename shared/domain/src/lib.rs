@@ -46,6 +46,7 @@ pub mod appointment_details;
 pub mod audit_trail;
 pub mod clinic_cache;
 pub mod emr_sync;
+pub mod message_actions;
 pub mod opt_outs;
 pub mod replies;
 pub mod search;

@@ -45,6 +45,8 @@ impl DomainError {
             | DomainError::NoPhoneOnFile
             | DomainError::OutsideSearchWindow
             | DomainError::AppointmentClosed { .. }
+            | DomainError::NotSecure
+            | DomainError::MessageExpired
             | DomainError::IdempotencyKeyReused => 422,
             DomainError::SendInProgress
             | DomainError::SendUnfinished
@@ -108,6 +110,8 @@ impl DomainError {
             DomainError::SendUnfinished => ("send-unfinished", "Earlier send unfinished"),
             DomainError::OptedOut => ("opted-out", "Patient opted out"),
             DomainError::NotUnclear => ("not-unclear", "Not on the worklist"),
+            DomainError::NotSecure => ("not-secure", "Not a secure message"),
+            DomainError::MessageExpired => ("message-expired", "Message expired"),
             DomainError::SmsFailed => ("sms-failed", "SMS not sent"),
             DomainError::UnsupportedFileType { .. } => {
                 ("unsupported-file-type", "Unsupported file type")

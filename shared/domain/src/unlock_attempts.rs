@@ -60,6 +60,15 @@ impl Attempts {
         next
     }
 
+    /// The counters after staff cleared the message's lock (the patient called them): every
+    /// count starts again, whether the lock was for 15 minutes or for good.
+    pub fn cleared(&self) -> Attempts {
+        Attempts {
+            version: self.version + 1,
+            ..Attempts::default()
+        }
+    }
+
     /// The counters after the right PHN: the streak ends; the total stays.
     pub fn after_success(&self) -> Attempts {
         Attempts {
@@ -129,5 +138,26 @@ mod tests {
         let attempts = Attempts::default();
         assert_eq!(attempts.after_failure(now()).version, 1);
         assert_eq!(attempts.after_success().version, 1);
+    }
+
+    #[test]
+    fn clearing_a_lock_for_good_or_for_a_while_opens_it_with_every_count_reset() {
+        let mut attempts = Attempts::default();
+        for _ in 0..MAX_FAILURES_TOTAL {
+            attempts = Attempts {
+                locked_until: None,
+                ..attempts.after_failure(now())
+            };
+        }
+        assert_eq!(attempts.lock(now()), Lock::Forever);
+        let cleared = attempts.cleared();
+        assert_eq!(
+            cleared.lock(now()),
+            Lock::Open {
+                tries_left: MAX_FAILURES_IN_ROW
+            }
+        );
+        assert_eq!(cleared.failures_total, 0);
+        assert_eq!(cleared.version, attempts.version + 1);
     }
 }

@@ -14,10 +14,11 @@ use domain::{
     error::DependencyError,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
     inbound_sms::AutoReply,
+    link_token::TokenHash,
     message_kind::MessageKind,
     model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
-    ports::{MessageMatch, MessageStore},
+    ports::{MessageLink, MessageMatch, MessageStore},
     sms_encoding::SmsEncoding,
 };
 
@@ -55,6 +56,10 @@ pub(crate) struct MessageItem {
     content_expires_at: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     opened_at: Option<jiff::Timestamp>,
+    /// Secure messages: the key of their unlock item (a hash of the link token, never the
+    /// token), for staff actions on the message.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    token_hash: Option<TokenHash>,
 }
 
 impl MessageItem {
@@ -73,6 +78,10 @@ impl MessageItem {
             sms_segments: Some(message.sms.segments),
             content_expires_at: message.expires_at.map(|at| at.as_second()),
             opened_at: None,
+            token_hash: message
+                .unlock
+                .as_ref()
+                .map(|unlock| unlock.token_hash.clone()),
         }
     }
 
@@ -159,6 +168,33 @@ impl MessageStore for DynamoStore {
             message_id: item.sk,
             appointment_id,
         }))
+    }
+
+    async fn message_link(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+    ) -> Result<Option<MessageLink>, DependencyError> {
+        const OP: &str = "GetMessage";
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        output
+            .item
+            .map(|item| {
+                from_item::<MessageItem>(item, OP).map(|item| MessageLink {
+                    kind: item.kind,
+                    token_hash: item.token_hash,
+                })
+            })
+            .transpose()
     }
 
     async fn messages_for_appointment(

@@ -61,9 +61,9 @@ fn new_clinic(sms_number: &str) -> NewClinicForm {
         name: " Oak Bay Family Practice ".into(),
         time_zone: "America/Vancouver".into(),
         sms_number: sms_number.into(),
-        phone: "250-555-0301".into(),
-        unclear_response: "This number takes no replies. Please call 250-555-0301.".into(),
-        help_response: "Oak Bay Family Practice appointment texts. Call 250-555-0301.".into(),
+        phone: "778-555-0151".into(),
+        unclear_response: "This number takes no replies. Please call 778-555-0151.".into(),
+        help_response: "Oak Bay Family Practice appointment texts. Call 778-555-0151.".into(),
         default_language: Some("fr".into()),
     }
 }
@@ -77,7 +77,7 @@ async fn an_onboarded_clinic_is_activated_today_in_its_own_zone_and_can_be_found
     let a = admin().await;
     let onboarded = a
         .onboarding
-        .onboard(&operator(), &new_clinic("+1 250 555 0300"))
+        .onboard(&operator(), &new_clinic("+1 778 555 0150"))
         .await
         .unwrap();
     let clinic = onboarded.clinic;
@@ -116,7 +116,7 @@ async fn onboarding_refuses_a_number_another_clinic_sends_from_and_unknown_time_
     assert!(matches!(taken, Err(DomainError::SmsNumberTaken)));
     let mars = NewClinicForm {
         time_zone: "Mars/Base".into(),
-        ..new_clinic("+12505550300")
+        ..new_clinic("+17785550150")
     };
     match a.onboarding.onboard(&operator(), &mars).await {
         Err(DomainError::InvalidField { field, .. }) => assert_eq!(field, "time_zone"),
@@ -124,7 +124,7 @@ async fn onboarding_refuses_a_number_another_clinic_sends_from_and_unknown_time_
     }
     let language = NewClinicForm {
         default_language: Some("es".into()),
-        ..new_clinic("+12505550300")
+        ..new_clinic("+17785550150")
     };
     assert!(matches!(
         a.onboarding.onboard(&operator(), &language).await,
@@ -139,7 +139,7 @@ async fn onboarding_refuses_a_number_another_clinic_sends_from_and_unknown_time_
 #[tokio::test]
 async fn two_onboardings_racing_for_one_number_create_one_clinic() {
     let a = admin().await;
-    let (who, form) = (operator(), new_clinic("+12505550300"));
+    let (who, form) = (operator(), new_clinic("+17785550150"));
     let (first, second) = tokio::join!(
         a.onboarding.onboard(&who, &form),
         a.onboarding.onboard(&who, &form),
@@ -158,7 +158,7 @@ async fn an_unclear_response_without_a_phone_number_is_saved_with_a_warning() {
     let a = admin().await;
     let form = NewClinicForm {
         unclear_response: "This number does not take replies.".into(),
-        ..new_clinic("+12505550300")
+        ..new_clinic("+17785550150")
     };
     let onboarded = a.onboarding.onboard(&operator(), &form).await.unwrap();
     assert_eq!(onboarded.warnings.len(), 1);
@@ -537,7 +537,7 @@ async fn an_integration_client_writes_for_one_clinic_for_good() {
         .expect("binding again to the same clinic changes nothing");
     let second = a
         .onboarding
-        .onboard(&operator(), &new_clinic("+12505550300"))
+        .onboard(&operator(), &new_clinic("+17785550150"))
         .await
         .unwrap()
         .clinic;

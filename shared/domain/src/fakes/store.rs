@@ -32,10 +32,10 @@ use crate::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
         Cleared, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords,
         FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore,
-        InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageMatch, MessageStore,
-        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
-        StoredAppointment, StoredPatient, SyncBatch, UnclearWorklist, UnlockState, UnlockStore,
-        WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
+        InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageLink, MessageMatch,
+        MessageStore, PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords,
+        SendStore, StoredAppointment, StoredPatient, SyncBatch, UnclearWorklist, UnlockState,
+        UnlockStore, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -465,6 +465,25 @@ impl MessageStore for MemoryStore {
             .unwrap_or_default();
         messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
         Ok(messages)
+    }
+
+    async fn message_link(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+    ) -> Result<Option<MessageLink>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables
+            .recorded
+            .get(message.as_str())
+            .filter(|recorded| &recorded.clinic_id == clinic)
+            .map(|recorded| MessageLink {
+                kind: recorded.kind,
+                token_hash: recorded
+                    .unlock
+                    .as_ref()
+                    .map(|unlock| unlock.token_hash.clone()),
+            }))
     }
 
     async fn claim_auto_reply(

@@ -38,8 +38,8 @@ pub use send_store::{
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use store::{
     AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery,
-    InboundClaim, InboundLog, InboundProgress, MessageMatch, MessageStore, PatientDirectory,
-    UnlockState, UnlockStore,
+    InboundClaim, InboundLog, InboundProgress, MessageLink, MessageMatch, MessageStore,
+    PatientDirectory, UnlockState, UnlockStore,
 };
 pub use worklist::{
     Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,

@@ -171,6 +171,13 @@ pub trait MessageStore: Send + Sync {
         number: &PhoneNumber,
         since: jiff::Timestamp,
     ) -> Result<Option<MessageMatch>, DependencyError>;
+    /// What a staff action on the message needs: its kind and, for a secure one, the hash
+    /// of its link token (the key of its content). `None`: no such message of the clinic.
+    async fn message_link(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+    ) -> Result<Option<MessageLink>, DependencyError>;
     /// The messages sent for an appointment, newest first.
     async fn messages_for_appointment(
         &self,
@@ -244,6 +251,14 @@ pub trait UnlockStore: Send + Sync {
         message: &MessageId,
         at: jiff::Timestamp,
     ) -> Result<(), DependencyError>;
+}
+
+/// A message as a staff action on it finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageLink {
+    pub kind: crate::message_kind::MessageKind,
+    /// Secure messages: the key of their unlock item.
+    pub token_hash: Option<crate::link_token::TokenHash>,
 }
 
 /// A message a reply answers.

@@ -1,0 +1,196 @@
+//! Staff actions on a secure message once it was sent: clearing its lock after the patient
+//! called (wrong PHNs locked it for 15 minutes or for good). Audited.
+
+use std::sync::Arc;
+
+use crate::{
+    caller::Caller,
+    error::{DependencyError, DomainError},
+    ids::MessageId,
+    model::AuditEntry,
+    ports::{AuditLog, Clock, MessageStore, UnlockStore},
+    unlock_attempts::Lock,
+};
+
+/// What clearing a message's lock found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockCleared {
+    /// It was locked; the link takes a PHN again, every count reset.
+    Cleared,
+    /// It was not locked: nothing changed (clearing twice is harmless).
+    NotLocked,
+}
+
+impl LockCleared {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LockCleared::Cleared => "cleared",
+            LockCleared::NotLocked => "not-locked",
+        }
+    }
+}
+
+pub struct MessageActions {
+    pub messages: Arc<dyn MessageStore>,
+    pub unlocks: Arc<dyn UnlockStore>,
+    pub audit: Arc<dyn AuditLog>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Attempts to write the cleared counters over a concurrent wrong PHN before giving up.
+const CLEAR_ATTEMPTS: usize = 3;
+
+impl MessageActions {
+    /// `POST /messages/{messageId}/clear-lock`: another clinic's message is 404, like a
+    /// missing one; a basic or expired one has no lock to clear (422).
+    pub async fn clear_lock(
+        &self,
+        caller: &Caller,
+        id: &MessageId,
+    ) -> Result<LockCleared, DomainError> {
+        let link = self
+            .messages
+            .message_link(&caller.clinic_id, id)
+            .await?
+            .ok_or(DomainError::NotFound {
+                what: "the message",
+            })?;
+        let token_hash = link.token_hash.ok_or(DomainError::NotSecure)?;
+        for _ in 0..CLEAR_ATTEMPTS {
+            let now = self.clock.now();
+            // Its content gone (TTL) or past its 8 days: nothing is left to unlock.
+            let state = match self.unlocks.get_unlock(&token_hash).await? {
+                Some(state) if !state.record.expired(now) => state,
+                _ => return Err(DomainError::MessageExpired),
+            };
+            if matches!(state.attempts.lock(now), Lock::Open { .. }) {
+                return Ok(LockCleared::NotLocked);
+            }
+            let cleared = state.attempts.cleared();
+            if self
+                .unlocks
+                .save_attempts(&token_hash, state.attempts.version, &cleared)
+                .await?
+            {
+                self.audit
+                    .record(&AuditEntry {
+                        route: Some("POST /messages/{messageId}/clear-lock".to_owned()),
+                        message_id: Some(id.clone()),
+                        staff_user: Some(caller.user.clone()),
+                        kind: Some(link.kind),
+                        ..AuditEntry::new(caller.clinic_id.clone(), now, "lock-cleared", "cleared")
+                    })
+                    .await;
+                tracing::info!(message_id = %id, "lock cleared");
+                return Ok(LockCleared::Cleared);
+            }
+        }
+        Err(DomainError::Dependency(DependencyError::new(
+            "dynamodb",
+            "ClearLock",
+            "ConflictingAttempts",
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        ids::{ClinicId, StaffUserId},
+        ports::{MessageStore, UnlockStore},
+        send::tests::{World, world},
+        unlock_attempts::MAX_FAILURES_IN_ROW,
+    };
+
+    fn actions(w: &World) -> MessageActions {
+        MessageActions {
+            messages: w.store.clone(),
+            unlocks: w.store.clone(),
+            audit: w.store.clone(),
+            clock: w.clock.clone(),
+        }
+    }
+
+    async fn sent(w: &World, kind: &str) -> MessageId {
+        let body = format!(r#"{{"kind":"{kind}","text":"See you Friday"}}"#);
+        let sent = w.send(&format!("key-{kind}"), &body).await.unwrap();
+        let receipt: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+        MessageId::parse(receipt["message_id"].as_str().unwrap()).unwrap()
+    }
+
+    /// The message's link locked by wrong PHNs.
+    async fn lock(w: &World, id: &MessageId) {
+        let hash = w
+            .store
+            .message_link(&w.caller.clinic_id, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .token_hash
+            .unwrap();
+        let mut state = w.store.get_unlock(&hash).await.unwrap().unwrap();
+        for _ in 0..MAX_FAILURES_IN_ROW {
+            let next = state.attempts.after_failure(w.clock.now());
+            assert!(
+                w.store
+                    .save_attempts(&hash, state.attempts.version, &next)
+                    .await
+                    .unwrap()
+            );
+            state = w.store.get_unlock(&hash).await.unwrap().unwrap();
+        }
+        assert!(matches!(state.attempts.lock(w.clock.now()), Lock::Until(_)));
+    }
+
+    #[tokio::test]
+    async fn staff_clear_a_locked_message_once_and_a_second_clear_changes_nothing() {
+        let w = world().await;
+        let id = sent(&w, "secure").await;
+        lock(&w, &id).await;
+        let actions = actions(&w);
+        assert_eq!(
+            actions.clear_lock(&w.caller, &id).await.unwrap(),
+            LockCleared::Cleared
+        );
+        assert_eq!(
+            actions.clear_lock(&w.caller, &id).await.unwrap(),
+            LockCleared::NotLocked
+        );
+        let audited: Vec<_> = w
+            .store
+            .audit()
+            .into_iter()
+            .filter(|entry| entry.event == "lock-cleared")
+            .collect();
+        assert_eq!(audited.len(), 1);
+        assert_eq!(audited[0].message_id.as_ref(), Some(&id));
+        assert_eq!(audited[0].staff_user.as_ref(), Some(&w.caller.user));
+    }
+
+    #[tokio::test]
+    async fn a_basic_expired_or_other_clinics_message_has_no_lock_to_clear() {
+        let w = world().await;
+        let actions = actions(&w);
+        let basic = sent(&w, "basic").await;
+        assert!(matches!(
+            actions.clear_lock(&w.caller, &basic).await,
+            Err(DomainError::NotSecure)
+        ));
+        let secure = sent(&w, "secure").await;
+        let other = Caller::staff(
+            ClinicId::parse("c2").unwrap(),
+            StaffUserId::parse("u").unwrap(),
+        );
+        assert!(matches!(
+            actions.clear_lock(&other, &secure).await,
+            Err(DomainError::NotFound { .. })
+        ));
+        w.clock
+            .advance(crate::message_kind::SECURE_LIFETIME + jiff::SignedDuration::from_secs(1));
+        assert!(matches!(
+            actions.clear_lock(&w.caller, &secure).await,
+            Err(DomainError::MessageExpired)
+        ));
+    }
+}
