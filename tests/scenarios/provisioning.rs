@@ -182,6 +182,23 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
                 false
             ),
             ("POST /attachments".to_owned(), false),
+            ("POST /messages/{messageId}/clear-lock".to_owned(), false),
+        ]
+    );
+    assert_eq!(
+        routes("admin"),
+        [
+            ("DELETE /chats/{chatId}".to_owned(), false),
+            ("DELETE /templates/{templateId}".to_owned(), false),
+            ("GET /audit".to_owned(), false),
+            ("GET /clinic".to_owned(), false),
+            ("PATCH /clinic".to_owned(), false),
+            ("POST /chats".to_owned(), false),
+            ("POST /clinics".to_owned(), false),
+            ("POST /templates".to_owned(), false),
+            ("PUT /chats/{chatId}".to_owned(), false),
+            ("PUT /clinics/{clinicId}/integration".to_owned(), false),
+            ("PUT /templates/{templateId}".to_owned(), false),
         ]
     );
     assert_eq!(
