@@ -72,6 +72,7 @@ port_contracts! {
         messages_for_an_appointment_are_listed_newest_first,
         message_times_are_kept_to_the_second,
         an_auto_reply_is_taken_once_a_day_per_message_and_kind,
+        a_message_link_names_its_kind_and_a_secure_ones_content_key,
     ]
     clinic_admin: [
         a_new_clinic_takes_its_sms_number_for_good,

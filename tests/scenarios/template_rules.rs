@@ -505,6 +505,10 @@ fn send_may_do_on_each_table_what_a_send_does() {
         ("dynamodb:UpdateItem", "MessagesTable"),
         ("dynamodb:PutItem", "UnlockTable"),
         ("dynamodb:PutItem", "AuditTable"),
+        // Clearing a secure message's lock: its link, then its counters.
+        ("dynamodb:GetItem", "MessagesTable"),
+        ("dynamodb:GetItem", "UnlockTable"),
+        ("dynamodb:UpdateItem", "UnlockTable"),
     ];
     let missing: Vec<_> = needed
         .iter()
@@ -519,6 +523,35 @@ fn send_may_do_on_each_table_what_a_send_does() {
         "PatientsTable"
     ));
     assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
+}
+
+#[test]
+fn inbound_reply_may_do_on_each_table_what_a_reply_does_and_no_more() {
+    let template = template();
+    let needed = [
+        ("dynamodb:GetItem", "ClinicsTable"),
+        ("dynamodb:PutItem", "ClinicsTable"),
+        ("dynamodb:DeleteItem", "ClinicsTable"),
+        // The day's auto-reply is taken on the message's log entry.
+        ("dynamodb:UpdateItem", "MessagesTable"),
+        ("dynamodb:UpdateItem", "AppointmentsTable"),
+        ("dynamodb:GetItem", "RequestsTable"),
+        ("dynamodb:PutItem", "RequestsTable"),
+        ("dynamodb:UpdateItem", "RequestsTable"),
+        ("dynamodb:PutItem", "AuditTable"),
+    ];
+    let missing: Vec<_> = needed
+        .iter()
+        .filter(|(action, table)| !grants(&template, "InboundReplyFunction", action, table))
+        .collect();
+    assert!(missing.is_empty(), "inbound-reply may not: {missing:?}");
+    let policy = allowed_policy(&template, "InboundReplyFunction");
+    for never in ["UnlockTable", "PatientsTable", "PatientLookupTable", "s3:"] {
+        assert!(
+            !policy.contains(never),
+            "inbound-reply must not touch {never}"
+        );
+    }
 }
 
 /// The Allow statements of `function` that grant `action`, as text.

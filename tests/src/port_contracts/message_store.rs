@@ -180,4 +180,51 @@ pub async fn an_auto_reply_is_taken_once_a_day_per_message_and_kind(subject: &im
         .await
         .unwrap();
     assert!(!elsewhere, "another clinic's message is not there");
+
+    // Given back only by the inbound SMS that took it (its SMS could not be sent).
+    let release = |inbound: &'static str| {
+        let (clinic, id) = (scene.clinic.clone(), message.id.clone());
+        async move {
+            store
+                .release_auto_reply(&clinic, &id, AutoReply::Help, inbound)
+                .await
+                .unwrap()
+        }
+    };
+    release("in-9").await;
+    assert!(!claim(AutoReply::Help, "in-7", 200).await, "still in-3's");
+    release("in-3").await;
+    assert!(claim(AutoReply::Help, "in-7", 210).await, "given back");
+}
+
+/// A staff action finds a message of the clinic: its kind, and a secure one's token hash.
+pub async fn a_message_link_names_its_kind_and_a_secure_ones_content_key(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 717).await;
+    let basic = scene.basic("m-1", t0_plus(10));
+    assert_eq!(
+        scene.begin(store, &scene.key("k-1"), &basic).await,
+        BeginOutcome::Begun
+    );
+    let secure = scene.secure("m-2", t0_plus(20), 1);
+    assert_eq!(
+        scene.begin(store, &scene.key("k-2"), &secure).await,
+        BeginOutcome::Begun
+    );
+    let link = |clinic, id| store.message_link(clinic, id);
+    let found = link(&scene.clinic, &basic.id).await.unwrap().unwrap();
+    assert_eq!((found.kind, found.token_hash), (MessageKind::Basic, None));
+    let found = link(&scene.clinic, &secure.id).await.unwrap().unwrap();
+    assert_eq!(found.kind, MessageKind::Secure);
+    assert_eq!(
+        found.token_hash.as_ref(),
+        secure.unlock.as_ref().map(|unlock| &unlock.token_hash)
+    );
+    assert_eq!(
+        link(&clinic_id("clinic-b"), &secure.id).await.unwrap(),
+        None,
+        "another clinic's message is not found"
+    );
 }

@@ -104,6 +104,15 @@ impl MessageItem {
     }
 }
 
+/// Where a message's log entry keeps its auto-reply of one kind: the epoch seconds it was
+/// taken, and the inbound SMS it answered.
+fn auto_reply_attributes(reply: AutoReply) -> (&'static str, &'static str) {
+    match reply {
+        AutoReply::Unclear => ("unclear_reply_at", "unclear_reply_by"),
+        AutoReply::Help => ("help_reply_at", "help_reply_by"),
+    }
+}
+
 /// The update that records how a message's SMS went (the message must exist).
 pub(crate) fn outcome_update(
     table: &str,
@@ -218,6 +227,43 @@ impl MessageStore for DynamoStore {
             .collect()
     }
 
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError> {
+        const OP: &str = "ReleaseAutoReply";
+        let (at, by) = auto_reply_attributes(reply);
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .update_expression("REMOVE #at, #by")
+            .condition_expression("#by = :inbound")
+            .expression_attribute_names("#at", at)
+            .expression_attribute_names("#by", by)
+            .expression_attribute_values(":inbound", s(inbound_id))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Taken by another inbound SMS since, or never by this one: theirs to keep.
+            Err(error)
+                if matches!(
+                    error.as_service_error(),
+                    Some(UpdateItemError::ConditionalCheckFailedException(_))
+                ) =>
+            {
+                Ok(())
+            }
+            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+        }
+    }
+
     async fn claim_auto_reply(
         &self,
         clinic: &ClinicId,
@@ -228,11 +274,7 @@ impl MessageStore for DynamoStore {
         since: jiff::Timestamp,
     ) -> Result<bool, DependencyError> {
         const OP: &str = "ClaimAutoReply";
-        // Epoch seconds of the last one taken, and the inbound SMS it answered.
-        let (at, by) = match reply {
-            AutoReply::Unclear => ("unclear_reply_at", "unclear_reply_by"),
-            AutoReply::Help => ("help_reply_at", "help_reply_by"),
-        };
+        let (at, by) = auto_reply_attributes(reply);
         let result = self
             .client
             .update_item()

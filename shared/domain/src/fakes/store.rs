@@ -160,6 +160,23 @@ impl MemoryStore {
     }
 }
 
+/// Where the fake keeps a message's auto-reply of one kind.
+fn auto_reply_key(
+    clinic: &ClinicId,
+    message: &MessageId,
+    reply: AutoReply,
+) -> (String, String, &'static str) {
+    let kind = match reply {
+        AutoReply::Unclear => "unclear",
+        AutoReply::Help => "help",
+    };
+    (
+        clinic.as_str().to_owned(),
+        message.as_str().to_owned(),
+        kind,
+    )
+}
+
 pub(super) fn key(clinic: &ClinicId, id: &str) -> (String, String) {
     (clinic.as_str().to_owned(), id.to_owned())
 }
@@ -486,6 +503,25 @@ impl MessageStore for MemoryStore {
             }))
     }
 
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let at = auto_reply_key(clinic, message, reply);
+        if tables
+            .auto_replies
+            .get(&at)
+            .is_some_and(|(_, by)| by == inbound_id)
+        {
+            tables.auto_replies.remove(&at);
+        }
+        Ok(())
+    }
+
     async fn claim_auto_reply(
         &self,
         clinic: &ClinicId,
@@ -503,15 +539,7 @@ impl MessageStore for MemoryStore {
         if !ours {
             return Ok(false);
         }
-        let kind = match reply {
-            AutoReply::Unclear => "unclear",
-            AutoReply::Help => "help",
-        };
-        let at = (
-            clinic.as_str().to_owned(),
-            message.as_str().to_owned(),
-            kind,
-        );
+        let at = auto_reply_key(clinic, message, reply);
         let free = tables
             .auto_replies
             .get(&at)

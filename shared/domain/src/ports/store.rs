@@ -197,6 +197,15 @@ pub trait MessageStore: Send + Sync {
         now: jiff::Timestamp,
         since: jiff::Timestamp,
     ) -> Result<bool, DependencyError>;
+    /// Gives back the message's `reply` auto-reply taken for `inbound_id` (its SMS could
+    /// not be sent), so that the next reply may have it; nothing if another took it since.
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        reply: crate::inbound_sms::AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError>;
 }
 
 /// The append-only audit trail.

@@ -229,13 +229,26 @@ impl ReplyHandler {
             AutoReply::Unclear => clinic.unclear_reply(),
             AutoReply::Help => clinic.help_reply(),
         };
-        self.sms
+        let sent = self
+            .sms
             .send(&OutboundSms {
                 to: sms.from.clone(),
                 from: clinic.sms_number.clone(),
                 body: text.to_owned(),
             })
-            .await?;
+            .await;
+        if let Err(error) = sent {
+            // Not sent: the day's answer goes back, for this SMS's retry or the next reply.
+            self.messages
+                .release_auto_reply(
+                    &clinic.id,
+                    &matched.message_id,
+                    reply,
+                    &sms.inbound_message_id,
+                )
+                .await?;
+            return Err(error);
+        }
         progress.reply_sent = true;
         self.inbound
             .record_progress(&sms.inbound_message_id, *progress)

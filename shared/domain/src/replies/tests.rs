@@ -221,6 +221,30 @@ async fn help_is_answered_with_the_clinics_help_text_once_a_day_and_never_to_an_
 }
 
 #[tokio::test]
+async fn an_auto_reply_that_could_not_be_sent_gives_the_days_answer_back() {
+    let w = world().await;
+    w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
+        .await
+        .unwrap();
+    let handler = handler(&w);
+    w.sms.fail_sends(true);
+    assert!(handler.handle(&reply("in-1", PATIENT, "ok")).await.is_err());
+    w.sms.fail_sends(false);
+    // Another reply the same day (the first never retried): it is answered.
+    assert!(matches!(
+        handler
+            .handle(&reply("in-2", PATIENT, "ok?"))
+            .await
+            .unwrap(),
+        ReplyOutcome::Unclear {
+            auto_reply: true,
+            ..
+        }
+    ));
+    assert_eq!(w.sms.sent().len(), 2, "the message and one auto-reply");
+}
+
+#[tokio::test]
 async fn ten_replies_in_a_minute_get_one_unclear_response_and_each_marks_the_appointment() {
     let w = world().await;
     w.send("k1", r#"{"kind":"basic","text":"See you Friday"}"#)
