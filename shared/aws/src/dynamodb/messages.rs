@@ -3,10 +3,7 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use aws_sdk_dynamodb::{
-    operation::update_item::UpdateItemError,
-    types::{AttributeValue, Update},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Update};
 
 use super::{DynamoStore, from_item, query_all, s};
 use crate::sdk_failure;
@@ -184,26 +181,18 @@ impl MessageStore for DynamoStore {
         clinic: &ClinicId,
         message: &MessageId,
     ) -> Result<Option<MessageLink>, DependencyError> {
-        const OP: &str = "GetMessage";
-        let output = self
-            .client
-            .get_item()
-            .table_name(&self.tables.messages)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(message.as_str()))
-            .consistent_read(true)
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        output
-            .item
-            .map(|item| {
-                from_item::<MessageItem>(item, OP).map(|item| MessageLink {
-                    kind: item.kind,
-                    token_hash: item.token_hash,
-                })
-            })
-            .transpose()
+        Ok(self
+            .read_clinic_record::<MessageItem>(
+                &self.tables.messages,
+                clinic,
+                message.as_str(),
+                "GetMessage",
+            )
+            .await?
+            .map(|item| MessageLink {
+                kind: item.kind,
+                token_hash: item.token_hash,
+            }))
     }
 
     async fn messages_for_appointment(
@@ -248,19 +237,13 @@ impl MessageStore for DynamoStore {
             .expression_attribute_names("#by", by)
             .expression_attribute_values(":inbound", s(inbound_id))
             .send()
-            .await;
+            .await
+            .map_err(sdk_failure("dynamodb", OP));
         match result {
             Ok(_) => Ok(()),
             // Taken by another inbound SMS since, or never by this one: theirs to keep.
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(())
-            }
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(()),
+            Err(error) => Err(error),
         }
     }
 
@@ -294,18 +277,12 @@ impl MessageStore for DynamoStore {
             )
             .expression_attribute_values(":inbound", s(inbound_id))
             .send()
-            .await;
+            .await
+            .map_err(sdk_failure("dynamodb", OP));
         match result {
             Ok(_) => Ok(true),
-            Err(error)
-                if matches!(
-                    error.as_service_error(),
-                    Some(UpdateItemError::ConditionalCheckFailedException(_))
-                ) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(error) => Err(error),
         }
     }
 }
