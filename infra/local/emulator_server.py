@@ -11,10 +11,15 @@ its models' instance trackers (for its dashboard): a bulk import's 96-item trans
 seconds each and gigabytes that were never freed. Here a transaction copies each table
 once, and DynamoDB models are not tracked. What moto answers is unchanged.
 
+It also answers `GET /local/published-sms`: each SMS published through SNS with the
+MessageId SNS answered (moto's own record of them), which the request recorder cannot tell,
+so that the local stack can feed carriers' delivery receipts for them.
+
 Usage: emulator_server.py <host> <port>
 """
 
 import copy
+import json
 import sys
 import threading
 
@@ -25,6 +30,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from moto.core.model_instances import model_data
 from moto.dynamodb import models as dynamodb_models
+from moto.sns.models import sns_backends
 from werkzeug.serving import run_simple
 
 
@@ -72,6 +78,18 @@ def _track_no_dynamodb_models() -> None:
         model.instances_tracked = _Untracked()
 
 
+def _published_sms(start_response):
+    """Every SMS SNS took, in order: its MessageId and destination number."""
+    published = [
+        {"message_id": message_id, "phone_number": phone_number}
+        for regions in sns_backends.values()
+        for backend in regions.values()
+        for message_id, (phone_number, _message) in backend.sms_messages.items()
+    ]
+    start_response("200 OK", [("Content-Type", "application/json")])
+    return [json.dumps(published).encode()]
+
+
 def main() -> None:
     host, port = sys.argv[1], int(sys.argv[2])
     _copy_each_table_once()
@@ -81,6 +99,8 @@ def main() -> None:
 
     def serialised(environ, start_response):
         with one_at_a_time:
+            if environ.get("PATH_INFO") == "/local/published-sms":
+                return _published_sms(start_response)
             response = app(environ, start_response)
             try:
                 return [b"".join(response)]

@@ -6,8 +6,10 @@ use std::path::PathBuf;
 use aws::wiring::OnAws;
 use aws_lambda_events::sns::SnsEvent;
 use domain::{
+    delivery_status::ReceiptCounts,
     emr_sync::import::{ImportRun, import_of_object_key},
     ports::{ImportRecord, ImportStore},
+    send::sweeper::Swept,
 };
 use fhir_sync::imports::{FhirImports, ObjectCreatedEvent};
 use integration_tests::{
@@ -27,12 +29,13 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 28] = [
+const HTTP_EVENTS: [(&str, &str, u16); 29] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
     ("search-appointment.json", "search", 200),
     ("search-worklist.json", "search", 200),
+    ("search-outbox.json", "search", 200),
     ("send-message.json", "send", 201),
     ("send-attachment.json", "send", 201),
     // The sample's appointment is not Unclear: nothing to clear.
@@ -61,7 +64,7 @@ const HTTP_EVENTS: [(&str, &str, u16); 28] = [
 ];
 
 #[test]
-fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
+fn there_is_a_sample_event_for_every_route_and_every_other_event_source() {
     let template = local_stack::template::Template::load_default().unwrap();
     let mut covered = Vec::new();
     for (file, function, _) in HTTP_EVENTS {
@@ -89,6 +92,8 @@ fn there_is_a_sample_event_for_every_route_and_the_inbound_topic() {
         .collect();
     listed.push("inbound-sms.json".into());
     listed.push("s3-import-object-created.json".into());
+    listed.push("delivery-status-logs.json".into());
+    listed.push("sweeper-schedule.json".into());
     listed.sort();
     let mut files: Vec<_> = std::fs::read_dir(events_dir())
         .unwrap()
@@ -158,6 +163,46 @@ async fn malformed_sns_records_are_acknowledged_and_the_others_still_processed()
             failed: 0,
             busy: 0
         }
+    );
+}
+
+#[tokio::test]
+async fn the_delivery_logs_sample_event_is_decoded_down_to_its_receipts() {
+    let test = TestStack::new().await;
+    let event: serde_json::Value =
+        serde_json::from_str(&read("delivery-status-logs.json")).unwrap();
+    let counts = test.functions.delivery_status.handle(event).await.unwrap();
+    // Two receipts, for SMS this stack never sent.
+    assert_eq!(
+        counts,
+        ReceiptCounts {
+            unknown: 2,
+            ..ReceiptCounts::default()
+        }
+    );
+    let malformed = serde_json::json!({"awslogs": {"data": "bm90IGd6aXA="}});
+    assert_eq!(
+        test.functions
+            .delivery_status
+            .handle(malformed)
+            .await
+            .unwrap(),
+        ReceiptCounts {
+            malformed: 1,
+            ..ReceiptCounts::default()
+        },
+        "acknowledged: retrying cannot fix it"
+    );
+}
+
+#[tokio::test]
+async fn the_schedule_sample_event_runs_a_sweep() {
+    let test = TestStack::new().await;
+    let event: serde_json::Value = serde_json::from_str(&read("sweeper-schedule.json")).unwrap();
+    assert_eq!(event["detail-type"], "Scheduled Event");
+    assert_eq!(
+        test.functions.sweeper.handle().await.unwrap(),
+        Swept::default()
     );
 }
 

@@ -10,6 +10,7 @@ mod fhir;
 mod fhir_import;
 mod handlers;
 mod layering;
+mod lifecycle;
 mod local_api;
 mod phi_guard;
 mod port_contracts;

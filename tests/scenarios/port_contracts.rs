@@ -73,6 +73,8 @@ port_contracts! {
         message_times_are_kept_to_the_second,
         an_auto_reply_is_taken_once_a_day_per_message_and_kind,
         a_message_link_names_its_kind_and_a_secure_ones_content_key,
+        a_receipt_is_recorded_on_its_message_and_only_a_later_one_replaces_it,
+        a_clinics_messages_are_listed_newest_first_in_pages_within_the_window,
     ]
     clinic_admin: [
         a_new_clinic_takes_its_sms_number_for_good,
@@ -122,5 +124,8 @@ port_contracts! {
         finish_send_without_an_answer_gives_the_key_back,
         finish_send_writes_nothing_when_its_message_is_missing,
         finish_send_writes_nothing_when_its_key_was_never_claimed,
+        a_send_left_sending_is_found_oldest_first_until_it_is_settled,
+        marking_unconfirmed_answers_the_key_once_and_a_late_outcome_wins,
+        a_failed_secure_send_deletes_its_content,
     ]
 }

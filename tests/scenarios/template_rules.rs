@@ -145,6 +145,8 @@ fn no_function_may_scan_and_only_send_and_inbound_reply_may_text() {
         "FhirSyncFunction",
         "FhirImportFunction",
         "AdminFunction",
+        "DeliveryStatusFunction",
+        "SweeperFunction",
     ] {
         let policy = allowed_policy(&template, function);
         assert!(!policy.contains("dynamodb:Scan"), "{function} may not Scan");
@@ -432,6 +434,8 @@ fn functions_run_on_arm64_al2023_built_with_cargo_lambda() {
         "FhirSyncFunction",
         "FhirImportFunction",
         "AdminFunction",
+        "DeliveryStatusFunction",
+        "SweeperFunction",
     ] {
         let metadata = &resource(&template, function)["Metadata"];
         assert_eq!(
@@ -509,6 +513,8 @@ fn send_may_do_on_each_table_what_a_send_does() {
         ("dynamodb:GetItem", "MessagesTable"),
         ("dynamodb:GetItem", "UnlockTable"),
         ("dynamodb:UpdateItem", "UnlockTable"),
+        // A secure message whose SMS failed: its content.
+        ("dynamodb:DeleteItem", "UnlockTable"),
     ];
     let missing: Vec<_> = needed
         .iter()
@@ -742,4 +748,171 @@ fn browsers_on_the_dashboards_origins_alone_may_call_the_api() {
             .unwrap()
             .starts_with("^https://")
     );
+}
+
+/// The `dynamodb:Attributes` a statement limits its writes to.
+fn limited_attributes(statement: &Value) -> Vec<String> {
+    items(&statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"])
+        .iter()
+        .map(|name| text(name).trim().to_owned())
+        .collect()
+}
+
+/// The only grant of `action` in `function`'s policy.
+fn only_grant<'a>(template: &'a Value, function: &str, action: &str) -> &'a Value {
+    let statements = allows(template, function, action);
+    assert_eq!(
+        statements.len(),
+        1,
+        "{function}: one statement grants {action}"
+    );
+    statements[0]
+}
+
+#[test]
+fn delivery_status_may_find_a_message_and_write_its_delivery_only() {
+    let template = template();
+    let function = "DeliveryStatusFunction";
+    let query = only_grant(&template, function, "dynamodb:Query");
+    assert_eq!(
+        text(&query["Resource"]).trim(),
+        "!Sub ${MessagesTable.Arn}/index/by_provider_message"
+    );
+    let update = only_grant(&template, function, "dynamodb:UpdateItem");
+    assert_eq!(
+        text(&update["Resource"]).trim(),
+        "!GetAtt MessagesTable.Arn"
+    );
+    assert_eq!(
+        limited_attributes(update),
+        ["pk", "sk", "delivery", "delivery_at_ms"]
+    );
+    let policy = allowed_policy(&template, function);
+    for never in [
+        "UnlockTable",
+        "PatientsTable",
+        "AppointmentsTable",
+        "RequestsTable",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "s3:",
+        "sns:",
+        "kms:GenerateDataKey",
+    ] {
+        assert!(!policy.contains(never), "delivery-status must not {never}");
+    }
+}
+
+#[test]
+fn sms_delivery_logs_are_the_groups_sns_writes_encrypted_and_subscribed() {
+    let template = template();
+    for (group, suffix) in [
+        ("SmsDeliveryLogs", "DirectPublishToPhoneNumber"),
+        (
+            "SmsDeliveryFailureLogs",
+            "DirectPublishToPhoneNumber/Failure",
+        ),
+    ] {
+        let properties = &resource(&template, group)["Properties"];
+        assert_eq!(
+            text(&properties["LogGroupName"]).trim(),
+            format!("!Sub sns/${{AWS::Region}}/${{AWS::AccountId}}/{suffix}")
+        );
+        assert_eq!(
+            text(&properties["KmsKeyId"]).trim(),
+            "!GetAtt ContentKey.Arn"
+        );
+        assert!(
+            !properties["RetentionInDays"].is_null(),
+            "{group} is kept for a time"
+        );
+        let subscribed = resource(&template, "DeliveryStatusFunction")["Properties"]["Events"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .any(|event| {
+                event["Type"].as_str() == Some("CloudWatchLogs")
+                    && text(&event["Properties"]["LogGroupName"]).trim() == format!("!Ref {group}")
+            });
+        assert!(subscribed, "{group} is delivered to delivery-status");
+    }
+    let role = &resource(&template, "SmsDeliveryStatusRole")["Properties"];
+    assert_eq!(
+        role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"]["Service"].as_str(),
+        Some("sns.amazonaws.com")
+    );
+    let writes = text(&role["Policies"][0]["PolicyDocument"]);
+    assert!(
+        writes.contains("SmsDeliveryLogs.Arn") && writes.contains("SmsDeliveryFailureLogs.Arn")
+    );
+    assert!(
+        !writes.contains("'*'"),
+        "SNS writes to those two groups only"
+    );
+}
+
+#[test]
+fn the_sweeper_runs_every_five_minutes_and_may_mark_and_answer_only() {
+    let template = template();
+    let function = "SweeperFunction";
+    let events = &resource(&template, function)["Properties"]["Events"];
+    let schedule = events
+        .as_mapping()
+        .unwrap()
+        .values()
+        .find(|event| event["Type"].as_str() == Some("Schedule"))
+        .expect("a schedule");
+    assert_eq!(
+        schedule["Properties"]["Schedule"].as_str(),
+        Some("rate(5 minutes)")
+    );
+    let query = only_grant(&template, function, "dynamodb:Query");
+    assert_eq!(
+        text(&query["Resource"]).trim(),
+        "!Sub ${MessagesTable.Arn}/index/by_sending"
+    );
+    let updates = allows(&template, function, "dynamodb:UpdateItem");
+    let limited: Vec<_> = updates
+        .iter()
+        .map(|statement| {
+            (
+                text(&statement["Resource"]).trim().to_owned(),
+                limited_attributes(statement),
+            )
+        })
+        .collect();
+    assert_eq!(
+        limited,
+        [
+            (
+                "!GetAtt MessagesTable.Arn".to_owned(),
+                vec![
+                    "pk".to_owned(),
+                    "sk".into(),
+                    "sms_status".into(),
+                    "sending_marker".into()
+                ]
+            ),
+            (
+                "!GetAtt RequestsTable.Arn".to_owned(),
+                vec!["pk".to_owned(), "status".into(), "body".into()]
+            ),
+        ]
+    );
+    assert!(grants(
+        &template,
+        function,
+        "dynamodb:PutItem",
+        "AuditTable"
+    ));
+    let policy = allowed_policy(&template, function);
+    for never in [
+        "UnlockTable",
+        "PatientsTable",
+        "s3:",
+        "sns:",
+        "dynamodb:GetItem",
+    ] {
+        assert!(!policy.contains(never), "the sweeper must not {never}");
+    }
 }

@@ -21,12 +21,14 @@ use aws::{
     wiring::OnAws,
 };
 use aws_faults::AwsFaults;
+use domain::delivery_status::ReceiptCounts;
 use domain::{caller::Role, random};
 use jiff::Timestamp;
 use lambda_http::{Body, Response};
 pub use local_stack::api_event::HttpCall;
 use local_stack::{
     LocalStack,
+    carrier::LocalCarrier,
     emulator::{PublishedSms, Recorder},
     functions::Functions,
 };
@@ -46,6 +48,8 @@ pub struct TestStack {
     pub store: DynamoStore,
     /// Read through [`TestStack::published_sms`], which makes their link tokens sentinels.
     recorder: Recorder,
+    /// Answers this test's SMS with delivery receipts: [`TestStack::deliver_receipts`].
+    carrier: tokio::sync::Mutex<LocalCarrier>,
 }
 
 /// The routes whose successful answers show PHI to whoever may see it: search results, the
@@ -71,12 +75,32 @@ impl TestStack {
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
         let recorder = Recorder::new(&endpoint);
         recorder.start().await.expect("recorder starts");
+        let carrier = LocalCarrier::starting_now(&endpoint, [])
+            .await
+            .expect("the emulator lists the SMS it took");
         TestStack {
             stack,
             functions,
             store,
             recorder,
+            carrier: tokio::sync::Mutex::new(carrier),
         }
+    }
+
+    /// The carriers' receipts for every SMS published since the last call, through the
+    /// real `delivery-status` handler (other tests' SMS are unknown messages here).
+    pub async fn deliver_receipts(&self) -> ReceiptCounts {
+        self.carrier
+            .lock()
+            .await
+            .deliver(&self.functions.delivery_status)
+            .await
+            .expect("the receipts are recorded")
+    }
+
+    /// From now on, SMS to `number` (E.164) fail: the phone is unreachable.
+    pub async fn phone_unreachable(&self, number: &str) {
+        self.carrier.lock().await.mark_unreachable(number);
     }
 
     /// Runs a request through API Gateway's event format and the function's handler. The

@@ -1,5 +1,5 @@
 //! The `search` function: the dashboard's read side (find patients, appointment details,
-//! the Unclear worklist, the clinic's templates and chats).
+//! the Unclear worklist, the outbox, the clinic's templates and chats).
 
 mod views;
 
@@ -17,18 +17,20 @@ use domain::{
     DomainError,
     caller::{Caller, Role},
     ids::AppointmentId,
+    outbox::{Outbox, OutboxRequest},
     search::{ForClinic, SearchRequest, Searcher},
     worklist::{Worklist, WorklistRequest},
 };
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 
 use crate::views::{
-    AppointmentDetailsView, Chats, Listing, PatientResults, Templates, WorklistView,
+    AppointmentDetailsView, Chats, Listing, OutboxView, PatientResults, Templates, WorklistView,
 };
 
 pub struct SearchRoutes {
     searcher: Searcher,
     worklist: Worklist,
+    outbox: Outbox,
 }
 
 impl OnAws for SearchRoutes {
@@ -36,6 +38,7 @@ impl OnAws for SearchRoutes {
         SearchRoutes {
             searcher: Searcher::on_aws(config, clients),
             worklist: Worklist::on_aws(config, clients),
+            outbox: Outbox::on_aws(config, clients),
         }
     }
 }
@@ -59,6 +62,9 @@ impl SearchRoutes {
             }
             Some("GET /appointments") => {
                 into_response(StatusCode::OK, self.unclear(&caller, &request).await)
+            }
+            Some("GET /messages") => {
+                into_response(StatusCode::OK, self.outbox(&caller, &request).await)
             }
             Some("GET /templates") => into_response(StatusCode::OK, self.templates(&caller).await),
             Some("GET /chats") => into_response(StatusCode::OK, self.chats(&caller).await),
@@ -109,6 +115,22 @@ impl SearchRoutes {
         let clinic = self.searcher.clinics.get(&caller.clinic_id).await?;
         let value = self.worklist.page(caller, &listing).await?;
         Ok(WorklistView::of(ForClinic { clinic, now, value }))
+    }
+
+    async fn outbox(&self, caller: &Caller, request: &Request) -> Result<OutboxView, DomainError> {
+        let params = request.query_string_parameters_ref();
+        let param = |name| params.and_then(|p| p.first(name));
+        let listing = OutboxRequest::parse(
+            param("from"),
+            param("to"),
+            param("status"),
+            param("limit"),
+            param("cursor"),
+            self.outbox.clock.now(),
+        )?;
+        let clinic = self.searcher.clinics.get(&caller.clinic_id).await?;
+        let value = self.outbox.page(caller, &listing).await?;
+        Ok(OutboxView::of(clinic.zone(), value))
     }
 
     async fn templates(&self, caller: &Caller) -> Result<Templates, DomainError> {

@@ -3,7 +3,8 @@
 use domain::{
     appointment_details::AppointmentDetails,
     appointment_status::AppointmentStatus,
-    model::{AppointmentCard, Chat, Patient, SentMessage, Template},
+    model::{AppointmentCard, Chat, MessageStatus, Patient, SentMessage, Template},
+    outbox::OutboxResult,
     search::{ForClinic, SearchPage},
     worklist::WorklistResult,
 };
@@ -94,6 +95,22 @@ pub struct MessageView {
     opened: Option<bool>,
     /// Secure messages: whether it is past its expiry (checked now, not by TTL).
     expired: Option<bool>,
+    /// Its status line now: the state, and why when it failed.
+    status: MessageStatus,
+}
+
+impl MessageView {
+    fn of(message: SentMessage, now: Timestamp) -> Self {
+        MessageView {
+            opened: message
+                .kind
+                .expires()
+                .then_some(message.opened_at.is_some()),
+            expired: message.expired(now),
+            status: message.status(now),
+            message,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -118,14 +135,7 @@ impl AppointmentDetailsView {
         let messages = details
             .messages
             .into_iter()
-            .map(|message| MessageView {
-                opened: message
-                    .kind
-                    .expires()
-                    .then_some(message.opened_at.is_some()),
-                expired: message.expired(now),
-                message,
-            })
+            .map(|message| MessageView::of(message, now))
             .collect();
         AppointmentDetailsView {
             patient: details.patient,
@@ -172,6 +182,40 @@ impl WorklistView {
         WorklistView {
             items,
             next_cursor: found.value.next_cursor,
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct OutboxItem {
+    appointment_id: String,
+    #[serde(flatten)]
+    message: MessageView,
+    /// When it was sent, in the clinic's time zone.
+    sent_at_local: String,
+}
+
+/// A page of the clinic's outbox, newest first.
+#[derive(Debug, Serialize)]
+pub struct OutboxView {
+    items: Vec<OutboxItem>,
+    next_cursor: Option<String>,
+}
+
+impl OutboxView {
+    pub fn of(zone: TimeZone, result: OutboxResult) -> Self {
+        let items = result
+            .entries
+            .into_iter()
+            .map(|entry| OutboxItem {
+                appointment_id: entry.appointment_id.to_string(),
+                sent_at_local: local(entry.message.sent_at, &zone),
+                message: MessageView::of(entry.message, result.now),
+            })
+            .collect();
+        OutboxView {
+            items,
+            next_cursor: result.next_cursor,
         }
     }
 }

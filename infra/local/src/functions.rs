@@ -3,12 +3,14 @@
 use admin::AdminRoutes;
 use aws::{AwsClients, config::Config, wiring::OnAws};
 use aws_lambda_events::sns::SnsEvent;
+use delivery_status::DeliveryStatusFunction;
 use fhir_sync::FhirRoutes;
 use inbound_reply::InboundReply;
 use lambda_http::{Body, Request, Response};
 use search::SearchRoutes;
 use secure_unlock::SecureUnlock;
 use send::SendRoutes;
+use sweeper::Sweeper;
 
 pub struct Functions {
     pub search: SearchRoutes,
@@ -17,6 +19,8 @@ pub struct Functions {
     pub inbound_reply: InboundReply,
     pub fhir_sync: FhirRoutes,
     pub admin: AdminRoutes,
+    pub delivery_status: DeliveryStatusFunction,
+    pub sweeper: Sweeper,
 }
 
 impl Functions {
@@ -28,6 +32,8 @@ impl Functions {
             inbound_reply: InboundReply::on_aws(config, clients),
             fhir_sync: FhirRoutes::on_aws(config, clients),
             admin: AdminRoutes::on_aws(config, clients),
+            delivery_status: DeliveryStatusFunction::on_aws(config, clients),
+            sweeper: Sweeper::on_aws(config, clients),
         }
     }
 

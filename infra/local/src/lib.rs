@@ -3,6 +3,7 @@
 //! same pieces, one isolated stack per test.
 
 pub mod api_event;
+pub mod carrier;
 pub mod emulator;
 pub mod functions;
 pub mod imports;

@@ -4,16 +4,19 @@
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use anyhow::{Context, Result};
-use aws::{dynamodb::DynamoStore, system::OsRandom, telemetry};
+use aws::{dynamodb::DynamoStore, system::OsRandom, telemetry, wiring::OnAws};
+use delivery_status::DeliveryStatusFunction;
 use domain::{caller::Role, random};
 use local_stack::{
     LocalStack,
+    carrier::LocalCarrier,
     emulator::Recorder,
     functions::Functions,
     imports::ImportWatcher,
     seed::{DemoData, seed},
     server::{LocalApi, LocalIntegration, LocalSignIn, router, sign_ins},
 };
+use sweeper::Sweeper;
 
 #[tokio::main]
 async fn main() -> Result<()> {
@@ -147,6 +150,21 @@ async fn main() -> Result<()> {
             .collect::<String>(),
     );
     tokio::spawn(print_outbound_sms(recorder));
+    let carrier = LocalCarrier::starting_now(
+        &endpoint,
+        demo.unreachable_numbers()
+            .chain(second_demo.unreachable_numbers())
+            .collect::<Vec<_>>(),
+    )
+    .await?;
+    tokio::spawn(carry_receipts(
+        carrier,
+        DeliveryStatusFunction::on_aws(&stack.config, &stack.clients),
+    ));
+    tokio::spawn(sweep_every_five_minutes(Sweeper::on_aws(
+        &stack.config,
+        &stack.clients,
+    )));
     tokio::spawn(imports.run());
     axum::serve(listener, router(Arc::new(api)))
         .with_graceful_shutdown(async {
@@ -185,6 +203,24 @@ fn write_sign_ins(
     )
     .with_context(|| format!("writing {}", file.display()))?;
     Ok(file)
+}
+
+/// A receipt for each SMS, a couple of seconds after SNS took it, as a carrier answers.
+async fn carry_receipts(mut carrier: LocalCarrier, function: DeliveryStatusFunction) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        if let Err(error) = carrier.deliver(&function).await {
+            tracing::warn!(error = %error, "local delivery receipts not fed");
+        }
+    }
+}
+
+/// The sweeper, on the schedule the template gives it.
+async fn sweep_every_five_minutes(sweeper: Sweeper) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(5 * 60)).await;
+        let _ = sweeper.handle().await;
+    }
 }
 
 /// Prints each SMS the emulator received, so that a person can follow unlock links.

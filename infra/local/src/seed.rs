@@ -54,6 +54,9 @@ pub struct DemoPatient {
     pub phone: Option<PhoneNumber>,
     pub email: Option<Email>,
     pub appointments: Vec<DemoAppointment>,
+    /// The local carrier answers FAILURE (unreachable) for SMS to this patient's phone.
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 #[derive(Deserialize)]
@@ -67,6 +70,15 @@ pub struct DemoAppointment {
 }
 
 impl DemoData {
+    /// The phones the demo marks unreachable (E.164).
+    pub fn unreachable_numbers(&self) -> impl Iterator<Item = String> + '_ {
+        self.patients
+            .iter()
+            .filter(|patient| patient.unreachable)
+            .filter_map(|patient| patient.phone.as_ref())
+            .map(|phone| phone.as_e164().to_owned())
+    }
+
     /// The demo clinic.
     pub fn load() -> Result<DemoData> {
         serde_json::from_str(DEMO_CLINIC_JSON).context("infra/local/demo-clinic.json is not valid")

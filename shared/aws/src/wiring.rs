@@ -7,15 +7,17 @@ use domain::{
     admin::{ClinicSettings, Library, Onboarding},
     audit_trail::AuditReader,
     clinic_cache::ClinicCache,
+    delivery_status::DeliveryStatus,
     emr_sync::{
         EmrSync,
         import::{EmrImport, IMPORT_READ_BYTES},
     },
     message_actions::MessageActions,
+    outbox::Outbox,
     ports::Clock,
     replies::ReplyHandler,
     search::Searcher,
-    send::MessageSender,
+    send::{MessageSender, sweeper::SendSweeper},
     unlock::Unlocker,
     worklist::Worklist,
 };
@@ -109,6 +111,34 @@ impl OnAws for ReplyHandler {
             inbound: store.clone(),
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for Outbox {
+    fn on_aws(config: &Config, clients: &AwsClients) -> Outbox {
+        let store = store(config, clients);
+        Outbox {
+            messages: store.clone(),
+            audit: store,
+            clock: Arc::new(SystemClock),
+        }
+    }
+}
+
+impl OnAws for DeliveryStatus {
+    fn on_aws(config: &Config, clients: &AwsClients) -> DeliveryStatus {
+        DeliveryStatus {
+            messages: store(config, clients),
+        }
+    }
+}
+
+impl OnAws for SendSweeper {
+    fn on_aws(config: &Config, clients: &AwsClients) -> SendSweeper {
+        SendSweeper {
+            store: store(config, clients),
             clock: Arc::new(SystemClock),
         }
     }

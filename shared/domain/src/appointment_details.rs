@@ -85,6 +85,7 @@ mod tests {
                     sms_status: SmsStatus::Sent,
                     expires_at: None,
                     opened_at: None,
+                    delivery: None,
                 },
             );
         }

@@ -56,6 +56,11 @@ impl ScopedIdempotencyKey {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A key as a store kept it: scoped when its request claimed it.
+    pub fn from_stored(key: String) -> ScopedIdempotencyKey {
+        ScopedIdempotencyKey(key)
+    }
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     appointment_status::AppointmentStatus,
+    delivery_receipt::{Delivery, DeliveryOutcome, FailureReason},
     email::Email,
     envelope::SealedContent,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
@@ -166,6 +167,9 @@ pub enum SmsStatus {
     Sending,
     Sent,
     Failed,
+    /// Still `Sending` well after its send stopped (the function ended between Publish and
+    /// recording how it went): SNS may or may not have taken it. A later receipt tells.
+    Unconfirmed,
 }
 
 /// A message as the appointment's details list it: never its content.
@@ -180,9 +184,99 @@ pub struct SentMessage {
     pub expires_at: Option<Timestamp>,
     /// Secure messages only: when the patient first unlocked it.
     pub opened_at: Option<Timestamp>,
+    /// What the carrier's latest receipt said, once one arrived.
+    #[serde(default)]
+    pub delivery: Option<Delivery>,
+}
+
+/// A message's status line, in the order it can move: sending → sent (or unconfirmed) →
+/// delivered | failed → opened | expired (unopened).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageState {
+    Sending,
+    Unconfirmed,
+    Sent,
+    Delivered,
+    Failed,
+    Opened,
+    Expired,
+}
+
+impl MessageState {
+    pub const ALL: [MessageState; 7] = [
+        MessageState::Sending,
+        MessageState::Unconfirmed,
+        MessageState::Sent,
+        MessageState::Delivered,
+        MessageState::Failed,
+        MessageState::Opened,
+        MessageState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Sending => "sending",
+            MessageState::Unconfirmed => "unconfirmed",
+            MessageState::Sent => "sent",
+            MessageState::Delivered => "delivered",
+            MessageState::Failed => "failed",
+            MessageState::Opened => "opened",
+            MessageState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<MessageState> {
+        MessageState::ALL
+            .into_iter()
+            .find(|state| state.as_str() == text)
+    }
+}
+
+/// Where a message stands, and why when its SMS failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageStatus {
+    pub state: MessageState,
+    /// `failed` only: the carrier's reason, or `null` when SNS refused the SMS at send.
+    pub reason: Option<FailureReason>,
 }
 
 impl SentMessage {
+    /// The message's status line at `now`: opened beats everything; an SMS that failed
+    /// (at send or by the carrier's receipt) says why; a secure message past its expiry
+    /// unopened is expired; a receipt upgrades sent and unconfirmed to delivered.
+    pub fn status(&self, now: Timestamp) -> MessageStatus {
+        let state = |state| MessageStatus {
+            state,
+            reason: None,
+        };
+        if self.opened_at.is_some() {
+            return state(MessageState::Opened);
+        }
+        match (
+            self.sms_status,
+            self.delivery.map(|delivery| delivery.outcome),
+        ) {
+            (SmsStatus::Failed, _) => return state(MessageState::Failed),
+            (_, Some(DeliveryOutcome::Failed(reason))) => {
+                return MessageStatus {
+                    state: MessageState::Failed,
+                    reason: Some(reason),
+                };
+            }
+            _ => {}
+        }
+        if self.expired(now) == Some(true) {
+            return state(MessageState::Expired);
+        }
+        match (self.sms_status, self.delivery) {
+            (_, Some(_)) => state(MessageState::Delivered),
+            (SmsStatus::Sending, None) => state(MessageState::Sending),
+            (SmsStatus::Unconfirmed, None) => state(MessageState::Unconfirmed),
+            (SmsStatus::Sent | SmsStatus::Failed, None) => state(MessageState::Sent),
+        }
+    }
+
     /// Secure messages: whether the message has expired at `now`; `None` for kinds that
     /// never expire.
     pub fn expired(&self, now: Timestamp) -> Option<bool> {
@@ -435,5 +529,128 @@ mod tests {
         let later: Timestamp = "2026-01-02T03:04:06Z".parse().unwrap();
         assert_eq!(sortable_timestamp(earlier), "2026-01-02T03:04:05Z");
         assert!(sortable_timestamp(earlier) < sortable_timestamp(later));
+    }
+
+    fn message(kind: MessageKind, sms_status: SmsStatus) -> SentMessage {
+        let sent_at: Timestamp = "2026-12-01T10:00:00Z".parse().unwrap();
+        SentMessage {
+            id: MessageId::from_random([1; 16]),
+            kind,
+            sent_at,
+            sent_by: StaffUserId::parse("u1").unwrap(),
+            sms_status,
+            expires_at: kind.expires_at(sent_at),
+            opened_at: None,
+            delivery: None,
+        }
+    }
+
+    fn delivery(outcome: DeliveryOutcome) -> Option<Delivery> {
+        Some(Delivery {
+            outcome,
+            at: "2026-12-01T10:00:05Z".parse().unwrap(),
+        })
+    }
+
+    #[test]
+    fn a_status_line_moves_from_sending_to_its_end() {
+        let now: Timestamp = "2026-12-02T10:00:00Z".parse().unwrap();
+        let after_expiry: Timestamp = "2026-12-10T10:00:00Z".parse().unwrap();
+        let unreachable = DeliveryOutcome::Failed(FailureReason::Unreachable);
+        let secure = MessageKind::Secure;
+        let cases = [
+            (
+                message(secure, SmsStatus::Sending),
+                now,
+                MessageState::Sending,
+                None,
+            ),
+            (
+                message(secure, SmsStatus::Unconfirmed),
+                now,
+                MessageState::Unconfirmed,
+                None,
+            ),
+            (
+                message(secure, SmsStatus::Sent),
+                now,
+                MessageState::Sent,
+                None,
+            ),
+            (
+                message(secure, SmsStatus::Failed),
+                now,
+                MessageState::Failed,
+                None,
+            ),
+            (
+                SentMessage {
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    ..message(secure, SmsStatus::Unconfirmed)
+                },
+                now,
+                MessageState::Delivered,
+                None,
+            ),
+            (
+                SentMessage {
+                    delivery: delivery(unreachable),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                after_expiry,
+                MessageState::Failed,
+                Some(FailureReason::Unreachable),
+            ),
+            (
+                SentMessage {
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                after_expiry,
+                MessageState::Expired,
+                None,
+            ),
+            (
+                SentMessage {
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    opened_at: Some(now),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                after_expiry,
+                MessageState::Opened,
+                None,
+            ),
+            // A basic message never expires.
+            (
+                SentMessage {
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    ..message(MessageKind::Basic, SmsStatus::Sent)
+                },
+                after_expiry,
+                MessageState::Delivered,
+                None,
+            ),
+        ];
+        for (message, at, state, reason) in cases {
+            assert_eq!(
+                message.status(at),
+                MessageStatus { state, reason },
+                "{:?} {:?}",
+                message.sms_status,
+                message.delivery
+            );
+        }
+    }
+
+    #[test]
+    fn every_state_reads_back_from_its_name() {
+        for state in MessageState::ALL {
+            assert_eq!(MessageState::parse(state.as_str()), Some(state));
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                serde_json::json!(state.as_str())
+            );
+        }
+        assert_eq!(MessageState::parse("lost"), None);
     }
 }

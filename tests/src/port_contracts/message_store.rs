@@ -1,10 +1,11 @@
 //! MessageStore: the messages sends recorded, by recipient and by appointment.
 
 use domain::{
+    delivery_receipt::{Delivery, DeliveryOutcome, DeliveryReceipt, FailureReason},
     inbound_sms::AutoReply,
     message_kind::MessageKind,
     model::SmsStatus,
-    ports::{BeginOutcome, MessageStore},
+    ports::{BeginOutcome, DeliveryRecorded, MessageStore, OutboxPage, OutboxQuery},
 };
 use jiff::SignedDuration;
 
@@ -227,4 +228,156 @@ pub async fn a_message_link_names_its_kind_and_a_secure_ones_content_key(
         None,
         "another clinic's message is not found"
     );
+}
+
+/// A carrier's receipt for the SMS SNS sent as `provider_message_id`, at `at`.
+fn receipt(
+    provider_message_id: &str,
+    outcome: DeliveryOutcome,
+    at: jiff::Timestamp,
+) -> DeliveryReceipt {
+    DeliveryReceipt {
+        provider_message_id: provider_message_id.into(),
+        delivery: Delivery { outcome, at },
+    }
+}
+
+pub async fn a_receipt_is_recorded_on_its_message_and_only_a_later_one_replaces_it(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 716).await;
+    let message = scene.basic("m-1", t0_plus(10));
+    let key = scene.key("k-1");
+    scene.begin(store, &key, &message).await;
+    scene.finish_sent(store, &key, &message, "sns-716").await;
+
+    let at = |millis: i64| t0_plus(10) + SignedDuration::from_millis(millis);
+    let failed = DeliveryOutcome::Failed(FailureReason::Unreachable);
+    let record = |receipt| async move { store.record_delivery(&receipt).await.unwrap() };
+    assert_eq!(
+        record(receipt("sns-716", DeliveryOutcome::Delivered, at(2_500))).await,
+        DeliveryRecorded::Recorded
+    );
+    assert_eq!(
+        record(receipt("sns-716", DeliveryOutcome::Delivered, at(2_500))).await,
+        DeliveryRecorded::Superseded,
+        "the same receipt twice"
+    );
+    assert_eq!(
+        record(receipt("sns-716", failed, at(2_499))).await,
+        DeliveryRecorded::Superseded,
+        "an older receipt arriving late"
+    );
+    let scene = &scene;
+    let delivery = |store| async move {
+        MessageStore::messages_for_appointment(store, &scene.clinic, &scene.appointment.id)
+            .await
+            .unwrap()[0]
+            .delivery
+    };
+    assert_eq!(
+        delivery(store).await,
+        Some(Delivery {
+            outcome: DeliveryOutcome::Delivered,
+            at: at(2_500)
+        }),
+        "kept to the millisecond"
+    );
+    assert_eq!(
+        record(receipt("sns-716", failed, at(2_501))).await,
+        DeliveryRecorded::Recorded
+    );
+    assert_eq!(delivery(store).await.map(|d| d.outcome), Some(failed));
+    assert_eq!(
+        record(receipt(
+            "sns-unknown",
+            DeliveryOutcome::Delivered,
+            at(3_000)
+        ))
+        .await,
+        DeliveryRecorded::UnknownMessage
+    );
+}
+
+pub async fn a_clinics_messages_are_listed_newest_first_in_pages_within_the_window(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 717).await;
+    let follow_up = appointment("a-2", &scene.patient, t0_plus(9 * 24 * 3600));
+    let messages = [
+        scene.basic("m-1", t0_plus(10)),
+        basic_message(&scene.clinic, "m-2", &follow_up, scene.phone(), t0_plus(20)),
+        scene.basic("m-3", t0_plus(20)),
+        scene.basic("m-4", t0_plus(30)),
+        scene.basic("m-5", t0_plus(40)),
+    ];
+    for message in &messages {
+        let key = scene.key(&format!("k-{}", message.id));
+        assert_eq!(scene.begin(store, &key, message).await, BeginOutcome::Begun);
+    }
+    let page = |after, limit| {
+        let clinic = scene.clinic.clone();
+        async move {
+            store
+                .clinic_messages(
+                    &clinic,
+                    &OutboxQuery {
+                        from: t0_plus(10),
+                        to: t0_plus(30),
+                        after,
+                        limit,
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let first = page(None, 2).await;
+    let ids = |page: &OutboxPage| -> Vec<String> {
+        page.entries
+            .iter()
+            .map(|entry| entry.message.id.to_string())
+            .collect()
+    };
+    assert_eq!(
+        ids(&first),
+        ["m-4", "m-3"],
+        "newest first, the window inclusive"
+    );
+    let second = page(first.more_after.clone(), 2).await;
+    assert_eq!(
+        ids(&second),
+        ["m-2", "m-1"],
+        "ties in time by id, newest first"
+    );
+    assert_eq!(second.entries[0].appointment_id, follow_up.id);
+    assert_eq!(second.entries[1].appointment_id, scene.appointment.id);
+    // A full page may or may not be known to be the last (DynamoDB stops at the limit
+    // and says more may follow): the page after it, if any, is empty and the last.
+    if let Some(after) = second.more_after.clone() {
+        let last = page(Some(after), 2).await;
+        assert!(last.entries.is_empty(), "{:?}", ids(&last));
+        assert_eq!(last.more_after, None);
+    }
+    let everything = page(None, 10).await;
+    assert_eq!(ids(&everything).len(), 4);
+    assert_eq!(
+        everything.more_after, None,
+        "a page short of the limit is the last"
+    );
+    let theirs = store
+        .clinic_messages(
+            &clinic_id("clinic-b"),
+            &OutboxQuery {
+                from: t0_plus(0),
+                to: t0_plus(100),
+                after: None,
+                limit: 10,
+            },
+        )
+        .await
+        .unwrap();
+    assert!(theirs.entries.is_empty());
 }

@@ -26,7 +26,7 @@ use domain::{
     ports::{
         AppointmentStore, AuditFilter, AuditLog, AuditQuery, AuditTrail, ClinicAdmin, ClinicStore,
         EmrRecords, ImportStore, InboundLog, MessageStore, PatientDirectory, SendStore,
-        UnclearWorklist, UnlockStore,
+        StalledSends, UnclearWorklist, UnlockStore,
     },
 };
 
@@ -47,6 +47,7 @@ pub trait StorePorts:
     + EmrRecords
     + ImportStore
     + UnclearWorklist
+    + StalledSends
 {
 }
 
@@ -64,6 +65,7 @@ impl<T> StorePorts for T where
         + EmrRecords
         + ImportStore
         + UnclearWorklist
+        + StalledSends
 {
 }
 

@@ -10,11 +10,11 @@ use domain::{
     message_kind::MessageKind,
     model::{
         Appointment, AuditEntry, Chat, ChatKind, Clinic, DEFAULT_UNCLEAR_RESPONSE, NewMessage,
-        Patient, Template, UnlockRecord,
+        Patient, SmsOutcome, Template, UnlockRecord,
     },
     phn::Phn,
     phone::PhoneNumber,
-    ports::{BeginOutcome, BeginSend},
+    ports::{BeginOutcome, BeginSend, FinishSend, StoredResponse},
     random::RandomSource,
     sms_encoding::measure,
 };
@@ -304,5 +304,33 @@ impl Scene {
             })
             .await
             .expect("begin_send answers")
+    }
+
+    /// Finishes sending `message`: SNS took it as `provider_message_id`.
+    pub async fn finish_sent(
+        &self,
+        store: &impl StorePorts,
+        key: &ScopedIdempotencyKey,
+        message: &NewMessage,
+        provider_message_id: &str,
+    ) {
+        let audit = audit_entry(&self.clinic, message.sent_at, "send", Some(&message.id));
+        store
+            .finish_send(&FinishSend {
+                idempotency_key: key,
+                clinic: &self.clinic,
+                message: &message.id,
+                outcome: &SmsOutcome::Sent {
+                    provider_message_id: provider_message_id.into(),
+                },
+                response: Some(&StoredResponse {
+                    status: 201,
+                    body: format!(r#"{{"message_id":"{}"}}"#, message.id),
+                }),
+                delete_content: None,
+                audit: &audit,
+            })
+            .await
+            .expect("finish_send answers");
     }
 }

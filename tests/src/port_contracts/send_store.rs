@@ -6,7 +6,7 @@ use domain::{
     model::{NewMessage, SmsOutcome, SmsStatus},
     ports::{
         AppointmentStore, BeginOutcome, ClinicStore, FinishSend, IdempotencyRecord, MessageStore,
-        SendLookup, SendRecords, SendStore, StoredResponse, UnlockStore,
+        SendLookup, SendRecords, SendStore, StalledSend, StalledSends, StoredResponse, UnlockStore,
     },
 };
 use jiff::{SignedDuration, Timestamp};
@@ -374,6 +374,7 @@ pub async fn finish_send_writes_outcome_answer_and_audit_together(subject: &impl
                 provider_message_id: "sns-1".into(),
             },
             response: Some(&response),
+            delete_content: None,
             audit: &audit,
         })
         .await
@@ -407,6 +408,7 @@ pub async fn finish_send_without_an_answer_gives_the_key_back(subject: &impl Sto
                 code: "Throttling".into(),
             },
             response: None,
+            delete_content: None,
             audit: &audit,
         })
         .await
@@ -445,6 +447,7 @@ pub async fn finish_send_writes_nothing_when_its_message_is_missing(subject: &im
                 provider_message_id: "sns-1".into(),
             },
             response: Some(&response),
+            delete_content: None,
             audit: &audit,
         })
         .await;
@@ -481,6 +484,7 @@ pub async fn finish_send_writes_nothing_when_its_key_was_never_claimed(
                 provider_message_id: "sns-1".into(),
             },
             response: Some(&response),
+            delete_content: None,
             audit: &audit,
         })
         .await;
@@ -502,4 +506,179 @@ pub async fn finish_send_writes_nothing_when_its_key_was_never_claimed(
         subject.audit_trail(&scene.clinic).await.is_empty(),
         "an audit entry was written"
     );
+}
+
+/// The scene's messages the sweeper finds stalled before `before`.
+async fn stalled(store: &impl StorePorts, scene: &Scene, before: Timestamp) -> Vec<StalledSend> {
+    store
+        .stalled_sends(before, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|send| send.clinic == scene.clinic)
+        .collect()
+}
+
+pub async fn a_send_left_sending_is_found_oldest_first_until_it_is_settled(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 737).await;
+    let messages = [
+        scene.basic("m-1", t0_plus(20)),
+        scene.secure("m-2", t0_plus(10), 37),
+        scene.basic("m-3", t0_plus(30)),
+        scene.basic("m-4", t0_plus(40)),
+    ];
+    for message in &messages {
+        scene
+            .begin(store, &scene.key(&format!("k-{}", message.id)), message)
+            .await;
+    }
+    scene
+        .finish_sent(store, &scene.key("k-m-3"), &messages[2], "sns-3")
+        .await;
+
+    let found = stalled(store, &scene, t0_plus(40)).await;
+    let ids: Vec<_> = found.iter().map(|send| send.message.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["m-2", "m-1"],
+        "before the time, oldest first, unsettled only"
+    );
+    let secure = &found[0];
+    assert_eq!(
+        (
+            secure.kind,
+            secure.expires_at,
+            secure.sms,
+            secure.started_at
+        ),
+        (
+            messages[1].kind,
+            messages[1].expires_at,
+            messages[1].sms,
+            t0_plus(10)
+        )
+    );
+    assert_eq!(
+        (secure.appointment.clone(), secure.request.clone()),
+        (scene.appointment.id.clone(), scene.key("k-m-2"))
+    );
+    assert_eq!(
+        store.stalled_sends(t0_plus(40), 1).await.unwrap().len(),
+        1,
+        "at most the limit"
+    );
+}
+
+pub async fn marking_unconfirmed_answers_the_key_once_and_a_late_outcome_wins(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 738).await;
+    let first = scene.basic("m-1", t0_plus(10));
+    let second = scene.basic("m-2", t0_plus(20));
+    for message in [&first, &second] {
+        scene
+            .begin(store, &scene.key(&format!("k-{}", message.id)), message)
+            .await;
+    }
+    let found = stalled(store, &scene, t0_plus(60)).await;
+    let answer = StoredResponse {
+        status: 201,
+        body: r#"{"sms_status":"unconfirmed"}"#.into(),
+    };
+    let audit = audit_entry(
+        &scene.clinic,
+        t0_plus(61),
+        "send-unconfirmed",
+        Some(&first.id),
+    );
+    assert!(
+        store
+            .mark_unconfirmed(&found[0], &answer, &audit)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .mark_unconfirmed(&found[0], &answer, &audit)
+            .await
+            .unwrap(),
+        "marked once"
+    );
+    let scene = &scene;
+    let status = |id: &str| {
+        let id = id.to_owned();
+        async move {
+            store
+                .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|message| message.id.as_str() == id)
+                .unwrap()
+                .sms_status
+        }
+    };
+    assert_eq!(status("m-1").await, SmsStatus::Unconfirmed);
+    let record = key_record(store, scene, &scene.key("k-m-1"), t0_plus(62))
+        .await
+        .unwrap();
+    assert_eq!(record.response, Some(answer.clone()));
+    assert_eq!(
+        subject.audit_trail(&scene.clinic).await,
+        std::slice::from_ref(&audit)
+    );
+    let ids: Vec<_> = stalled(store, scene, t0_plus(60))
+        .await
+        .into_iter()
+        .map(|send| send.message.to_string())
+        .collect();
+    assert_eq!(ids, ["m-2"]);
+
+    // The send's own outcome, late: it replaces unconfirmed.
+    scene
+        .finish_sent(store, &scene.key("k-m-1"), &first, "sns-1")
+        .await;
+    assert_eq!(status("m-1").await, SmsStatus::Sent);
+    // An outcome between the sweeper's read and its write stands.
+    scene
+        .finish_sent(store, &scene.key("k-m-2"), &second, "sns-2")
+        .await;
+    assert!(
+        !store
+            .mark_unconfirmed(&found[1], &answer, &audit)
+            .await
+            .unwrap()
+    );
+    assert_eq!(status("m-2").await, SmsStatus::Sent);
+    assert!(stalled(store, scene, t0_plus(60)).await.is_empty());
+}
+
+pub async fn a_failed_secure_send_deletes_its_content(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let scene = Scene::write(store, 739).await;
+    let key = scene.key("k-1");
+    let message = scene.secure("m-1", t0_plus(10), 39);
+    scene.begin(store, &key, &message).await;
+    let token_hash = &message.unlock.as_ref().unwrap().token_hash;
+    let audit = audit_entry(&scene.clinic, t0_plus(11), "send", Some(&message.id));
+    store
+        .finish_send(&FinishSend {
+            idempotency_key: &key,
+            clinic: &scene.clinic,
+            message: &message.id,
+            outcome: &SmsOutcome::Failed {
+                code: "InvalidParameter".into(),
+            },
+            response: None,
+            delete_content: Some(token_hash),
+            audit: &audit,
+        })
+        .await
+        .unwrap();
+    assert_eq!(store.get_unlock(token_hash).await.unwrap(), None);
+    assert_eq!(recorded(store, &scene).await, ["m-1"], "the history stays");
 }

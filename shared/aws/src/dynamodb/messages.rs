@@ -8,15 +8,20 @@ use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use super::{DynamoStore, from_item, query_all, s};
 use crate::sdk_failure;
 use domain::{
+    delivery_receipt::{Delivery, DeliveryReceipt},
     error::DependencyError,
+    idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
     inbound_sms::AutoReply,
     link_token::TokenHash,
     message_kind::MessageKind,
     model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
-    ports::{MessageLink, MessageMatch, MessageStore},
-    sms_encoding::SmsEncoding,
+    ports::{
+        DeliveryRecorded, MessageLink, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
+        OutboxPage, OutboxQuery, StalledSend,
+    },
+    sms_encoding::{SmsEncoding, SmsMeasure},
 };
 
 /// Key of the `by_appointment` index.
@@ -57,10 +62,30 @@ pub(crate) struct MessageItem {
     /// token), for staff actions on the message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     token_hash: Option<TokenHash>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sms_units: Option<usize>,
+    /// The idempotency key its send claimed (the sweeper answers it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    request_key: Option<String>,
+    /// [`SENDING`] while its SMS's outcome is unknown: the key of the sparse `by_sending`
+    /// index, removed with the outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sending_marker: Option<String>,
+    /// The SNS message id of its SMS: the key of the `by_provider_message` index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    provider_message_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery: Option<Delivery>,
+    /// Epoch milliseconds of the receipt recorded: a receipt replaces it only when later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    delivery_at_ms: Option<i64>,
 }
 
+/// The `by_sending` index's one key: every message whose SMS outcome is unknown.
+pub(crate) const SENDING: &str = "sending";
+
 impl MessageItem {
-    pub(crate) fn new(message: &NewMessage) -> Self {
+    pub(crate) fn new(message: &NewMessage, request: &ScopedIdempotencyKey) -> Self {
         MessageItem {
             pk: message.clinic_id.as_str().to_owned(),
             sk: message.id.clone(),
@@ -79,7 +104,47 @@ impl MessageItem {
                 .unlock
                 .as_ref()
                 .map(|unlock| unlock.token_hash.clone()),
+            sms_units: Some(message.sms.units),
+            request_key: Some(request.as_str().to_owned()),
+            sending_marker: Some(SENDING.to_owned()),
+            provider_message_id: None,
+            delivery: None,
+            delivery_at_ms: None,
         }
+    }
+
+    pub(crate) fn into_stalled_send(
+        self,
+        operation: &'static str,
+    ) -> Result<StalledSend, DependencyError> {
+        let corrupt = || DependencyError::corrupt_item("dynamodb", operation);
+        let (Some(appointment), Some(request), Some(encoding), Some(units), Some(segments)) = (
+            self.appointment_id,
+            self.request_key,
+            self.sms_encoding,
+            self.sms_units,
+            self.sms_segments,
+        ) else {
+            return Err(corrupt());
+        };
+        Ok(StalledSend {
+            clinic: ClinicId::parse(&self.pk).map_err(|_| corrupt())?,
+            message: self.sk,
+            appointment,
+            kind: self.kind,
+            started_at: self.sent_at.parse().map_err(|_| corrupt())?,
+            expires_at: self
+                .content_expires_at
+                .map(jiff::Timestamp::from_second)
+                .transpose()
+                .map_err(|_| corrupt())?,
+            sms: SmsMeasure {
+                encoding,
+                units,
+                segments,
+            },
+            request: ScopedIdempotencyKey::from_stored(request),
+        })
     }
 
     fn into_sent_message(self) -> Result<SentMessage, DependencyError> {
@@ -97,6 +162,7 @@ impl MessageItem {
             sms_status: self.sms_status,
             expires_at,
             opened_at: self.opened_at,
+            delivery: self.delivery,
         })
     }
 }
@@ -123,22 +189,28 @@ pub(crate) fn outcome_update(
         } => (SmsStatus::Sent, "provider_message_id", provider_message_id),
         SmsOutcome::Failed { code } => (SmsStatus::Failed, "failure_code", code),
     };
-    let status = match status {
-        SmsStatus::Sending => "sending",
-        SmsStatus::Sent => "sent",
-        SmsStatus::Failed => "failed",
-    };
     Update::builder()
         .table_name(table)
         .key("pk", s(clinic.as_str()))
         .key("sk", s(message.as_str()))
-        .update_expression("SET sms_status = :status, #detail = :detail")
+        // Over `sending`, or `unconfirmed` when the sweeper came first: a known outcome
+        // wins.
+        .update_expression("SET sms_status = :status, #detail = :detail REMOVE sending_marker")
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_names("#detail", detail_name)
-        .expression_attribute_values(":status", s(status))
+        .expression_attribute_values(":status", s(status_name(status)))
         .expression_attribute_values(":detail", s(detail))
         .build()
         .map_err(|_| DependencyError::new("dynamodb", "RecordSmsOutcome", "InvalidRequest"))
+}
+
+fn status_name(status: SmsStatus) -> &'static str {
+    match status {
+        SmsStatus::Sending => "sending",
+        SmsStatus::Sent => "sent",
+        SmsStatus::Failed => "failed",
+        SmsStatus::Unconfirmed => "unconfirmed",
+    }
 }
 
 #[async_trait]
@@ -214,6 +286,98 @@ impl MessageStore for DynamoStore {
             .into_iter()
             .map(MessageItem::into_sent_message)
             .collect()
+    }
+
+    async fn clinic_messages(
+        &self,
+        clinic: &ClinicId,
+        query: &OutboxQuery,
+    ) -> Result<OutboxPage, DependencyError> {
+        const OP: &str = "ClinicMessages";
+        let mut request = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_clinic")
+            .key_condition_expression("pk = :clinic AND sent_at BETWEEN :from AND :to")
+            .expression_attribute_values(":clinic", s(clinic.as_str()))
+            .expression_attribute_values(":from", s(sortable_timestamp(query.from)))
+            .expression_attribute_values(":to", s(sortable_timestamp(query.to)))
+            .scan_index_forward(false)
+            .limit(i32::try_from(query.limit).unwrap_or(i32::MAX));
+        if let Some(after) = &query.after {
+            let (sent_at, message) = after.parts();
+            request = request
+                .exclusive_start_key("pk", s(clinic.as_str()))
+                .exclusive_start_key("sk", s(message))
+                .exclusive_start_key("sent_at", s(sent_at));
+        }
+        let output = request.send().await.map_err(sdk_failure("dynamodb", OP))?;
+        let mut entries = Vec::new();
+        let mut last = None;
+        for item in output.items.unwrap_or_default() {
+            let item: MessageItem = from_item(item, OP)?;
+            let appointment_id = item
+                .appointment_id
+                .clone()
+                .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?;
+            let message = item.into_sent_message()?;
+            last = Some(OutboxKey::new(message.sent_at, &message.id));
+            entries.push(OutboxEntry {
+                appointment_id,
+                message,
+            });
+        }
+        Ok(OutboxPage {
+            entries,
+            more_after: output.last_evaluated_key.and(last),
+        })
+    }
+
+    async fn record_delivery(
+        &self,
+        receipt: &DeliveryReceipt,
+    ) -> Result<DeliveryRecorded, DependencyError> {
+        const OP: &str = "RecordDelivery";
+        let found = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_provider_message")
+            .key_condition_expression("provider_message_id = :id")
+            .expression_attribute_values(":id", s(&receipt.provider_message_id))
+            .limit(1)
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        let Some(mut key) = found.items.unwrap_or_default().into_iter().next() else {
+            return Ok(DeliveryRecorded::UnknownMessage);
+        };
+        key.retain(|name, _| name == "pk" || name == "sk");
+        let at = receipt.delivery.at.as_millisecond();
+        let delivery = serde_dynamo::to_attribute_value(receipt.delivery)
+            .map_err(|_| DependencyError::new("dynamodb", OP, "SerialiseItem"))?;
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .set_key(Some(key))
+            .update_expression("SET delivery = :delivery, delivery_at_ms = :at")
+            .condition_expression(
+                "attribute_exists(pk) AND (attribute_not_exists(delivery_at_ms) OR delivery_at_ms < :at)",
+            )
+            .expression_attribute_values(":delivery", delivery)
+            .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP));
+        match result {
+            Ok(_) => Ok(DeliveryRecorded::Recorded),
+            Err(error) if error.code == "ConditionalCheckFailedException" => {
+                Ok(DeliveryRecorded::Superseded)
+            }
+            Err(error) => Err(error),
+        }
     }
 
     async fn release_auto_reply(

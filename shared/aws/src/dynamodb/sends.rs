@@ -14,7 +14,7 @@ use super::{
     audit::audit_put,
     clinics::{Entry, chat_sort_key, opt_out_sort_key, template_sort_key},
     from_item,
-    messages::{MessageItem, outcome_update},
+    messages::{MessageItem, SENDING, outcome_update},
     requests::RequestItem,
     s, to_item, transact_put, transaction_condition_failed,
     unlock::UnlockItem,
@@ -24,10 +24,10 @@ use domain::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, PatientId},
-    model::{Chat, Template},
+    model::{AuditEntry, Chat, Template, sortable_timestamp},
     ports::{
         BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup,
-        SendRecords, SendStore,
+        SendRecords, SendStore, StalledSend, StalledSends, StoredResponse,
     },
 };
 
@@ -220,7 +220,7 @@ impl SendStore for DynamoStore {
                 .build(),
             transact_put(
                 &self.tables.messages,
-                to_item(&MessageItem::new(message), OP)?,
+                to_item(&MessageItem::new(message, begin.idempotency_key), OP)?,
                 Some(NEW_ONLY),
                 OP,
             )?,
@@ -290,7 +290,7 @@ impl SendStore for DynamoStore {
                 )
                 .build(),
         };
-        let items = vec![
+        let mut items = vec![
             TransactWriteItem::builder()
                 .update(outcome_update(
                     &self.tables.messages,
@@ -302,6 +302,14 @@ impl SendStore for DynamoStore {
             request,
             audit_put(&self.tables.audit, finish.audit)?,
         ];
+        if let Some(content) = finish.delete_content {
+            let delete = Delete::builder()
+                .table_name(&self.tables.unlock)
+                .set_key(Some(key(content.as_str(), None)))
+                .build()
+                .map_err(invalid(OP))?;
+            items.push(TransactWriteItem::builder().delete(delete).build());
+        }
         self.client
             .transact_write_items()
             .set_transact_items(Some(items))
@@ -309,5 +317,93 @@ impl SendStore for DynamoStore {
             .await
             .map_err(sdk_failure("dynamodb", OP))?;
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StalledSends for DynamoStore {
+    async fn stalled_sends(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<StalledSend>, DependencyError> {
+        const OP: &str = "StalledSends";
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_sending")
+            .key_condition_expression("sending_marker = :sending AND sent_at < :before")
+            .expression_attribute_values(":sending", s(SENDING))
+            .expression_attribute_values(":before", s(sortable_timestamp(before)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| from_item::<MessageItem>(item, OP)?.into_stalled_send(OP))
+            .collect()
+    }
+
+    async fn mark_unconfirmed(
+        &self,
+        stalled: &StalledSend,
+        response: &StoredResponse,
+        audit: &AuditEntry,
+    ) -> Result<bool, DependencyError> {
+        const OP: &str = "MarkUnconfirmed";
+        let message = Update::builder()
+            .table_name(&self.tables.messages)
+            .set_key(Some(key(
+                stalled.clinic.as_str(),
+                Some(stalled.message.as_str()),
+            )))
+            .update_expression("SET sms_status = :unconfirmed REMOVE sending_marker")
+            .condition_expression("sms_status = :sending")
+            .expression_attribute_values(":unconfirmed", s("unconfirmed"))
+            .expression_attribute_values(":sending", s("sending"))
+            .build()
+            .map_err(invalid(OP))?;
+        let answer = Update::builder()
+            .table_name(&self.tables.requests)
+            .set_key(Some(key(stalled.request.as_str(), None)))
+            .update_expression("SET #status = :status, #body = :body")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_names("#body", "body")
+            .expression_attribute_values(":status", AttributeValue::N(response.status.to_string()))
+            .expression_attribute_values(":body", s(&response.body))
+            .build()
+            .map_err(invalid(OP))?;
+        let mut items = vec![
+            TransactWriteItem::builder().update(message).build(),
+            audit_put(&self.tables.audit, audit)?,
+            TransactWriteItem::builder().update(answer).build(),
+        ];
+        loop {
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items.clone()))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(true),
+                Err(error) => error,
+            };
+            if transaction_condition_failed(&error, 0) {
+                // Its send recorded an outcome meanwhile: that stands.
+                return Ok(false);
+            }
+            if items.len() == 3 && transaction_condition_failed(&error, 2) {
+                // Its key expired (a day on): nothing left to answer.
+                items.truncate(2);
+                continue;
+            }
+            return Err(sdk_failure("dynamodb", OP)(error));
+        }
     }
 }

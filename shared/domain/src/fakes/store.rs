@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::{
     appointment_status::AppointmentStatus,
+    delivery_receipt::{Delivery, DeliveryReceipt},
     error::DependencyError,
     idempotency::IDEMPOTENCY_WINDOW,
     idempotency::ScopedIdempotencyKey,
@@ -30,12 +31,14 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
-        Cleared, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery, EmrRecords,
-        FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus, ImportStore,
-        InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageLink, MessageMatch,
-        MessageStore, PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords,
-        SendStore, StoredAppointment, StoredPatient, SyncBatch, UnclearWorklist, UnlockState,
-        UnlockStore, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
+        Cleared, ClinicStore, DeliveryRecorded, DirectoryEntry, DirectoryPage, DirectoryQuery,
+        EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus,
+        ImportStore, InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageLink,
+        MessageMatch, MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery,
+        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
+        StalledSend, StalledSends, StoredAppointment, StoredPatient, StoredResponse, SyncBatch,
+        UnclearWorklist, UnlockState, UnlockStore, WorklistEntry, WorklistKey, WorklistPage,
+        WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -80,6 +83,10 @@ pub(super) struct Tables {
     pub(super) library_names: BTreeMap<(String, String), String>,
     /// Each message's auto-replies taken: when, and for which inbound SMS.
     pub(super) auto_replies: BTreeMap<(String, String, &'static str), (jiff::Timestamp, String)>,
+    /// The message each SNS message id was sent as (`by_provider_message`).
+    pub(super) provider_ids: BTreeMap<String, (ClinicId, MessageId)>,
+    /// The idempotency key each message's send claimed.
+    pub(super) send_requests: BTreeMap<String, ScopedIdempotencyKey>,
 }
 
 impl Tables {
@@ -503,6 +510,72 @@ impl MessageStore for MemoryStore {
             }))
     }
 
+    async fn clinic_messages(
+        &self,
+        clinic: &ClinicId,
+        query: &OutboxQuery,
+    ) -> Result<OutboxPage, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut found: Vec<(OutboxKey, OutboxEntry)> = tables
+            .messages
+            .iter()
+            .filter(|((owner, _), _)| owner == clinic.as_str())
+            .flat_map(|((_, appointment), list)| {
+                list.iter().map(move |message| {
+                    let entry = OutboxEntry {
+                        appointment_id: AppointmentId::parse(appointment)
+                            .expect("a stored appointment id"),
+                        message: message.clone(),
+                    };
+                    (OutboxKey::new(message.sent_at, &message.id), entry)
+                })
+            })
+            .filter(|(_, entry)| {
+                (to_second(query.from)..=to_second(query.to)).contains(&entry.message.sent_at)
+            })
+            .filter(|(key, _)| query.after.as_ref().is_none_or(|after| key < after))
+            .collect();
+        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.truncate(query.limit);
+        // DynamoDB stops at the limit without looking further: a full page may not be
+        // the last.
+        let more_after = (found.len() == query.limit)
+            .then(|| found.last().map(|(key, _)| key.clone()))
+            .flatten();
+        Ok(OutboxPage {
+            entries: found.into_iter().map(|(_, entry)| entry).collect(),
+            more_after,
+        })
+    }
+
+    async fn record_delivery(
+        &self,
+        receipt: &DeliveryReceipt,
+    ) -> Result<DeliveryRecorded, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let Some((clinic, message)) = tables
+            .provider_ids
+            .get(&receipt.provider_message_id)
+            .cloned()
+        else {
+            return Ok(DeliveryRecorded::UnknownMessage);
+        };
+        let Some(sent) = tables.sent_mut(&clinic, &message) else {
+            return Ok(DeliveryRecorded::UnknownMessage);
+        };
+        // Kept to the millisecond, as the adapter keeps it.
+        let at = jiff::Timestamp::from_millisecond(receipt.delivery.at.as_millisecond())
+            .expect("a receipt's own milliseconds");
+        if sent.delivery.is_some_and(|kept| kept.at >= at) {
+            return Ok(DeliveryRecorded::Superseded);
+        }
+        sent.delivery = Some(Delivery {
+            at,
+            ..receipt.delivery
+        });
+        Ok(DeliveryRecorded::Recorded)
+    }
+
     async fn release_auto_reply(
         &self,
         clinic: &ClinicId,
@@ -608,7 +681,7 @@ impl Tables {
         same_message || same_unlock
     }
 
-    fn record_sending(&mut self, message: &NewMessage) {
+    fn record_sending(&mut self, message: &NewMessage, request: &ScopedIdempotencyKey) {
         let message = &NewMessage {
             sent_at: to_second(message.sent_at),
             expires_at: message.expires_at.map(to_second),
@@ -626,6 +699,7 @@ impl Tables {
             sms_status: SmsStatus::Sending,
             expires_at: message.expires_at,
             opened_at: None,
+            delivery: None,
         };
         let appointment = key(&message.clinic_id, message.appointment_id.as_str());
         self.messages.entry(appointment).or_default().push(sent);
@@ -636,8 +710,23 @@ impl Tables {
             };
             self.unlocks.insert(record.token_hash.to_string(), state);
         }
+        self.send_requests
+            .insert(message.id.to_string(), request.clone());
         self.recorded
             .insert(message.id.to_string(), message.clone());
+    }
+
+    /// The clinic's message as the appointment's details list it.
+    fn sent_mut(&mut self, clinic: &ClinicId, message: &MessageId) -> Option<&mut SentMessage> {
+        let recorded = self
+            .recorded
+            .get(message.as_str())
+            .filter(|m| &m.clinic_id == clinic)?;
+        let appointment = key(clinic, recorded.appointment_id.as_str());
+        self.messages
+            .get_mut(&appointment)?
+            .iter_mut()
+            .find(|sent| &sent.id == message)
     }
 
     fn record_sms_outcome(
@@ -646,24 +735,21 @@ impl Tables {
         message: &MessageId,
         outcome: &SmsOutcome,
     ) -> Result<(), DependencyError> {
-        let status = match outcome {
+        let sent = self.sent_mut(clinic, message).ok_or_else(|| {
+            DependencyError::new("memory", "FinishSend", "TransactionCanceledException")
+        })?;
+        sent.sms_status = match outcome {
             SmsOutcome::Sent { .. } => SmsStatus::Sent,
             SmsOutcome::Failed { .. } => SmsStatus::Failed,
         };
-        let recorded = self
-            .recorded
-            .get(message.as_str())
-            .filter(|m| &m.clinic_id == clinic)
-            .cloned()
-            .ok_or_else(|| {
-                DependencyError::new("memory", "FinishSend", "TransactionCanceledException")
-            })?;
-        let list = self
-            .messages
-            .entry(key(clinic, recorded.appointment_id.as_str()))
-            .or_default();
-        for sent in list.iter_mut().filter(|sent| &sent.id == message) {
-            sent.sms_status = status;
+        if let SmsOutcome::Sent {
+            provider_message_id,
+        } = outcome
+        {
+            self.provider_ids.insert(
+                provider_message_id.clone(),
+                (clinic.clone(), message.clone()),
+            );
         }
         Ok(())
     }
@@ -740,7 +826,7 @@ impl SendStore for MemoryStore {
                 response: None,
             },
         );
-        tables.record_sending(message);
+        tables.record_sending(message, begin.idempotency_key);
         Ok(BeginOutcome::Begun)
     }
 
@@ -755,6 +841,9 @@ impl SendStore for MemoryStore {
             ));
         }
         tables.record_sms_outcome(finish.clinic, finish.message, finish.outcome)?;
+        if let Some(content) = finish.delete_content {
+            tables.unlocks.remove(content.as_str());
+        }
         match finish.response {
             Some(response) => {
                 if let Some(record) = tables.requests.get_mut(finish.idempotency_key) {
@@ -767,6 +856,65 @@ impl SendStore for MemoryStore {
         }
         tables.audit.push(finish.audit.clone());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl StalledSends for MemoryStore {
+    async fn stalled_sends(
+        &self,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<StalledSend>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        let mut stalled: Vec<StalledSend> = tables
+            .recorded
+            .values()
+            .filter(|message| message.sent_at < to_second(before))
+            .filter(|message| {
+                tables
+                    .messages
+                    .get(&key(&message.clinic_id, message.appointment_id.as_str()))
+                    .into_iter()
+                    .flatten()
+                    .any(|sent| sent.id == message.id && sent.sms_status == SmsStatus::Sending)
+            })
+            .filter_map(|message| {
+                Some(StalledSend {
+                    clinic: message.clinic_id.clone(),
+                    message: message.id.clone(),
+                    appointment: message.appointment_id.clone(),
+                    kind: message.kind,
+                    started_at: message.sent_at,
+                    expires_at: message.expires_at,
+                    sms: message.sms,
+                    request: tables.send_requests.get(message.id.as_str())?.clone(),
+                })
+            })
+            .collect();
+        stalled.sort_by_key(|send| send.started_at);
+        stalled.truncate(limit);
+        Ok(stalled)
+    }
+
+    async fn mark_unconfirmed(
+        &self,
+        stalled: &StalledSend,
+        response: &StoredResponse,
+        audit: &AuditEntry,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        match tables.sent_mut(&stalled.clinic, &stalled.message) {
+            Some(sent) if sent.sms_status == SmsStatus::Sending => {
+                sent.sms_status = SmsStatus::Unconfirmed;
+            }
+            _ => return Ok(false),
+        }
+        if let Some(record) = tables.requests.get_mut(&stalled.request) {
+            record.response = Some(response.clone());
+        }
+        tables.audit.push(audit.clone());
+        Ok(true)
     }
 }
 

@@ -10,6 +10,7 @@ mod imports;
 mod keys;
 mod send_store;
 mod sms;
+mod stalled_sends;
 mod store;
 mod worklist;
 
@@ -36,10 +37,12 @@ pub use send_store::{
     SendStore, StoredResponse,
 };
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
+pub use stalled_sends::{StalledSend, StalledSends};
 pub use store::{
-    AppointmentStore, AuditLog, ClinicStore, DirectoryEntry, DirectoryPage, DirectoryQuery,
-    InboundClaim, InboundLog, InboundProgress, MessageLink, MessageMatch, MessageStore,
-    PatientDirectory, UnlockState, UnlockStore,
+    AppointmentStore, AuditLog, ClinicStore, DeliveryRecorded, DirectoryEntry, DirectoryPage,
+    DirectoryQuery, InboundClaim, InboundLog, InboundProgress, MessageLink, MessageMatch,
+    MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory, UnlockState,
+    UnlockStore,
 };
 pub use worklist::{
     Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,

@@ -8,6 +8,7 @@ use crate::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    link_token::TokenHash,
     model::{Appointment, AuditEntry, Chat, NewMessage, Patient, SmsOutcome, Template},
 };
 
@@ -94,6 +95,9 @@ pub struct FinishSend<'a> {
     pub outcome: &'a SmsOutcome,
     /// The key's answer; `None` gives the key back so that a retry can send.
     pub response: Option<&'a StoredResponse>,
+    /// A secure message whose SMS failed: its content, deleted now (no link reached the
+    /// patient).
+    pub delete_content: Option<&'a TokenHash>,
     pub audit: &'a AuditEntry,
 }
 
@@ -111,6 +115,8 @@ pub trait SendStore: Send + Sync {
     /// recipient has not opted out of the clinic's texts and that the patient is still at
     /// `patient_version`, and records the message.
     async fn begin_send(&self, begin: &BeginSend<'_>) -> Result<BeginOutcome, DependencyError>;
-    /// Atomically: the SMS's outcome, the key's answer or release, and the audit entry.
+    /// Atomically: the SMS's outcome (over `sending`, or `unconfirmed` when the sweeper
+    /// came first: a known outcome wins), the key's answer or release, the content to
+    /// delete and the audit entry.
     async fn finish_send(&self, finish: &FinishSend<'_>) -> Result<(), DependencyError>;
 }

@@ -197,6 +197,20 @@ pub trait MessageStore: Send + Sync {
         now: jiff::Timestamp,
         since: jiff::Timestamp,
     ) -> Result<bool, DependencyError>;
+    /// A page of the clinic's messages sent between `from` and `to` (both included), newest
+    /// first, after `after`: one Query on the `by_clinic` index.
+    async fn clinic_messages(
+        &self,
+        clinic: &ClinicId,
+        query: &OutboxQuery,
+    ) -> Result<OutboxPage, DependencyError>;
+    /// Records a carrier's receipt on the message SNS sent as its provider message id, unless
+    /// a receipt of the same or a later time is there: one index Query, one conditional
+    /// write.
+    async fn record_delivery(
+        &self,
+        receipt: &crate::delivery_receipt::DeliveryReceipt,
+    ) -> Result<DeliveryRecorded, DependencyError>;
     /// Gives back the message's `reply` auto-reply taken for `inbound_id` (its SMS could
     /// not be sent), so that the next reply may have it; nothing if another took it since.
     async fn release_auto_reply(
@@ -268,6 +282,70 @@ pub struct MessageLink {
     pub kind: crate::message_kind::MessageKind,
     /// Secure messages: the key of their unlock item.
     pub token_hash: Option<crate::link_token::TokenHash>,
+}
+
+/// Where a message sits in its clinic's outbox: its time, then its id, as text that sorts
+/// in that order (`<time>#<id>`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct OutboxKey(String);
+
+impl OutboxKey {
+    pub fn new(sent_at: jiff::Timestamp, message: &MessageId) -> OutboxKey {
+        OutboxKey(format!(
+            "{}#{message}",
+            crate::model::sortable_timestamp(sent_at)
+        ))
+    }
+
+    /// From its text; `None` when the text is not a key.
+    pub fn from_stored(text: &str) -> Option<OutboxKey> {
+        let (at, id) = text.split_once('#')?;
+        Some(OutboxKey::new(
+            at.parse().ok()?,
+            &MessageId::parse(id).ok()?,
+        ))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The sortable time and the message id.
+    pub fn parts(&self) -> (&str, &str) {
+        self.0.split_once('#').expect("a key holds its time and id")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxQuery {
+    pub from: jiff::Timestamp,
+    pub to: jiff::Timestamp,
+    pub after: Option<OutboxKey>,
+    pub limit: usize,
+}
+
+/// A message as the outbox lists it, with the appointment it was sent for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxEntry {
+    pub appointment_id: AppointmentId,
+    pub message: SentMessage,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxPage {
+    pub entries: Vec<OutboxEntry>,
+    /// Set when more messages may follow: the last one read.
+    pub more_after: Option<OutboxKey>,
+}
+
+/// What a carrier's receipt changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryRecorded {
+    Recorded,
+    /// A receipt as late or later is there already: a duplicate, or one out of order.
+    Superseded,
+    /// No message of ours was sent as that SNS message id.
+    UnknownMessage,
 }
 
 /// A message a reply answers.

@@ -5,6 +5,7 @@
 mod compose;
 mod draft;
 mod request;
+pub mod sweeper;
 mod upload;
 
 pub use compose::{PreparedSend, SecureLock, Sending, basic_sms, compose, secure_sms};
@@ -25,7 +26,7 @@ use crate::{
     ids::{AppointmentId, MessageId},
     link_token::{LinkToken, unlock_url},
     message_kind::MessageKind,
-    model::{AuditEntry, SmsOutcome},
+    model::{AuditEntry, SmsOutcome, SmsStatus},
     ports::{
         BeginOutcome, BeginSend, BlobStore, Clock, FinishSend, IdempotencyRecord, KeyService,
         SendLookup, SendRecords, SendStore, SmsSender, StoredResponse,
@@ -46,6 +47,9 @@ pub struct SendReceipt {
     /// Secure messages only.
     pub expires_at: Option<jiff::Timestamp>,
     pub sms: SmsMeasure,
+    /// `sent`; `unconfirmed` when the send stopped before it knew, and the sweeper
+    /// answered its key (the outbox then tells what the carrier said).
+    pub sms_status: SmsStatus,
 }
 
 /// Everything sending talks to.
@@ -221,6 +225,7 @@ impl MessageSender {
             kind: message.kind,
             expires_at: message.expires_at,
             sms: message.sms,
+            sms_status: SmsStatus::Sent,
         };
         let response = StoredResponse {
             status: 201,
@@ -247,6 +252,11 @@ impl MessageSender {
                 message: &message.id,
                 outcome: &outcome,
                 response: sent.then_some(&response),
+                delete_content: message
+                    .unlock
+                    .as_ref()
+                    .filter(|_| !sent)
+                    .map(|unlock| &unlock.token_hash),
                 audit: &audit,
             })
             .await;

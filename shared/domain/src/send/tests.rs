@@ -17,7 +17,7 @@ use crate::{
     model::{Appointment, Chat, ChatKind, Patient, SmsStatus, Template},
     phn::Phn,
     phone::PhoneNumber,
-    ports::{AppointmentStore, BlobInfo, ClinicStore, MessageStore, PatientRecord},
+    ports::{AppointmentStore, BlobInfo, ClinicStore, MessageStore, PatientRecord, StalledSends},
     secure_content::Unsealed,
     sms_encoding::SmsEncoding,
 };
@@ -605,4 +605,157 @@ async fn a_send_that_stopped_half_way_is_reported_as_unfinished_not_resent() {
         SmsStatus::Sending,
         "never marked sent unrecorded"
     );
+}
+
+fn sweeper(w: &World) -> sweeper::SendSweeper {
+    sweeper::SendSweeper {
+        store: w.store.clone(),
+        clock: w.clock.clone(),
+    }
+}
+
+async fn only_message(w: &World) -> crate::model::SentMessage {
+    let messages = w
+        .store
+        .messages_for_appointment(&w.caller.clinic_id, &AppointmentId::parse("a1").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 1);
+    messages[0].clone()
+}
+
+#[tokio::test]
+async fn a_send_left_sending_is_swept_unconfirmed_after_ten_minutes_and_its_key_answered() {
+    let mut w = world().await;
+    w.sender.store = Arc::new(OutcomeNeverWritten(w.store.clone()));
+    let json = r#"{"kind":"secure","text":"Results"}"#;
+    w.send("k1", json).await.unwrap();
+    w.clock.advance(SignedDuration::from_mins(9));
+    assert_eq!(
+        sweeper(&w).sweep().await.unwrap(),
+        sweeper::Swept::default()
+    );
+    assert_eq!(only_message(&w).await.sms_status, SmsStatus::Sending);
+
+    w.clock.advance(SignedDuration::from_mins(2));
+    let swept = sweeper(&w).sweep().await.unwrap();
+    assert_eq!(swept.unconfirmed, 1);
+    let message = only_message(&w).await;
+    assert_eq!(message.sms_status, SmsStatus::Unconfirmed);
+    assert_eq!(
+        message.status(w.clock.now()).state,
+        crate::model::MessageState::Unconfirmed
+    );
+    let again = w.send("k1", json).await.expect("the key is answered");
+    let receipt = receipt(&again);
+    assert_eq!(
+        (receipt.message_id, receipt.sms_status),
+        (message.id.clone(), SmsStatus::Unconfirmed)
+    );
+    assert_eq!(w.sms.sent().len(), 1, "a retry never sends again");
+    let audit = w.store.audit();
+    let last = audit.last().unwrap();
+    assert_eq!(
+        (last.event.as_str(), last.outcome.as_str()),
+        ("send-unconfirmed", "unconfirmed")
+    );
+    assert_eq!(last.message_id, Some(message.id));
+    assert_eq!(
+        sweeper(&w).sweep().await.unwrap(),
+        sweeper::Swept::default(),
+        "swept once"
+    );
+}
+
+/// A send that published its SMS and stopped, 11 minutes ago, and what the sweeper reads.
+async fn stalled_send() -> (World, crate::ports::StalledSend) {
+    let mut w = world().await;
+    w.sender.store = Arc::new(OutcomeNeverWritten(w.store.clone()));
+    w.send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap();
+    w.clock.advance(SignedDuration::from_mins(11));
+    let stalled = w
+        .store
+        .stalled_sends(w.clock.now() - sweeper::UNCONFIRMED_AFTER, 10)
+        .await
+        .unwrap();
+    assert_eq!(stalled.len(), 1);
+    (w, stalled[0].clone())
+}
+
+/// The send's own outcome, written late.
+async fn finish_late(w: &World, stalled: &crate::ports::StalledSend) {
+    let audit = AuditEntry::new(stalled.clinic.clone(), now(), "send", "sent");
+    let response = StoredResponse {
+        status: 201,
+        body: "{\"late\":true}".into(),
+    };
+    w.store
+        .finish_send(&FinishSend {
+            idempotency_key: &stalled.request,
+            clinic: &stalled.clinic,
+            message: &stalled.message,
+            outcome: &SmsOutcome::Sent {
+                provider_message_id: "late".into(),
+            },
+            response: Some(&response),
+            delete_content: None,
+            audit: &audit,
+        })
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_outcome_written_between_the_sweepers_read_and_write_stands() {
+    let (w, stalled) = stalled_send().await;
+    finish_late(&w, &stalled).await;
+    let response = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    let audit = AuditEntry::new(stalled.clinic.clone(), now(), "send-unconfirmed", "x");
+    let marked = w
+        .store
+        .mark_unconfirmed(&stalled, &response, &audit)
+        .await
+        .unwrap();
+    assert!(!marked);
+    assert_eq!(only_message(&w).await.sms_status, SmsStatus::Sent);
+    let again = w
+        .send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap();
+    assert_eq!(again.body, "{\"late\":true}", "the send's own answer");
+}
+
+#[tokio::test]
+async fn an_outcome_written_after_the_sweeper_replaces_unconfirmed() {
+    let (w, stalled) = stalled_send().await;
+    assert_eq!(sweeper(&w).sweep().await.unwrap().unconfirmed, 1);
+    finish_late(&w, &stalled).await;
+    assert_eq!(only_message(&w).await.sms_status, SmsStatus::Sent);
+    assert_eq!(
+        sweeper(&w).sweep().await.unwrap(),
+        sweeper::Swept::default()
+    );
+}
+
+#[tokio::test]
+async fn a_secure_message_whose_sms_failed_has_its_content_deleted_at_once() {
+    let w = world().await;
+    w.sms.fail_sends(true);
+    w.send("k1", r#"{"kind":"secure","text":"Results"}"#)
+        .await
+        .unwrap_err();
+    let recorded = w.store.recorded();
+    let token_hash = &recorded[0].unlock.as_ref().unwrap().token_hash;
+    assert_eq!(
+        crate::ports::UnlockStore::get_unlock(w.store.as_ref(), token_hash)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(only_message(&w).await.sms_status, SmsStatus::Failed);
 }

@@ -1,0 +1,132 @@
+//! A message's life as staff see it, by the API alone: sent, the carrier's receipt
+//! (delivered, or failed with its reason), opened, and the outbox listing each by status.
+
+use integration_tests::{
+    HttpCall, body_json, body_text,
+    fixtures::scene::{Scene, scene},
+    http_call,
+    sentinels::{MESSAGE_TEXT, PHN},
+    with_query,
+};
+use serde_json::Value;
+
+/// The status line of the scene's only message, as its appointment's details show it.
+async fn status_line(s: &Scene) -> Value {
+    let details = s.appointment_details().await;
+    let messages = details["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 1, "{details}");
+    messages[0]["status"].clone()
+}
+
+/// The outbox's message ids with this status.
+async fn outbox(s: &Scene, status: &str) -> Vec<Value> {
+    let call = with_query(s.staff_call("GET /messages", &[]), &[("status", status)]);
+    let response = s.test.call("search", &call).await;
+    assert_eq!(response.status(), 200, "{}", body_text(&response));
+    body_json(&response)["items"].as_array().unwrap().clone()
+}
+
+fn submit(token: &str, phn: &str) -> HttpCall {
+    let mut call = http_call("POST /m/{token}", &[("token", token)], None);
+    call.headers.push((
+        "content-type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    ));
+    call.body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("phn", phn)
+        .finish()
+        .into_bytes();
+    call
+}
+
+#[tokio::test]
+async fn a_secure_message_shows_sent_then_delivered_then_opened_in_details_and_outbox() {
+    let s = scene(720, Some(PHN)).await;
+    let body = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
+    let (status, receipt) = s.send("lifecycle-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(receipt["sms_status"], "sent");
+    let id = receipt["message_id"].clone();
+    assert_eq!(
+        status_line(&s).await,
+        serde_json::json!({"state": "sent", "reason": null})
+    );
+    assert_eq!(outbox(&s, "sent").await[0]["id"], id);
+
+    let counts = s.test.deliver_receipts().await;
+    assert_eq!(counts.recorded, 1, "{counts:?}");
+    assert_eq!(status_line(&s).await["state"], "delivered");
+    let delivered = outbox(&s, "delivered").await;
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(
+        (&delivered[0]["id"], &delivered[0]["appointment_id"]),
+        (&id, &Value::from("a-mine"))
+    );
+    assert_eq!(delivered[0]["delivery"]["outcome"], "delivered");
+    assert!(outbox(&s, "sent").await.is_empty());
+
+    let sms = s.sms_to_me().await.pop().unwrap().message;
+    let token = sms.rsplit("/m/").next().unwrap().to_owned();
+    let opened = s
+        .test
+        .call_showing_phi(
+            "secure-unlock",
+            &submit(&token, PHN),
+            "the patient opens it",
+        )
+        .await;
+    assert_eq!(opened.status(), 200);
+    assert_eq!(status_line(&s).await["state"], "opened");
+    assert_eq!(outbox(&s, "opened").await[0]["id"], id);
+    assert!(outbox(&s, "delivered").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_message_to_an_unreachable_phone_shows_failed_with_its_reason() {
+    let s = scene(721, Some(PHN)).await;
+    s.test.phone_unreachable(&s.phone).await;
+    let (status, receipt) = s
+        .send("lifecycle-2", r#"{"kind":"basic","text":"See you soon"}"#)
+        .await;
+    assert_eq!(status, 201, "{receipt}");
+    let counts = s.test.deliver_receipts().await;
+    assert_eq!(counts.recorded, 1, "{counts:?}");
+    assert_eq!(
+        status_line(&s).await,
+        serde_json::json!({"state": "failed", "reason": "unreachable"})
+    );
+    let failed = outbox(&s, "failed").await;
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0]["id"], receipt["message_id"]);
+    // The same receipts again change nothing: each SMS is answered once.
+    assert_eq!(s.test.deliver_receipts().await.recorded, 0);
+}
+
+#[tokio::test]
+async fn the_outbox_refuses_an_unknown_status_and_a_window_upside_down() {
+    let s = scene(722, Some(PHN)).await;
+    for (query, parameter) in [
+        (vec![("status", "lost")], "status"),
+        (
+            vec![
+                ("from", "2026-12-02T00:00:00Z"),
+                ("to", "2026-12-01T00:00:00Z"),
+            ],
+            "from",
+        ),
+        (vec![("limit", "0")], "limit"),
+        (vec![("cursor", "not-a-cursor")], "cursor"),
+    ] {
+        let call = with_query(s.staff_call("GET /messages", &[]), &query);
+        let response = s.test.call("search", &call).await;
+        assert_eq!(response.status(), 400, "{query:?}");
+        assert!(
+            body_json(&response)["detail"]
+                .as_str()
+                .unwrap()
+                .contains(parameter),
+            "{}",
+            body_text(&response)
+        );
+    }
+}
