@@ -130,3 +130,86 @@ async fn the_outbox_refuses_an_unknown_status_and_a_window_upside_down() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_withdrawn_message_says_so_on_its_link_and_its_content_and_file_are_gone() {
+    let s = scene(723, Some(PHN)).await;
+    let file = s
+        .upload_attachment("application/pdf", b"%PDF-sentinel")
+        .await;
+    let body = format!(
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{{"id":"{file}","file_name":"results.pdf"}}]}}"#
+    );
+    let (status, receipt) = s.send("withdraw-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let id = receipt["message_id"].as_str().unwrap().to_owned();
+    let sms = s.sms_to_me().await.pop().unwrap().message;
+    let token = sms.rsplit("/m/").next().unwrap().to_owned();
+
+    let withdraw = s.staff_call("POST /messages/{messageId}/withdraw", &[("messageId", &id)]);
+    let first = s.test.call("send", &withdraw).await;
+    assert_eq!(first.status(), 200, "{}", body_text(&first));
+    let first = body_json(&first);
+    assert_eq!(first["withdrawn_now"], true);
+
+    for call in [
+        http_call("GET /m/{token}", &[("token", &token)], None),
+        submit(&token, PHN),
+    ] {
+        let page = s.test.call("secure-unlock", &call).await;
+        assert_eq!(page.status(), 410);
+        let html = body_text(&page);
+        assert!(html.contains("withdrawn by the clinic"), "{html}");
+        assert!(!html.contains(MESSAGE_TEXT));
+    }
+    let object = s
+        .test
+        .stack
+        .clients
+        .s3()
+        .head_object()
+        .bucket(&s.test.stack.config.attachments_bucket)
+        .key(format!("attachments/{}/{file}", s.clinic.id))
+        .send()
+        .await;
+    assert!(object.is_err(), "the file is deleted");
+    assert_eq!(status_line(&s).await["state"], "withdrawn");
+    assert_eq!(outbox(&s, "withdrawn").await[0]["id"], id.as_str());
+
+    let again = body_json(&s.test.call("send", &withdraw).await);
+    assert_eq!(
+        (&again["withdrawn_now"], &again["withdrawn_at"]),
+        (&Value::from(false), &first["withdrawn_at"])
+    );
+    let clear = s.staff_call(
+        "POST /messages/{messageId}/clear-lock",
+        &[("messageId", &id)],
+    );
+    let refused = s.test.call("send", &clear).await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(
+        body_json(&refused)["type"],
+        "urn:direct-messages:problem:message-withdrawn"
+    );
+}
+
+#[tokio::test]
+async fn a_basic_or_another_clinics_message_cannot_be_withdrawn() {
+    let s = scene(724, Some(PHN)).await;
+    let (_, basic) = s
+        .send(
+            "withdraw-basic",
+            r#"{"kind":"basic","text":"See you soon"}"#,
+        )
+        .await;
+    let id = basic["message_id"].as_str().unwrap();
+    let withdraw = s.staff_call("POST /messages/{messageId}/withdraw", &[("messageId", id)]);
+    let refused = s.test.call("send", &withdraw).await;
+    assert_eq!(refused.status(), 422);
+    let theirs = integration_tests::staff_call(
+        "second-clinic",
+        "POST /messages/{messageId}/withdraw",
+        &[("messageId", id)],
+    );
+    assert_eq!(s.test.call("send", &theirs).await.status(), 404);
+}

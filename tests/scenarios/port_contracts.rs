@@ -67,6 +67,9 @@ port_contracts! {
         a_full_page_is_not_known_to_be_the_last,
         an_exact_key_finds_its_patient_and_an_unknown_key_nothing,
     ]
+    message_links: [
+        a_withdrawal_closes_the_link_and_deletes_the_content_once,
+    ]
     message_store: [
         the_latest_message_to_a_number_since_a_time_is_found,
         messages_for_an_appointment_are_listed_newest_first,

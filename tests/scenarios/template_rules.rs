@@ -529,6 +529,13 @@ fn send_may_do_on_each_table_what_a_send_does() {
         "PatientsTable"
     ));
     assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
+    // A withdrawn message's files, under the attachments prefix only.
+    let deletes = allows(&template, "SendFunction", "s3:DeleteObject");
+    assert_eq!(deletes.len(), 1);
+    assert_eq!(
+        text(&deletes[0]["Resource"]).trim(),
+        "!Sub ${AttachmentsBucket.Arn}/attachments/*"
+    );
 }
 
 #[test]

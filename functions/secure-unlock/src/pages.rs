@@ -144,6 +144,16 @@ pub fn render(view: &UnlockView) -> Response<Body> {
             "Message expired",
             format!("<h1>This message has expired</h1><p>Secure messages can be opened for 8 days.</p>{}", call_clinic(clinic)),
         ),
+        UnlockView::Withdrawn { clinic } => (
+            StatusCode::GONE,
+            "Message withdrawn",
+            format!("<h1>This message was withdrawn by the clinic</h1><p>It can no longer be opened.</p>{}", call_clinic(clinic)),
+        ),
+        UnlockView::Replaced { clinic } => (
+            StatusCode::GONE,
+            "Link replaced",
+            format!("<h1>This link was replaced by a newer link</h1><p>Open the message from the clinic's latest text message.</p>{}", call_clinic(clinic)),
+        ),
         UnlockView::Locked { clinic, until } => {
             let when = match until {
                 Some(until) => format!(

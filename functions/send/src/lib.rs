@@ -40,6 +40,16 @@ struct LockView {
     lock: &'static str,
 }
 
+/// The answer to `POST /messages/{messageId}/withdraw`.
+#[derive(Debug, Serialize)]
+struct WithdrawnView {
+    message_id: String,
+    /// When it was withdrawn (by this request, or the first one).
+    withdrawn_at: jiff::Timestamp,
+    /// `false` when an earlier request had withdrawn it.
+    withdrawn_now: bool,
+}
+
 /// The answer to `POST /appointments/{appointmentId}/clear-unclear`.
 #[derive(Debug, Serialize)]
 struct ClearedView {
@@ -103,6 +113,9 @@ impl SendRoutes {
             Some("POST /messages/{messageId}/clear-lock") => {
                 into_response(StatusCode::OK, self.clear_lock(&caller, &request).await)
             }
+            Some("POST /messages/{messageId}/withdraw") => {
+                into_response(StatusCode::OK, self.withdraw(&caller, &request).await)
+            }
             _ => problem_response(&DomainError::NotFound { what: "this route" }),
         }
     }
@@ -131,6 +144,20 @@ impl SendRoutes {
         Ok(LockView {
             message_id: id.to_string(),
             lock: cleared.as_str(),
+        })
+    }
+
+    async fn withdraw(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<WithdrawnView, DomainError> {
+        let id = MessageId::parse(&path_parameter(request, "messageId").unwrap_or_default())?;
+        let withdrawn = self.actions.withdraw(caller, &id).await?;
+        Ok(WithdrawnView {
+            message_id: id.to_string(),
+            withdrawn_at: withdrawn.withdrawn_at,
+            withdrawn_now: withdrawn.now,
         })
     }
 

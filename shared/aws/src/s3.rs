@@ -151,6 +151,18 @@ impl BlobStore for S3BlobStore {
             .map_err(sdk_failure("s3", "PresignGetObject"))?;
         Ok(request.uri().to_owned())
     }
+
+    async fn delete(&self, object_key: &str) -> Result<(), DependencyError> {
+        // The bucket is versioned: the delete marker makes the key answer 404 from now on.
+        self.client
+            .delete_object()
+            .bucket(&self.bucket)
+            .key(object_key)
+            .send()
+            .await
+            .map_err(sdk_failure("s3", "DeleteObject"))?;
+        Ok(())
+    }
 }
 
 /// `attachment` with the original name (RFC 6266): an ASCII fallback and the UTF-8 name.

@@ -92,6 +92,7 @@ impl OnAws for Unlocker {
         let store = store(config, clients);
         Unlocker {
             unlocks: store.clone(),
+            links: store.clone(),
             clinics: store.clone(),
             keys: keys(config, clients),
             blobs: blobs(config, clients),
@@ -231,6 +232,8 @@ impl OnAws for MessageActions {
         MessageActions {
             messages: store.clone(),
             unlocks: store.clone(),
+            links: store.clone(),
+            blobs: blobs(config, clients),
             audit: store,
             clock: Arc::new(SystemClock),
         }

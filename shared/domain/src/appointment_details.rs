@@ -86,6 +86,7 @@ mod tests {
                     expires_at: None,
                     opened_at: None,
                     delivery: None,
+                    withdrawn_at: None,
                 },
             );
         }

@@ -124,6 +124,10 @@ pub enum DomainError {
     )]
     MessageExpired,
     #[error(
+        "this message was withdrawn: its link says so and its content is gone; send a new message if the patient still needs it"
+    )]
+    MessageWithdrawn,
+    #[error(
         "this appointment is not Unclear: there is nothing to clear (someone may have cleared it already); reload the worklist"
     )]
     NotUnclear,

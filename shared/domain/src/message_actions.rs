@@ -1,5 +1,7 @@
 //! Staff actions on a secure message once it was sent: clearing its lock after the patient
-//! called (wrong PHNs locked it for 15 minutes or for good). Audited.
+//! called (wrong PHNs locked it for 15 minutes or for good), and withdrawing it (its link
+//! then says so, its content and files are deleted at once). Audited; each is idempotent
+//! by nature: doing it twice changes nothing more.
 
 use std::sync::Arc;
 
@@ -7,8 +9,9 @@ use crate::{
     caller::Caller,
     error::{DependencyError, DomainError},
     ids::MessageId,
+    message_kind::has_expired,
     model::AuditEntry,
-    ports::{AuditLog, Clock, MessageStore, UnlockStore},
+    ports::{AuditLog, BlobStore, Clock, MessageLinks, MessageStore, UnlockStore, Withdrawal},
     unlock_attempts::Lock,
 };
 
@@ -33,8 +36,18 @@ impl LockCleared {
 pub struct MessageActions {
     pub messages: Arc<dyn MessageStore>,
     pub unlocks: Arc<dyn UnlockStore>,
+    pub links: Arc<dyn MessageLinks>,
+    pub blobs: Arc<dyn BlobStore>,
     pub audit: Arc<dyn AuditLog>,
     pub clock: Arc<dyn Clock>,
+}
+
+/// What withdrawing a message found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Withdrawn {
+    pub withdrawn_at: jiff::Timestamp,
+    /// `false` when it was withdrawn before (nothing changed).
+    pub now: bool,
 }
 
 /// Attempts to write the cleared counters over a concurrent wrong PHN before giving up.
@@ -56,6 +69,9 @@ impl MessageActions {
                 what: "the message",
             })?;
         let token_hash = link.token_hash.ok_or(DomainError::NotSecure)?;
+        if link.withdrawn_at.is_some() {
+            return Err(DomainError::MessageWithdrawn);
+        }
         for _ in 0..CLEAR_ATTEMPTS {
             let now = self.clock.now();
             // Its content gone (TTL) or past its 8 days: nothing is left to unlock.
@@ -91,6 +107,68 @@ impl MessageActions {
             "ConflictingAttempts",
         )))
     }
+
+    /// `POST /messages/{messageId}/withdraw`: the link says "withdrawn by the clinic", the
+    /// content is deleted now (not at its expiry), then its files. Another clinic's message
+    /// is 404; a basic one has nothing to withdraw, an expired one nothing left (422). A
+    /// second withdraw answers the first's time and deletes any file left.
+    pub async fn withdraw(
+        &self,
+        caller: &Caller,
+        id: &MessageId,
+    ) -> Result<Withdrawn, DomainError> {
+        let link = self
+            .messages
+            .message_link(&caller.clinic_id, id)
+            .await?
+            .ok_or(DomainError::NotFound {
+                what: "the message",
+            })?;
+        let (Some(token_hash), Some(expires_at)) = (&link.token_hash, link.expires_at) else {
+            return Err(DomainError::NotSecure);
+        };
+        // To the second, as the log entry keeps it: a second withdraw answers the same time.
+        let now = self.clock.now();
+        let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
+        let withdrawn = match link.withdrawn_at {
+            Some(withdrawn_at) => Withdrawn {
+                withdrawn_at,
+                now: false,
+            },
+            None if has_expired(expires_at, now) => return Err(DomainError::MessageExpired),
+            None => {
+                let audit = AuditEntry {
+                    route: Some("POST /messages/{messageId}/withdraw".to_owned()),
+                    message_id: Some(id.clone()),
+                    appointment_id: Some(link.appointment_id.clone()),
+                    staff_user: Some(caller.user.clone()),
+                    kind: Some(link.kind),
+                    ..AuditEntry::new(caller.clinic_id.clone(), now, "withdraw", "withdrawn")
+                };
+                let first = self
+                    .links
+                    .withdraw(&Withdrawal {
+                        clinic: &caller.clinic_id,
+                        message: id,
+                        token_hash,
+                        at: now,
+                        expires_at,
+                        audit: &audit,
+                    })
+                    .await?;
+                Withdrawn {
+                    withdrawn_at: now,
+                    now: first,
+                }
+            }
+        };
+        // After the write, so that the link is closed first; a retry deletes what is left.
+        for object_key in &link.attachment_keys {
+            self.blobs.delete(object_key).await?;
+        }
+        tracing::info!(message_id = %id, first = withdrawn.now, "message withdrawn");
+        Ok(withdrawn)
+    }
 }
 
 #[cfg(test)]
@@ -98,7 +176,7 @@ mod tests {
     use super::*;
     use crate::{
         ids::{ClinicId, StaffUserId},
-        ports::{MessageStore, UnlockStore},
+        ports::{MessageLinks, MessageStore, UnlockStore},
         send::tests::{World, world},
         unlock_attempts::MAX_FAILURES_IN_ROW,
     };
@@ -107,6 +185,8 @@ mod tests {
         MessageActions {
             messages: w.store.clone(),
             unlocks: w.store.clone(),
+            links: w.store.clone(),
+            blobs: w.blobs.clone(),
             audit: w.store.clone(),
             clock: w.clock.clone(),
         }
@@ -190,6 +270,103 @@ mod tests {
             .advance(crate::message_kind::SECURE_LIFETIME + jiff::SignedDuration::from_secs(1));
         assert!(matches!(
             actions.clear_lock(&w.caller, &secure).await,
+            Err(DomainError::MessageExpired)
+        ));
+    }
+
+    /// A secure message with one uploaded file.
+    async fn sent_with_file(w: &World) -> MessageId {
+        w.blobs.insert(
+            "attachments/c1/f1",
+            crate::ports::BlobInfo {
+                size: 1000,
+                content_type: Some("application/pdf".into()),
+                kms_key_id: Some(crate::send::tests::KEY_ARN.into()),
+            },
+        );
+        let body =
+            r#"{"kind":"secure","text":"Results","attachments":[{"id":"f1","file_name":"a.pdf"}]}"#;
+        let sent = w.send("key-file", body).await.unwrap();
+        let receipt: serde_json::Value = serde_json::from_str(&sent.body).unwrap();
+        MessageId::parse(receipt["message_id"].as_str().unwrap()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_withdrawn_message_loses_its_content_and_files_once_and_its_link_says_so() {
+        let w = world().await;
+        let id = sent_with_file(&w).await;
+        let link = w
+            .store
+            .message_link(&w.caller.clinic_id, &id)
+            .await
+            .unwrap()
+            .unwrap();
+        let hash = link.token_hash.clone().unwrap();
+        let actions = actions(&w);
+        let first = actions.withdraw(&w.caller, &id).await.unwrap();
+        assert!(first.now);
+        assert_eq!(
+            w.store.get_unlock(&hash).await.unwrap(),
+            None,
+            "content deleted"
+        );
+        assert_eq!(
+            crate::ports::BlobStore::head(w.blobs.as_ref(), "attachments/c1/f1")
+                .await
+                .unwrap(),
+            None,
+            "file deleted"
+        );
+        let closed = w.store.closed_link(&hash).await.unwrap().unwrap();
+        assert_eq!(closed.why, crate::ports::LinkClosed::Withdrawn);
+        w.clock.advance(jiff::SignedDuration::from_mins(5));
+        let again = actions.withdraw(&w.caller, &id).await.unwrap();
+        assert_eq!((again.now, again.withdrawn_at), (false, first.withdrawn_at));
+        let audited = w
+            .store
+            .audit()
+            .into_iter()
+            .filter(|entry| entry.event == "withdraw")
+            .count();
+        assert_eq!(audited, 1);
+        let listed = w
+            .store
+            .messages_for_appointment(&w.caller.clinic_id, &link.appointment_id)
+            .await
+            .unwrap();
+        let withdrawn = listed.iter().find(|message| message.id == id).unwrap();
+        assert_eq!(
+            withdrawn.status(w.clock.now()).state,
+            crate::model::MessageState::Withdrawn
+        );
+        assert!(matches!(
+            actions.clear_lock(&w.caller, &id).await,
+            Err(DomainError::MessageWithdrawn)
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_basic_expired_or_other_clinics_message_cannot_be_withdrawn() {
+        let w = world().await;
+        let actions = actions(&w);
+        let basic = sent(&w, "basic").await;
+        assert!(matches!(
+            actions.withdraw(&w.caller, &basic).await,
+            Err(DomainError::NotSecure)
+        ));
+        let secure = sent(&w, "secure").await;
+        let other = Caller::staff(
+            ClinicId::parse("c2").unwrap(),
+            StaffUserId::parse("u").unwrap(),
+        );
+        assert!(matches!(
+            actions.withdraw(&other, &secure).await,
+            Err(DomainError::NotFound { .. })
+        ));
+        w.clock
+            .advance(crate::message_kind::SECURE_LIFETIME + jiff::SignedDuration::from_secs(1));
+        assert!(matches!(
+            actions.withdraw(&w.caller, &secure).await,
             Err(DomainError::MessageExpired)
         ));
     }

@@ -187,10 +187,13 @@ pub struct SentMessage {
     /// What the carrier's latest receipt said, once one arrived.
     #[serde(default)]
     pub delivery: Option<Delivery>,
+    /// Secure messages: when staff withdrew it (its link closed, its content deleted).
+    #[serde(default)]
+    pub withdrawn_at: Option<Timestamp>,
 }
 
 /// A message's status line, in the order it can move: sending → sent (or unconfirmed) →
-/// delivered | failed → opened | expired (unopened).
+/// delivered | failed → opened | expired (unopened); a secure one may be withdrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageState {
@@ -201,10 +204,11 @@ pub enum MessageState {
     Failed,
     Opened,
     Expired,
+    Withdrawn,
 }
 
 impl MessageState {
-    pub const ALL: [MessageState; 7] = [
+    pub const ALL: [MessageState; 8] = [
         MessageState::Sending,
         MessageState::Unconfirmed,
         MessageState::Sent,
@@ -212,6 +216,7 @@ impl MessageState {
         MessageState::Failed,
         MessageState::Opened,
         MessageState::Expired,
+        MessageState::Withdrawn,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -223,6 +228,7 @@ impl MessageState {
             MessageState::Failed => "failed",
             MessageState::Opened => "opened",
             MessageState::Expired => "expired",
+            MessageState::Withdrawn => "withdrawn",
         }
     }
 
@@ -242,7 +248,7 @@ pub struct MessageStatus {
 }
 
 impl SentMessage {
-    /// The message's status line at `now`: opened beats everything; an SMS that failed
+    /// The message's status line at `now`: withdrawn beats everything, then opened; an SMS that failed
     /// (at send or by the carrier's receipt) says why; a secure message past its expiry
     /// unopened is expired; a receipt upgrades sent and unconfirmed to delivered.
     pub fn status(&self, now: Timestamp) -> MessageStatus {
@@ -250,6 +256,9 @@ impl SentMessage {
             state,
             reason: None,
         };
+        if self.withdrawn_at.is_some() {
+            return state(MessageState::Withdrawn);
+        }
         if self.opened_at.is_some() {
             return state(MessageState::Opened);
         }
@@ -303,6 +312,8 @@ pub struct NewMessage {
     pub expires_at: Option<Timestamp>,
     /// Secure messages: what the unlock page needs, content sealed.
     pub unlock: Option<UnlockRecord>,
+    /// Secure messages: the object keys of its files (deleted when it is withdrawn).
+    pub attachment_keys: Vec<String>,
 }
 
 impl fmt::Debug for NewMessage {
@@ -542,6 +553,7 @@ mod tests {
             expires_at: kind.expires_at(sent_at),
             opened_at: None,
             delivery: None,
+            withdrawn_at: None,
         }
     }
 
@@ -618,6 +630,16 @@ mod tests {
                 },
                 after_expiry,
                 MessageState::Opened,
+                None,
+            ),
+            (
+                SentMessage {
+                    withdrawn_at: Some(now),
+                    opened_at: Some(now),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                now,
+                MessageState::Withdrawn,
                 None,
             ),
             // A basic message never expires.

@@ -47,6 +47,7 @@ impl DomainError {
             | DomainError::AppointmentClosed { .. }
             | DomainError::NotSecure
             | DomainError::MessageExpired
+            | DomainError::MessageWithdrawn
             | DomainError::IdempotencyKeyReused => 422,
             DomainError::SendInProgress
             | DomainError::SendUnfinished
@@ -112,6 +113,7 @@ impl DomainError {
             DomainError::NotUnclear => ("not-unclear", "Not on the worklist"),
             DomainError::NotSecure => ("not-secure", "Not a secure message"),
             DomainError::MessageExpired => ("message-expired", "Message expired"),
+            DomainError::MessageWithdrawn => ("message-withdrawn", "Message withdrawn"),
             DomainError::SmsFailed => ("sms-failed", "SMS not sent"),
             DomainError::UnsupportedFileType { .. } => {
                 ("unsupported-file-type", "Unsupported file type")

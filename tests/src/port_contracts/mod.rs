@@ -10,6 +10,7 @@ pub mod clinic_store;
 pub mod emr_records;
 pub mod import_store;
 pub mod inbound_log;
+pub mod message_links;
 pub mod message_store;
 pub mod patient_directory;
 pub mod records;
@@ -25,8 +26,8 @@ use domain::{
     model::AuditEntry,
     ports::{
         AppointmentStore, AuditFilter, AuditLog, AuditQuery, AuditTrail, ClinicAdmin, ClinicStore,
-        EmrRecords, ImportStore, InboundLog, MessageStore, PatientDirectory, SendStore,
-        StalledSends, UnclearWorklist, UnlockStore,
+        EmrRecords, ImportStore, InboundLog, MessageLinks, MessageStore, PatientDirectory,
+        SendStore, StalledSends, UnclearWorklist, UnlockStore,
     },
 };
 
@@ -48,6 +49,7 @@ pub trait StorePorts:
     + ImportStore
     + UnclearWorklist
     + StalledSends
+    + MessageLinks
 {
 }
 
@@ -66,6 +68,7 @@ impl<T> StorePorts for T where
         + ImportStore
         + UnclearWorklist
         + StalledSends
+        + MessageLinks
 {
 }
 

@@ -164,6 +164,7 @@ pub fn basic_message(
         sms: measure("Sentinel reminder: see you soon"),
         expires_at: None,
         unlock: None,
+        attachment_keys: Vec::new(),
     }
 }
 
@@ -192,6 +193,7 @@ pub fn secure_message(
             phn_check: "a0c1".repeat(16),
             expires_at: expires_at.expect("secure messages expire"),
         }),
+        attachment_keys: vec![format!("attachments/{clinic}/f-{token}")],
         ..basic_message(clinic, id, appointment, to, sent_at)
     }
 }

@@ -79,6 +79,11 @@ pub(crate) struct MessageItem {
     /// Epoch milliseconds of the receipt recorded: a receipt replaces it only when later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     delivery_at_ms: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    withdrawn_at: Option<jiff::Timestamp>,
+    /// Secure messages: the object keys of their files (ids, never names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    attachment_keys: Vec<String>,
 }
 
 /// The `by_sending` index's one key: every message whose SMS outcome is unknown.
@@ -110,6 +115,8 @@ impl MessageItem {
             provider_message_id: None,
             delivery: None,
             delivery_at_ms: None,
+            withdrawn_at: None,
+            attachment_keys: message.attachment_keys.clone(),
         }
     }
 
@@ -163,6 +170,7 @@ impl MessageItem {
             expires_at,
             opened_at: self.opened_at,
             delivery: self.delivery,
+            withdrawn_at: self.withdrawn_at,
         })
     }
 }
@@ -261,10 +269,25 @@ impl MessageStore for DynamoStore {
                 "GetMessage",
             )
             .await?
-            .map(|item| MessageLink {
-                kind: item.kind,
-                token_hash: item.token_hash,
-            }))
+            .map(|item| {
+                let appointment_id = item
+                    .appointment_id
+                    .ok_or_else(|| DependencyError::corrupt_item("dynamodb", "GetMessage"))?;
+                let expires_at = item
+                    .content_expires_at
+                    .map(jiff::Timestamp::from_second)
+                    .transpose()
+                    .map_err(|_| DependencyError::corrupt_item("dynamodb", "GetMessage"))?;
+                Ok(MessageLink {
+                    kind: item.kind,
+                    appointment_id,
+                    token_hash: item.token_hash,
+                    expires_at,
+                    withdrawn_at: item.withdrawn_at,
+                    attachment_keys: item.attachment_keys,
+                })
+            })
+            .transpose()?)
     }
 
     async fn messages_for_appointment(

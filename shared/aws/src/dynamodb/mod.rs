@@ -6,6 +6,7 @@ mod clinic_admin;
 mod clinics;
 mod emr_records;
 mod imports;
+mod message_links;
 mod messages;
 mod requests;
 mod sends;

@@ -95,4 +95,10 @@ impl BlobStore for MemoryBlobStore {
             expires_in.as_secs()
         ))
     }
+
+    async fn delete(&self, object_key: &str) -> Result<(), DependencyError> {
+        self.objects.lock().expect("blob lock").remove(object_key);
+        self.contents.lock().expect("blob lock").remove(object_key);
+        Ok(())
+    }
 }

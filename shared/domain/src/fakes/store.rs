@@ -31,14 +31,14 @@ use crate::{
     phone::PhoneNumber,
     ports::{
         AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
-        Cleared, ClinicStore, DeliveryRecorded, DirectoryEntry, DirectoryPage, DirectoryQuery,
-        EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord, ImportStatus,
-        ImportStore, InboundClaim, InboundLog, InboundProgress, LibraryItem, MessageLink,
-        MessageMatch, MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery,
-        PatientDirectory, PatientRecord, PatientWrite, SendLookup, SendRecords, SendStore,
-        StalledSend, StalledSends, StoredAppointment, StoredPatient, StoredResponse, SyncBatch,
-        UnclearWorklist, UnlockState, UnlockStore, WorklistEntry, WorklistKey, WorklistPage,
-        WorklistQuery,
+        Cleared, ClinicStore, ClosedLink, DeliveryRecorded, DirectoryEntry, DirectoryPage,
+        DirectoryQuery, EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord,
+        ImportStatus, ImportStore, InboundClaim, InboundLog, InboundProgress, LibraryItem,
+        LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
+        OutboxPage, OutboxQuery, PatientDirectory, PatientRecord, PatientWrite, SendLookup,
+        SendRecords, SendStore, StalledSend, StalledSends, StoredAppointment, StoredPatient,
+        StoredResponse, SyncBatch, UnclearWorklist, UnlockState, UnlockStore, Withdrawal,
+        WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -87,6 +87,8 @@ pub(super) struct Tables {
     pub(super) provider_ids: BTreeMap<String, (ClinicId, MessageId)>,
     /// The idempotency key each message's send claimed.
     pub(super) send_requests: BTreeMap<String, ScopedIdempotencyKey>,
+    /// Links closed by staff (withdrawn, replaced), by their token's hash.
+    pub(super) closed_links: BTreeMap<String, ClosedLink>,
 }
 
 impl Tables {
@@ -496,17 +498,24 @@ impl MessageStore for MemoryStore {
         clinic: &ClinicId,
         message: &MessageId,
     ) -> Result<Option<MessageLink>, DependencyError> {
-        let tables = self.tables.lock().expect("store lock");
+        let mut tables = self.tables.lock().expect("store lock");
+        let withdrawn_at = tables
+            .sent_mut(clinic, message)
+            .and_then(|sent| sent.withdrawn_at);
         Ok(tables
             .recorded
             .get(message.as_str())
             .filter(|recorded| &recorded.clinic_id == clinic)
             .map(|recorded| MessageLink {
                 kind: recorded.kind,
+                appointment_id: recorded.appointment_id.clone(),
                 token_hash: recorded
                     .unlock
                     .as_ref()
                     .map(|unlock| unlock.token_hash.clone()),
+                expires_at: recorded.expires_at,
+                withdrawn_at,
+                attachment_keys: recorded.attachment_keys.clone(),
             }))
     }
 
@@ -700,6 +709,7 @@ impl Tables {
             expires_at: message.expires_at,
             opened_at: None,
             delivery: None,
+            withdrawn_at: None,
         };
         let appointment = key(&message.clinic_id, message.appointment_id.as_str());
         self.messages.entry(appointment).or_default().push(sent);
@@ -856,6 +866,39 @@ impl SendStore for MemoryStore {
         }
         tables.audit.push(finish.audit.clone());
         Ok(())
+    }
+}
+
+#[async_trait]
+impl MessageLinks for MemoryStore {
+    async fn closed_link(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<ClosedLink>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.closed_links.get(token_hash.as_str()).cloned())
+    }
+
+    async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let Some(sent) = tables.sent_mut(withdrawal.clinic, withdrawal.message) else {
+            return Ok(false);
+        };
+        if sent.withdrawn_at.is_some() {
+            return Ok(false);
+        }
+        sent.withdrawn_at = Some(to_second(withdrawal.at));
+        tables.unlocks.remove(withdrawal.token_hash.as_str());
+        tables.closed_links.insert(
+            withdrawal.token_hash.as_str().to_owned(),
+            ClosedLink {
+                clinic_id: withdrawal.clinic.clone(),
+                message_id: withdrawal.message.clone(),
+                why: LinkClosed::Withdrawn,
+            },
+        );
+        tables.audit.push(withdrawal.audit.clone());
+        Ok(true)
     }
 }
 

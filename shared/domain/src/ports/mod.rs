@@ -8,6 +8,7 @@ mod clock;
 mod emr_records;
 mod imports;
 mod keys;
+mod message_links;
 mod send_store;
 mod sms;
 mod stalled_sends;
@@ -32,6 +33,7 @@ pub use imports::{
     MAX_LISTED_LINE_ERRORS,
 };
 pub use keys::{DataKey, EncryptionContext, KeyService};
+pub use message_links::{ClosedLink, LinkClosed, MessageLinks, Withdrawal};
 pub use send_store::{
     BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup, SendRecords,
     SendStore, StoredResponse,

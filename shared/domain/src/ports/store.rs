@@ -280,8 +280,14 @@ pub trait UnlockStore: Send + Sync {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageLink {
     pub kind: crate::message_kind::MessageKind,
-    /// Secure messages: the key of their unlock item.
+    pub appointment_id: AppointmentId,
+    /// Secure messages: the key of their current unlock item.
     pub token_hash: Option<crate::link_token::TokenHash>,
+    /// Secure messages: when their content expires.
+    pub expires_at: Option<jiff::Timestamp>,
+    pub withdrawn_at: Option<jiff::Timestamp>,
+    /// Secure messages: the object keys of their files.
+    pub attachment_keys: Vec<String>,
 }
 
 /// Where a message sits in its clinic's outbox: its time, then its id, as text that sorts

@@ -42,6 +42,8 @@ pub struct SecureLock {
     pub token_hash: TokenHash,
     pub sealed: Sealed,
     pub expires_at: Timestamp,
+    /// The object keys of its files.
+    pub attachment_keys: Vec<String>,
 }
 
 /// The message as it is recorded and the SMS that goes out: a basic message's SMS holds its
@@ -54,8 +56,8 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
         message_id,
         sent_at,
     } = sending;
-    let (body, unlock) = match lock {
-        None => (basic_sms(&draft.text, &draft.chats), None),
+    let (body, unlock, attachment_keys) = match lock {
+        None => (basic_sms(&draft.text, &draft.chats), None, Vec::new()),
         Some(lock) => (
             secure_sms(clinic, &lock.link, lock.expires_at),
             Some(UnlockRecord {
@@ -67,6 +69,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
                 phn_check: lock.sealed.phn_check,
                 expires_at: lock.expires_at,
             }),
+            lock.attachment_keys,
         ),
     };
     let message = NewMessage {
@@ -81,6 +84,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
         sms: measure(&body),
         expires_at: unlock.as_ref().map(|unlock| unlock.expires_at),
         unlock,
+        attachment_keys,
     };
     let sms = OutboundSms {
         to: draft.phone.clone(),
@@ -200,6 +204,7 @@ mod tests {
                 phn_check: "check".into(),
             },
             expires_at,
+            attachment_keys: vec!["attachments/c1/f1".into()],
         };
         let prepared = compose_with(Some(lock));
         assert_eq!(
@@ -211,5 +216,6 @@ mod tests {
         assert_eq!(unlock.token_hash, token.hash());
         assert_eq!(unlock.expires_at, expires_at);
         assert_eq!(prepared.message.expires_at, Some(expires_at));
+        assert_eq!(prepared.message.attachment_keys, ["attachments/c1/f1"]);
     }
 }

@@ -176,6 +176,11 @@ impl MessageSender {
                     chats: draft.chats.clone(),
                     attachments: self.check_attachments(caller, &request.attachments).await?,
                 };
+                let attachment_keys = content
+                    .attachments
+                    .iter()
+                    .map(|file| file.object_key.clone())
+                    .collect();
                 let token = LinkToken::generate(self.random.as_ref());
                 let sealed = secure_content::seal(
                     self.keys.as_ref(),
@@ -191,6 +196,7 @@ impl MessageSender {
                     token_hash: token.hash(),
                     sealed,
                     expires_at,
+                    attachment_keys,
                 })
             }
             _ => None,

@@ -11,11 +11,15 @@ use jiff::{SignedDuration, Timestamp};
 
 use crate::{
     error::{DependencyError, DomainError},
+    ids::{ClinicId, MessageId},
     link_token::LinkToken,
     message_kind::MessageKind,
     model::{AuditEntry, Chat, Clinic},
     phn::Phn,
-    ports::{AuditLog, BlobStore, ClinicStore, Clock, KeyService, UnlockState, UnlockStore},
+    ports::{
+        AuditLog, BlobStore, ClinicStore, Clock, KeyService, LinkClosed, MessageLinks, UnlockState,
+        UnlockStore,
+    },
     secure_content::{self, SecureContent, Unsealed},
 };
 
@@ -47,6 +51,14 @@ pub enum UnlockView {
     Expired {
         clinic: Clinic,
     },
+    /// The clinic withdrew the message.
+    Withdrawn {
+        clinic: Clinic,
+    },
+    /// The clinic sent a newer link to the same message.
+    Replaced {
+        clinic: Clinic,
+    },
     Locked {
         clinic: Clinic,
         until: Option<Timestamp>,
@@ -70,6 +82,8 @@ impl std::fmt::Debug for UnlockView {
         f.write_str(match self {
             UnlockView::NotValid => "NotValid",
             UnlockView::Expired { .. } => "Expired",
+            UnlockView::Withdrawn { .. } => "Withdrawn",
+            UnlockView::Replaced { .. } => "Replaced",
             UnlockView::Locked { .. } => "Locked",
             UnlockView::Form { .. } => "Form",
             UnlockView::Opened { .. } => "Opened",
@@ -79,6 +93,7 @@ impl std::fmt::Debug for UnlockView {
 
 pub struct Unlocker {
     pub unlocks: Arc<dyn UnlockStore>,
+    pub links: Arc<dyn MessageLinks>,
     pub clinics: Arc<dyn ClinicStore>,
     pub keys: Arc<dyn KeyService>,
     pub blobs: Arc<dyn BlobStore>,
@@ -89,10 +104,11 @@ pub struct Unlocker {
 /// What the link leads to, before any PHN is checked.
 enum Found {
     NotValid,
-    /// Expired or locked: shown as it is; `outcome` names it in the audit.
+    /// Expired, locked, withdrawn or replaced: shown as it is; `outcome` names it in the
+    /// audit.
     Closed {
         view: UnlockView,
-        state: Box<UnlockState>,
+        about: (ClinicId, MessageId),
         outcome: &'static str,
     },
     Open {
@@ -126,10 +142,10 @@ impl Unlocker {
                 Found::NotValid => return Ok(UnlockView::NotValid),
                 Found::Closed {
                     view,
-                    state,
+                    about: (clinic, message),
                     outcome,
                 } => {
-                    self.audit(&state, outcome).await;
+                    self.audit(&clinic, &message, outcome).await;
                     return Ok(view);
                 }
                 Found::Open {
@@ -169,7 +185,8 @@ impl Unlocker {
                     .mark_opened(&record.clinic_id, &record.message_id, now)
                     .await?;
                 let message = self.downloads_for(content).await?;
-                self.audit(&state, "opened").await;
+                self.audit(&record.clinic_id, &record.message_id, "opened")
+                    .await;
                 return Ok(UnlockView::Opened { clinic, message });
             }
             let next = state.attempts.after_failure(now);
@@ -180,7 +197,8 @@ impl Unlocker {
             {
                 continue;
             }
-            self.audit(&state, "wrong_phn").await;
+            self.audit(&record.clinic_id, &record.message_id, "wrong_phn")
+                .await;
             return Ok(match next.lock(now) {
                 Lock::Open { tries_left } => UnlockView::Form {
                     clinic,
@@ -210,15 +228,19 @@ impl Unlocker {
             return Ok(Found::NotValid);
         };
         let Some(state) = self.unlocks.get_unlock(&token.hash()).await? else {
-            return Ok(Found::NotValid);
+            return self.closed_link(&token).await;
         };
         let Some(clinic) = self.clinics.get_clinic(&state.record.clinic_id).await? else {
             return Ok(Found::NotValid);
         };
         let now = self.clock.now();
+        let about = (
+            state.record.clinic_id.clone(),
+            state.record.message_id.clone(),
+        );
         let closed = |view, outcome| Found::Closed {
             view,
-            state: Box::new(state.clone()),
+            about: about.clone(),
             outcome,
         };
         // The item may outlive its TTL by days: expiry is decided here, on every read.
@@ -248,6 +270,26 @@ impl Unlocker {
         })
     }
 
+    /// A link without content: one staff closed (its message withdrawn, or a newer link
+    /// sent), else not valid (unknown, or its time passed).
+    async fn closed_link(&self, token: &LinkToken) -> Result<Found, DomainError> {
+        let Some(closed) = self.links.closed_link(&token.hash()).await? else {
+            return Ok(Found::NotValid);
+        };
+        let Some(clinic) = self.clinics.get_clinic(&closed.clinic_id).await? else {
+            return Ok(Found::NotValid);
+        };
+        let view = match closed.why {
+            LinkClosed::Withdrawn => UnlockView::Withdrawn { clinic },
+            LinkClosed::Replaced => UnlockView::Replaced { clinic },
+        };
+        Ok(Found::Closed {
+            view,
+            about: (closed.clinic_id, closed.message_id),
+            outcome: closed.why.as_str(),
+        })
+    }
+
     /// The opened content, with a download link made for this view for each file.
     async fn downloads_for(&self, content: SecureContent) -> Result<OpenedMessage, DomainError> {
         let lifetime = Duration::try_from(DOWNLOAD_LINK_LIFETIME).expect("a positive lifetime");
@@ -269,14 +311,14 @@ impl Unlocker {
         })
     }
 
-    async fn audit(&self, state: &UnlockState, outcome: &str) {
+    async fn audit(&self, clinic: &ClinicId, message: &MessageId, outcome: &str) {
         let entry = AuditEntry {
-            clinic_id: state.record.clinic_id.clone(),
+            clinic_id: clinic.clone(),
             at: self.clock.now(),
             event: "unlock".to_owned(),
             route: Some("POST /m/{token}".to_owned()),
             patient_id: None,
-            message_id: Some(state.record.message_id.clone()),
+            message_id: Some(message.clone()),
             reference: None,
             appointment_id: None,
             staff_user: None,
@@ -284,7 +326,7 @@ impl Unlocker {
             outcome: outcome.to_owned(),
         };
         self.audit.record(&entry).await;
-        tracing::info!(message_id = %state.record.message_id, outcome, "unlock attempt");
+        tracing::info!(message_id = %message, outcome, "unlock attempt");
     }
 }
 

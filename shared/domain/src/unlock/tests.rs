@@ -29,6 +29,7 @@ async fn sent_secure(w: &World) -> String {
 fn unlocker(w: &World) -> Unlocker {
     Unlocker {
         unlocks: w.store.clone(),
+        links: w.store.clone(),
         clinics: w.store.clone(),
         keys: w.keys.clone(),
         blobs: w.blobs.clone(),
@@ -241,4 +242,36 @@ async fn concurrent_wrong_attempts_never_pass_the_limit() {
         state.attempts.failures_total, 5,
         "only 5 counted before the lock"
     );
+}
+
+#[tokio::test]
+async fn a_withdrawn_messages_link_says_so_and_opens_nothing() {
+    let w = world().await;
+    let token = sent_secure(&w).await;
+    let message = w.store.recorded()[0].id.clone();
+    let actions = crate::message_actions::MessageActions {
+        messages: w.store.clone(),
+        unlocks: w.store.clone(),
+        links: w.store.clone(),
+        blobs: w.blobs.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    };
+    actions.withdraw(&w.caller, &message).await.unwrap();
+    for view in [
+        unlocker(&w).view(&token).await.unwrap(),
+        unlocker(&w).attempt(&token, RIGHT).await.unwrap(),
+    ] {
+        assert!(matches!(view, UnlockView::Withdrawn { .. }), "{view:?}");
+    }
+    let audited = w.store.audit().last().unwrap().clone();
+    assert_eq!(
+        (audited.event.as_str(), audited.outcome.as_str()),
+        ("unlock", "withdrawn")
+    );
+    assert_eq!(audited.message_id, Some(message));
+    assert!(matches!(
+        unlocker(&w).view("not-a-token").await.unwrap(),
+        UnlockView::NotValid
+    ));
 }

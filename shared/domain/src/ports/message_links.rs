@@ -1,0 +1,64 @@
+//! Secure messages' links once staff act on them: withdrawn, or replaced by a newer link.
+
+use async_trait::async_trait;
+use jiff::Timestamp;
+
+use crate::{
+    error::DependencyError,
+    ids::{ClinicId, MessageId},
+    link_token::TokenHash,
+    model::AuditEntry,
+};
+
+/// Why a link no longer opens its message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkClosed {
+    /// The clinic withdrew the message.
+    Withdrawn,
+    /// The clinic sent the patient a newer link to the same message.
+    Replaced,
+}
+
+impl LinkClosed {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LinkClosed::Withdrawn => "withdrawn",
+            LinkClosed::Replaced => "replaced",
+        }
+    }
+}
+
+/// A closed link, as the unlock page finds it (kept until the message would have expired).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClosedLink {
+    pub clinic_id: ClinicId,
+    pub message_id: MessageId,
+    pub why: LinkClosed,
+}
+
+/// A secure message withdrawn by staff.
+#[derive(Debug, Clone, Copy)]
+pub struct Withdrawal<'a> {
+    pub clinic: &'a ClinicId,
+    pub message: &'a MessageId,
+    /// Its current link's key: its content is deleted, its link closed.
+    pub token_hash: &'a TokenHash,
+    pub at: Timestamp,
+    /// When the message would have expired: the closed link is kept until then.
+    pub expires_at: Timestamp,
+    pub audit: &'a AuditEntry,
+}
+
+#[async_trait]
+pub trait MessageLinks: Send + Sync {
+    /// Why the link of `token_hash` was closed; `None` when it never was (or its time
+    /// passed).
+    async fn closed_link(
+        &self,
+        token_hash: &TokenHash,
+    ) -> Result<Option<ClosedLink>, DependencyError>;
+    /// In one write: the message's log entry marked withdrawn at `at`, its content
+    /// deleted, its link closed as withdrawn, and the audit entry. `false` (and nothing
+    /// written) when it was withdrawn already, or there is no such message.
+    async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError>;
+}
