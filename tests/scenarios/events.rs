@@ -29,7 +29,7 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 30] = [
+const HTTP_EVENTS: [(&str, &str, u16); 31] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
@@ -42,6 +42,7 @@ const HTTP_EVENTS: [(&str, &str, u16); 30] = [
     ("send-clear-unclear.json", "send", 409),
     // The sample's message was never sent.
     ("send-clear-lock.json", "send", 404),
+    ("send-resend.json", "send", 404),
     ("send-withdraw.json", "send", 404),
     ("unlock-page.json", "secure-unlock", 404),
     ("unlock-submit.json", "secure-unlock", 404),

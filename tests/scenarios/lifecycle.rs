@@ -1,12 +1,13 @@
 //! A message's life as staff see it, by the API alone: sent, the carrier's receipt
-//! (delivered, or failed with its reason), opened, and the outbox listing each by status.
+//! (delivered, or failed with its reason), opened, resent, withdrawn, and the outbox
+//! listing each by status.
 
 use integration_tests::{
     HttpCall, body_json, body_text,
     fixtures::scene::{Scene, scene},
     http_call,
     sentinels::{MESSAGE_TEXT, PHN},
-    with_query,
+    with_idempotency_key, with_query,
 };
 use serde_json::Value;
 
@@ -212,4 +213,73 @@ async fn a_basic_or_another_clinics_message_cannot_be_withdrawn() {
         &[("messageId", id)],
     );
     assert_eq!(s.test.call("send", &theirs).await.status(), 404);
+}
+
+#[tokio::test]
+async fn a_resent_link_opens_the_message_while_the_old_one_says_replaced() {
+    let s = scene(725, Some(PHN)).await;
+    let body = format!(r#"{{"kind":"secure","text":"{MESSAGE_TEXT}"}}"#);
+    let (status, receipt) = s.send("resend-1", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let id = receipt["message_id"].as_str().unwrap().to_owned();
+    let token = |sms: &str| sms.rsplit("/m/").next().unwrap().to_owned();
+    let old = token(&s.sms_to_me().await.pop().unwrap().message);
+
+    let resend = s.staff_call("POST /messages/{messageId}/resend", &[("messageId", &id)]);
+    let without_key = s.test.call("send", &resend).await;
+    assert_eq!(without_key.status(), 400);
+    let resend = with_idempotency_key(resend, "resend-key-1");
+    let first = s.test.call("send", &resend).await;
+    assert_eq!(first.status(), 200, "{}", body_text(&first));
+    let again = s.test.call("send", &resend).await;
+    assert_eq!(body_json(&again), body_json(&first), "the same answer");
+    let sent = s.sms_to_me().await;
+    assert_eq!(sent.len(), 2, "one SMS per key");
+    let new = token(&sent[1].message);
+    assert_ne!(new, old);
+    let second = |value: &Value| {
+        value
+            .as_str()
+            .unwrap()
+            .parse::<jiff::Timestamp>()
+            .unwrap()
+            .as_second()
+    };
+    assert_eq!(
+        second(&body_json(&first)["expires_at"]),
+        second(&receipt["expires_at"]),
+        "the same expiry (kept to the second)"
+    );
+
+    let replaced = s
+        .test
+        .call(
+            "secure-unlock",
+            &http_call("GET /m/{token}", &[("token", &old)], None),
+        )
+        .await;
+    assert_eq!(replaced.status(), 410);
+    assert!(body_text(&replaced).contains("replaced by a newer link"));
+    let opened = s
+        .test
+        .call_showing_phi("secure-unlock", &submit(&new, PHN), "the patient opens it")
+        .await;
+    assert_eq!(opened.status(), 200);
+    s.test.deliver_receipts().await;
+    assert_eq!(status_line(&s).await["state"], "opened");
+
+    let (_, basic) = s
+        .send("resend-basic", r#"{"kind":"basic","text":"See you soon"}"#)
+        .await;
+    let basic = basic["message_id"].as_str().unwrap();
+    let call = with_idempotency_key(
+        s.staff_call("POST /messages/{messageId}/resend", &[("messageId", basic)]),
+        "resend-key-2",
+    );
+    let refused = s.test.call("send", &call).await;
+    assert_eq!(refused.status(), 422);
+    assert_eq!(
+        body_json(&refused)["type"],
+        "urn:direct-messages:problem:not-secure"
+    );
 }

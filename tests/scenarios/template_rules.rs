@@ -897,7 +897,8 @@ fn the_sweeper_runs_every_five_minutes_and_may_mark_and_answer_only() {
                     "pk".to_owned(),
                     "sk".into(),
                     "sms_status".into(),
-                    "sending_marker".into()
+                    "sending_marker".into(),
+                    "sending_since".into()
                 ]
             ),
             (

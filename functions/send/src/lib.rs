@@ -113,6 +113,12 @@ impl SendRoutes {
             Some("POST /messages/{messageId}/clear-lock") => {
                 into_response(StatusCode::OK, self.clear_lock(&caller, &request).await)
             }
+            Some("POST /messages/{messageId}/resend") => {
+                match self.resend(&caller, &request).await {
+                    Ok(stored) => stored_json_response(stored.status, stored.body),
+                    Err(error) => problem_response(&error),
+                }
+            }
             Some("POST /messages/{messageId}/withdraw") => {
                 into_response(StatusCode::OK, self.withdraw(&caller, &request).await)
             }
@@ -168,13 +174,19 @@ impl SendRoutes {
     ) -> Result<StoredResponse, DomainError> {
         let appointment =
             AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
-        let header = request
-            .headers()
-            .get("idempotency-key")
-            .and_then(|value| value.to_str().ok());
-        let key = IdempotencyKey::parse(header)?;
+        let key = idempotency_key(request)?;
         let body: SendRequest = json_body(request)?;
         self.sender.send(caller, &appointment, &key, &body).await
+    }
+
+    async fn resend(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<StoredResponse, DomainError> {
+        let id = MessageId::parse(&path_parameter(request, "messageId").unwrap_or_default())?;
+        let key = idempotency_key(request)?;
+        self.sender.resend(caller, &id, &key).await
     }
 
     async fn start_upload(
@@ -186,4 +198,13 @@ impl SendRoutes {
         let ticket = self.sender.start_upload(&caller.clinic_id, &body).await?;
         Ok(ticket.into())
     }
+}
+
+/// The `Idempotency-Key` header, required by the routes that text a patient.
+fn idempotency_key(request: &Request) -> Result<IdempotencyKey, DomainError> {
+    let header = request
+        .headers()
+        .get("idempotency-key")
+        .and_then(|value| value.to_str().ok());
+    IdempotencyKey::parse(header)
 }

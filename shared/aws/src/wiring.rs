@@ -75,6 +75,9 @@ impl OnAws for MessageSender {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         MessageSender {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+            messages: store.clone(),
+            unlocks: store.clone(),
+            links: store.clone(),
             store,
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             blobs: blobs(config, clients),

@@ -87,6 +87,7 @@ mod tests {
                     opened_at: None,
                     delivery: None,
                     withdrawn_at: None,
+                    resent_at: None,
                 },
             );
         }

@@ -190,6 +190,10 @@ pub struct SentMessage {
     /// Secure messages: when staff withdrew it (its link closed, its content deleted).
     #[serde(default)]
     pub withdrawn_at: Option<Timestamp>,
+    /// Secure messages: when staff last sent a new link to it (its SMS status and delivery
+    /// are the new link's).
+    #[serde(default)]
+    pub resent_at: Option<Timestamp>,
 }
 
 /// A message's status line, in the order it can move: sending → sent (or unconfirmed) →
@@ -554,6 +558,7 @@ mod tests {
             opened_at: None,
             delivery: None,
             withdrawn_at: None,
+            resent_at: None,
         }
     }
 

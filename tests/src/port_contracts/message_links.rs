@@ -1,8 +1,11 @@
 //! MessageLinks: a secure message's link closed by staff, its content gone with it.
 
 use domain::{
-    model::AuditEntry,
-    ports::{ClosedLink, LinkClosed, MessageLinks, MessageStore, UnlockStore, Withdrawal},
+    model::{AuditEntry, SmsStatus},
+    ports::{
+        BeginResend, ClinicStore, ClosedLink, LinkClosed, MessageLinks, MessageStore,
+        ResendOutcome, StalledSends, UnlockStore, Withdrawal,
+    },
 };
 
 use super::{
@@ -75,4 +78,134 @@ pub async fn a_withdrawal_closes_the_link_and_deletes_the_content_once(
         "the send's entry and one withdrawal's"
     );
     assert_eq!(store.closed_link(&token_hash(41)).await.unwrap(), None);
+}
+
+pub async fn a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 741).await;
+    let key = scene.key("k-1");
+    let message = scene.secure("m-1", t0_plus(10), 41);
+    scene.begin(store, &key, &message).await;
+    scene.finish_sent(store, &key, &message, "sns-41").await;
+    let (old, new) = (token_hash(41), token_hash(42));
+    let current = store.get_unlock(&old).await.unwrap().unwrap();
+    let resend_key = scene.key("r-1");
+    let resend = BeginResend {
+        idempotency_key: &resend_key,
+        fingerprint: "resend|m-1",
+        current: &current,
+        new_token_hash: &new,
+        recipient: scene.phone(),
+        at: t0_plus(100),
+    };
+    assert_eq!(
+        store.begin_resend(&resend).await.unwrap(),
+        ResendOutcome::Begun
+    );
+
+    assert_eq!(store.get_unlock(&old).await.unwrap(), None);
+    let moved = store.get_unlock(&new).await.unwrap().unwrap();
+    assert_eq!(moved.record.token_hash, new);
+    assert_eq!(
+        (
+            moved.record.sealed.clone(),
+            moved.record.expires_at,
+            moved.attempts
+        ),
+        (
+            current.record.sealed.clone(),
+            current.record.expires_at,
+            current.attempts
+        )
+    );
+    assert_eq!(
+        store
+            .closed_link(&old)
+            .await
+            .unwrap()
+            .map(|closed| closed.why),
+        Some(LinkClosed::Replaced)
+    );
+    let link = store
+        .message_link(&scene.clinic, &message.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.token_hash, Some(new.clone()));
+    let listed = &store
+        .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+        .await
+        .unwrap()[0];
+    assert_eq!(
+        (listed.sms_status, listed.resent_at, listed.sent_at),
+        (SmsStatus::Sending, Some(t0_plus(100)), t0_plus(10))
+    );
+    let stalled = store.stalled_sends(t0_plus(101), 10).await.unwrap();
+    assert_eq!(stalled.len(), 1);
+    assert_eq!(
+        (stalled[0].started_at, &stalled[0].request),
+        (t0_plus(100), &resend_key)
+    );
+    assert!(
+        store
+            .stalled_sends(t0_plus(100), 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // As read before: the link changed since.
+    let stale_key = scene.key("r-2");
+    let stale = BeginResend {
+        idempotency_key: &stale_key,
+        ..resend
+    };
+    assert_eq!(
+        store.begin_resend(&stale).await.unwrap(),
+        ResendOutcome::LinkChanged
+    );
+    let ResendOutcome::KeyTaken(Some(taken)) = store.begin_resend(&resend).await.unwrap() else {
+        panic!("the key is taken");
+    };
+    assert_eq!(taken.fingerprint, "resend|m-1");
+
+    scene
+        .finish_sent(store, &resend_key, &message, "sns-42")
+        .await;
+    let listed = &store
+        .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+        .await
+        .unwrap()[0];
+    assert_eq!(listed.sms_status, SmsStatus::Sent);
+}
+
+pub async fn a_resend_to_a_number_that_opted_out_writes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let scene = Scene::write(store, 742).await;
+    let key = scene.key("k-1");
+    let message = scene.secure("m-1", t0_plus(10), 43);
+    scene.begin(store, &key, &message).await;
+    store
+        .set_opted_out(&scene.clinic, scene.phone(), true)
+        .await
+        .unwrap();
+    let current = store.get_unlock(&token_hash(43)).await.unwrap().unwrap();
+    let resend_key = scene.key("r-1");
+    let outcome = store
+        .begin_resend(&BeginResend {
+            idempotency_key: &resend_key,
+            fingerprint: "resend|m-1",
+            current: &current,
+            new_token_hash: &token_hash(44),
+            recipient: scene.phone(),
+            at: t0_plus(100),
+        })
+        .await
+        .unwrap();
+    assert_eq!(outcome, ResendOutcome::OptedOut);
+    assert!(store.get_unlock(&token_hash(43)).await.unwrap().is_some());
+    assert_eq!(store.get_unlock(&token_hash(44)).await.unwrap(), None);
+    assert_eq!(store.closed_link(&token_hash(43)).await.unwrap(), None);
 }

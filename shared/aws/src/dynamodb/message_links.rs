@@ -3,18 +3,28 @@
 //! opens anything.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{Delete, TransactWriteItem, Update};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
+};
 use serde::{Deserialize, Serialize};
 
-use super::audit::audit_put;
-use super::{DynamoStore, from_item, s, to_item, transact_put, transaction_condition_failed};
+use super::{
+    DynamoStore, NEW_ONLY,
+    audit::audit_put,
+    clinics::opt_out_sort_key,
+    from_item,
+    messages::{SENDING, recipient_key},
+    requests::RequestItem,
+    s, to_item, transact_put, transaction_condition_failed,
+    unlock::UnlockItem,
+};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     ids::{ClinicId, MessageId},
     link_token::TokenHash,
     model::sortable_timestamp,
-    ports::{ClosedLink, LinkClosed, MessageLinks, Withdrawal},
+    ports::{BeginResend, ClosedLink, LinkClosed, MessageLinks, ResendOutcome, Withdrawal},
 };
 
 fn closed_key(token_hash: &TokenHash) -> String {
@@ -128,5 +138,110 @@ impl MessageLinks for DynamoStore {
             Err(error) if transaction_condition_failed(&error, 0) => Ok(false),
             Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
         }
+    }
+
+    async fn begin_resend(
+        &self,
+        resend: &BeginResend<'_>,
+    ) -> Result<ResendOutcome, DependencyError> {
+        const OP: &str = "BeginResend";
+        let record = &resend.current.record;
+        let (clinic, message) = (&record.clinic_id, &record.message_id);
+        let now = resend.at;
+        let claim = RequestItem::claimed(resend.idempotency_key, resend.fingerprint, now);
+        let claim = Put::builder()
+            .table_name(&self.tables.requests)
+            .set_item(Some(to_item(&claim, OP)?))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+            .build()
+            .map_err(invalid(OP))?;
+        let not_opted_out = ConditionCheck::builder()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(opt_out_sort_key(resend.recipient)))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(invalid(OP))?;
+        let entry = Update::builder()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .update_expression(
+                "SET token_hash = :new, sms_status = :sending, sending_marker = :marker, \
+                 sending_since = :since, request_key = :request, recipient_key = :recipient, \
+                 resent_at = :at REMOVE provider_message_id, delivery, delivery_at_ms",
+            )
+            .condition_expression("token_hash = :old AND attribute_not_exists(withdrawn_at)")
+            .expression_attribute_values(":new", s(resend.new_token_hash.as_str()))
+            .expression_attribute_values(":old", s(record.token_hash.as_str()))
+            .expression_attribute_values(":sending", s("sending"))
+            .expression_attribute_values(":marker", s(SENDING))
+            .expression_attribute_values(":since", s(sortable_timestamp(now)))
+            .expression_attribute_values(":request", s(resend.idempotency_key.as_str()))
+            .expression_attribute_values(":recipient", s(recipient_key(clinic, resend.recipient)))
+            .expression_attribute_values(":at", s(sortable_timestamp(now)))
+            .build()
+            .map_err(invalid(OP))?;
+        // Only the counters as read move: a wrong PHN typed meanwhile is not lost.
+        let old_content = Delete::builder()
+            .table_name(&self.tables.unlock)
+            .key("pk", s(record.token_hash.as_str()))
+            .condition_expression("#version = :version")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_values(
+                ":version",
+                AttributeValue::N(resend.current.attempts.version.to_string()),
+            )
+            .build()
+            .map_err(invalid(OP))?;
+        let moved = UnlockItem::moved(resend.current, resend.new_token_hash);
+        let marker = ClosedLinkItem::new(
+            &record.token_hash,
+            clinic,
+            message,
+            LinkClosed::Replaced,
+            record.expires_at,
+        );
+        let items = vec![
+            TransactWriteItem::builder().put(claim).build(),
+            TransactWriteItem::builder()
+                .condition_check(not_opted_out)
+                .build(),
+            TransactWriteItem::builder().update(entry).build(),
+            TransactWriteItem::builder().delete(old_content).build(),
+            transact_put(
+                &self.tables.unlock,
+                to_item(&moved, OP)?,
+                Some(NEW_ONLY),
+                OP,
+            )?,
+            transact_put(&self.tables.unlock, to_item(&marker, OP)?, None, OP)?,
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await;
+        let error = match result {
+            Ok(_) => return Ok(ResendOutcome::Begun),
+            Err(error) => error,
+        };
+        // Which condition failed: the key's (0), the opt-out's (1), the message's or its
+        // counters' (2, 3).
+        let failed = |index: usize| transaction_condition_failed(&error, index);
+        if failed(0) {
+            return Ok(ResendOutcome::KeyTaken(
+                self.request_record(resend.idempotency_key, now).await?,
+            ));
+        }
+        if failed(1) {
+            return Ok(ResendOutcome::OptedOut);
+        }
+        if failed(2) || failed(3) {
+            return Ok(ResendOutcome::LinkChanged);
+        }
+        Err(sdk_failure("dynamodb", OP)(error))
     }
 }

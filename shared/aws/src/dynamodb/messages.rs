@@ -71,6 +71,13 @@ pub(crate) struct MessageItem {
     /// index, removed with the outcome.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sending_marker: Option<String>,
+    /// Sortable text: when its SMS (first, or resent) started going out; the sort key of
+    /// `by_sending`, removed with the marker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sending_since: Option<String>,
+    /// When staff last resent its link.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    resent_at: Option<jiff::Timestamp>,
     /// The SNS message id of its SMS: the key of the `by_provider_message` index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider_message_id: Option<String>,
@@ -112,6 +119,8 @@ impl MessageItem {
             sms_units: Some(message.sms.units),
             request_key: Some(request.as_str().to_owned()),
             sending_marker: Some(SENDING.to_owned()),
+            sending_since: Some(sortable_timestamp(message.sent_at)),
+            resent_at: None,
             provider_message_id: None,
             delivery: None,
             delivery_at_ms: None,
@@ -139,7 +148,12 @@ impl MessageItem {
             message: self.sk,
             appointment,
             kind: self.kind,
-            started_at: self.sent_at.parse().map_err(|_| corrupt())?,
+            started_at: self
+                .sending_since
+                .as_deref()
+                .unwrap_or(&self.sent_at)
+                .parse()
+                .map_err(|_| corrupt())?,
             expires_at: self
                 .content_expires_at
                 .map(jiff::Timestamp::from_second)
@@ -171,6 +185,7 @@ impl MessageItem {
             opened_at: self.opened_at,
             delivery: self.delivery,
             withdrawn_at: self.withdrawn_at,
+            resent_at: self.resent_at,
         })
     }
 }
@@ -203,7 +218,9 @@ pub(crate) fn outcome_update(
         .key("sk", s(message.as_str()))
         // Over `sending`, or `unconfirmed` when the sweeper came first: a known outcome
         // wins.
-        .update_expression("SET sms_status = :status, #detail = :detail REMOVE sending_marker")
+        .update_expression(
+            "SET sms_status = :status, #detail = :detail REMOVE sending_marker, sending_since",
+        )
         .condition_expression("attribute_exists(pk)")
         .expression_attribute_names("#detail", detail_name)
         .expression_attribute_values(":status", s(status_name(status)))

@@ -50,7 +50,7 @@ fn key(pk: &str, sk: Option<&str>) -> Item {
 
 impl DynamoStore {
     /// The key's record, read consistently; an expired one (TTL deletes late) is absent.
-    async fn request_record(
+    pub(crate) async fn request_record(
         &self,
         request: &ScopedIdempotencyKey,
         now: jiff::Timestamp,
@@ -333,7 +333,7 @@ impl StalledSends for DynamoStore {
             .query()
             .table_name(&self.tables.messages)
             .index_name("by_sending")
-            .key_condition_expression("sending_marker = :sending AND sent_at < :before")
+            .key_condition_expression("sending_marker = :sending AND sending_since < :before")
             .expression_attribute_values(":sending", s(SENDING))
             .expression_attribute_values(":before", s(sortable_timestamp(before)))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX))
@@ -361,7 +361,7 @@ impl StalledSends for DynamoStore {
                 stalled.clinic.as_str(),
                 Some(stalled.message.as_str()),
             )))
-            .update_expression("SET sms_status = :unconfirmed REMOVE sending_marker")
+            .update_expression("SET sms_status = :unconfirmed REMOVE sending_marker, sending_since")
             .condition_expression("sms_status = :sending")
             .expression_attribute_values(":unconfirmed", s("unconfirmed"))
             .expression_attribute_values(":sending", s("sending"))

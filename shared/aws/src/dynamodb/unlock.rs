@@ -58,6 +58,20 @@ impl UnlockItem {
         }
     }
 
+    /// The item of `state`'s content and counters under another link (a resend).
+    pub(crate) fn moved(state: &UnlockState, token_hash: &TokenHash) -> Self {
+        let attempts = &state.attempts;
+        UnlockItem {
+            pk: token_hash.clone(),
+            failures_in_row: attempts.failures_in_row,
+            failures_total: attempts.failures_total,
+            locked_until: attempts.locked_until.map(|until| until.as_second()),
+            locked_forever: attempts.locked_forever,
+            version: attempts.version,
+            ..UnlockItem::new(&state.record)
+        }
+    }
+
     fn into_state(self) -> Result<UnlockState, DependencyError> {
         let corrupt = || DependencyError::corrupt_item("dynamodb", "GetUnlock");
         let bytes = |text: &str| STANDARD.decode(text).map_err(|_| corrupt());

@@ -30,15 +30,15 @@ use crate::{
     phn::Phn,
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginSend,
-        Cleared, ClinicStore, ClosedLink, DeliveryRecorded, DirectoryEntry, DirectoryPage,
-        DirectoryQuery, EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint, ImportRecord,
-        ImportStatus, ImportStore, InboundClaim, InboundLog, InboundProgress, LibraryItem,
-        LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
-        OutboxPage, OutboxQuery, PatientDirectory, PatientRecord, PatientWrite, SendLookup,
-        SendRecords, SendStore, StalledSend, StalledSends, StoredAppointment, StoredPatient,
-        StoredResponse, SyncBatch, UnclearWorklist, UnlockState, UnlockStore, Withdrawal,
-        WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
+        AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginResend,
+        BeginSend, Cleared, ClinicStore, ClosedLink, DeliveryRecorded, DirectoryEntry,
+        DirectoryPage, DirectoryQuery, EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint,
+        ImportRecord, ImportStatus, ImportStore, InboundClaim, InboundLog, InboundProgress,
+        LibraryItem, LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore,
+        OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory, PatientRecord,
+        PatientWrite, ResendOutcome, SendLookup, SendRecords, SendStore, StalledSend, StalledSends,
+        StoredAppointment, StoredPatient, StoredResponse, SyncBatch, UnclearWorklist, UnlockState,
+        UnlockStore, Withdrawal, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -89,6 +89,8 @@ pub(super) struct Tables {
     pub(super) send_requests: BTreeMap<String, ScopedIdempotencyKey>,
     /// Links closed by staff (withdrawn, replaced), by their token's hash.
     pub(super) closed_links: BTreeMap<String, ClosedLink>,
+    /// When each message's SMS started going out (first, or resent).
+    pub(super) sending_since: BTreeMap<String, jiff::Timestamp>,
 }
 
 impl Tables {
@@ -710,6 +712,7 @@ impl Tables {
             opened_at: None,
             delivery: None,
             withdrawn_at: None,
+            resent_at: None,
         };
         let appointment = key(&message.clinic_id, message.appointment_id.as_str());
         self.messages.entry(appointment).or_default().push(sent);
@@ -722,6 +725,8 @@ impl Tables {
         }
         self.send_requests
             .insert(message.id.to_string(), request.clone());
+        self.sending_since
+            .insert(message.id.to_string(), message.sent_at);
         self.recorded
             .insert(message.id.to_string(), message.clone());
     }
@@ -900,6 +905,85 @@ impl MessageLinks for MemoryStore {
         tables.audit.push(withdrawal.audit.clone());
         Ok(true)
     }
+
+    async fn begin_resend(
+        &self,
+        resend: &BeginResend<'_>,
+    ) -> Result<ResendOutcome, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let record = &resend.current.record;
+        let (clinic, message) = (&record.clinic_id, &record.message_id);
+        if let Some(earlier) = tables.live_request(resend.idempotency_key, resend.at) {
+            return Ok(ResendOutcome::KeyTaken(Some(earlier)));
+        }
+        let opt_out = (
+            clinic.as_str().to_owned(),
+            resend.recipient.as_e164().to_owned(),
+        );
+        if tables.opted_out.contains(&opt_out) {
+            return Ok(ResendOutcome::OptedOut);
+        }
+        let link_as_read = tables
+            .recorded
+            .get(message.as_str())
+            .and_then(|recorded| recorded.unlock.as_ref())
+            .is_some_and(|unlock| unlock.token_hash == record.token_hash);
+        let not_withdrawn = tables
+            .sent_mut(clinic, message)
+            .is_some_and(|sent| sent.withdrawn_at.is_none());
+        let counters_as_read = tables
+            .unlocks
+            .get(record.token_hash.as_str())
+            .is_some_and(|state| state.attempts.version == resend.current.attempts.version);
+        if !(link_as_read && not_withdrawn && counters_as_read) {
+            return Ok(ResendOutcome::LinkChanged);
+        }
+        let at = to_second(resend.at);
+        tables.requests.insert(
+            resend.idempotency_key.clone(),
+            IdempotencyRecord {
+                fingerprint: resend.fingerprint.to_owned(),
+                started_at: at,
+                response: None,
+            },
+        );
+        let moved = UnlockState {
+            record: UnlockRecord {
+                token_hash: resend.new_token_hash.clone(),
+                ..record.clone()
+            },
+            attempts: resend.current.attempts,
+        };
+        tables.unlocks.remove(record.token_hash.as_str());
+        tables
+            .unlocks
+            .insert(resend.new_token_hash.as_str().to_owned(), moved.clone());
+        tables.closed_links.insert(
+            record.token_hash.as_str().to_owned(),
+            ClosedLink {
+                clinic_id: clinic.clone(),
+                message_id: message.clone(),
+                why: LinkClosed::Replaced,
+            },
+        );
+        if let Some(recorded) = tables.recorded.get_mut(message.as_str()) {
+            recorded.unlock = Some(moved.record);
+            recorded.recipient = resend.recipient.clone();
+        }
+        tables
+            .provider_ids
+            .retain(|_, (_, sent_as)| sent_as != message);
+        tables
+            .send_requests
+            .insert(message.to_string(), resend.idempotency_key.clone());
+        tables.sending_since.insert(message.to_string(), at);
+        if let Some(sent) = tables.sent_mut(clinic, message) {
+            sent.sms_status = SmsStatus::Sending;
+            sent.delivery = None;
+            sent.resent_at = Some(at);
+        }
+        Ok(ResendOutcome::Begun)
+    }
 }
 
 #[async_trait]
@@ -913,7 +997,12 @@ impl StalledSends for MemoryStore {
         let mut stalled: Vec<StalledSend> = tables
             .recorded
             .values()
-            .filter(|message| message.sent_at < to_second(before))
+            .filter(|message| {
+                tables
+                    .sending_since
+                    .get(message.id.as_str())
+                    .is_some_and(|since| *since < to_second(before))
+            })
             .filter(|message| {
                 tables
                     .messages
@@ -928,7 +1017,7 @@ impl StalledSends for MemoryStore {
                     message: message.id.clone(),
                     appointment: message.appointment_id.clone(),
                     kind: message.kind,
-                    started_at: message.sent_at,
+                    started_at: *tables.sending_since.get(message.id.as_str())?,
                     expires_at: message.expires_at,
                     sms: message.sms,
                     request: tables.send_requests.get(message.id.as_str())?.clone(),

@@ -5,9 +5,12 @@ use jiff::Timestamp;
 
 use crate::{
     error::DependencyError,
+    idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, MessageId},
     link_token::TokenHash,
     model::AuditEntry,
+    phone::PhoneNumber,
+    ports::{IdempotencyRecord, UnlockState},
 };
 
 /// Why a link no longer opens its message.
@@ -49,6 +52,33 @@ pub struct Withdrawal<'a> {
     pub audit: &'a AuditEntry,
 }
 
+/// The write before a resent link's SMS goes out.
+#[derive(Debug, Clone, Copy)]
+pub struct BeginResend<'a> {
+    pub idempotency_key: &'a ScopedIdempotencyKey,
+    pub fingerprint: &'a str,
+    /// The message's content and counters under its current link, as read.
+    pub current: &'a UnlockState,
+    /// The new link's key: the content moves there, with its counters.
+    pub new_token_hash: &'a TokenHash,
+    pub recipient: &'a PhoneNumber,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ResendOutcome {
+    /// The key is this request's, the content under the new link, the old link closed as
+    /// replaced and the message `sending` again: publish.
+    Begun,
+    /// The patient told the clinic STOP: nothing was written.
+    OptedOut,
+    /// Another request took the key first: nothing was written. Its record as read after.
+    KeyTaken(Option<IdempotencyRecord>),
+    /// The message changed since it was read (withdrawn, resent, an attempt on its link):
+    /// nothing was written; read it again.
+    LinkChanged,
+}
+
 #[async_trait]
 pub trait MessageLinks: Send + Sync {
     /// Why the link of `token_hash` was closed; `None` when it never was (or its time
@@ -61,4 +91,13 @@ pub trait MessageLinks: Send + Sync {
     /// deleted, its link closed as withdrawn, and the audit entry. `false` (and nothing
     /// written) when it was withdrawn already, or there is no such message.
     async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError>;
+    /// Atomically: claims the key, checks the recipient has not opted out of the clinic's
+    /// texts, and, if the message and its link are as read, moves its content and counters
+    /// to the new link, closes the old one as replaced and marks the message `sending` to
+    /// `recipient` (its delivery cleared: the new SMS's is to come). The SMS's outcome is
+    /// then written by [`SendStore::finish_send`](crate::ports::SendStore::finish_send).
+    async fn begin_resend(
+        &self,
+        resend: &BeginResend<'_>,
+    ) -> Result<ResendOutcome, DependencyError>;
 }

@@ -33,7 +33,9 @@ pub use imports::{
     MAX_LISTED_LINE_ERRORS,
 };
 pub use keys::{DataKey, EncryptionContext, KeyService};
-pub use message_links::{ClosedLink, LinkClosed, MessageLinks, Withdrawal};
+pub use message_links::{
+    BeginResend, ClosedLink, LinkClosed, MessageLinks, ResendOutcome, Withdrawal,
+};
 pub use send_store::{
     BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup, SendRecords,
     SendStore, StoredResponse,

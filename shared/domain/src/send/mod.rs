@@ -5,6 +5,7 @@
 mod compose;
 mod draft;
 mod request;
+mod resend;
 pub mod sweeper;
 mod upload;
 
@@ -29,7 +30,8 @@ use crate::{
     model::{AuditEntry, SmsOutcome, SmsStatus},
     ports::{
         BeginOutcome, BeginSend, BlobStore, Clock, FinishSend, IdempotencyRecord, KeyService,
-        SendLookup, SendRecords, SendStore, SmsSender, StoredResponse,
+        MessageLinks, MessageStore, SendLookup, SendRecords, SendStore, SmsSender, StoredResponse,
+        UnlockStore,
     },
     random::{self, RandomSource},
     secure_content::{self, AttachedFile, SecureContent},
@@ -56,6 +58,10 @@ pub struct SendReceipt {
 pub struct MessageSender {
     pub clinics: Arc<ClinicCache>,
     pub store: Arc<dyn SendStore>,
+    /// Resends: the message's link, its content, and the new link's write.
+    pub messages: Arc<dyn MessageStore>,
+    pub unlocks: Arc<dyn UnlockStore>,
+    pub links: Arc<dyn MessageLinks>,
     pub sms: Arc<dyn SmsSender>,
     pub blobs: Arc<dyn BlobStore>,
     pub keys: Arc<dyn KeyService>,

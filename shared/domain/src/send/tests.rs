@@ -98,6 +98,9 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
     let sender = MessageSender {
         clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
         store: store.clone(),
+        messages: store.clone(),
+        unlocks: store.clone(),
+        links: store.clone(),
         sms: sms.clone(),
         blobs: blobs.clone(),
         keys: keys.clone(),
@@ -758,4 +761,132 @@ async fn a_secure_message_whose_sms_failed_has_its_content_deleted_at_once() {
         None
     );
     assert_eq!(only_message(&w).await.sms_status, SmsStatus::Failed);
+}
+
+fn unlocker(w: &World) -> crate::unlock::Unlocker {
+    crate::unlock::Unlocker {
+        unlocks: w.store.clone(),
+        links: w.store.clone(),
+        clinics: w.store.clone(),
+        keys: w.keys.clone(),
+        blobs: w.blobs.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    }
+}
+
+/// The token of the latest SMS's link.
+fn latest_token(w: &World) -> String {
+    let body = w.sms.sent().last().unwrap().body.clone();
+    body.rsplit("/m/").next().unwrap().to_owned()
+}
+
+async fn sent_id(w: &World, key: &str, json: &str) -> MessageId {
+    let response = w.send(key, json).await.unwrap();
+    receipt(&response).message_id
+}
+
+#[tokio::test]
+async fn a_resent_link_opens_the_same_message_once_per_key_and_the_old_one_says_replaced() {
+    let w = world().await;
+    let id = sent_id(&w, "k1", r#"{"kind":"secure","text":"Results"}"#).await;
+    let old = latest_token(&w);
+    w.clock.advance(SignedDuration::from_hours(1));
+    let resent = w.sender.resend(&w.caller, &id, &key("r1")).await.unwrap();
+    assert_eq!(resent.status, 200);
+    let again = w.sender.resend(&w.caller, &id, &key("r1")).await.unwrap();
+    assert_eq!(again, resent, "the same answer, one SMS");
+    assert_eq!(w.sms.sent().len(), 2);
+    let new = latest_token(&w);
+    assert_ne!(new, old);
+    let first_expiry = receipt(
+        &w.send("k1", r#"{"kind":"secure","text":"Results"}"#)
+            .await
+            .unwrap(),
+    )
+    .expires_at;
+    assert_eq!(receipt(&resent).expires_at, first_expiry, "the same expiry");
+    assert!(matches!(
+        unlocker(&w).view(&old).await.unwrap(),
+        crate::unlock::UnlockView::Replaced { .. }
+    ));
+    assert!(matches!(
+        unlocker(&w).attempt(&new, "9698658215").await.unwrap(),
+        crate::unlock::UnlockView::Opened { .. }
+    ));
+    let message = only_message(&w).await;
+    assert_eq!(message.resent_at, Some(w.clock.now()));
+    assert_eq!(message.sms_status, SmsStatus::Sent);
+    let resends: Vec<_> = w
+        .store
+        .audit()
+        .into_iter()
+        .filter(|entry| entry.event == "resend")
+        .collect();
+    assert_eq!(resends.len(), 1);
+    // The key of one resend, used for another message's.
+    let other = sent_id(&w, "k2", r#"{"kind":"secure","text":"More results"}"#).await;
+    assert!(matches!(
+        w.sender.resend(&w.caller, &other, &key("r1")).await,
+        Err(DomainError::IdempotencyKeyReused)
+    ));
+}
+
+#[tokio::test]
+async fn a_basic_withdrawn_expired_or_other_clinics_message_is_not_resent() {
+    let w = world().await;
+    let basic = sent_id(&w, "k1", r#"{"kind":"basic","text":"Hi"}"#).await;
+    assert!(matches!(
+        w.sender.resend(&w.caller, &basic, &key("r1")).await,
+        Err(DomainError::NotSecure)
+    ));
+    let secure = sent_id(&w, "k2", r#"{"kind":"secure","text":"Results"}"#).await;
+    let other = Caller::staff(
+        ClinicId::parse("c2").unwrap(),
+        StaffUserId::parse("u").unwrap(),
+    );
+    assert!(matches!(
+        w.sender.resend(&other, &secure, &key("r2")).await,
+        Err(DomainError::NotFound { .. })
+    ));
+    w.clock
+        .advance(crate::message_kind::SECURE_LIFETIME + SignedDuration::from_secs(1));
+    assert!(matches!(
+        w.sender.resend(&w.caller, &secure, &key("r3")).await,
+        Err(DomainError::MessageExpired)
+    ));
+    let w = world().await;
+    let secure = sent_id(&w, "k1", r#"{"kind":"secure","text":"Results"}"#).await;
+    let actions = crate::message_actions::MessageActions {
+        messages: w.store.clone(),
+        unlocks: w.store.clone(),
+        links: w.store.clone(),
+        blobs: w.blobs.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    };
+    actions.withdraw(&w.caller, &secure).await.unwrap();
+    assert!(matches!(
+        w.sender.resend(&w.caller, &secure, &key("r4")).await,
+        Err(DomainError::MessageWithdrawn)
+    ));
+    assert_eq!(w.sms.sent().len(), 1, "nothing resent");
+}
+
+#[tokio::test]
+async fn a_resent_link_keeps_the_lock_wrong_phns_put_on_the_message() {
+    let w = world().await;
+    let id = sent_id(&w, "k1", r#"{"kind":"secure","text":"Results"}"#).await;
+    let old = latest_token(&w);
+    for _ in 0..5 {
+        unlocker(&w).attempt(&old, "9890608412").await.unwrap();
+    }
+    w.sender.resend(&w.caller, &id, &key("r1")).await.unwrap();
+    assert!(matches!(
+        unlocker(&w)
+            .attempt(&latest_token(&w), "9698658215")
+            .await
+            .unwrap(),
+        crate::unlock::UnlockView::Locked { .. }
+    ));
 }
