@@ -13,11 +13,11 @@ use aws::{AwsClients, dynamodb::DynamoStore};
 use domain::{
     appointment_status::AppointmentStatus,
     email::Email,
-    ids::{AppointmentId, PatientId},
+    ids::{AppointmentId, ClinicId, PatientId},
     model::{Appointment, Patient},
     phn::Phn,
     phone::PhoneNumber,
-    ports::AppointmentStore,
+    ports::{AppointmentStore, BeginOutcome, BeginSend, SendStore},
 };
 use integration_tests::{
     HttpCall,
@@ -29,10 +29,12 @@ use integration_tests::{
         inbound::InboundSms,
         uploads::{UploadTicket, put_file},
     },
-    http_call, staff_claims, with_body, with_idempotency_key, with_query,
+    http_call,
+    port_contracts::records,
+    staff_claims, with_body, with_idempotency_key, with_query,
 };
 use jiff::{SignedDuration, Timestamp};
-use local_stack::{LocalStack, emulator, functions::Functions};
+use local_stack::{LocalStack, carrier::LocalCarrier, emulator, functions::Functions};
 use serde_json::json;
 
 const PHN: &str = "9567812347";
@@ -48,6 +50,8 @@ const WRONG_PER_MESSAGE: usize = 4;
 
 struct Bench {
     functions: Functions,
+    store: DynamoStore,
+    endpoint: String,
     timing: AwsCallTiming,
     recorder: RequestRecorder,
     sms: emulator::Recorder,
@@ -134,6 +138,8 @@ impl Bench {
         }
         let mut bench = Bench {
             functions: Functions::new(&stack.config, &stack.clients),
+            store: store.clone(),
+            endpoint: endpoint.to_owned(),
             timing,
             recorder: RequestRecorder::new(endpoint),
             sms: emulator::Recorder::new(endpoint),
@@ -436,6 +442,94 @@ async fn count_requests(bench: &mut Bench, tokens: &[String]) -> Result<String> 
     Ok(table)
 }
 
+/// One row of the counts table.
+fn count_row(
+    operation: &str,
+    counts: &integration_tests::aws_request_counts::OperationCounts,
+    goal: &str,
+    met: bool,
+) -> String {
+    let met = if met { "met" } else { "missed" };
+    format!(
+        "| {operation} | {counts} | {} | {goal} | {met} |\n",
+        counts.total()
+    )
+}
+
+/// The carrier's receipt for one SMS (through the real `delivery-status` handler), and one
+/// sweep of messages left `sending` (the `sweeper` handler), counted like the routes.
+async fn count_lifecycle(bench: &mut Bench) -> Result<String> {
+    let mut carrier = LocalCarrier::starting_now(&bench.endpoint, []).await?;
+    let mut rows = String::new();
+    for counted in [false, true] {
+        bench.run(Op::SendBasic, "").await?;
+        if counted {
+            bench.recorder.restart().await?;
+        }
+        let receipts = carrier.deliver(&bench.functions.delivery_status).await?;
+        ensure!(receipts.recorded == 1, "receipts: {receipts:?}");
+        if counted {
+            bench.recorder.stop().await?;
+            let counts = bench.recorder.counts().await?;
+            rows.push_str(&count_row(
+                "delivery receipt",
+                &counts,
+                "≤ 2 in all",
+                counts.total() <= 2,
+            ));
+        }
+    }
+
+    // Sends stopped after Publish 11 minutes ago: recorded `sending`, never finished.
+    const STUCK: usize = 3;
+    bench.functions.sweeper.handle().await?;
+    let clinic = ClinicId::parse(&bench.clinic_id)?;
+    let patient = bench
+        .store
+        .patient_record(&clinic, &PatientId::parse("p-bench")?)
+        .await?
+        .context("the bench patient")?;
+    let appointment = bench
+        .store
+        .get_appointment(&clinic, &AppointmentId::parse(SEND_APPOINTMENT)?)
+        .await?
+        .context("the bench appointment")?;
+    let started = Timestamp::now() - SignedDuration::from_mins(11);
+    for n in 0..STUCK {
+        let id = bench.fresh_id("stuck");
+        let message = records::basic_message(
+            &clinic,
+            &id,
+            &appointment,
+            &PhoneNumber::parse(PHONE)?,
+            started,
+        );
+        let key = records::idempotency_key(&clinic, &format!("{id}-{n}"));
+        let begun = bench
+            .store
+            .begin_send(&BeginSend {
+                idempotency_key: &key,
+                fingerprint: "bench",
+                message: &message,
+                patient_version: patient.version,
+            })
+            .await?;
+        ensure!(begun == BeginOutcome::Begun, "stuck send: {begun:?}");
+    }
+    bench.recorder.restart().await?;
+    let swept = bench.functions.sweeper.handle().await?;
+    bench.recorder.stop().await?;
+    ensure!(swept.unconfirmed == STUCK, "swept: {swept:?}");
+    let counts = bench.recorder.counts().await?;
+    rows.push_str(&count_row(
+        &format!("sweep, {STUCK} messages stuck in sending"),
+        &counts,
+        "1 Query + 1 write per stuck message",
+        counts.total() <= 1 + STUCK,
+    ));
+    Ok(rows)
+}
+
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
     let rank = ((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
     sorted[rank - 1]
@@ -564,14 +658,17 @@ async fn main() -> Result<()> {
     let mut bench = Bench::new(&endpoint).await?;
     let tokens = bench.secure_messages(4).await?;
     eprintln!("counting AWS requests per operation");
-    let counts = count_requests(&mut bench, &tokens).await?;
+    let mut counts = count_requests(&mut bench, &tokens).await?;
+    counts.push_str(&count_lifecycle(&mut bench).await?);
     eprintln!("latency per route");
     let latency = latency(&mut bench, requests).await?;
     println!("## AWS requests per operation\n");
     println!(
         "Counted by the emulator's request recorder, one operation each after a warm-up call \
          of the same operation (clinic cached by the function, connections open), through the \
-         real handlers. A secure send carries 2 files.\n"
+         real handlers. A secure send carries 2 files. A delivery receipt goes through the \
+         `delivery-status` handler in the CloudWatch Logs event a subscription delivers; the \
+         sweep through the `sweeper` handler, with 3 messages left `sending` 11 minutes ago.\n"
     );
     println!("{counts}");
     println!("## Warm latency per route, in ms\n");
