@@ -108,6 +108,7 @@ port_contracts! {
         unlock_times_are_kept_to_the_second,
         a_message_is_marked_opened_only_the_first_time,
         marking_an_unknown_message_opened_fails,
+        a_lock_is_kept_on_the_message_to_the_second_until_cleared,
     ]
     inbound_log: [
         the_first_claim_of_an_inbound_sms_is_mine,

@@ -495,6 +495,8 @@ async fn staff_clear_a_locked_message_and_the_link_opens_again() {
     }
     let locked = s.test.call("secure-unlock", &submit(&token, RIGHT)).await;
     assert_eq!(locked.status(), 423);
+    let state = |details: serde_json::Value| details["messages"][0]["status"]["state"].clone();
+    assert_eq!(state(s.appointment_details().await), "locked");
 
     let clear = s.staff_call(
         "POST /messages/{messageId}/clear-lock",
@@ -503,6 +505,7 @@ async fn staff_clear_a_locked_message_and_the_link_opens_again() {
     let cleared = s.test.call("send", &clear).await;
     assert_eq!(cleared.status(), 200, "{}", body_text(&cleared));
     assert_eq!(body_json(&cleared)["lock"], "cleared");
+    assert_eq!(state(s.appointment_details().await), "sent");
     let opened = s
         .test
         .call_showing_phi(

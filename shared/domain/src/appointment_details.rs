@@ -88,6 +88,7 @@ mod tests {
                     delivery: None,
                     withdrawn_at: None,
                     resent_at: None,
+                    locked: None,
                 },
             );
         }

@@ -80,6 +80,10 @@ impl MessageActions {
                 _ => return Err(DomainError::MessageExpired),
             };
             if matches!(state.attempts.lock(now), Lock::Open { .. }) {
+                // A lockout that ended by itself may still show on the status line.
+                self.unlocks
+                    .record_lock(&caller.clinic_id, id, None)
+                    .await?;
                 return Ok(LockCleared::NotLocked);
             }
             let cleared = state.attempts.cleared();
@@ -88,6 +92,9 @@ impl MessageActions {
                 .save_attempts(&token_hash, state.attempts.version, &cleared)
                 .await?
             {
+                self.unlocks
+                    .record_lock(&caller.clinic_id, id, None)
+                    .await?;
                 self.audit
                     .record(&AuditEntry {
                         route: Some("POST /messages/{messageId}/clear-lock".to_owned()),

@@ -194,10 +194,27 @@ pub struct SentMessage {
     /// are the new link's).
     #[serde(default)]
     pub resent_at: Option<Timestamp>,
+    /// Secure messages: the lock wrong PHNs put on its link, until staff clear it.
+    #[serde(default)]
+    pub locked: Option<MessageLock>,
+}
+
+/// A message's link locked by wrong PHNs, as its log entry keeps it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageLock {
+    /// The end of a 15-minute lockout; `None`: locked for good.
+    pub until: Option<Timestamp>,
+}
+
+impl MessageLock {
+    pub fn holds_at(self, now: Timestamp) -> bool {
+        self.until.is_none_or(|until| until > now)
+    }
 }
 
 /// A message's status line, in the order it can move: sending → sent (or unconfirmed) →
-/// delivered | failed → opened | expired (unopened); a secure one may be withdrawn.
+/// delivered | failed → opened | locked (wrong PHNs) | expired (unopened); a secure one
+/// may be withdrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MessageState {
@@ -207,18 +224,20 @@ pub enum MessageState {
     Delivered,
     Failed,
     Opened,
+    Locked,
     Expired,
     Withdrawn,
 }
 
 impl MessageState {
-    pub const ALL: [MessageState; 8] = [
+    pub const ALL: [MessageState; 9] = [
         MessageState::Sending,
         MessageState::Unconfirmed,
         MessageState::Sent,
         MessageState::Delivered,
         MessageState::Failed,
         MessageState::Opened,
+        MessageState::Locked,
         MessageState::Expired,
         MessageState::Withdrawn,
     ];
@@ -231,6 +250,7 @@ impl MessageState {
             MessageState::Delivered => "delivered",
             MessageState::Failed => "failed",
             MessageState::Opened => "opened",
+            MessageState::Locked => "locked",
             MessageState::Expired => "expired",
             MessageState::Withdrawn => "withdrawn",
         }
@@ -252,9 +272,10 @@ pub struct MessageStatus {
 }
 
 impl SentMessage {
-    /// The message's status line at `now`: withdrawn beats everything, then opened; an SMS that failed
-    /// (at send or by the carrier's receipt) says why; a secure message past its expiry
-    /// unopened is expired; a receipt upgrades sent and unconfirmed to delivered.
+    /// The message's status line at `now`: withdrawn beats everything, then opened; an SMS
+    /// that failed (at send or by the carrier's receipt) says why; a secure message past its
+    /// expiry unopened is expired, else locked while wrong PHNs lock it; a receipt upgrades
+    /// sent and unconfirmed to delivered.
     pub fn status(&self, now: Timestamp) -> MessageStatus {
         let state = |state| MessageStatus {
             state,
@@ -281,6 +302,9 @@ impl SentMessage {
         }
         if self.expired(now) == Some(true) {
             return state(MessageState::Expired);
+        }
+        if self.locked.is_some_and(|lock| lock.holds_at(now)) {
+            return state(MessageState::Locked);
         }
         match (self.sms_status, self.delivery) {
             (_, Some(_)) => state(MessageState::Delivered),
@@ -559,6 +583,7 @@ mod tests {
             delivery: None,
             withdrawn_at: None,
             resent_at: None,
+            locked: None,
         }
     }
 
@@ -635,6 +660,28 @@ mod tests {
                 },
                 after_expiry,
                 MessageState::Opened,
+                None,
+            ),
+            (
+                SentMessage {
+                    locked: Some(MessageLock { until: None }),
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                now,
+                MessageState::Locked,
+                None,
+            ),
+            (
+                SentMessage {
+                    locked: Some(MessageLock {
+                        until: Some(now - jiff::SignedDuration::from_secs(1)),
+                    }),
+                    delivery: delivery(DeliveryOutcome::Delivered),
+                    ..message(secure, SmsStatus::Sent)
+                },
+                now,
+                MessageState::Delivered,
                 None,
             ),
             (

@@ -2,7 +2,7 @@
 //! written only on the version they were read at, and when it was first opened.
 
 use domain::{
-    model::UnlockRecord,
+    model::{MessageLock, UnlockRecord},
     ports::{BeginOutcome, MessageStore, UnlockStore},
     unlock_attempts::Attempts,
 };
@@ -203,5 +203,50 @@ pub async fn marking_an_unknown_message_opened_fails(subject: &impl StoreUnderTe
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+pub async fn a_lock_is_kept_on_the_message_to_the_second_until_cleared(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 743).await;
+    let message = scene.secure("m-1", t0_plus(10), 45);
+    scene.begin(store, &scene.key("k-1"), &message).await;
+    let locked = |store| {
+        let scene = &scene;
+        async move {
+            MessageStore::messages_for_appointment(store, &scene.clinic, &scene.appointment.id)
+                .await
+                .unwrap()[0]
+                .locked
+        }
+    };
+    let until = t0_plus(900) + SignedDuration::from_millis(250);
+    for (lock, kept) in [
+        (
+            Some(MessageLock { until: Some(until) }),
+            Some(MessageLock {
+                until: Some(t0_plus(900)),
+            }),
+        ),
+        (
+            Some(MessageLock { until: None }),
+            Some(MessageLock { until: None }),
+        ),
+        (None, None),
+    ] {
+        store
+            .record_lock(&scene.clinic, &message.id, lock)
+            .await
+            .unwrap();
+        assert_eq!(locked(store).await, kept);
+    }
+    assert!(
+        store
+            .record_lock(&scene.clinic, &message_id("m-9"), None)
+            .await
+            .is_err(),
+        "never a message of its own"
     );
 }

@@ -15,7 +15,7 @@ use domain::{
     inbound_sms::AutoReply,
     link_token::TokenHash,
     message_kind::MessageKind,
-    model::{NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
+    model::{MessageLock, NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
     phone::PhoneNumber,
     ports::{
         DeliveryRecorded, MessageLink, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
@@ -78,6 +78,9 @@ pub(crate) struct MessageItem {
     /// When staff last resent its link.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     resent_at: Option<jiff::Timestamp>,
+    /// The lock wrong PHNs put on its link (written by the unlock page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked: Option<MessageLock>,
     /// The SNS message id of its SMS: the key of the `by_provider_message` index.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     provider_message_id: Option<String>,
@@ -121,6 +124,7 @@ impl MessageItem {
             sending_marker: Some(SENDING.to_owned()),
             sending_since: Some(sortable_timestamp(message.sent_at)),
             resent_at: None,
+            locked: None,
             provider_message_id: None,
             delivery: None,
             delivery_at_ms: None,
@@ -186,6 +190,7 @@ impl MessageItem {
             delivery: self.delivery,
             withdrawn_at: self.withdrawn_at,
             resent_at: self.resent_at,
+            locked: self.locked,
         })
     }
 }

@@ -13,7 +13,7 @@ use domain::{
     error::DependencyError,
     ids::{ClinicId, MessageId},
     link_token::TokenHash,
-    model::{UnlockRecord, sortable_timestamp},
+    model::{MessageLock, UnlockRecord, sortable_timestamp},
     ports::{UnlockState, UnlockStore},
     unlock_attempts::Attempts,
 };
@@ -160,6 +160,42 @@ impl UnlockStore for DynamoStore {
             Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
             Err(error) => Err(error),
         }
+    }
+
+    async fn record_lock(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        lock: Option<MessageLock>,
+    ) -> Result<(), DependencyError> {
+        const OP: &str = "RecordLock";
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.tables.messages)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(message.as_str()))
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_names("#lock", "locked");
+        let update = match lock {
+            Some(lock) => {
+                let lock = MessageLock {
+                    until: lock
+                        .until
+                        .map(|until| Timestamp::from_second(until.as_second()))
+                        .transpose()
+                        .map_err(|_| DependencyError::new("dynamodb", OP, "InvalidRequest"))?,
+                };
+                let value = serde_dynamo::to_attribute_value(lock)
+                    .map_err(|_| DependencyError::new("dynamodb", OP, "SerialiseItem"))?;
+                update
+                    .update_expression("SET #lock = :lock")
+                    .expression_attribute_values(":lock", value)
+            }
+            None => update.update_expression("REMOVE #lock"),
+        };
+        update.send().await.map_err(sdk_failure("dynamodb", OP))?;
+        Ok(())
     }
 
     async fn mark_opened(

@@ -23,8 +23,8 @@ use crate::{
     language::Language,
     link_token::TokenHash,
     model::{
-        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, NewMessage, Patient, SentMessage,
-        SmsOutcome, SmsStatus, Template, UnlockRecord, with_card,
+        Appointment, AppointmentCard, AuditEntry, Chat, Clinic, MessageLock, NewMessage, Patient,
+        SentMessage, SmsOutcome, SmsStatus, Template, UnlockRecord, with_card,
     },
     patient_keys::{LookupKey, lookup_keys, phn_key},
     phn::Phn,
@@ -713,6 +713,7 @@ impl Tables {
             delivery: None,
             withdrawn_at: None,
             resent_at: None,
+            locked: None,
         };
         let appointment = key(&message.clinic_id, message.appointment_id.as_str());
         self.messages.entry(appointment).or_default().push(sent);
@@ -1082,6 +1083,22 @@ impl UnlockStore for MemoryStore {
             }
             _ => Ok(false),
         }
+    }
+
+    async fn record_lock(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        lock: Option<MessageLock>,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let sent = tables
+            .sent_mut(clinic, message)
+            .ok_or_else(|| refused("RecordLock", "ConditionalCheckFailedException"))?;
+        sent.locked = lock.map(|lock| MessageLock {
+            until: lock.until.map(to_second),
+        });
+        Ok(())
     }
 
     async fn mark_opened(

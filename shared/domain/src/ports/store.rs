@@ -267,6 +267,14 @@ pub trait UnlockStore: Send + Sync {
         read_version: u64,
         attempts: &crate::unlock_attempts::Attempts,
     ) -> Result<bool, DependencyError>;
+    /// Keeps the lock wrong PHNs put on the message's link in its log entry (for its status
+    /// line), or clears it (`None`).
+    async fn record_lock(
+        &self,
+        clinic: &ClinicId,
+        message: &MessageId,
+        lock: Option<crate::model::MessageLock>,
+    ) -> Result<(), DependencyError>;
     /// Records when the patient first opened the message (later openings change nothing).
     async fn mark_opened(
         &self,

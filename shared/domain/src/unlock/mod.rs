@@ -14,7 +14,7 @@ use crate::{
     ids::{ClinicId, MessageId},
     link_token::LinkToken,
     message_kind::MessageKind,
-    model::{AuditEntry, Chat, Clinic},
+    model::{AuditEntry, Chat, Clinic, MessageLock},
     phn::Phn,
     ports::{
         AuditLog, BlobStore, ClinicStore, Clock, KeyService, LinkClosed, MessageLinks, UnlockState,
@@ -199,6 +199,15 @@ impl Unlocker {
             }
             self.audit(&record.clinic_id, &record.message_id, "wrong_phn")
                 .await;
+            let lock = match next.lock(now) {
+                Lock::Open { .. } => None,
+                Lock::Until(until) => Some(MessageLock { until: Some(until) }),
+                Lock::Forever => Some(MessageLock { until: None }),
+            };
+            if let Some(lock) = lock {
+                self.record_lock(&record.clinic_id, &record.message_id, lock)
+                    .await;
+            }
             return Ok(match next.lock(now) {
                 Lock::Open { tries_left } => UnlockView::Form {
                     clinic,
@@ -309,6 +318,14 @@ impl Unlocker {
             chats: content.chats,
             downloads,
         })
+    }
+
+    /// Shows the lock on the message's status line. The lock itself is the counters',
+    /// saved already: a failed write here is logged, and the patient still gets the page.
+    async fn record_lock(&self, clinic: &ClinicId, message: &MessageId, lock: MessageLock) {
+        if let Err(error) = self.unlocks.record_lock(clinic, message, Some(lock)).await {
+            tracing::error!(code = %error.code, message_id = %message, "lock not shown on the message");
+        }
     }
 
     async fn audit(&self, clinic: &ClinicId, message: &MessageId, outcome: &str) {

@@ -275,3 +275,47 @@ async fn a_withdrawn_messages_link_says_so_and_opens_nothing() {
         UnlockView::NotValid
     ));
 }
+
+#[tokio::test]
+async fn a_lock_shows_on_the_status_line_until_it_ends_or_staff_clear_it() {
+    let w = world().await;
+    let token = sent_secure(&w).await;
+    let status = |w: &World| {
+        let store = w.store.clone();
+        let clinic = w.caller.clinic_id.clone();
+        let now = w.clock.now();
+        async move {
+            store
+                .messages_for_appointment(&clinic, &AppointmentId::parse("a1").unwrap())
+                .await
+                .unwrap()[0]
+                .status(now)
+                .state
+        }
+    };
+    for _ in 0..MAX_FAILURES_IN_ROW {
+        unlocker(&w).attempt(&token, WRONG).await.unwrap();
+    }
+    assert_eq!(status(&w).await, crate::model::MessageState::Locked);
+    w.clock.advance(LOCKOUT + SignedDuration::from_secs(1));
+    assert_eq!(
+        status(&w).await,
+        crate::model::MessageState::Sent,
+        "the lockout ended"
+    );
+    for _ in 0..MAX_FAILURES_IN_ROW {
+        unlocker(&w).attempt(&token, WRONG).await.unwrap();
+    }
+    assert_eq!(status(&w).await, crate::model::MessageState::Locked);
+    let actions = crate::message_actions::MessageActions {
+        messages: w.store.clone(),
+        unlocks: w.store.clone(),
+        links: w.store.clone(),
+        blobs: w.blobs.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    };
+    let message = w.store.recorded()[0].id.clone();
+    actions.clear_lock(&w.caller, &message).await.unwrap();
+    assert_eq!(status(&w).await, crate::model::MessageState::Sent);
+}
