@@ -33,13 +33,13 @@ async function call(method, route, body, headers = {}) {
   return JSON.parse(text);
 }
 
-/** Sends a secure message with one uploaded PDF; the unlock link from its SMS. */
+/** Sends a secure message with one uploaded PDF; its id and the unlock link from its SMS. */
 async function sendSecureMessage() {
   const ticket = await call('POST', '/attachments', { content_type: 'application/pdf' });
   const upload = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: fileBytes });
   assert.ok(upload.ok, `upload: ${upload.status}`);
   const before = (await publishedLinks()).length;
-  await call(
+  const sent = await call(
     'POST',
     '/appointments/a-ava-upcoming/messages',
     { kind: 'secure', template_id: 'results-ready', attachments: [{ id: ticket.attachment_id, file_name: 'requisition.pdf' }] },
@@ -47,7 +47,7 @@ async function sendSecureMessage() {
   );
   const links = await publishedLinks();
   assert.equal(links.length, before + 1, 'one SMS with an unlock link');
-  return links.at(-1);
+  return { messageId: sent.message_id, link: links.at(-1) };
 }
 
 /** A JSON request body; nothing for another (an NDJSON file, say): no SMS is in it. */
@@ -86,7 +86,7 @@ async function checkAccessibility(page, state) {
 
 test('a patient opens a secure message with their PHN and downloads its file', async () => {
   fs.mkdirSync(artifacts, { recursive: true });
-  const link = await sendSecureMessage();
+  const { link } = await sendSecureMessage();
   const browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
     args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
@@ -119,7 +119,7 @@ test('a patient opens a secure message with their PHN and downloads its file', a
     await download.saveAs(saved);
     assert.deepEqual(fs.readFileSync(saved), fileBytes);
 
-    const locked = await sendSecureMessage();
+    const { link: locked } = await sendSecureMessage();
     for (let n = 0; n < 5; n++) {
       await fetch(locked, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `phn=${wrongPhn}` });
     }
@@ -131,6 +131,20 @@ test('a patient opens a secure message with their PHN and downloads its file', a
     const invalid = await page.goto(link.replace(/\/m\/.*/, '/m/not-a-real-link'));
     assert.equal(invalid.status(), 404);
     await checkAccessibility(page, '5-link-not-valid');
+
+    const resent = await sendSecureMessage();
+    await call('POST', `/messages/${resent.messageId}/resend`, undefined, { 'idempotency-key': randomUUID() });
+    const replacedPage = await page.goto(resent.link);
+    assert.equal(replacedPage.status(), 410);
+    await page.getByRole('heading', { name: 'This link was replaced by a newer link' }).waitFor();
+    await checkAccessibility(page, '6-link-replaced');
+
+    const newest = (await publishedLinks()).at(-1);
+    await call('POST', `/messages/${resent.messageId}/withdraw`);
+    const withdrawnPage = await page.goto(newest);
+    assert.equal(withdrawnPage.status(), 410);
+    await page.getByRole('heading', { name: 'This message was withdrawn by the clinic' }).waitFor();
+    await checkAccessibility(page, '7-withdrawn');
   } finally {
     await browser.close();
   }
