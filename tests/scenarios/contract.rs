@@ -14,7 +14,7 @@ use integration_tests::{
     sentinels::MESSAGE_TEXT,
     staff_claims, with_body, with_idempotency_key, with_query,
 };
-use local_stack::template::Template;
+use local_stack::{seed::DemoData, template::Template};
 use serde_json::{Value, json};
 
 fn openapi() -> Value {
@@ -477,6 +477,81 @@ async fn real_responses_match_the_contract() {
             problem,
         ),
         (
+            "search",
+            http_call("GET /messages", &[], claims.clone()),
+            "/messages",
+            200,
+            "application/json",
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("status", "lost")],
+            ),
+            "/messages",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[
+                    ("from", "2026-12-02T00:00:00Z"),
+                    ("to", "2026-12-01T00:00:00Z"),
+                ],
+            ),
+            "/messages",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("limit", "0")],
+            ),
+            "/messages",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("cursor", "not-a-cursor")],
+            ),
+            "/messages",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("from", "yesterday")],
+            ),
+            "/messages",
+            400,
+            problem,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /messages",
+                &[],
+                Some(claims_with_roles(
+                    clinic.id.as_str(),
+                    "officer-1",
+                    &[Role::PrivacyOfficer],
+                )),
+            ),
+            "/messages",
+            403,
+            problem,
+        ),
+        (
             "send",
             http_call(
                 "POST /appointments/{appointmentId}/clear-unclear",
@@ -652,9 +727,220 @@ async fn real_responses_match_the_contract() {
         ),
     ];
     let admin_cases = admin_cases(clinic.id.as_str());
-    for (function, call, path, status, content_type) in
-        cases.into_iter().chain(import_cases).chain(admin_cases)
-    {
+    assert_answers_match(
+        &test,
+        &spec,
+        cases.into_iter().chain(import_cases).chain(admin_cases),
+    )
+    .await;
+
+    // The carriers' receipts: the basic message sent above is delivered; one to the demo
+    // patient whose phone is unreachable fails, with its reason.
+    let unreachable = DemoData::load()
+        .unwrap()
+        .unreachable_numbers()
+        .next()
+        .expect("the demo data marks a patient's phone unreachable");
+    test.phone_unreachable(&unreachable).await;
+    let sent = test
+        .call(
+            "send",
+            &with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-maria-upcoming")],
+                        claims.clone(),
+                    ),
+                    r#"{"kind":"basic","text":"See you soon"}"#,
+                ),
+                "contract-unreachable",
+            ),
+        )
+        .await;
+    assert_eq!(sent.status(), 201, "{}", body_json(&sent));
+    assert_eq!(test.deliver_receipts().await.recorded, 2);
+    let outbox = test
+        .call("search", &http_call("GET /messages", &[], claims.clone()))
+        .await;
+    let status_lines: BTreeSet<String> = body_json(&outbox)["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["status"].to_string())
+        .collect();
+    let expected = [
+        json!({"state": "delivered", "reason": null}),
+        json!({"state": "failed", "reason": "unreachable"}),
+    ];
+    assert_eq!(
+        status_lines,
+        expected.iter().map(Value::to_string).collect()
+    );
+    let json = "application/json";
+    let with_receipts = [
+        (
+            "search",
+            http_call("GET /messages", &[], claims.clone()),
+            "/messages",
+            200,
+            json,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("status", "failed"), ("limit", "1")],
+            ),
+            "/messages",
+            200,
+            json,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-ava-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            200,
+            json,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-maria-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            200,
+            json,
+        ),
+    ];
+    assert_answers_match(&test, &spec, with_receipts).await;
+
+    // A secure message resent, then withdrawn (twice); a basic one has no link to resend
+    // or withdraw, and a withdrawn one none left.
+    let secure = test
+        .call(
+            "send",
+            &with_idempotency_key(
+                with_body(
+                    http_call(
+                        "POST /appointments/{appointmentId}/messages",
+                        &[("appointmentId", "a-ava-upcoming")],
+                        claims.clone(),
+                    ),
+                    r#"{"kind":"secure","template_id":"results-ready"}"#,
+                ),
+                "contract-secure",
+            ),
+        )
+        .await;
+    assert_eq!(secure.status(), 201, "{}", body_json(&secure));
+    let secure_id = body_json(&secure)["message_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let basic_id = body_json(&sent)["message_id"].as_str().unwrap().to_owned();
+    let withdraw = |id: &str| {
+        http_call(
+            "POST /messages/{messageId}/withdraw",
+            &[("messageId", id)],
+            claims.clone(),
+        )
+    };
+    let resend = |id: &str, key: &str| {
+        with_idempotency_key(
+            http_call(
+                "POST /messages/{messageId}/resend",
+                &[("messageId", id)],
+                claims.clone(),
+            ),
+            key,
+        )
+    };
+    let resent = "/messages/{messageId}/resend";
+    let path = "/messages/{messageId}/withdraw";
+    let withdrawals = [
+        (
+            "send",
+            resend(&secure_id, "contract-resend"),
+            resent,
+            200,
+            json,
+        ),
+        (
+            "send",
+            resend(&basic_id, "contract-resend-basic"),
+            resent,
+            422,
+            problem,
+        ),
+        (
+            "send",
+            http_call(
+                "POST /messages/{messageId}/resend",
+                &[("messageId", &secure_id)],
+                claims.clone(),
+            ),
+            resent,
+            400,
+            problem,
+        ),
+        (
+            "send",
+            resend("no-such-message", "contract-resend-none"),
+            resent,
+            404,
+            problem,
+        ),
+        ("send", withdraw(&secure_id), path, 200, json),
+        ("send", withdraw(&secure_id), path, 200, json),
+        ("send", withdraw(&basic_id), path, 422, problem),
+        ("send", withdraw("no-such-message"), path, 404, problem),
+        ("send", withdraw("bad id"), path, 400, problem),
+        (
+            "send",
+            resend(&secure_id, "contract-resend-withdrawn"),
+            resent,
+            422,
+            problem,
+        ),
+        (
+            "search",
+            with_query(
+                http_call("GET /messages", &[], claims.clone()),
+                &[("status", "withdrawn")],
+            ),
+            "/messages",
+            200,
+            json,
+        ),
+        (
+            "search",
+            http_call(
+                "GET /appointments/{appointmentId}",
+                &[("appointmentId", "a-ava-upcoming")],
+                claims.clone(),
+            ),
+            "/appointments/{appointmentId}",
+            200,
+            json,
+        ),
+    ];
+    assert_answers_match(&test, &spec, withdrawals).await;
+}
+
+/// Makes each call and checks its status, content type and body against the contract.
+async fn assert_answers_match<'a>(
+    test: &TestStack,
+    spec: &Value,
+    cases: impl IntoIterator<Item = (&'a str, HttpCall, &'a str, u16, &'a str)>,
+) {
+    for (function, call, path, status, content_type) in cases {
         let response = match call.route_key.as_str() {
             "GET /patients" | "GET /appointments/{appointmentId}" => {
                 test.call_showing_phi(function, &call, "the clinic sees its own patients")
@@ -674,7 +960,7 @@ async fn real_responses_match_the_contract() {
         assert_eq!(response.headers()["content-type"], content_type);
         let method = call.method.to_lowercase();
         assert_matches(
-            &spec,
+            spec,
             path,
             &method,
             status,

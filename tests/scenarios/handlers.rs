@@ -86,6 +86,7 @@ async fn dashboard_routes_without_a_clinic_claim_are_401_problems() {
             ),
         ),
         ("send", http_call("POST /attachments", &[], None)),
+        ("search", http_call("GET /messages", &[], None)),
     ];
     for (function, call) in cases {
         let response = test.call(function, &call).await;
@@ -109,6 +110,7 @@ async fn staff_routes_take_the_staff_and_clinic_admin_roles_and_refuse_the_other
     let routes = [
         ("search", "GET /templates", ""),
         ("search", "GET /patients", "q=smith"),
+        ("search", "GET /messages", ""),
         ("send", "POST /attachments", ""),
     ];
     for roles in [vec![], vec![Role::PrivacyOfficer], vec![Role::Operator]] {

@@ -166,6 +166,7 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
             ("GET /appointments".to_owned(), false),
             ("GET /appointments/{appointmentId}".to_owned(), false),
             ("GET /chats".to_owned(), false),
+            ("GET /messages".to_owned(), false),
             ("GET /patients".to_owned(), false),
             ("GET /templates".to_owned(), false),
         ]
@@ -183,6 +184,8 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
             ),
             ("POST /attachments".to_owned(), false),
             ("POST /messages/{messageId}/clear-lock".to_owned(), false),
+            ("POST /messages/{messageId}/resend".to_owned(), false),
+            ("POST /messages/{messageId}/withdraw".to_owned(), false),
         ]
     );
     assert_eq!(
@@ -211,4 +214,12 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
     let inbound = template.function("inbound-reply").expect("inbound-reply");
     assert!(inbound.routes.is_empty());
     assert_eq!(inbound.topics, ["InboundSmsTopic"]);
+    // Delivery receipts come from CloudWatch Logs and the sweeper from a schedule: no route.
+    for binary in ["delivery-status", "sweeper"] {
+        let function = template
+            .function(binary)
+            .unwrap_or_else(|| panic!("{binary} in the template"));
+        assert!(function.routes.is_empty(), "{binary}");
+        assert!(function.topics.is_empty(), "{binary}");
+    }
 }

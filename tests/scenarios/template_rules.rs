@@ -804,10 +804,20 @@ fn delivery_status_may_find_a_message_and_write_its_delivery_only() {
         "dynamodb:PutItem",
         "s3:",
         "sns:",
-        "kms:GenerateDataKey",
     ] {
         assert!(!policy.contains(never), "delivery-status must not {never}");
     }
+    // A data key only for its encrypted failure queue, through SQS.
+    let data_key = only_grant(&template, function, "kms:GenerateDataKey");
+    assert_eq!(
+        text(&data_key["Condition"]["StringEquals"]["kms:ViaService"]).trim(),
+        "!Sub sqs.${AWS::Region}.amazonaws.com"
+    );
+    let config = &resource(&template, function)["Properties"]["EventInvokeConfig"];
+    assert!(
+        text(&config["DestinationConfig"]["OnFailure"]["Destination"])
+            .contains("DeliveryStatusFailures")
+    );
 }
 
 #[test]

@@ -163,9 +163,23 @@ impl MessageActions {
                         audit: &audit,
                     })
                     .await?;
-                Withdrawn {
-                    withdrawn_at: now,
-                    now: first,
+                if first {
+                    Withdrawn {
+                        withdrawn_at: now,
+                        now: true,
+                    }
+                } else {
+                    // Another request withdrew it meanwhile: its time is the one kept.
+                    let kept = self
+                        .messages
+                        .message_link(&caller.clinic_id, id)
+                        .await?
+                        .and_then(|link| link.withdrawn_at)
+                        .unwrap_or(now);
+                    Withdrawn {
+                        withdrawn_at: kept,
+                        now: false,
+                    }
                 }
             }
         };
@@ -376,5 +390,51 @@ mod tests {
             actions.withdraw(&w.caller, &secure).await,
             Err(DomainError::MessageExpired)
         ));
+    }
+
+    /// Links where another request withdraws the message just before this one.
+    struct WithdrawnMeanwhile(Arc<crate::fakes::MemoryStore>, jiff::Timestamp);
+
+    #[async_trait::async_trait]
+    impl MessageLinks for WithdrawnMeanwhile {
+        async fn closed_link(
+            &self,
+            token_hash: &crate::link_token::TokenHash,
+        ) -> Result<Option<crate::ports::ClosedLink>, DependencyError> {
+            self.0.closed_link(token_hash).await
+        }
+        async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError> {
+            let winner = Withdrawal {
+                at: self.1,
+                ..*withdrawal
+            };
+            assert!(self.0.withdraw(&winner).await?);
+            self.0.withdraw(withdrawal).await
+        }
+        async fn begin_resend(
+            &self,
+            resend: &crate::ports::BeginResend<'_>,
+        ) -> Result<crate::ports::ResendOutcome, DependencyError> {
+            self.0.begin_resend(resend).await
+        }
+    }
+
+    #[tokio::test]
+    async fn a_withdraw_that_loses_a_race_answers_the_winners_time() {
+        let w = world().await;
+        let id = sent(&w, "secure").await;
+        let winner_at = jiff::Timestamp::from_second(w.clock.now().as_second() - 5).unwrap();
+        let actions = MessageActions {
+            links: Arc::new(WithdrawnMeanwhile(w.store.clone(), winner_at)),
+            ..actions(&w)
+        };
+        let lost = actions.withdraw(&w.caller, &id).await.unwrap();
+        assert_eq!(
+            lost,
+            Withdrawn {
+                withdrawn_at: winner_at,
+                now: false
+            }
+        );
     }
 }

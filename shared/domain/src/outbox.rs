@@ -18,6 +18,8 @@ use crate::{
 pub struct OutboxRequest {
     pub from: Timestamp,
     pub to: Timestamp,
+    /// `to` as asked: `None` when it defaulted to now.
+    pub to_asked: Option<Timestamp>,
     /// Only the messages whose status line is at this state now.
     pub status: Option<MessageState>,
     pub limit: usize,
@@ -43,7 +45,8 @@ impl OutboxRequest {
         now: Timestamp,
     ) -> Result<OutboxRequest, DomainError> {
         let from = parse_time("from", from)?.unwrap_or(Timestamp::UNIX_EPOCH);
-        let to = parse_time("to", to)?.unwrap_or(now);
+        let to_asked = parse_time("to", to)?;
+        let to = to_asked.unwrap_or(now);
         if from > to {
             return Err(invalid("from", "is after to: swap them, or leave one out"));
         }
@@ -58,7 +61,7 @@ impl OutboxRequest {
         let after = match cursor.map(str::trim) {
             None | Some("") => None,
             Some(text) => {
-                let cursor = Cursor::decode(text, &fingerprint(from, to, status))?;
+                let cursor = Cursor::decode(text, &fingerprint(from, to_asked, status))?;
                 Some(OutboxKey::from_stored(&cursor.after).ok_or_else(|| {
                     invalid(
                         "cursor",
@@ -70,6 +73,7 @@ impl OutboxRequest {
         Ok(OutboxRequest {
             from,
             to,
+            to_asked,
             status,
             limit,
             after,
@@ -77,9 +81,12 @@ impl OutboxRequest {
     }
 }
 
-/// A cursor continues only the list of the same window and status.
-fn fingerprint(from: Timestamp, to: Timestamp, status: Option<MessageState>) -> String {
+/// A cursor continues only the list of the same window and status. A window up to "now"
+/// is the same on every page: the list is newest first, so what was sent since sorts
+/// before the cursor and never joins a later page.
+fn fingerprint(from: Timestamp, to: Option<Timestamp>, status: Option<MessageState>) -> String {
     let status = status.map_or("any", MessageState::as_str);
+    let to = to.map_or_else(|| "now".to_owned(), |to| to.to_string());
     format!("outbox|{from}|{to}|{status}")
 }
 
@@ -132,7 +139,7 @@ impl Outbox {
             .collect();
         let next_cursor = page.more_after.map(|last| {
             Cursor {
-                fingerprint: fingerprint(request.from, request.to, request.status),
+                fingerprint: fingerprint(request.from, request.to_asked, request.status),
                 probe: 0,
                 after: last.as_str().to_owned(),
             }
@@ -151,5 +158,88 @@ impl Outbox {
             now,
             next_cursor,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        model::SmsStatus,
+        send::tests::{World, world},
+    };
+
+    fn outbox(w: &World) -> Outbox {
+        Outbox {
+            messages: w.store.clone(),
+            audit: w.store.clone(),
+            clock: w.clock.clone(),
+        }
+    }
+
+    async fn read(
+        w: &World,
+        status: Option<&str>,
+        limit: &str,
+        cursor: Option<&str>,
+    ) -> Result<OutboxResult, DomainError> {
+        let request = OutboxRequest::parse(None, None, status, Some(limit), cursor, w.clock.now())?;
+        outbox(w).page(&w.caller, &request).await
+    }
+
+    #[tokio::test]
+    async fn pages_up_to_now_continue_while_time_passes_and_each_read_is_audited() {
+        let w = world().await;
+        for n in 0..3 {
+            w.send(&format!("k{n}"), r#"{"kind":"basic","text":"Hi"}"#)
+                .await
+                .unwrap();
+            w.clock.advance(jiff::SignedDuration::from_secs(60));
+        }
+        let first = read(&w, None, "2", None).await.unwrap();
+        assert_eq!(first.entries.len(), 2);
+        assert!(first.entries[0].message.sent_at > first.entries[1].message.sent_at);
+        w.clock.advance(jiff::SignedDuration::from_secs(60));
+        let cursor = first.next_cursor.expect("a next page");
+        let second = read(&w, None, "2", Some(&cursor)).await.unwrap();
+        assert_eq!(second.entries.len(), 1, "the rest, though now moved on");
+        assert!(matches!(
+            read(&w, Some("sent"), "2", Some(&cursor)).await,
+            Err(DomainError::InvalidParameter {
+                parameter: "cursor",
+                ..
+            })
+        ));
+        let reads = w
+            .store
+            .audit()
+            .into_iter()
+            .filter(|entry| entry.event == "outbox-read")
+            .count();
+        assert_eq!(reads, 2);
+    }
+
+    #[tokio::test]
+    async fn a_status_keeps_the_messages_at_that_state_now() {
+        let w = world().await;
+        w.send("k1", r#"{"kind":"basic","text":"Hi"}"#)
+            .await
+            .unwrap();
+        w.sms.fail_sends(true);
+        w.send("k2", r#"{"kind":"basic","text":"Hi"}"#)
+            .await
+            .unwrap_err();
+        let failed = read(&w, Some("failed"), "10", None).await.unwrap();
+        assert_eq!(failed.entries.len(), 1);
+        assert_eq!(failed.entries[0].message.sms_status, SmsStatus::Failed);
+        let sent = read(&w, Some("sent"), "10", None).await.unwrap();
+        assert_eq!(sent.entries.len(), 1);
+        assert!(matches!(
+            read(&w, Some("lost"), "10", None).await,
+            Err(DomainError::InvalidParameter {
+                parameter: "status",
+                ..
+            })
+        ));
     }
 }

@@ -22,6 +22,8 @@ use crate::{
 pub struct WorklistRequest {
     pub from: Timestamp,
     pub to: Timestamp,
+    /// `to` as asked: `None` when it defaulted to now.
+    pub to_asked: Option<Timestamp>,
     pub limit: usize,
     pub after: Option<WorklistKey>,
 }
@@ -51,7 +53,8 @@ impl WorklistRequest {
             ));
         }
         let from = parse_time("from", from)?.unwrap_or(Timestamp::UNIX_EPOCH);
-        let to = parse_time("to", to)?.unwrap_or(now);
+        let to_asked = parse_time("to", to)?;
+        let to = to_asked.unwrap_or(now);
         if from > to {
             return Err(invalid("from", "is after to: swap them, or leave one out"));
         }
@@ -59,7 +62,7 @@ impl WorklistRequest {
         let after = match cursor.map(str::trim) {
             None | Some("") => None,
             Some(text) => {
-                let cursor = Cursor::decode(text, &fingerprint(from, to))?;
+                let cursor = Cursor::decode(text, &fingerprint(from, to_asked))?;
                 Some(WorklistKey::from_stored(&cursor.after).ok_or_else(|| {
                     invalid(
                         "cursor",
@@ -71,14 +74,17 @@ impl WorklistRequest {
         Ok(WorklistRequest {
             from,
             to,
+            to_asked,
             limit,
             after,
         })
     }
 }
 
-/// A cursor continues only the list of the same window.
-fn fingerprint(from: Timestamp, to: Timestamp) -> String {
+/// A cursor continues only the list of the same window. A window up to "now" is the same
+/// on every page: the list is newest reply first, so a reply since sorts before the cursor.
+fn fingerprint(from: Timestamp, to: Option<Timestamp>) -> String {
+    let to = to.map_or_else(|| "now".to_owned(), |to| to.to_string());
     format!("unclear|{from}|{to}")
 }
 
@@ -121,7 +127,7 @@ impl Worklist {
                 page.entries.truncate(request.limit);
                 page.entries.last().map(|last| {
                     Cursor {
-                        fingerprint: fingerprint(request.from, request.to),
+                        fingerprint: fingerprint(request.from, request.to_asked),
                         probe: 0,
                         after: last.key.as_str().to_owned(),
                     }

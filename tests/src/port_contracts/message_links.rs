@@ -145,8 +145,12 @@ pub async fn a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one(
     let stalled = store.stalled_sends(t0_plus(101), 10).await.unwrap();
     assert_eq!(stalled.len(), 1);
     assert_eq!(
-        (stalled[0].started_at, &stalled[0].request),
-        (t0_plus(100), &resend_key)
+        (
+            stalled[0].started_at,
+            &stalled[0].request,
+            stalled[0].resend
+        ),
+        (t0_plus(100), &resend_key, true)
     );
     assert!(
         store

@@ -562,8 +562,12 @@ pub async fn a_send_left_sending_is_found_oldest_first_until_it_is_settled(
         )
     );
     assert_eq!(
-        (secure.appointment.clone(), secure.request.clone()),
-        (scene.appointment.id.clone(), scene.key("k-m-2"))
+        (
+            secure.appointment.clone(),
+            secure.request.clone(),
+            secure.resend
+        ),
+        (scene.appointment.id.clone(), scene.key("k-m-2"), false)
     );
     assert_eq!(
         store.stalled_sends(t0_plus(40), 1).await.unwrap().len(),

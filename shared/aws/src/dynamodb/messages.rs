@@ -169,6 +169,7 @@ impl MessageItem {
                 segments,
             },
             request: ScopedIdempotencyKey::from_stored(request),
+            resend: self.resent_at.is_some(),
         })
     }
 

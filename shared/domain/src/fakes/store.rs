@@ -1022,6 +1022,11 @@ impl StalledSends for MemoryStore {
                     expires_at: message.expires_at,
                     sms: message.sms,
                     request: tables.send_requests.get(message.id.as_str())?.clone(),
+                    resend: tables
+                        .messages
+                        .get(&key(&message.clinic_id, message.appointment_id.as_str()))?
+                        .iter()
+                        .any(|sent| sent.id == message.id && sent.resent_at.is_some()),
                 })
             })
             .collect();

@@ -26,6 +26,8 @@ pub struct StalledSend {
     pub sms: SmsMeasure,
     /// The idempotency key its send claimed: answered, so that a retry never sends again.
     pub request: ScopedIdempotencyKey,
+    /// The send was a resend of its link (answered 200, not 201).
+    pub resend: bool,
 }
 
 #[async_trait]

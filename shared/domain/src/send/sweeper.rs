@@ -61,7 +61,7 @@ impl SendSweeper {
     }
 }
 
-/// The key's answer: the send's own, saying its SMS is unconfirmed.
+/// The key's answer: the send's (or resend's) own, saying its SMS is unconfirmed.
 fn answer(send: &StalledSend) -> StoredResponse {
     let receipt = SendReceipt {
         message_id: send.message.clone(),
@@ -71,7 +71,7 @@ fn answer(send: &StalledSend) -> StoredResponse {
         sms_status: SmsStatus::Unconfirmed,
     };
     StoredResponse {
-        status: 201,
+        status: if send.resend { 200 } else { 201 },
         body: serde_json::to_string(&receipt).expect("a receipt serialises"),
     }
 }

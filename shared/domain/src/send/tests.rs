@@ -890,3 +890,17 @@ async fn a_resent_link_keeps_the_lock_wrong_phns_put_on_the_message() {
         crate::unlock::UnlockView::Locked { .. }
     ));
 }
+
+#[tokio::test]
+async fn a_resend_left_sending_is_swept_and_its_key_answered_as_a_resend() {
+    let mut w = world().await;
+    let id = sent_id(&w, "k1", r#"{"kind":"secure","text":"Results"}"#).await;
+    w.sender.store = Arc::new(OutcomeNeverWritten(w.store.clone()));
+    w.sender.resend(&w.caller, &id, &key("r1")).await.unwrap();
+    w.clock.advance(SignedDuration::from_mins(11));
+    assert_eq!(sweeper(&w).sweep().await.unwrap().unconfirmed, 1);
+    let again = w.sender.resend(&w.caller, &id, &key("r1")).await.unwrap();
+    assert_eq!(again.status, 200);
+    assert_eq!(receipt(&again).sms_status, SmsStatus::Unconfirmed);
+    assert_eq!(w.sms.sent().len(), 2, "never resent again");
+}

@@ -271,3 +271,26 @@ async fn a_resync_keeps_the_appointment_listed_and_clearing_shows_the_emrs_lates
         AppointmentStatus::Arrived
     );
 }
+
+#[tokio::test]
+async fn a_list_up_to_now_pages_on_while_time_passes() {
+    let w = world();
+    for (id, minutes) in [("a1", 1), ("a2", 2)] {
+        let id = w.booked(id).await;
+        w.replied(&id, minutes).await;
+    }
+    let first = w.listed(&[("limit", "1")]).await.unwrap();
+    let cursor = first.next_cursor.expect("a next page");
+    // The next page is asked for later, `to` left out again.
+    let later = WorklistRequest::parse(
+        Some("Unclear"),
+        None,
+        None,
+        Some("1"),
+        Some(&cursor),
+        at(90),
+    )
+    .expect("the cursor continues its list");
+    let second = w.worklist.page(&w.staff, &later).await.unwrap();
+    assert_eq!(ids(&second), ["a1"]);
+}
