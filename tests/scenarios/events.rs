@@ -16,6 +16,7 @@ use integration_tests::{
     TestStack, body_json,
     fixtures::demo::demo_clinic,
     phi_guard::{self, Kind},
+    port_contracts::records::Scene,
     sentinels,
 };
 use jiff::{SignedDuration, Timestamp};
@@ -198,13 +199,24 @@ async fn the_delivery_logs_sample_event_is_decoded_down_to_its_receipts() {
 }
 
 #[tokio::test]
-async fn the_schedule_sample_event_runs_a_sweep() {
+async fn the_schedule_sample_event_runs_a_sweep_that_marks_a_stuck_send() {
     let test = TestStack::new().await;
     let event: serde_json::Value = serde_json::from_str(&read("sweeper-schedule.json")).unwrap();
     assert_eq!(event["detail-type"], "Scheduled Event");
+    // A send that stopped after Publish, 11 minutes ago.
+    let scene = Scene::write(&test.store, 746).await;
+    let started = Timestamp::now() - SignedDuration::from_mins(11);
+    let message = scene.basic("m-stuck", started);
+    scene
+        .begin(&test.store, &scene.key("k-stuck"), &message)
+        .await;
+    let swept = test.functions.sweeper.handle().await.unwrap();
     assert_eq!(
-        test.functions.sweeper.handle().await.unwrap(),
-        Swept::default()
+        swept,
+        Swept {
+            unconfirmed: 1,
+            finished_meanwhile: 0
+        }
     );
 }
 

@@ -3,9 +3,9 @@
 //! listing each by status.
 
 use integration_tests::{
-    HttpCall, body_json, body_text,
+    body_json, body_text,
     fixtures::scene::{Scene, scene},
-    http_call,
+    http_call, phn_submission,
     sentinels::{MESSAGE_TEXT, PHN},
     with_idempotency_key, with_query,
 };
@@ -25,19 +25,6 @@ async fn outbox(s: &Scene, status: &str) -> Vec<Value> {
     let response = s.test.call("search", &call).await;
     assert_eq!(response.status(), 200, "{}", body_text(&response));
     body_json(&response)["items"].as_array().unwrap().clone()
-}
-
-fn submit(token: &str, phn: &str) -> HttpCall {
-    let mut call = http_call("POST /m/{token}", &[("token", token)], None);
-    call.headers.push((
-        "content-type".to_owned(),
-        "application/x-www-form-urlencoded".to_owned(),
-    ));
-    call.body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("phn", phn)
-        .finish()
-        .into_bytes();
-    call
 }
 
 #[tokio::test]
@@ -72,7 +59,7 @@ async fn a_secure_message_shows_sent_then_delivered_then_opened_in_details_and_o
         .test
         .call_showing_phi(
             "secure-unlock",
-            &submit(&token, PHN),
+            &phn_submission(&token, PHN),
             "the patient opens it",
         )
         .await;
@@ -99,8 +86,10 @@ async fn a_message_to_an_unreachable_phone_shows_failed_with_its_reason() {
     let failed = outbox(&s, "failed").await;
     assert_eq!(failed.len(), 1);
     assert_eq!(failed[0]["id"], receipt["message_id"]);
-    // The same receipts again change nothing: each SMS is answered once.
-    assert_eq!(s.test.deliver_receipts().await.recorded, 0);
+    // The same receipts again change nothing.
+    let again = s.test.deliver_receipts_again().await;
+    assert_eq!((again.recorded, again.superseded), (0, 1), "{again:?}");
+    assert_eq!(status_line(&s).await["reason"], "unreachable");
 }
 
 #[tokio::test]
@@ -155,7 +144,7 @@ async fn a_withdrawn_message_says_so_on_its_link_and_its_content_and_file_are_go
 
     for call in [
         http_call("GET /m/{token}", &[("token", &token)], None),
-        submit(&token, PHN),
+        phn_submission(&token, PHN),
     ] {
         let page = s.test.call("secure-unlock", &call).await;
         assert_eq!(page.status(), 410);
@@ -163,17 +152,22 @@ async fn a_withdrawn_message_says_so_on_its_link_and_its_content_and_file_are_go
         assert!(html.contains("withdrawn by the clinic"), "{html}");
         assert!(!html.contains(MESSAGE_TEXT));
     }
-    let object = s
+    // Every version of the file: the bucket is versioned, and nothing is left to restore.
+    let versions = s
         .test
         .stack
         .clients
         .s3()
-        .head_object()
+        .list_object_versions()
         .bucket(&s.test.stack.config.attachments_bucket)
-        .key(format!("attachments/{}/{file}", s.clinic.id))
+        .prefix(format!("attachments/{}/{file}", s.clinic.id))
         .send()
-        .await;
-    assert!(object.is_err(), "the file is deleted");
+        .await
+        .unwrap();
+    assert!(
+        versions.versions().is_empty() && versions.delete_markers().is_empty(),
+        "the file is deleted, every version"
+    );
     assert_eq!(status_line(&s).await["state"], "withdrawn");
     assert_eq!(outbox(&s, "withdrawn").await[0]["id"], id.as_str());
 
@@ -262,7 +256,11 @@ async fn a_resent_link_opens_the_message_while_the_old_one_says_replaced() {
     assert!(body_text(&replaced).contains("replaced by a newer link"));
     let opened = s
         .test
-        .call_showing_phi("secure-unlock", &submit(&new, PHN), "the patient opens it")
+        .call_showing_phi(
+            "secure-unlock",
+            &phn_submission(&new, PHN),
+            "the patient opens it",
+        )
         .await;
     assert_eq!(opened.status(), 200);
     s.test.deliver_receipts().await;

@@ -69,8 +69,10 @@ port_contracts! {
     ]
     message_links: [
         a_withdrawal_closes_the_link_and_deletes_the_content_once,
+        a_withdrawal_of_a_link_the_message_no_longer_has_writes_nothing,
         a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one,
         a_resend_to_a_number_that_opted_out_writes_nothing,
+        the_sweeper_leaves_a_message_resent_since_it_read_it,
     ]
     message_store: [
         the_latest_message_to_a_number_since_a_time_is_found,

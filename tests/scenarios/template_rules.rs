@@ -529,12 +529,18 @@ fn send_may_do_on_each_table_what_a_send_does() {
         "PatientsTable"
     ));
     assert!(!allowed_policy(&template, "SendFunction").contains("PatientLookupTable"));
-    // A withdrawn message's files, under the attachments prefix only.
-    let deletes = allows(&template, "SendFunction", "s3:DeleteObject");
+    // A withdrawn message's files, every version, under the attachments prefix only.
+    let deletes = allows(&template, "SendFunction", "s3:DeleteObjectVersion");
     assert_eq!(deletes.len(), 1);
     assert_eq!(
         text(&deletes[0]["Resource"]).trim(),
         "!Sub ${AttachmentsBucket.Arn}/attachments/*"
+    );
+    let listing = allows(&template, "SendFunction", "s3:ListBucketVersions");
+    assert_eq!(listing.len(), 1);
+    assert_eq!(
+        listing[0]["Condition"]["StringLike"]["s3:prefix"].as_str(),
+        Some("attachments/*")
     );
 }
 
@@ -792,7 +798,13 @@ fn delivery_status_may_find_a_message_and_write_its_delivery_only() {
     );
     assert_eq!(
         limited_attributes(update),
-        ["pk", "sk", "delivery", "delivery_at_ms"]
+        [
+            "pk",
+            "sk",
+            "provider_message_id",
+            "delivery",
+            "delivery_at_ms"
+        ]
     );
     let policy = allowed_policy(&template, function);
     for never in [
@@ -907,6 +919,7 @@ fn the_sweeper_runs_every_five_minutes_and_may_mark_and_answer_only() {
                     "pk".to_owned(),
                     "sk".into(),
                     "sms_status".into(),
+                    "request_key".into(),
                     "sending_marker".into(),
                     "sending_since".into()
                 ]

@@ -18,7 +18,7 @@ use domain::{
 use integration_tests::{
     HttpCall, body_json, body_text,
     fixtures::scene::{Scene, scene},
-    http_call,
+    http_call, phn_submission,
     sentinels::{self, MESSAGE_TEXT, MISTYPED_PHN, OTHER_PHN, PHN},
 };
 use jiff::{SignedDuration, Timestamp};
@@ -46,16 +46,7 @@ fn page(route: &str, token: &str) -> HttpCall {
 }
 
 fn submit(token: &str, phn: &str) -> HttpCall {
-    let mut call = page("POST /m/{token}", token);
-    call.headers.push((
-        "content-type".to_owned(),
-        "application/x-www-form-urlencoded".to_owned(),
-    ));
-    call.body = form_urlencoded::Serializer::new(String::new())
-        .append_pair("phn", phn)
-        .finish()
-        .into_bytes();
-    call
+    phn_submission(token, phn)
 }
 
 fn assert_secure_headers(response: &Response<Body>) {

@@ -98,6 +98,16 @@ impl TestStack {
             .expect("the receipts are recorded")
     }
 
+    /// The last batch of receipts again, as it was.
+    pub async fn deliver_receipts_again(&self) -> ReceiptCounts {
+        self.carrier
+            .lock()
+            .await
+            .deliver_again(&self.functions.delivery_status)
+            .await
+            .expect("the receipts are recorded")
+    }
+
     /// From now on, SMS to `number` (E.164) fail: the phone is unreachable.
     pub async fn phone_unreachable(&self, number: &str) {
         self.carrier.lock().await.mark_unreachable(number);
@@ -301,6 +311,20 @@ pub fn with_query(mut call: HttpCall, pairs: &[(&str, &str)]) -> HttpCall {
     call.raw_query = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(pairs)
         .finish();
+    call
+}
+
+/// The unlock page's form sent with `phn` typed, to the link of `token`.
+pub fn phn_submission(token: &str, phn: &str) -> HttpCall {
+    let mut call = http_call("POST /m/{token}", &[("token", token)], None);
+    call.headers.push((
+        "content-type".to_owned(),
+        "application/x-www-form-urlencoded".to_owned(),
+    ));
+    call.body = form_urlencoded::Serializer::new(String::new())
+        .append_pair("phn", phn)
+        .finish()
+        .into_bytes();
     call
 }
 

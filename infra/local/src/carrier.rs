@@ -28,6 +28,8 @@ pub struct LocalCarrier {
     /// Numbers whose receipts say FAILURE: the phone is unreachable.
     unreachable: BTreeSet<String>,
     answered: BTreeSet<String>,
+    /// The last batch fed, to feed again as CloudWatch Logs may.
+    last: Option<serde_json::Value>,
 }
 
 impl LocalCarrier {
@@ -42,6 +44,7 @@ impl LocalCarrier {
             http: reqwest::Client::new(),
             unreachable: unreachable.into_iter().collect(),
             answered: BTreeSet::new(),
+            last: None,
         };
         carrier.answered = carrier
             .published()
@@ -107,6 +110,16 @@ impl LocalCarrier {
             .decode(unpadded)
             .context("the crate's own base64")?;
         event["awslogs"]["data"] = STANDARD.encode(gzipped).into();
+        self.last = Some(event.clone());
+        function
+            .handle(event)
+            .await
+            .map_err(|error| anyhow::anyhow!(error))
+    }
+
+    /// Feeds the last batch again, as it was: the same receipts twice.
+    pub async fn deliver_again(&self, function: &DeliveryStatusFunction) -> Result<ReceiptCounts> {
+        let event = self.last.clone().context("no batch fed yet")?;
         function
             .handle(event)
             .await

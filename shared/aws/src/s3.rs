@@ -153,15 +153,47 @@ impl BlobStore for S3BlobStore {
     }
 
     async fn delete(&self, object_key: &str) -> Result<(), DependencyError> {
-        // The bucket is versioned: the delete marker makes the key answer 404 from now on.
-        self.client
-            .delete_object()
-            .bucket(&self.bucket)
-            .key(object_key)
-            .send()
-            .await
-            .map_err(sdk_failure("s3", "DeleteObject"))?;
-        Ok(())
+        // The bucket is versioned: deleting the key would only hide the file behind a
+        // delete marker. Every version goes (and any marker), so nothing is left to restore.
+        let (mut key_marker, mut version_marker) = (None, None);
+        loop {
+            let listed = self
+                .client
+                .list_object_versions()
+                .bucket(&self.bucket)
+                .prefix(object_key)
+                .set_key_marker(key_marker.take())
+                .set_version_id_marker(version_marker.take())
+                .send()
+                .await
+                .map_err(sdk_failure("s3", "ListObjectVersions"))?;
+            let versions = listed
+                .versions()
+                .iter()
+                .map(|version| (version.key(), version.version_id()));
+            let markers = listed
+                .delete_markers()
+                .iter()
+                .map(|marker| (marker.key(), marker.version_id()));
+            for (key, version) in versions.chain(markers) {
+                if key != Some(object_key) {
+                    continue;
+                }
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(object_key)
+                    .set_version_id(version.map(str::to_owned))
+                    .send()
+                    .await
+                    .map_err(sdk_failure("s3", "DeleteObjectVersion"))?;
+            }
+            if listed.is_truncated() != Some(true) {
+                return Ok(());
+            }
+            key_marker = listed.next_key_marker().map(str::to_owned);
+            version_marker = listed.next_version_id_marker().map(str::to_owned);
+        }
     }
 }
 

@@ -62,7 +62,8 @@ pub enum DeliveryOutcome {
 pub struct Delivery {
     #[serde(flatten)]
     pub outcome: DeliveryOutcome,
-    /// When the carrier answered (the receipt's time), to the millisecond.
+    /// When the carrier (or the phone) answered, to the millisecond: SNS's notification
+    /// time (when it took the SMS) plus the dwell time it reports until that answer.
     pub at: jiff::Timestamp,
 }
 
@@ -100,11 +101,14 @@ struct Notification {
     timestamp: Option<String>,
 }
 
-/// Only the provider's answer: the destination, carrier and price are left unread.
+/// Only the provider's answer and how long it took: the destination, carrier and price are
+/// left unread.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DeliveryPart {
     provider_response: Option<String>,
+    dwell_time_ms: Option<u64>,
+    dwell_time_ms_until_device_ack: Option<u64>,
 }
 
 impl DeliveryReceipt {
@@ -121,11 +125,24 @@ impl DeliveryReceipt {
             .ok_or(ReceiptError::MissingField {
                 field: "notification.messageId",
             })?;
-        let at = parse_timestamp(notification.timestamp.as_deref().ok_or(
+        let notified = parse_timestamp(notification.timestamp.as_deref().ok_or(
             ReceiptError::MissingField {
                 field: "notification.timestamp",
             },
         )?)?;
+        // Every receipt of one SMS carries the time SNS took it: the dwell time tells them
+        // apart (until the phone's acknowledgement when there is one, which comes last).
+        let dwell_ms = line.delivery.as_ref().map_or(0, |delivery| {
+            delivery
+                .dwell_time_ms_until_device_ack
+                .or(delivery.dwell_time_ms)
+                .unwrap_or(0)
+        });
+        let at = notified
+            .checked_add(jiff::SignedDuration::from_millis(
+                i64::try_from(dwell_ms).unwrap_or(i64::MAX),
+            ))
+            .map_err(|_| ReceiptError::BadTimestamp)?;
         let outcome = match line.status.as_deref() {
             Some("SUCCESS") => DeliveryOutcome::Delivered,
             Some("FAILURE") => {
@@ -185,7 +202,7 @@ mod tests {
     }
 
     #[test]
-    fn a_success_is_delivered_at_the_notification_time_in_utc() {
+    fn a_success_is_delivered_at_the_notification_time_in_utc_plus_its_dwell_time() {
         let receipt = DeliveryReceipt::parse(&line(
             "SUCCESS",
             "Message has been accepted by phone carrier",
@@ -196,9 +213,19 @@ mod tests {
             "34d9b400-c6dd-5444-820d-fbeb0f1f54cf"
         );
         assert_eq!(receipt.delivery.outcome, DeliveryOutcome::Delivered);
+        // Until the phone's acknowledgement (1344 ms), which comes after the carrier's (599).
         assert_eq!(
             receipt.delivery.at,
-            "2026-12-01T20:15:04.558Z"
+            "2026-12-01T20:15:05.902Z"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        );
+        let without_ack =
+            line("SUCCESS", "accepted").replace(",\"dwellTimeMsUntilDeviceAck\":1344", "");
+        assert_ne!(without_ack, line("SUCCESS", "accepted"));
+        assert_eq!(
+            DeliveryReceipt::parse(&without_ack).unwrap().delivery.at,
+            "2026-12-01T20:15:05.157Z"
                 .parse::<jiff::Timestamp>()
                 .unwrap()
         );

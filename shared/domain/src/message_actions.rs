@@ -52,6 +52,8 @@ pub struct Withdrawn {
 
 /// Attempts to write the cleared counters over a concurrent wrong PHN before giving up.
 const CLEAR_ATTEMPTS: usize = 3;
+/// Attempts to withdraw a message whose link a concurrent resend keeps changing.
+const WITHDRAW_ATTEMPTS: usize = 3;
 
 impl MessageActions {
     /// `POST /messages/{messageId}/clear-lock`: another clinic's message is 404, like a
@@ -81,9 +83,7 @@ impl MessageActions {
             };
             if matches!(state.attempts.lock(now), Lock::Open { .. }) {
                 // A lockout that ended by itself may still show on the status line.
-                self.unlocks
-                    .record_lock(&caller.clinic_id, id, None)
-                    .await?;
+                self.show_unlocked(caller, id).await;
                 return Ok(LockCleared::NotLocked);
             }
             let cleared = state.attempts.cleared();
@@ -92,9 +92,6 @@ impl MessageActions {
                 .save_attempts(&token_hash, state.attempts.version, &cleared)
                 .await?
             {
-                self.unlocks
-                    .record_lock(&caller.clinic_id, id, None)
-                    .await?;
                 self.audit
                     .record(&AuditEntry {
                         route: Some("POST /messages/{messageId}/clear-lock".to_owned()),
@@ -104,6 +101,7 @@ impl MessageActions {
                         ..AuditEntry::new(caller.clinic_id.clone(), now, "lock-cleared", "cleared")
                     })
                     .await;
+                self.show_unlocked(caller, id).await;
                 tracing::info!(message_id = %id, "lock cleared");
                 return Ok(LockCleared::Cleared);
             }
@@ -115,6 +113,14 @@ impl MessageActions {
         )))
     }
 
+    /// Takes the lock off the message's status line. The lock itself is the counters',
+    /// cleared already: a failed write here is logged, and a second clear retries it.
+    async fn show_unlocked(&self, caller: &Caller, id: &MessageId) {
+        if let Err(error) = self.unlocks.record_lock(&caller.clinic_id, id, None).await {
+            tracing::error!(code = %error.code, message_id = %id, "lock still shown on the message");
+        }
+    }
+
     /// `POST /messages/{messageId}/withdraw`: the link says "withdrawn by the clinic", the
     /// content is deleted now (not at its expiry), then its files. Another clinic's message
     /// is 404; a basic one has nothing to withdraw, an expired one nothing left (422). A
@@ -124,71 +130,65 @@ impl MessageActions {
         caller: &Caller,
         id: &MessageId,
     ) -> Result<Withdrawn, DomainError> {
-        let link = self
-            .messages
-            .message_link(&caller.clinic_id, id)
-            .await?
-            .ok_or(DomainError::NotFound {
-                what: "the message",
-            })?;
-        let (Some(token_hash), Some(expires_at)) = (&link.token_hash, link.expires_at) else {
-            return Err(DomainError::NotSecure);
-        };
-        // To the second, as the log entry keeps it: a second withdraw answers the same time.
-        let now = self.clock.now();
-        let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
-        let withdrawn = match link.withdrawn_at {
-            Some(withdrawn_at) => Withdrawn {
-                withdrawn_at,
-                now: false,
-            },
-            None if has_expired(expires_at, now) => return Err(DomainError::MessageExpired),
-            None => {
-                let audit = AuditEntry {
-                    route: Some("POST /messages/{messageId}/withdraw".to_owned()),
-                    message_id: Some(id.clone()),
-                    appointment_id: Some(link.appointment_id.clone()),
-                    staff_user: Some(caller.user.clone()),
-                    kind: Some(link.kind),
-                    ..AuditEntry::new(caller.clinic_id.clone(), now, "withdraw", "withdrawn")
-                };
-                let first = self
-                    .links
-                    .withdraw(&Withdrawal {
+        for _ in 0..WITHDRAW_ATTEMPTS {
+            let link = self
+                .messages
+                .message_link(&caller.clinic_id, id)
+                .await?
+                .ok_or(DomainError::NotFound {
+                    what: "the message",
+                })?;
+            let (Some(token_hash), Some(expires_at)) = (&link.token_hash, link.expires_at) else {
+                return Err(DomainError::NotSecure);
+            };
+            // To the second, as the log entry keeps it: a second withdraw answers the same.
+            let now = self.clock.now();
+            let now = jiff::Timestamp::from_second(now.as_second()).unwrap_or(now);
+            let withdrawn = match link.withdrawn_at {
+                Some(withdrawn_at) => Withdrawn {
+                    withdrawn_at,
+                    now: false,
+                },
+                None if has_expired(expires_at, now) => return Err(DomainError::MessageExpired),
+                None => {
+                    let audit = AuditEntry {
+                        route: Some("POST /messages/{messageId}/withdraw".to_owned()),
+                        message_id: Some(id.clone()),
+                        appointment_id: Some(link.appointment_id.clone()),
+                        staff_user: Some(caller.user.clone()),
+                        kind: Some(link.kind),
+                        ..AuditEntry::new(caller.clinic_id.clone(), now, "withdraw", "withdrawn")
+                    };
+                    let withdrawal = Withdrawal {
                         clinic: &caller.clinic_id,
                         message: id,
                         token_hash,
                         at: now,
                         expires_at,
                         audit: &audit,
-                    })
-                    .await?;
-                if first {
+                    };
+                    if !self.links.withdraw(&withdrawal).await? {
+                        // Withdrawn, or resent to another link, meanwhile: read it again.
+                        continue;
+                    }
                     Withdrawn {
                         withdrawn_at: now,
                         now: true,
                     }
-                } else {
-                    // Another request withdrew it meanwhile: its time is the one kept.
-                    let kept = self
-                        .messages
-                        .message_link(&caller.clinic_id, id)
-                        .await?
-                        .and_then(|link| link.withdrawn_at)
-                        .unwrap_or(now);
-                    Withdrawn {
-                        withdrawn_at: kept,
-                        now: false,
-                    }
                 }
+            };
+            // After the write, so that the link is closed first; a retry deletes what is left.
+            for object_key in &link.attachment_keys {
+                self.blobs.delete(object_key).await?;
             }
-        };
-        // After the write, so that the link is closed first; a retry deletes what is left.
-        for object_key in &link.attachment_keys {
-            self.blobs.delete(object_key).await?;
+            tracing::info!(message_id = %id, first = withdrawn.now, "message withdrawn");
+            return Ok(withdrawn);
         }
-        tracing::info!(message_id = %id, first = withdrawn.now, "message withdrawn");
-        Ok(withdrawn)
+        Err(DomainError::Dependency(DependencyError::new(
+            "dynamodb",
+            "Withdraw",
+            "LinkKeptChanging",
+        )))
     }
 }
 
@@ -198,19 +198,12 @@ mod tests {
     use crate::{
         ids::{ClinicId, StaffUserId},
         ports::{MessageLinks, MessageStore, UnlockStore},
-        send::tests::{World, world},
+        send::tests::{World, message_actions, world},
         unlock_attempts::MAX_FAILURES_IN_ROW,
     };
 
     fn actions(w: &World) -> MessageActions {
-        MessageActions {
-            messages: w.store.clone(),
-            unlocks: w.store.clone(),
-            links: w.store.clone(),
-            blobs: w.blobs.clone(),
-            audit: w.store.clone(),
-            clock: w.clock.clone(),
-        }
+        message_actions(w)
     }
 
     async fn sent(w: &World, kind: &str) -> MessageId {
@@ -267,32 +260,6 @@ mod tests {
         assert_eq!(audited.len(), 1);
         assert_eq!(audited[0].message_id.as_ref(), Some(&id));
         assert_eq!(audited[0].staff_user.as_ref(), Some(&w.caller.user));
-    }
-
-    #[tokio::test]
-    async fn a_basic_expired_or_other_clinics_message_has_no_lock_to_clear() {
-        let w = world().await;
-        let actions = actions(&w);
-        let basic = sent(&w, "basic").await;
-        assert!(matches!(
-            actions.clear_lock(&w.caller, &basic).await,
-            Err(DomainError::NotSecure)
-        ));
-        let secure = sent(&w, "secure").await;
-        let other = Caller::staff(
-            ClinicId::parse("c2").unwrap(),
-            StaffUserId::parse("u").unwrap(),
-        );
-        assert!(matches!(
-            actions.clear_lock(&other, &secure).await,
-            Err(DomainError::NotFound { .. })
-        ));
-        w.clock
-            .advance(crate::message_kind::SECURE_LIFETIME + jiff::SignedDuration::from_secs(1));
-        assert!(matches!(
-            actions.clear_lock(&w.caller, &secure).await,
-            Err(DomainError::MessageExpired)
-        ));
     }
 
     /// A secure message with one uploaded file.
@@ -366,30 +333,45 @@ mod tests {
         ));
     }
 
+    /// What clearing the lock and withdrawing each answer for a message.
+    async fn both(
+        actions: &MessageActions,
+        caller: &Caller,
+        id: &MessageId,
+    ) -> [Result<(), DomainError>; 2] {
+        [
+            actions.clear_lock(caller, id).await.map(|_| ()),
+            actions.withdraw(caller, id).await.map(|_| ()),
+        ]
+    }
+
     #[tokio::test]
-    async fn a_basic_expired_or_other_clinics_message_cannot_be_withdrawn() {
+    async fn a_basic_expired_or_other_clinics_message_has_no_lock_to_clear_or_link_to_withdraw() {
         let w = world().await;
         let actions = actions(&w);
         let basic = sent(&w, "basic").await;
-        assert!(matches!(
-            actions.withdraw(&w.caller, &basic).await,
-            Err(DomainError::NotSecure)
-        ));
+        for answer in both(&actions, &w.caller, &basic).await {
+            assert!(matches!(answer, Err(DomainError::NotSecure)), "{answer:?}");
+        }
         let secure = sent(&w, "secure").await;
         let other = Caller::staff(
             ClinicId::parse("c2").unwrap(),
             StaffUserId::parse("u").unwrap(),
         );
-        assert!(matches!(
-            actions.withdraw(&other, &secure).await,
-            Err(DomainError::NotFound { .. })
-        ));
+        for answer in both(&actions, &other, &secure).await {
+            assert!(
+                matches!(answer, Err(DomainError::NotFound { .. })),
+                "{answer:?}"
+            );
+        }
         w.clock
             .advance(crate::message_kind::SECURE_LIFETIME + jiff::SignedDuration::from_secs(1));
-        assert!(matches!(
-            actions.withdraw(&w.caller, &secure).await,
-            Err(DomainError::MessageExpired)
-        ));
+        for answer in both(&actions, &w.caller, &secure).await {
+            assert!(
+                matches!(answer, Err(DomainError::MessageExpired)),
+                "{answer:?}"
+            );
+        }
     }
 
     /// Links where another request withdraws the message just before this one.

@@ -168,7 +168,8 @@ pub enum SmsStatus {
     Sent,
     Failed,
     /// Still `Sending` well after its send stopped (the function ended between Publish and
-    /// recording how it went): SNS may or may not have taken it. A later receipt tells.
+    /// recording how it went): SNS may or may not have taken it. A send that records SNS's
+    /// answer late replaces it (and its receipt can then be matched).
     Unconfirmed,
 }
 

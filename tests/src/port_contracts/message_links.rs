@@ -1,11 +1,13 @@
 //! MessageLinks: a secure message's link closed by staff, its content gone with it.
 
 use domain::{
+    delivery_receipt::{Delivery, DeliveryOutcome, DeliveryReceipt},
     model::{AuditEntry, SmsStatus},
     ports::{
-        BeginResend, ClinicStore, ClosedLink, LinkClosed, MessageLinks, MessageStore,
-        ResendOutcome, StalledSends, UnlockStore, Withdrawal,
+        BeginResend, ClinicStore, ClosedLink, DeliveryRecorded, LinkClosed, MessageLinks,
+        MessageStore, ResendOutcome, StalledSends, StoredResponse, UnlockStore, Withdrawal,
     },
+    sms_encoding::measure,
 };
 
 use super::{
@@ -98,6 +100,7 @@ pub async fn a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one(
         current: &current,
         new_token_hash: &new,
         recipient: scene.phone(),
+        sms: measure("Clinic: you have a secure message"),
         at: t0_plus(100),
     };
     assert_eq!(
@@ -159,6 +162,18 @@ pub async fn a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one(
             .unwrap()
             .is_empty()
     );
+    // A late receipt for the SMS the message no longer waits on changes nothing.
+    let late = DeliveryReceipt {
+        provider_message_id: "sns-41".into(),
+        delivery: Delivery {
+            outcome: DeliveryOutcome::Delivered,
+            at: t0_plus(101),
+        },
+    };
+    assert_eq!(
+        store.record_delivery(&late).await.unwrap(),
+        DeliveryRecorded::UnknownMessage
+    );
 
     // As read before: the link changed since.
     let stale_key = scene.key("r-2");
@@ -204,6 +219,7 @@ pub async fn a_resend_to_a_number_that_opted_out_writes_nothing(subject: &impl S
             current: &current,
             new_token_hash: &token_hash(44),
             recipient: scene.phone(),
+            sms: measure("Clinic: you have a secure message"),
             at: t0_plus(100),
         })
         .await
@@ -212,4 +228,82 @@ pub async fn a_resend_to_a_number_that_opted_out_writes_nothing(subject: &impl S
     assert!(store.get_unlock(&token_hash(43)).await.unwrap().is_some());
     assert_eq!(store.get_unlock(&token_hash(44)).await.unwrap(), None);
     assert_eq!(store.closed_link(&token_hash(43)).await.unwrap(), None);
+}
+
+pub async fn a_withdrawal_of_a_link_the_message_no_longer_has_writes_nothing(
+    subject: &impl StoreUnderTest,
+) {
+    let store = subject.store();
+    let scene = Scene::write(store, 744).await;
+    let message = scene.secure("m-1", t0_plus(10), 46);
+    scene.begin(store, &scene.key("k-1"), &message).await;
+    let audit = audit_entry(&scene.clinic, t0_plus(20), "withdraw", Some(&message.id));
+    // As read before a resend moved the content to another link.
+    let stale = token_hash(47);
+    let withdrawal = Withdrawal {
+        clinic: &scene.clinic,
+        message: &message.id,
+        token_hash: &stale,
+        at: t0_plus(20),
+        expires_at: message.expires_at.unwrap(),
+        audit: &audit,
+    };
+    assert!(!store.withdraw(&withdrawal).await.unwrap());
+    assert!(store.get_unlock(&token_hash(46)).await.unwrap().is_some());
+    assert_eq!(store.closed_link(&stale).await.unwrap(), None);
+    let link = store
+        .message_link(&scene.clinic, &message.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(link.withdrawn_at, None);
+    assert!(subject.audit_trail(&scene.clinic).await.is_empty());
+}
+
+pub async fn the_sweeper_leaves_a_message_resent_since_it_read_it(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let scene = Scene::write(store, 745).await;
+    let message = scene.secure("m-1", t0_plus(10), 48);
+    scene.begin(store, &scene.key("k-1"), &message).await;
+    let read = store.stalled_sends(t0_plus(1000), 10).await.unwrap();
+    assert_eq!(read.len(), 1);
+    let current = store.get_unlock(&token_hash(48)).await.unwrap().unwrap();
+    let resend_key = scene.key("r-1");
+    let resend = BeginResend {
+        idempotency_key: &resend_key,
+        fingerprint: "resend|m-1",
+        current: &current,
+        new_token_hash: &token_hash(49),
+        recipient: scene.phone(),
+        sms: measure("Clinic: you have a secure message"),
+        at: t0_plus(900),
+    };
+    assert_eq!(
+        store.begin_resend(&resend).await.unwrap(),
+        ResendOutcome::Begun
+    );
+    let answer = StoredResponse {
+        status: 201,
+        body: "{}".into(),
+    };
+    let audit = audit_entry(
+        &scene.clinic,
+        t0_plus(1000),
+        "send-unconfirmed",
+        Some(&message.id),
+    );
+    assert!(
+        !store
+            .mark_unconfirmed(&read[0], &answer, &audit)
+            .await
+            .unwrap(),
+        "the resend's own send is not the one read"
+    );
+    let listed = &store
+        .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+        .await
+        .unwrap()[0];
+    assert_eq!(listed.sms_status, SmsStatus::Sending);
+    let now_stalled = store.stalled_sends(t0_plus(1000), 10).await.unwrap();
+    assert_eq!(now_stalled[0].request, resend_key);
 }

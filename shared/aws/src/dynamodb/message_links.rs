@@ -3,18 +3,14 @@
 //! opens anything.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, TransactWriteItem, Update};
 use serde::{Deserialize, Serialize};
 
 use super::{
     DynamoStore, NEW_ONLY,
     audit::audit_put,
-    clinics::opt_out_sort_key,
     from_item,
     messages::{SENDING, recipient_key},
-    requests::RequestItem,
     s, to_item, transact_put, transaction_condition_failed,
     unlock::UnlockItem,
 };
@@ -105,8 +101,10 @@ impl MessageLinks for DynamoStore {
             .key("pk", s(withdrawal.clinic.as_str()))
             .key("sk", s(withdrawal.message.as_str()))
             .update_expression("SET withdrawn_at = :at")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(withdrawn_at)")
+            // Its link as read: a resend meanwhile moved the content to another.
+            .condition_expression("token_hash = :hash AND attribute_not_exists(withdrawn_at)")
             .expression_attribute_values(":at", s(sortable_timestamp(withdrawal.at)))
+            .expression_attribute_values(":hash", s(withdrawal.token_hash.as_str()))
             .build()
             .map_err(invalid(OP))?;
         let content = Delete::builder()
@@ -148,21 +146,8 @@ impl MessageLinks for DynamoStore {
         let record = &resend.current.record;
         let (clinic, message) = (&record.clinic_id, &record.message_id);
         let now = resend.at;
-        let claim = RequestItem::claimed(resend.idempotency_key, resend.fingerprint, now);
-        let claim = Put::builder()
-            .table_name(&self.tables.requests)
-            .set_item(Some(to_item(&claim, OP)?))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
-            .build()
-            .map_err(invalid(OP))?;
-        let not_opted_out = ConditionCheck::builder()
-            .table_name(&self.tables.clinics)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(opt_out_sort_key(resend.recipient)))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(invalid(OP))?;
+        let encoding = serde_dynamo::to_attribute_value(resend.sms.encoding)
+            .map_err(|_| DependencyError::new("dynamodb", OP, "SerialiseItem"))?;
         let entry = Update::builder()
             .table_name(&self.tables.messages)
             .key("pk", s(clinic.as_str()))
@@ -170,7 +155,8 @@ impl MessageLinks for DynamoStore {
             .update_expression(
                 "SET token_hash = :new, sms_status = :sending, sending_marker = :marker, \
                  sending_since = :since, request_key = :request, recipient_key = :recipient, \
-                 resent_at = :at REMOVE provider_message_id, delivery, delivery_at_ms",
+                 resent_at = :at, sms_encoding = :encoding, sms_units = :units, \
+                 sms_segments = :segments REMOVE provider_message_id, delivery, delivery_at_ms",
             )
             .condition_expression("token_hash = :old AND attribute_not_exists(withdrawn_at)")
             .expression_attribute_values(":new", s(resend.new_token_hash.as_str()))
@@ -181,6 +167,12 @@ impl MessageLinks for DynamoStore {
             .expression_attribute_values(":request", s(resend.idempotency_key.as_str()))
             .expression_attribute_values(":recipient", s(recipient_key(clinic, resend.recipient)))
             .expression_attribute_values(":at", s(sortable_timestamp(now)))
+            .expression_attribute_values(":encoding", encoding)
+            .expression_attribute_values(":units", AttributeValue::N(resend.sms.units.to_string()))
+            .expression_attribute_values(
+                ":segments",
+                AttributeValue::N(resend.sms.segments.to_string()),
+            )
             .build()
             .map_err(invalid(OP))?;
         // Only the counters as read move: a wrong PHN typed meanwhile is not lost.
@@ -204,10 +196,8 @@ impl MessageLinks for DynamoStore {
             record.expires_at,
         );
         let items = vec![
-            TransactWriteItem::builder().put(claim).build(),
-            TransactWriteItem::builder()
-                .condition_check(not_opted_out)
-                .build(),
+            self.claim_key(resend.idempotency_key, resend.fingerprint, now, OP)?,
+            self.not_opted_out(clinic, resend.recipient, OP)?,
             TransactWriteItem::builder().update(entry).build(),
             TransactWriteItem::builder().delete(old_content).build(),
             transact_put(

@@ -409,9 +409,12 @@ impl MessageStore for DynamoStore {
             .table_name(&self.tables.messages)
             .set_key(Some(key))
             .update_expression("SET delivery = :delivery, delivery_at_ms = :at")
+            // Still the message of that SMS (the index is read eventually consistent, and a
+            // resend replaces the id), and no later receipt recorded.
             .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(delivery_at_ms) OR delivery_at_ms < :at)",
+                "provider_message_id = :id AND (attribute_not_exists(delivery_at_ms) OR delivery_at_ms < :at)",
             )
+            .expression_attribute_values(":id", s(&receipt.provider_message_id))
             .expression_attribute_values(":delivery", delivery)
             .expression_attribute_values(":at", AttributeValue::N(at.to_string()))
             .send()

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
 
 use super::{
@@ -25,6 +25,7 @@ use domain::{
     idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, PatientId},
     model::{AuditEntry, Chat, Template, sortable_timestamp},
+    phone::PhoneNumber,
     ports::{
         BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup,
         SendRecords, SendStore, StalledSend, StalledSends, StoredResponse,
@@ -49,6 +50,46 @@ fn key(pk: &str, sk: Option<&str>) -> Item {
 }
 
 impl DynamoStore {
+    /// The transaction's write that claims an idempotency key for a request that texts a
+    /// patient: a key never claimed, or claimed so long ago that it expired.
+    pub(crate) fn claim_key(
+        &self,
+        request: &ScopedIdempotencyKey,
+        fingerprint: &str,
+        now: jiff::Timestamp,
+        operation: &'static str,
+    ) -> Result<TransactWriteItem, DependencyError> {
+        let claim = RequestItem::claimed(request, fingerprint, now);
+        let claim = Put::builder()
+            .table_name(&self.tables.requests)
+            .set_item(Some(to_item(&claim, operation)?))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+            .build()
+            .map_err(invalid(operation))?;
+        Ok(TransactWriteItem::builder().put(claim).build())
+    }
+
+    /// The transaction's check that the patient at `recipient` never told the clinic STOP
+    /// (or said START since).
+    pub(crate) fn not_opted_out(
+        &self,
+        clinic: &ClinicId,
+        recipient: &PhoneNumber,
+        operation: &'static str,
+    ) -> Result<TransactWriteItem, DependencyError> {
+        let check = ConditionCheck::builder()
+            .table_name(&self.tables.clinics)
+            .set_key(Some(key(
+                clinic.as_str(),
+                Some(&opt_out_sort_key(recipient)),
+            )))
+            .condition_expression("attribute_not_exists(pk)")
+            .build()
+            .map_err(invalid(operation))?;
+        Ok(TransactWriteItem::builder().condition_check(check).build())
+    }
+
     /// The key's record, read consistently; an expired one (TTL deletes late) is absent.
     pub(crate) async fn request_record(
         &self,
@@ -179,23 +220,6 @@ impl SendStore for DynamoStore {
         const OP: &str = "BeginSend";
         let message = begin.message;
         let now = message.sent_at;
-        let claim = RequestItem::claimed(begin.idempotency_key, begin.fingerprint, now);
-        let claim = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.tables.requests)
-            .set_item(Some(to_item(&claim, OP)?))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
-            .build()
-            .map_err(invalid(OP))?;
-        let not_opted_out = ConditionCheck::builder()
-            .table_name(&self.tables.clinics)
-            .set_key(Some(key(
-                message.clinic_id.as_str(),
-                Some(&opt_out_sort_key(&message.recipient)),
-            )))
-            .condition_expression("attribute_not_exists(pk)")
-            .build()
-            .map_err(invalid(OP))?;
         let patient_unchanged = ConditionCheck::builder()
             .table_name(&self.tables.patients)
             .set_key(Some(key(
@@ -211,10 +235,8 @@ impl SendStore for DynamoStore {
             .build()
             .map_err(invalid(OP))?;
         let mut items = vec![
-            TransactWriteItem::builder().put(claim).build(),
-            TransactWriteItem::builder()
-                .condition_check(not_opted_out)
-                .build(),
+            self.claim_key(begin.idempotency_key, begin.fingerprint, now, OP)?,
+            self.not_opted_out(&message.clinic_id, &message.recipient, OP)?,
             TransactWriteItem::builder()
                 .condition_check(patient_unchanged)
                 .build(),
@@ -340,12 +362,20 @@ impl StalledSends for DynamoStore {
             .send()
             .await
             .map_err(sdk_failure("dynamodb", OP))?;
-        output
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| from_item::<MessageItem>(item, OP)?.into_stalled_send(OP))
-            .collect()
+        let mut stalled = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let message = item.get("sk").and_then(|sk| sk.as_s().ok()).cloned();
+            match from_item::<MessageItem>(item, OP).and_then(|item| item.into_stalled_send(OP)) {
+                Ok(send) => stalled.push(send),
+                // One entry the sweeper cannot answer must not stop it for the others.
+                Err(error) => tracing::error!(
+                    code = %error.code,
+                    message_id = message.as_deref().unwrap_or("-"),
+                    "stalled send skipped"
+                ),
+            }
+        }
+        Ok(stalled)
     }
 
     async fn mark_unconfirmed(
@@ -362,7 +392,9 @@ impl StalledSends for DynamoStore {
                 Some(stalled.message.as_str()),
             )))
             .update_expression("SET sms_status = :unconfirmed REMOVE sending_marker, sending_since")
-            .condition_expression("sms_status = :sending")
+            // The send read stalled, not a resend begun since.
+            .condition_expression("sms_status = :sending AND request_key = :request")
+            .expression_attribute_values(":request", s(stalled.request.as_str()))
             .expression_attribute_values(":unconfirmed", s("unconfirmed"))
             .expression_attribute_values(":sending", s("sending"))
             .build()

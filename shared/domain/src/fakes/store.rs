@@ -887,10 +887,15 @@ impl MessageLinks for MemoryStore {
 
     async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        let link_as_read = tables
+            .recorded
+            .get(withdrawal.message.as_str())
+            .and_then(|recorded| recorded.unlock.as_ref())
+            .is_some_and(|unlock| &unlock.token_hash == withdrawal.token_hash);
         let Some(sent) = tables.sent_mut(withdrawal.clinic, withdrawal.message) else {
             return Ok(false);
         };
-        if sent.withdrawn_at.is_some() {
+        if sent.withdrawn_at.is_some() || !link_as_read {
             return Ok(false);
         }
         sent.withdrawn_at = Some(to_second(withdrawal.at));
@@ -970,6 +975,7 @@ impl MessageLinks for MemoryStore {
         if let Some(recorded) = tables.recorded.get_mut(message.as_str()) {
             recorded.unlock = Some(moved.record);
             recorded.recipient = resend.recipient.clone();
+            recorded.sms = resend.sms;
         }
         tables
             .provider_ids
@@ -1042,8 +1048,10 @@ impl StalledSends for MemoryStore {
         audit: &AuditEntry,
     ) -> Result<bool, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        let same_send =
+            tables.send_requests.get(stalled.message.as_str()) == Some(&stalled.request);
         match tables.sent_mut(&stalled.clinic, &stalled.message) {
-            Some(sent) if sent.sms_status == SmsStatus::Sending => {
+            Some(sent) if sent.sms_status == SmsStatus::Sending && same_send => {
                 sent.sms_status = SmsStatus::Unconfirmed;
             }
             _ => return Ok(false),

@@ -40,6 +40,7 @@ pub trait BlobStore: Send + Sync {
         file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError>;
-    /// Deletes the object; nothing when there is none (deleting twice is harmless).
+    /// Deletes the object, every version of it: nothing is left to restore. Nothing when
+    /// there is none (deleting twice is harmless).
     async fn delete(&self, object_key: &str) -> Result<(), DependencyError>;
 }

@@ -11,6 +11,7 @@ use crate::{
     model::AuditEntry,
     phone::PhoneNumber,
     ports::{IdempotencyRecord, UnlockState},
+    sms_encoding::SmsMeasure,
 };
 
 /// Why a link no longer opens its message.
@@ -62,6 +63,8 @@ pub struct BeginResend<'a> {
     /// The new link's key: the content moves there, with its counters.
     pub new_token_hash: &'a TokenHash,
     pub recipient: &'a PhoneNumber,
+    /// The new SMS, measured.
+    pub sms: SmsMeasure,
     pub at: Timestamp,
 }
 
@@ -81,15 +84,16 @@ pub enum ResendOutcome {
 
 #[async_trait]
 pub trait MessageLinks: Send + Sync {
-    /// Why the link of `token_hash` was closed; `None` when it never was (or its time
-    /// passed).
+    /// Why the link of `token_hash` was closed; `None` when it never was. The marker is kept
+    /// until the message would have expired (TTL deletes it, late).
     async fn closed_link(
         &self,
         token_hash: &TokenHash,
     ) -> Result<Option<ClosedLink>, DependencyError>;
-    /// In one write: the message's log entry marked withdrawn at `at`, its content
-    /// deleted, its link closed as withdrawn, and the audit entry. `false` (and nothing
-    /// written) when it was withdrawn already, or there is no such message.
+    /// In one write, if the message's link is still `token_hash`: the message's log entry
+    /// marked withdrawn at `at`, its content deleted, its link closed as withdrawn, and the
+    /// audit entry. `false` (and nothing written) when it was withdrawn already, its link
+    /// changed (a resend), or there is no such message.
     async fn withdraw(&self, withdrawal: &Withdrawal<'_>) -> Result<bool, DependencyError>;
     /// Atomically: claims the key, checks the recipient has not opted out of the clinic's
     /// texts, and, if the message and its link are as read, moves its content and counters

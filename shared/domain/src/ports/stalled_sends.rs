@@ -40,8 +40,8 @@ pub trait StalledSends: Send + Sync {
         limit: usize,
     ) -> Result<Vec<StalledSend>, DependencyError>;
     /// Marks the message `unconfirmed` and answers its key with `response`, with `audit`,
-    /// in one write, if it is still `sending`: `false` when its send recorded an outcome
-    /// meanwhile (that outcome stands).
+    /// in one write, if it is still `sending` for that send: `false` when its send recorded
+    /// an outcome meanwhile (that outcome stands), or a resend began since.
     async fn mark_unconfirmed(
         &self,
         stalled: &StalledSend,

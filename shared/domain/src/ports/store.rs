@@ -205,8 +205,8 @@ pub trait MessageStore: Send + Sync {
         query: &OutboxQuery,
     ) -> Result<OutboxPage, DependencyError>;
     /// Records a carrier's receipt on the message SNS sent as its provider message id, unless
-    /// a receipt of the same or a later time is there: one index Query, one conditional
-    /// write.
+    /// a receipt of the same or a later time is there (or the message now waits on another
+    /// SMS: a resend): one index Query, one conditional write.
     async fn record_delivery(
         &self,
         receipt: &crate::delivery_receipt::DeliveryReceipt,
@@ -356,7 +356,8 @@ pub struct OutboxPage {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryRecorded {
     Recorded,
-    /// A receipt as late or later is there already: a duplicate, or one out of order.
+    /// A receipt as late or later is there already (a duplicate, or one out of order), or
+    /// the message was resent since.
     Superseded,
     /// No message of ours was sent as that SNS message id.
     UnknownMessage,

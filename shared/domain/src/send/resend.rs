@@ -72,6 +72,16 @@ impl MessageSender {
             let clinic = self.clinics.get(&caller.clinic_id).await?;
             let token = LinkToken::generate(self.random.as_ref());
             let new_token_hash = token.hash();
+            let expires_at = current.record.expires_at;
+            let sms = OutboundSms {
+                to: phone.clone(),
+                from: clinic.sms_number.clone(),
+                body: secure_sms(
+                    &clinic,
+                    &unlock_url(&self.unlock_base_url, &token),
+                    expires_at,
+                ),
+            };
             let begun = self
                 .links
                 .begin_resend(&BeginResend {
@@ -80,6 +90,7 @@ impl MessageSender {
                     current: &current,
                     new_token_hash: &new_token_hash,
                     recipient: &phone,
+                    sms: measure(&sms.body),
                     at: now,
                 })
                 .await?;
@@ -93,16 +104,6 @@ impl MessageSender {
                 // Withdrawn, resent or tried meanwhile: read it again and decide again.
                 ResendOutcome::LinkChanged => continue,
             }
-            let expires_at = current.record.expires_at;
-            let sms = OutboundSms {
-                to: phone,
-                from: clinic.sms_number.clone(),
-                body: secure_sms(
-                    &clinic,
-                    &unlock_url(&self.unlock_base_url, &token),
-                    expires_at,
-                ),
-            };
             let outcome = match self.sms.send(&sms).await {
                 Ok(receipt) => SmsOutcome::Sent {
                     provider_message_id: receipt.provider_message_id,

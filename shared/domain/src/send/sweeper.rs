@@ -1,7 +1,7 @@
 //! The sweeper: a send that stopped between publishing its SMS and recording how it went
 //! leaves its message `sending` and its key unanswered. Every few minutes the sweeper marks
 //! such messages `unconfirmed` and answers their keys, so that a retry never sends again
-//! and the outbox says what is known; a carrier's receipt later tells the rest.
+//! and the outbox says what is known. A send that records its outcome late replaces it.
 
 use std::sync::Arc;
 

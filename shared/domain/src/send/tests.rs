@@ -763,12 +763,25 @@ async fn a_secure_message_whose_sms_failed_has_its_content_deleted_at_once() {
     assert_eq!(only_message(&w).await.sms_status, SmsStatus::Failed);
 }
 
-fn unlocker(w: &World) -> crate::unlock::Unlocker {
+/// The unlock page's use case over this world's fakes.
+pub(crate) fn unlocker(w: &World) -> crate::unlock::Unlocker {
     crate::unlock::Unlocker {
         unlocks: w.store.clone(),
         links: w.store.clone(),
         clinics: w.store.clone(),
         keys: w.keys.clone(),
+        blobs: w.blobs.clone(),
+        audit: w.store.clone(),
+        clock: w.clock.clone(),
+    }
+}
+
+/// Staff actions on messages over this world's fakes.
+pub(crate) fn message_actions(w: &World) -> crate::message_actions::MessageActions {
+    crate::message_actions::MessageActions {
+        messages: w.store.clone(),
+        unlocks: w.store.clone(),
+        links: w.store.clone(),
         blobs: w.blobs.clone(),
         audit: w.store.clone(),
         clock: w.clock.clone(),
@@ -857,14 +870,7 @@ async fn a_basic_withdrawn_expired_or_other_clinics_message_is_not_resent() {
     ));
     let w = world().await;
     let secure = sent_id(&w, "k1", r#"{"kind":"secure","text":"Results"}"#).await;
-    let actions = crate::message_actions::MessageActions {
-        messages: w.store.clone(),
-        unlocks: w.store.clone(),
-        links: w.store.clone(),
-        blobs: w.blobs.clone(),
-        audit: w.store.clone(),
-        clock: w.clock.clone(),
-    };
+    let actions = message_actions(&w);
     actions.withdraw(&w.caller, &secure).await.unwrap();
     assert!(matches!(
         w.sender.resend(&w.caller, &secure, &key("r4")).await,

@@ -8,7 +8,7 @@ use super::*;
 use crate::{
     ids::AppointmentId,
     ports::{BlobInfo, MessageStore},
-    send::tests::{KEY_ARN, World, world},
+    send::tests::{KEY_ARN, World, message_actions, unlocker, world},
 };
 
 async fn sent_secure(w: &World) -> String {
@@ -24,18 +24,6 @@ async fn sent_secure(w: &World) -> String {
     w.send("unlock-key", json).await.unwrap();
     let body = w.sms.sent().last().unwrap().body.clone();
     body.rsplit("/m/").next().unwrap().to_owned()
-}
-
-fn unlocker(w: &World) -> Unlocker {
-    Unlocker {
-        unlocks: w.store.clone(),
-        links: w.store.clone(),
-        clinics: w.store.clone(),
-        keys: w.keys.clone(),
-        blobs: w.blobs.clone(),
-        audit: w.store.clone(),
-        clock: w.clock.clone(),
-    }
 }
 
 const RIGHT: &str = "9698658215";
@@ -249,14 +237,7 @@ async fn a_withdrawn_messages_link_says_so_and_opens_nothing() {
     let w = world().await;
     let token = sent_secure(&w).await;
     let message = w.store.recorded()[0].id.clone();
-    let actions = crate::message_actions::MessageActions {
-        messages: w.store.clone(),
-        unlocks: w.store.clone(),
-        links: w.store.clone(),
-        blobs: w.blobs.clone(),
-        audit: w.store.clone(),
-        clock: w.clock.clone(),
-    };
+    let actions = message_actions(&w);
     actions.withdraw(&w.caller, &message).await.unwrap();
     for view in [
         unlocker(&w).view(&token).await.unwrap(),
@@ -307,14 +288,7 @@ async fn a_lock_shows_on_the_status_line_until_it_ends_or_staff_clear_it() {
         unlocker(&w).attempt(&token, WRONG).await.unwrap();
     }
     assert_eq!(status(&w).await, crate::model::MessageState::Locked);
-    let actions = crate::message_actions::MessageActions {
-        messages: w.store.clone(),
-        unlocks: w.store.clone(),
-        links: w.store.clone(),
-        blobs: w.blobs.clone(),
-        audit: w.store.clone(),
-        clock: w.clock.clone(),
-    };
+    let actions = message_actions(&w);
     let message = w.store.recorded()[0].id.clone();
     actions.clear_lock(&w.caller, &message).await.unwrap();
     assert_eq!(status(&w).await, crate::model::MessageState::Sent);
