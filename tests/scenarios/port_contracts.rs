@@ -52,6 +52,7 @@ port_contracts! {
         templates_are_listed_per_clinic_in_id_order_and_got_by_id,
         chats_are_listed_per_clinic_in_id_order_and_got_by_id,
         an_opt_out_is_set_and_cleared_per_clinic_and_number,
+        an_auto_reply_is_taken_once_a_day_per_number_and_kind,
     ]
     appointment_store: [
         an_appointment_and_its_patient_read_back_as_written,
@@ -78,7 +79,6 @@ port_contracts! {
         the_latest_message_to_a_number_since_a_time_is_found,
         messages_for_an_appointment_are_listed_newest_first,
         message_times_are_kept_to_the_second,
-        an_auto_reply_is_taken_once_a_day_per_message_and_kind,
         a_message_link_names_its_kind_and_a_secure_ones_content_key,
         a_receipt_is_recorded_on_its_message_and_only_a_later_one_replaces_it,
         a_clinics_messages_are_listed_newest_first_in_pages_within_the_window,

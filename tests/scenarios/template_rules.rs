@@ -551,8 +551,8 @@ fn inbound_reply_may_do_on_each_table_what_a_reply_does_and_no_more() {
         ("dynamodb:GetItem", "ClinicsTable"),
         ("dynamodb:PutItem", "ClinicsTable"),
         ("dynamodb:DeleteItem", "ClinicsTable"),
-        // The day's auto-reply is taken on the message's log entry.
-        ("dynamodb:UpdateItem", "MessagesTable"),
+        // The day's auto-reply to a number is taken on an item of the clinics table.
+        ("dynamodb:UpdateItem", "ClinicsTable"),
         ("dynamodb:UpdateItem", "AppointmentsTable"),
         ("dynamodb:GetItem", "RequestsTable"),
         ("dynamodb:PutItem", "RequestsTable"),
@@ -564,6 +564,15 @@ fn inbound_reply_may_do_on_each_table_what_a_reply_does_and_no_more() {
         .filter(|(action, table)| !grants(&template, "InboundReplyFunction", action, table))
         .collect();
     assert!(missing.is_empty(), "inbound-reply may not: {missing:?}");
+    assert!(
+        !grants(
+            &template,
+            "InboundReplyFunction",
+            "dynamodb:UpdateItem",
+            "MessagesTable"
+        ),
+        "a reply never changes a message's log entry"
+    );
     let policy = allowed_policy(&template, "InboundReplyFunction");
     for never in ["UnlockTable", "PatientsTable", "PatientLookupTable", "s3:"] {
         assert!(

@@ -41,9 +41,9 @@ pub enum AutoReply {
 }
 
 impl AutoReply {
-    /// At most one of each kind in this interval to the replies that match one message (a
-    /// number's latest from the clinic): an auto-responder on a patient's phone answering
-    /// ours must not start an endless paid exchange.
+    /// At most one of each kind in this interval from a clinic to a patient's number: an
+    /// auto-responder on a patient's phone answering ours must not start an endless paid
+    /// exchange.
     pub const INTERVAL: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 }
 

@@ -1,10 +1,17 @@
-//! ClinicStore: clinics, their templates, chats and opt-outs, each clinic's own.
+//! ClinicStore: clinics, their templates, chats, opt-outs and auto-replies, each clinic's
+//! own.
 
-use domain::{ids::ChatId, ids::TemplateId, ports::ClinicStore};
+use domain::{
+    ids::{ChatId, ClinicId, TemplateId},
+    inbound_sms::AutoReply,
+    phone::PhoneNumber,
+    ports::ClinicStore,
+};
+use jiff::SignedDuration;
 
 use super::{
     StoreUnderTest,
-    records::{chat, clinic, clinic_id, number, patient_number, template},
+    records::{chat, clinic, clinic_id, number, patient_number, t0_plus, template},
 };
 
 pub async fn a_clinic_reads_back_as_written(subject: &impl StoreUnderTest) {
@@ -157,4 +164,79 @@ pub async fn an_opt_out_is_set_and_cleared_per_clinic_and_number(subject: &impl 
     // Clearing an opt-out that is not there is not an error.
     store.set_opted_out(&a, &other, false).await.unwrap();
     assert!(!store.is_opted_out(&a, &other).await.unwrap());
+}
+
+/// One auto-reply of each kind a day from a clinic to a number: the inbound SMS that took
+/// it may take it again (a retry), another only once the day is over; racing replies take
+/// it once; each clinic and each number has its own.
+pub async fn an_auto_reply_is_taken_once_a_day_per_number_and_kind(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let clinic = clinic_id("clinic-a");
+    let number = patient_number(716);
+    let day = SignedDuration::from_hours(24);
+    let claim = |clinic: ClinicId, number: PhoneNumber, reply, inbound: &'static str, at: i64| {
+        let now = t0_plus(at);
+        async move {
+            store
+                .claim_auto_reply(&clinic, &number, reply, inbound, now, now - day)
+                .await
+                .unwrap()
+        }
+    };
+    let mine = |reply, inbound, at| claim(clinic.clone(), number.clone(), reply, inbound, at);
+    assert!(mine(AutoReply::Unclear, "in-1", 100).await);
+    assert!(
+        mine(AutoReply::Unclear, "in-1", 101).await,
+        "a retry of the same"
+    );
+    assert!(!mine(AutoReply::Unclear, "in-2", 160).await);
+    assert!(
+        mine(AutoReply::Help, "in-3", 170).await,
+        "each kind its own"
+    );
+    assert!(
+        claim(
+            clinic_id("clinic-b"),
+            number.clone(),
+            AutoReply::Unclear,
+            "in-4",
+            180
+        )
+        .await,
+        "each clinic its own"
+    );
+    assert!(
+        claim(
+            clinic.clone(),
+            patient_number(717),
+            AutoReply::Unclear,
+            "in-5",
+            190
+        )
+        .await,
+        "each number its own"
+    );
+    let (one, two) = tokio::join!(
+        mine(AutoReply::Unclear, "in-6", 101 + 24 * 3600),
+        mine(AutoReply::Unclear, "in-7", 101 + 24 * 3600),
+    );
+    assert!(
+        one ^ two,
+        "racing replies a day later take it once: {one} {two}"
+    );
+
+    // Given back only by the inbound SMS that took it (its SMS could not be sent).
+    let release = |inbound: &'static str| {
+        let (clinic, number) = (clinic.clone(), number.clone());
+        async move {
+            store
+                .release_auto_reply(&clinic, &number, AutoReply::Help, inbound)
+                .await
+                .unwrap()
+        }
+    };
+    release("in-9").await;
+    assert!(!mine(AutoReply::Help, "in-8", 200).await, "still in-3's");
+    release("in-3").await;
+    assert!(mine(AutoReply::Help, "in-8", 210).await, "given back");
 }

@@ -2,7 +2,6 @@
 
 use domain::{
     delivery_receipt::{Delivery, DeliveryOutcome, DeliveryReceipt, FailureReason},
-    inbound_sms::AutoReply,
     message_kind::MessageKind,
     model::SmsStatus,
     ports::{BeginOutcome, DeliveryRecorded, MessageStore, OutboxPage, OutboxQuery},
@@ -126,76 +125,6 @@ pub async fn message_times_are_kept_to_the_second(subject: &impl StoreUnderTest)
         .await
         .unwrap();
     assert_eq!(found.map(|m| m.message_id), Some(message.id));
-}
-
-/// One auto-reply of each kind a day to the replies to a message: the inbound SMS that
-/// took it may take it again (a retry), another only once the day is over; racing replies
-/// take it once; another clinic's message, or none, is never taken.
-pub async fn an_auto_reply_is_taken_once_a_day_per_message_and_kind(subject: &impl StoreUnderTest) {
-    let store = subject.store();
-    let scene = Scene::write(store, 716).await;
-    let message = scene.basic("m-1", t0_plus(10));
-    let key = scene.key("k-1");
-    assert_eq!(
-        scene.begin(store, &key, &message).await,
-        BeginOutcome::Begun
-    );
-    let day = SignedDuration::from_hours(24);
-    let claim = |reply, inbound: &'static str, at: i64| {
-        let now = t0_plus(at);
-        let (clinic, id) = (scene.clinic.clone(), message.id.clone());
-        async move {
-            store
-                .claim_auto_reply(&clinic, &id, reply, inbound, now, now - day)
-                .await
-                .unwrap()
-        }
-    };
-    assert!(claim(AutoReply::Unclear, "in-1", 100).await);
-    assert!(
-        claim(AutoReply::Unclear, "in-1", 101).await,
-        "a retry of the same"
-    );
-    assert!(!claim(AutoReply::Unclear, "in-2", 160).await);
-    assert!(
-        claim(AutoReply::Help, "in-3", 170).await,
-        "each kind its own"
-    );
-    let (one, two) = tokio::join!(
-        claim(AutoReply::Unclear, "in-4", 101 + 24 * 3600),
-        claim(AutoReply::Unclear, "in-5", 101 + 24 * 3600),
-    );
-    assert!(
-        one ^ two,
-        "racing replies a day later take it once: {one} {two}"
-    );
-    let elsewhere = store
-        .claim_auto_reply(
-            &clinic_id("clinic-b"),
-            &message.id,
-            AutoReply::Unclear,
-            "in-6",
-            t0_plus(400),
-            t0_plus(400) - day,
-        )
-        .await
-        .unwrap();
-    assert!(!elsewhere, "another clinic's message is not there");
-
-    // Given back only by the inbound SMS that took it (its SMS could not be sent).
-    let release = |inbound: &'static str| {
-        let (clinic, id) = (scene.clinic.clone(), message.id.clone());
-        async move {
-            store
-                .release_auto_reply(&clinic, &id, AutoReply::Help, inbound)
-                .await
-                .unwrap()
-        }
-    };
-    release("in-9").await;
-    assert!(!claim(AutoReply::Help, "in-7", 200).await, "still in-3's");
-    release("in-3").await;
-    assert!(claim(AutoReply::Help, "in-7", 210).await, "given back");
 }
 
 /// A staff action finds a message of the clinic: its kind, and a secure one's token hash.

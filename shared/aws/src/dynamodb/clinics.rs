@@ -1,6 +1,7 @@
 //! Clinics, their templates and chats: one partition per clinic in the clinics table.
 
 use async_trait::async_trait;
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, from_item, query_all, s, to_item};
@@ -8,6 +9,7 @@ use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     ids::{ChatId, ClinicId, IntegrationClientId, TemplateId},
+    inbound_sms::AutoReply,
     model::{Chat, Clinic, Template},
     phone::PhoneNumber,
     ports::{ClinicStore, LibraryItem},
@@ -75,6 +77,15 @@ pub(crate) fn template_sort_key(id: &TemplateId) -> String {
 
 pub(crate) fn chat_sort_key(id: &ChatId) -> String {
     format!("{CHAT_PREFIX}{id}")
+}
+
+/// The clinic's last auto-reply of one kind to a number: when, and for which inbound SMS.
+fn auto_reply_sort_key(reply: AutoReply, number: &PhoneNumber) -> String {
+    let kind = match reply {
+        AutoReply::Unclear => "UNCLEAR",
+        AutoReply::Help => "HELP",
+    };
+    format!("AUTO_REPLY#{kind}#{}", number.as_e164())
 }
 
 pub(crate) fn opt_out_sort_key(number: &PhoneNumber) -> String {
@@ -286,6 +297,64 @@ impl ClinicStore for DynamoStore {
                 .map_err(sdk_failure("dynamodb", "DeleteOptOut"))?;
         }
         Ok(())
+    }
+
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(auto_reply_sort_key(reply, number)))
+            .update_expression("SET taken_at = :now, taken_by = :inbound")
+            .condition_expression(
+                "attribute_not_exists(taken_at) OR taken_at <= :since OR taken_by = :inbound",
+            )
+            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
+            .expression_attribute_values(":since", AttributeValue::N(since.as_second().to_string()))
+            .expression_attribute_values(":inbound", s(inbound_id))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "ClaimAutoReply"));
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.tables.clinics)
+            .key("pk", s(clinic.as_str()))
+            .key("sk", s(auto_reply_sort_key(reply, number)))
+            .condition_expression("taken_by = :inbound")
+            .expression_attribute_values(":inbound", s(inbound_id))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", "ReleaseAutoReply"));
+        match result {
+            Ok(_) => Ok(()),
+            // Taken by another inbound SMS since, or never by this one: theirs to keep.
+            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     async fn put_integration_client(

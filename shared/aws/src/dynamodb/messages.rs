@@ -12,7 +12,6 @@ use domain::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
-    inbound_sms::AutoReply,
     link_token::TokenHash,
     message_kind::MessageKind,
     model::{MessageLock, NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
@@ -193,15 +192,6 @@ impl MessageItem {
             resent_at: self.resent_at,
             locked: self.locked,
         })
-    }
-}
-
-/// Where a message's log entry keeps its auto-reply of one kind: the epoch seconds it was
-/// taken, and the inbound SMS it answered.
-fn auto_reply_attributes(reply: AutoReply) -> (&'static str, &'static str) {
-    match reply {
-        AutoReply::Unclear => ("unclear_reply_at", "unclear_reply_by"),
-        AutoReply::Help => ("help_reply_at", "help_reply_by"),
     }
 }
 
@@ -425,76 +415,6 @@ impl MessageStore for DynamoStore {
             Err(error) if error.code == "ConditionalCheckFailedException" => {
                 Ok(DeliveryRecorded::Superseded)
             }
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn release_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: AutoReply,
-        inbound_id: &str,
-    ) -> Result<(), DependencyError> {
-        const OP: &str = "ReleaseAutoReply";
-        let (at, by) = auto_reply_attributes(reply);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.messages)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(message.as_str()))
-            .update_expression("REMOVE #at, #by")
-            .condition_expression("#by = :inbound")
-            .expression_attribute_names("#at", at)
-            .expression_attribute_names("#by", by)
-            .expression_attribute_values(":inbound", s(inbound_id))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP));
-        match result {
-            Ok(_) => Ok(()),
-            // Taken by another inbound SMS since, or never by this one: theirs to keep.
-            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(()),
-            Err(error) => Err(error),
-        }
-    }
-
-    async fn claim_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: AutoReply,
-        inbound_id: &str,
-        now: jiff::Timestamp,
-        since: jiff::Timestamp,
-    ) -> Result<bool, DependencyError> {
-        const OP: &str = "ClaimAutoReply";
-        let (at, by) = auto_reply_attributes(reply);
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.messages)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(message.as_str()))
-            .update_expression("SET #at = :now, #by = :inbound")
-            .condition_expression(
-                "attribute_exists(pk) AND (attribute_not_exists(#at) OR #at <= :since OR #by = :inbound)",
-            )
-            .expression_attribute_names("#at", at)
-            .expression_attribute_names("#by", by)
-            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
-            .expression_attribute_values(
-                ":since",
-                AttributeValue::N(since.as_second().to_string()),
-            )
-            .expression_attribute_values(":inbound", s(inbound_id))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP));
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
             Err(error) => Err(error),
         }
     }

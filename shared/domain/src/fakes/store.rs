@@ -81,7 +81,8 @@ pub(super) struct Tables {
     /// item holds each name of a clinic's library (`TEMPLATE#<name key>`).
     pub(super) sms_numbers: BTreeMap<String, ClinicId>,
     pub(super) library_names: BTreeMap<(String, String), String>,
-    /// Each message's auto-replies taken: when, and for which inbound SMS.
+    /// Each clinic's auto-replies taken, per number and kind: when, and for which inbound
+    /// SMS.
     pub(super) auto_replies: BTreeMap<(String, String, &'static str), (jiff::Timestamp, String)>,
     /// The message each SNS message id was sent as (`by_provider_message`).
     pub(super) provider_ids: BTreeMap<String, (ClinicId, MessageId)>,
@@ -171,10 +172,10 @@ impl MemoryStore {
     }
 }
 
-/// Where the fake keeps a message's auto-reply of one kind.
+/// Where the fake keeps a clinic's auto-reply of one kind to a number.
 fn auto_reply_key(
     clinic: &ClinicId,
-    message: &MessageId,
+    number: &PhoneNumber,
     reply: AutoReply,
 ) -> (String, String, &'static str) {
     let kind = match reply {
@@ -183,7 +184,7 @@ fn auto_reply_key(
     };
     (
         clinic.as_str().to_owned(),
-        message.as_str().to_owned(),
+        number.as_e164().to_owned(),
         kind,
     )
 }
@@ -322,6 +323,48 @@ impl ClinicStore for MemoryStore {
             tables.opted_out.insert(key(clinic, number.as_e164()));
         } else {
             tables.opted_out.remove(&key(clinic, number.as_e164()));
+        }
+        Ok(())
+    }
+
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let at = auto_reply_key(clinic, number, reply);
+        let free = tables
+            .auto_replies
+            .get(&at)
+            .is_none_or(|(taken, by)| to_second(*taken) <= to_second(since) || by == inbound_id);
+        if free {
+            tables
+                .auto_replies
+                .insert(at, (to_second(now), inbound_id.to_owned()));
+        }
+        Ok(free)
+    }
+
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        let at = auto_reply_key(clinic, number, reply);
+        if tables
+            .auto_replies
+            .get(&at)
+            .is_some_and(|(_, by)| by == inbound_id)
+        {
+            tables.auto_replies.remove(&at);
         }
         Ok(())
     }
@@ -585,55 +628,6 @@ impl MessageStore for MemoryStore {
             ..receipt.delivery
         });
         Ok(DeliveryRecorded::Recorded)
-    }
-
-    async fn release_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: AutoReply,
-        inbound_id: &str,
-    ) -> Result<(), DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let at = auto_reply_key(clinic, message, reply);
-        if tables
-            .auto_replies
-            .get(&at)
-            .is_some_and(|(_, by)| by == inbound_id)
-        {
-            tables.auto_replies.remove(&at);
-        }
-        Ok(())
-    }
-
-    async fn claim_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: AutoReply,
-        inbound_id: &str,
-        now: jiff::Timestamp,
-        since: jiff::Timestamp,
-    ) -> Result<bool, DependencyError> {
-        let mut tables = self.tables.lock().expect("store lock");
-        let ours = tables
-            .recorded
-            .get(message.as_str())
-            .is_some_and(|recorded| &recorded.clinic_id == clinic);
-        if !ours {
-            return Ok(false);
-        }
-        let at = auto_reply_key(clinic, message, reply);
-        let free = tables
-            .auto_replies
-            .get(&at)
-            .is_none_or(|(taken, by)| to_second(*taken) <= to_second(since) || by == inbound_id);
-        if free {
-            tables
-                .auto_replies
-                .insert(at, (to_second(now), inbound_id.to_owned()));
-        }
-        Ok(free)
     }
 }
 

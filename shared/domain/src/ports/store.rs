@@ -50,6 +50,28 @@ pub trait ClinicStore: Send + Sync {
         number: &PhoneNumber,
         opted_out: bool,
     ) -> Result<(), DependencyError>;
+    /// Takes the clinic's `reply` auto-reply to `number` for the inbound SMS `inbound_id`
+    /// at `now`, unless one was taken for another inbound SMS after `since`: `true` when
+    /// this one may be sent (again, for a retry of the same inbound SMS). One conditional
+    /// write, so racing replies take it once.
+    async fn claim_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: crate::inbound_sms::AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> Result<bool, DependencyError>;
+    /// Gives back the auto-reply taken for `inbound_id` (its SMS could not be sent), so
+    /// that the next reply may have it; nothing if another took it since.
+    async fn release_auto_reply(
+        &self,
+        clinic: &ClinicId,
+        number: &PhoneNumber,
+        reply: crate::inbound_sms::AutoReply,
+        inbound_id: &str,
+    ) -> Result<(), DependencyError>;
     /// Binds the EMR integration's machine client to its clinic.
     async fn put_integration_client(
         &self,
@@ -184,19 +206,6 @@ pub trait MessageStore: Send + Sync {
         clinic: &ClinicId,
         appointment: &AppointmentId,
     ) -> Result<Vec<SentMessage>, DependencyError>;
-    /// Takes the message's `reply` auto-reply for the inbound SMS `inbound_id` at `now`,
-    /// unless one was taken for another inbound SMS after `since` (or there is no such
-    /// message): `true` when this one may be sent (again, for a retry of the same inbound
-    /// SMS). One conditional write, so racing replies take it once.
-    async fn claim_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: crate::inbound_sms::AutoReply,
-        inbound_id: &str,
-        now: jiff::Timestamp,
-        since: jiff::Timestamp,
-    ) -> Result<bool, DependencyError>;
     /// A page of the clinic's messages sent between `from` and `to` (both included), newest
     /// first, after `after`: one Query on the `by_clinic` index.
     async fn clinic_messages(
@@ -211,15 +220,6 @@ pub trait MessageStore: Send + Sync {
         &self,
         receipt: &crate::delivery_receipt::DeliveryReceipt,
     ) -> Result<DeliveryRecorded, DependencyError>;
-    /// Gives back the message's `reply` auto-reply taken for `inbound_id` (its SMS could
-    /// not be sent), so that the next reply may have it; nothing if another took it since.
-    async fn release_auto_reply(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        reply: crate::inbound_sms::AutoReply,
-        inbound_id: &str,
-    ) -> Result<(), DependencyError>;
 }
 
 /// The append-only audit trail.

@@ -181,8 +181,8 @@ impl ReplyHandler {
     }
 
     /// Sends the clinic's `reply` back to the patient once per inbound SMS, unless they
-    /// opted out or one was sent to replies to this message in the last
-    /// [`AutoReply::INTERVAL`]; whether it was (or had been) sent. A retry that finds it
+    /// opted out or one was sent to their number in the last [`AutoReply::INTERVAL`];
+    /// whether it was (or had been) sent. A retry that finds it
     /// sent asks nothing more.
     async fn answer_once(
         &self,
@@ -207,10 +207,10 @@ impl ReplyHandler {
         }
         let now = self.clock.now();
         let claimed = self
-            .messages
+            .clinics
             .claim_auto_reply(
                 &clinic.id,
-                &matched.message_id,
+                &sms.from,
                 reply,
                 &sms.inbound_message_id,
                 now,
@@ -221,7 +221,7 @@ impl ReplyHandler {
             tracing::info!(
                 inbound_message_id = %sms.inbound_message_id,
                 message_id = %matched.message_id,
-                "auto-reply held back: one a day to replies to this message"
+                "auto-reply held back: one a day to a number"
             );
             return Ok(false);
         }
@@ -239,13 +239,8 @@ impl ReplyHandler {
             .await;
         if let Err(error) = sent {
             // Not sent: the day's answer goes back, for this SMS's retry or the next reply.
-            self.messages
-                .release_auto_reply(
-                    &clinic.id,
-                    &matched.message_id,
-                    reply,
-                    &sms.inbound_message_id,
-                )
+            self.clinics
+                .release_auto_reply(&clinic.id, &sms.from, reply, &sms.inbound_message_id)
                 .await?;
             return Err(error);
         }

@@ -275,12 +275,26 @@ async fn ten_replies_in_a_minute_get_one_unclear_response_and_each_marks_the_app
         "the message and one unclear response"
     );
 
+    // A new message the same day: its replies get none either (one a day to a number).
+    w.send("k2", r#"{"kind":"basic","text":"Bring your card"}"#)
+        .await
+        .unwrap();
+    handler
+        .handle(&reply("after-k2", PATIENT, "Auto: I am driving"))
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sms.sent().len(),
+        3,
+        "the two messages and one unclear response"
+    );
+
     w.clock.advance(AutoReply::INTERVAL);
     handler
         .handle(&reply("next-day", PATIENT, "Still driving"))
         .await
         .unwrap();
-    assert_eq!(w.sms.sent().len(), 3, "a day later, another");
+    assert_eq!(w.sms.sent().len(), 4, "a day later, another");
 }
 
 #[tokio::test]
