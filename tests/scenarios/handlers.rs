@@ -171,6 +171,14 @@ async fn unlock_pages_carry_the_security_headers() {
         assert_eq!(headers["cache-control"], "no-store");
         assert_eq!(headers["x-content-type-options"], "nosniff");
         assert_eq!(headers["x-frame-options"], "DENY");
+        assert_eq!(
+            headers["strict-transport-security"],
+            "max-age=63072000; includeSubDomains"
+        );
+        let permissions = headers["permissions-policy"].to_str().unwrap();
+        for feature in ["camera=()", "microphone=()", "geolocation=()", "payment=()"] {
+            assert!(permissions.contains(feature), "{feature}");
+        }
         assert!(
             headers["content-type"]
                 .to_str()

@@ -28,9 +28,20 @@ pub static CONTENT_SECURITY_POLICY: LazyLock<String> = LazyLock::new(|| {
 
 /// Headers on every page: the token is in the URL, so nothing may be cached, framed or
 /// passed on as a referrer.
-pub fn security_headers() -> [(&'static str, String); 6] {
+/// The page uses no browser feature: each is refused to it and to anything it could embed.
+const PERMISSIONS_POLICY: &str = "accelerometer=(), camera=(), display-capture=(), \
+    geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=(), \
+    interest-cohort=(), browsing-topics=()";
+
+pub fn security_headers() -> [(&'static str, String); 8] {
     [
         ("content-security-policy", CONTENT_SECURITY_POLICY.clone()),
+        // Browsers keep to HTTPS for the unlock host for two years once they have seen it.
+        (
+            "strict-transport-security",
+            "max-age=63072000; includeSubDomains".to_owned(),
+        ),
+        ("permissions-policy", PERMISSIONS_POLICY.to_owned()),
         ("referrer-policy", "no-referrer".to_owned()),
         ("cache-control", "no-store".to_owned()),
         ("x-content-type-options", "nosniff".to_owned()),
