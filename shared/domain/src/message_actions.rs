@@ -8,12 +8,43 @@ use std::sync::Arc;
 use crate::{
     caller::Caller,
     error::{DependencyError, DomainError},
-    ids::MessageId,
+    ids::{ClinicId, MessageId},
+    link_token::TokenHash,
     message_kind::has_expired,
     model::AuditEntry,
-    ports::{AuditLog, BlobStore, Clock, MessageLinks, MessageStore, UnlockStore, Withdrawal},
+    ports::{
+        AuditLog, BlobStore, Clock, MessageLink, MessageLinks, MessageStore, UnlockState,
+        UnlockStore, Withdrawal,
+    },
     unlock_attempts::Lock,
 };
+
+/// The clinic's message a staff action is about: another clinic's is 404, like a missing one.
+pub(crate) async fn clinic_message(
+    messages: &dyn MessageStore,
+    clinic: &ClinicId,
+    id: &MessageId,
+) -> Result<MessageLink, DomainError> {
+    messages
+        .message_link(clinic, id)
+        .await?
+        .ok_or(DomainError::NotFound {
+            what: "the message",
+        })
+}
+
+/// A secure message's content behind its link at `now`: gone (TTL) or past its 8 days,
+/// nothing is left to act on (422 `message-expired`).
+pub(crate) async fn live_content(
+    unlocks: &dyn UnlockStore,
+    token_hash: &TokenHash,
+    now: jiff::Timestamp,
+) -> Result<UnlockState, DomainError> {
+    match unlocks.get_unlock(token_hash).await? {
+        Some(state) if !state.record.expired(now) => Ok(state),
+        _ => Err(DomainError::MessageExpired),
+    }
+}
 
 /// What clearing a message's lock found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,13 +94,7 @@ impl MessageActions {
         caller: &Caller,
         id: &MessageId,
     ) -> Result<LockCleared, DomainError> {
-        let link = self
-            .messages
-            .message_link(&caller.clinic_id, id)
-            .await?
-            .ok_or(DomainError::NotFound {
-                what: "the message",
-            })?;
+        let link = clinic_message(self.messages.as_ref(), &caller.clinic_id, id).await?;
         let token_hash = link.token_hash.ok_or(DomainError::NotSecure)?;
         if link.withdrawn_at.is_some() {
             return Err(DomainError::MessageWithdrawn);
@@ -77,10 +102,7 @@ impl MessageActions {
         for _ in 0..CLEAR_ATTEMPTS {
             let now = self.clock.now();
             // Its content gone (TTL) or past its 8 days: nothing is left to unlock.
-            let state = match self.unlocks.get_unlock(&token_hash).await? {
-                Some(state) if !state.record.expired(now) => state,
-                _ => return Err(DomainError::MessageExpired),
-            };
+            let state = live_content(self.unlocks.as_ref(), &token_hash, now).await?;
             if matches!(state.attempts.lock(now), Lock::Open { .. }) {
                 // A lockout that ended by itself may still show on the status line.
                 self.show_unlocked(caller, id).await;
@@ -131,13 +153,7 @@ impl MessageActions {
         id: &MessageId,
     ) -> Result<Withdrawn, DomainError> {
         for _ in 0..WITHDRAW_ATTEMPTS {
-            let link = self
-                .messages
-                .message_link(&caller.clinic_id, id)
-                .await?
-                .ok_or(DomainError::NotFound {
-                    what: "the message",
-                })?;
+            let link = clinic_message(self.messages.as_ref(), &caller.clinic_id, id).await?;
             let (Some(token_hash), Some(expires_at)) = (&link.token_hash, link.expires_at) else {
                 return Err(DomainError::NotSecure);
             };

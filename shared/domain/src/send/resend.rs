@@ -7,6 +7,7 @@ use crate::{
     idempotency::IdempotencyKey,
     ids::MessageId,
     link_token::{LinkToken, unlock_url},
+    message_actions::{clinic_message, live_content},
     model::{AuditEntry, SmsOutcome, SmsStatus},
     ports::{BeginResend, FinishSend, OutboundSms, ResendOutcome, SendLookup, StoredResponse},
     sms_encoding::measure,
@@ -27,13 +28,7 @@ impl MessageSender {
         let idempotency_key = key.scoped(&format!("resend#{}", caller.clinic_id));
         let fingerprint = format!("resend|{id}");
         for _ in 0..PREPARE_ATTEMPTS {
-            let link = self
-                .messages
-                .message_link(&caller.clinic_id, id)
-                .await?
-                .ok_or(DomainError::NotFound {
-                    what: "the message",
-                })?;
+            let link = clinic_message(self.messages.as_ref(), &caller.clinic_id, id).await?;
             let token_hash = link.token_hash.clone().ok_or(DomainError::NotSecure)?;
             let now = self.clock.now();
             let records = self
@@ -53,11 +48,7 @@ impl MessageSender {
             if link.withdrawn_at.is_some() {
                 return Err(DomainError::MessageWithdrawn);
             }
-            // Its content gone (TTL) or past its 8 days: nothing is left to link to.
-            let current = match self.unlocks.get_unlock(&token_hash).await? {
-                Some(state) if !state.record.expired(now) => state,
-                _ => return Err(DomainError::MessageExpired),
-            };
+            let current = live_content(self.unlocks.as_ref(), &token_hash, now).await?;
             let patient = records.patient.ok_or(DomainError::NotFound {
                 what: "the appointment",
             })?;
