@@ -321,8 +321,8 @@ async fn data_keys_decrypt_only_under_their_encryption_context() {
     ]
     .into();
     let key = keys.generate_data_key(&context).await.unwrap();
-    assert_eq!(key.plaintext.len(), 32);
-    assert_ne!(key.ciphertext, key.plaintext);
+    assert_eq!(key.plaintext.expose().len(), 32);
+    assert_ne!(key.ciphertext, key.plaintext.expose());
     assert_eq!(
         keys.decrypt_data_key(&key.ciphertext, &context)
             .await

@@ -6,7 +6,7 @@ use aws_sdk_kms::{primitives::Blob, types::DataKeySpec};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
-    ports::{DataKey, EncryptionContext, KeyService},
+    ports::{DataKey, EncryptionContext, KeyService, PlainKey},
 };
 
 #[derive(Debug, Clone)]
@@ -41,7 +41,7 @@ impl KeyService for KmsKeyService {
             .map_err(sdk_failure("kms", "GenerateDataKey"))?;
         match (output.plaintext, output.ciphertext_blob) {
             (Some(plaintext), Some(ciphertext)) => Ok(DataKey {
-                plaintext: plaintext.into_inner(),
+                plaintext: PlainKey::new(plaintext.into_inner()),
                 ciphertext: ciphertext.into_inner(),
             }),
             _ => Err(DependencyError::new(
@@ -56,7 +56,7 @@ impl KeyService for KmsKeyService {
         &self,
         ciphertext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Vec<u8>, DependencyError> {
+    ) -> Result<PlainKey, DependencyError> {
         let output = self
             .client
             .decrypt()
@@ -68,7 +68,7 @@ impl KeyService for KmsKeyService {
             .map_err(sdk_failure("kms", "Decrypt"))?;
         output
             .plaintext
-            .map(Blob::into_inner)
+            .map(|key| PlainKey::new(key.into_inner()))
             .ok_or_else(|| DependencyError::new("kms", "Decrypt", "NoPlaintext"))
     }
 }

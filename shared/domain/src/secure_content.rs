@@ -7,6 +7,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
+use zeroize::Zeroizing;
 
 use crate::{
     envelope::{self, SealedContent},
@@ -98,17 +99,17 @@ pub async fn seal(
     let data_key = keys
         .generate_data_key(&binding.encryption_context())
         .await?;
-    let plaintext = serde_json::to_vec(content).expect("content serialises");
+    let plaintext = Zeroizing::new(serde_json::to_vec(content).expect("content serialises"));
     let sealed = envelope::seal(
-        &data_key.plaintext,
+        data_key.plaintext.expose(),
         &plaintext,
         binding.aad().as_bytes(),
         random,
     )
     .map_err(|_| DependencyError::new("envelope", "Seal", "SealFailed"))?;
     Ok(Sealed {
-        phn_check: phn_check(&data_key.plaintext, phn),
-        encrypted_key: data_key.ciphertext.clone(),
+        phn_check: phn_check(data_key.plaintext.expose(), phn),
+        encrypted_key: data_key.ciphertext,
         sealed,
     })
 }
@@ -126,14 +127,15 @@ pub async fn unseal(
     let data_key = keys
         .decrypt_data_key(&record.encrypted_key, &binding.encryption_context())
         .await?;
-    let matches: bool = phn_check(&data_key, typed_phn)
+    let matches: bool = phn_check(data_key.expose(), typed_phn)
         .as_bytes()
         .ct_eq(record.phn_check.as_bytes())
         .into();
     if !matches {
         return Ok(Unsealed::WrongPhn);
     }
-    let plaintext = envelope::open(&data_key, &record.sealed, binding.aad().as_bytes())
+    let plaintext = envelope::open(data_key.expose(), &record.sealed, binding.aad().as_bytes())
+        .map(Zeroizing::new)
         .map_err(|_| DependencyError::new("envelope", "Open", "Tampered"))?;
     let content = serde_json::from_slice(&plaintext)
         .map_err(|_| DependencyError::corrupt_item("envelope", "Open"))?;
@@ -158,7 +160,7 @@ mod tests {
     use crate::{
         fakes::{CountingRandom, FakeKeyService},
         link_token::LinkToken,
-        ports::DataKey,
+        ports::{DataKey, PlainKey},
     };
 
     const PHN: &str = "9698658215";
@@ -272,10 +274,11 @@ mod tests {
             context: &EncryptionContext,
         ) -> Result<DataKey, DependencyError> {
             let key = self.0.generate_data_key(context).await?;
-            self.1.lock().unwrap().push(key.plaintext.clone());
+            let plaintext = key.plaintext.expose().to_vec();
+            self.1.lock().unwrap().push(plaintext.clone());
             Ok(DataKey {
-                plaintext: key.plaintext.clone(),
-                ciphertext: key.plaintext,
+                plaintext: PlainKey::new(plaintext.clone()),
+                ciphertext: plaintext,
             })
         }
 
@@ -283,8 +286,8 @@ mod tests {
             &self,
             ciphertext: &[u8],
             _: &EncryptionContext,
-        ) -> Result<Vec<u8>, DependencyError> {
-            Ok(ciphertext.to_vec())
+        ) -> Result<PlainKey, DependencyError> {
+            Ok(PlainKey::new(ciphertext.to_vec()))
         }
     }
 

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 
 use crate::{
     error::DependencyError,
-    ports::{DataKey, EncryptionContext, KeyService},
+    ports::{DataKey, EncryptionContext, KeyService, PlainKey},
 };
 
 #[derive(Debug, Default)]
@@ -31,7 +31,7 @@ impl KeyService for FakeKeyService {
         let plaintext = vec![self.next.fetch_add(1, Ordering::SeqCst); 32];
         Ok(DataKey {
             ciphertext: wrap(&plaintext, context),
-            plaintext,
+            plaintext: PlainKey::new(plaintext),
         })
     }
 
@@ -39,11 +39,11 @@ impl KeyService for FakeKeyService {
         &self,
         ciphertext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Vec<u8>, DependencyError> {
+    ) -> Result<PlainKey, DependencyError> {
         let prefix = wrap(&[], context);
         ciphertext
             .strip_prefix(prefix.as_slice())
-            .map(<[u8]>::to_vec)
+            .map(|key| PlainKey::new(key.to_vec()))
             .ok_or_else(|| DependencyError::new("kms", "Decrypt", "InvalidCiphertextException"))
     }
 }

@@ -3,6 +3,7 @@
 use std::{collections::BTreeMap, fmt};
 
 use async_trait::async_trait;
+use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::DependencyError;
 
@@ -11,11 +12,41 @@ use crate::error::DependencyError;
 pub type EncryptionContext = BTreeMap<String, String>;
 
 /// A fresh data key: the plaintext half encrypts content in memory and is then dropped;
-/// only the encrypted half is stored.
-#[derive(Clone, PartialEq, Eq)]
+/// only the encrypted half is stored. Not `Clone`: one copy of the plaintext, wiped on drop.
+#[derive(PartialEq, Eq)]
 pub struct DataKey {
-    pub plaintext: Vec<u8>,
+    pub plaintext: PlainKey,
     pub ciphertext: Vec<u8>,
+}
+
+/// The plaintext of a data key. Its bytes are overwritten with zeros when it is dropped, so
+/// a key outlives its use only in memory the allocator has not handed out again; it is
+/// neither `Clone` nor `Debug`-printable.
+#[derive(PartialEq, Eq)]
+pub struct PlainKey(Vec<u8>);
+
+impl PlainKey {
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl Drop for PlainKey {
+    fn drop(&mut self) {
+        self.0.zeroize();
+    }
+}
+
+impl ZeroizeOnDrop for PlainKey {}
+
+impl fmt::Debug for PlainKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PlainKey(..)")
+    }
 }
 
 impl fmt::Debug for DataKey {
@@ -34,5 +65,32 @@ pub trait KeyService: Send + Sync {
         &self,
         ciphertext: &[u8],
         context: &EncryptionContext,
-    ) -> Result<Vec<u8>, DependencyError>;
+    ) -> Result<PlainKey, DependencyError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Compiles only while `T` is not `Clone`: with a `Clone` impl the call is ambiguous.
+    fn assert_not_clone<T, Marker>()
+    where
+        T: NotClone<Marker>,
+    {
+    }
+    trait NotClone<Marker> {}
+    impl<T> NotClone<()> for T {}
+    struct IsClone;
+    impl<T: Clone> NotClone<IsClone> for T {}
+
+    fn assert_zeroized_on_drop<T: ZeroizeOnDrop>() {}
+
+    #[test]
+    fn key_plaintext_is_wiped_on_drop_and_never_copied() {
+        assert_zeroized_on_drop::<PlainKey>();
+        assert_not_clone::<PlainKey, _>();
+        assert_not_clone::<DataKey, _>();
+        let key = PlainKey::new(vec![7; 32]);
+        assert_eq!(format!("{key:?}"), "PlainKey(..)");
+    }
 }

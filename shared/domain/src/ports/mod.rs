@@ -32,7 +32,7 @@ pub use imports::{
     ImportCheckpoint, ImportCounts, ImportRecord, ImportStatus, ImportStore, LineError,
     MAX_LISTED_LINE_ERRORS,
 };
-pub use keys::{DataKey, EncryptionContext, KeyService};
+pub use keys::{DataKey, EncryptionContext, KeyService, PlainKey};
 pub use message_links::{
     BeginResend, ClosedLink, LinkClosed, MessageLinks, ResendOutcome, Withdrawal,
 };
