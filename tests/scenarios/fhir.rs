@@ -257,6 +257,11 @@ async fn bad_fhir_input_is_refused_with_an_operation_outcome_naming_the_element(
     demo_clinic(&test).await;
     let mut wrong_check_digit = sentinel_patient("emr-p-3", 305);
     wrong_check_digit["identifier"][0]["value"] = json!(MISTYPED_PHN);
+    // Names are written into SMS: one carrying a link is refused (the PHI guard checks the
+    // answer does not repeat it).
+    let mut name_with_a_link = sentinel_patient("emr-p-3", 305);
+    name_with_a_link["name"][0]["given"][0] =
+        json!(format!("{} see clinic.example", sentinels::FIRST_NAME));
     let put = |id: &str, body: &Value| emr_call("PUT /fhir/Patient/{id}", &[("id", id)], body);
     let cases: Vec<(integration_tests::HttpCall, u16, &str)> = vec![
         (
@@ -290,6 +295,11 @@ async fn bad_fhir_input_is_refused_with_an_operation_outcome_naming_the_element(
             put("emr-p-3", &wrong_check_digit),
             422,
             "Patient.identifier[0]",
+        ),
+        (
+            put("emr-p-3", &name_with_a_link),
+            422,
+            "Patient.name.given could be read as a link",
         ),
         (
             emr_call(

@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 44] = [
+const LAYERS: [(&str, u8); 45] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -25,6 +25,7 @@ const LAYERS: [(&str, u8); 44] = [
     ("language", 0),
     ("link_token", 0),
     ("message_kind", 0),
+    ("name_text", 0),
     ("phn", 0),
     ("phone", 0),
     ("problem", 0),

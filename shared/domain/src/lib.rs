@@ -23,6 +23,7 @@ pub mod inbound_sms;
 pub mod language;
 pub mod link_token;
 pub mod message_kind;
+pub mod name_text;
 pub mod phn;
 pub mod phone;
 pub mod problem;

@@ -15,6 +15,7 @@ use crate::{
     ids::{AppointmentId, PatientId},
     language::Language,
     model::Patient,
+    name_text,
     phn::{Phn, PhnError},
     phone::PhoneNumber,
     update_order::UpdateOrder,
@@ -81,6 +82,8 @@ pub fn patient_update(resource: &PatientResource) -> Result<PatientUpdate, Vec<I
         ));
     }
     let (first_name, last_name) = names(&resource.name);
+    name_in_messages(&first_name, "Patient.name.given", &mut errors);
+    name_in_messages(&last_name, "Patient.name.family", &mut errors);
     let phone = mobile_phone(&resource.telecom);
     if phone.is_none() {
         notices.push(Issue::information(
@@ -161,6 +164,12 @@ pub fn appointment_update(resource: &AppointmentResource) -> Result<AppointmentU
         }),
     };
     let patient = patient_reference(resource, &mut errors);
+    let provider_name = provider_name(resource);
+    name_in_messages(
+        &provider_name,
+        "Appointment.participant.actor.display",
+        &mut errors,
+    );
     let (Some(id), Some(order), Some(status), Some(starts_at), Some(patient), true) =
         (id, order, status, starts_at, patient, errors.is_empty())
     else {
@@ -170,7 +179,7 @@ pub fn appointment_update(resource: &AppointmentResource) -> Result<AppointmentU
         id,
         patient,
         starts_at,
-        provider_name: provider_name(resource),
+        provider_name,
         status,
         order,
     })
@@ -296,6 +305,18 @@ fn names(names: &[HumanName]) -> (String, String) {
                 None => (text.to_owned(), String::new()),
             }
         }
+    }
+}
+
+/// Names are written into text messages: one that could carry a link or a hidden control
+/// character, or is too long, refuses its resource (the EMR corrects it).
+fn name_in_messages(name: &str, expression: &str, errors: &mut Vec<Issue>) {
+    if let Err(error) = name_text::check(name) {
+        errors.push(Issue::error(
+            IssueCode::Value,
+            expression,
+            format!("{expression} {error}: names are written into text messages to the patient"),
+        ));
     }
 }
 

@@ -218,6 +218,43 @@ fn a_bc_phn_with_a_wrong_check_digit_refuses_the_patient_naming_the_identifier_n
 }
 
 #[test]
+fn names_that_could_carry_a_link_or_control_character_or_are_too_long_refuse_the_patient() {
+    for (given, family, expression) in [
+        ("Ava visit evil.example", "Côté", "Patient.name.given"),
+        ("Zoë", "Côté\nCall 604 555 0199", "Patient.name.family"),
+        ("Zoë", "Côté\u{202E}", "Patient.name.family"),
+        (&*"Z".repeat(61), "Côté", "Patient.name.given"),
+    ] {
+        let mut value = bc_patient();
+        value["name"][1]["given"][0] = json!(given);
+        value["name"][1]["family"] = json!(family);
+        let issues = patient_of(value).unwrap_err();
+        assert_eq!(expressions(&issues), [expression], "{given:?} {family:?}");
+        let shown = serde_json::to_string(&issues).unwrap();
+        assert!(
+            !shown.contains("evil") && !shown.contains("604 555") && !shown.contains("ZZZ"),
+            "{shown}"
+        );
+        assert!(shown.contains("text messages"), "{shown}");
+    }
+    let mut initials = bc_patient();
+    initials["name"][1]["given"][0] = json!("J. R.");
+    initials["name"][1]["family"] = json!("O'Brien-Côté");
+    assert!(patient_of(initials).is_ok());
+}
+
+#[test]
+fn a_provider_name_that_could_carry_a_link_refuses_the_appointment() {
+    let mut value = specification_appointment();
+    value["participant"][1]["actor"]["display"] = json!("Dr Adam https://careful.example");
+    let issues = appointment_of(value).unwrap_err();
+    assert_eq!(
+        expressions(&issues),
+        ["Appointment.participant.actor.display"]
+    );
+}
+
+#[test]
 fn a_phone_that_is_not_a_number_is_stored_as_missing_with_a_notice() {
     let mut value = bc_patient();
     value["telecom"] =
