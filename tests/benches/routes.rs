@@ -330,6 +330,7 @@ impl Bench {
             from: PHONE,
             to: &self.clinic_number,
             text: "ok thanks",
+            replying_to: None,
         }
         .event(&self.inbound_topic);
         let outcome = self.functions.call_sns(event).await;

@@ -516,6 +516,7 @@ impl Bench {
             from: phone(n).as_e164(),
             to: self.clinic.sms_number.as_e164(),
             text: "ok see you then",
+            replying_to: None,
         }
         .event(&self.inbound_topic);
         let event = serde_json::to_value(event).expect("an SNS event");

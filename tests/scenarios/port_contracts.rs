@@ -76,7 +76,8 @@ port_contracts! {
         the_sweeper_leaves_a_message_resent_since_it_read_it,
     ]
     message_store: [
-        the_latest_message_to_a_number_since_a_time_is_found,
+        a_numbers_recent_messages_since_a_time_are_found_newest_first,
+        at_most_the_latest_few_messages_to_a_number_are_read,
         messages_for_an_appointment_are_listed_newest_first,
         message_times_are_kept_to_the_second,
         a_message_link_names_its_kind_and_a_secure_ones_content_key,

@@ -12,7 +12,7 @@ use domain::{
     ids::{AppointmentId, ClinicId, PatientId, StaffUserId},
     model::{Appointment, Patient},
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore},
+    ports::{AppointmentStore, ClinicStore, MessageStore},
     replies::ReplyHandler,
     send::MessageSender,
 };
@@ -165,6 +165,7 @@ async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_n
             from: &sentinels::phone(899),
             to: CLINIC_NUMBER,
             text: "Sentinel who is this",
+            replying_to: None,
         }))
         .await;
     assert_eq!(
@@ -172,6 +173,88 @@ async fn replies_from_unknown_numbers_or_to_messages_older_than_30_days_change_n
         AppointmentStatus::Booked
     );
     assert_eq!(s.sms_to_me().await.len(), 1, "only the old message");
+}
+
+#[tokio::test]
+async fn a_reply_naming_the_sms_it_answers_marks_that_appointment_not_the_latest() {
+    let s = scene(810, None).await;
+    sent_basic(&s, "reply-10").await;
+    let patient = s
+        .test
+        .store
+        .get_patient(&s.clinic.id, &PatientId::parse("p-mine").unwrap())
+        .await
+        .unwrap()
+        .expect("the scene's patient");
+    let later = Appointment {
+        id: AppointmentId::parse("a-later").unwrap(),
+        patient_id: patient.id.clone(),
+        starts_at: Timestamp::from_second(Timestamp::now().as_second() + 9 * 86_400).unwrap(),
+        provider_name: "Dr. Chen".into(),
+        status: AppointmentStatus::Booked,
+    };
+    s.test
+        .store
+        .upsert_appointment_with_patient(&s.clinic.id, &patient, &later)
+        .await
+        .unwrap();
+    // Sent two seconds later (times are stored to the second): the latest.
+    let mut later_sender = message_sender(&s.test);
+    later_sender.clock = Arc::new(FixedClock::at(
+        Timestamp::now() + SignedDuration::from_secs(2),
+    ));
+    later_sender.clinics = Arc::new(domain::clinic_cache::ClinicCache::new(
+        Arc::new(s.test.store.clone()),
+        later_sender.clock.clone(),
+    ));
+    send_with(&later_sender, &s.clinic.id, "a-later", "reply-10b").await;
+    let recent = s
+        .test
+        .store
+        .recent_messages_to(
+            &s.clinic.id,
+            &PhoneNumber::parse(&s.phone).unwrap(),
+            Timestamp::now() - SignedDuration::from_hours(1),
+        )
+        .await
+        .unwrap();
+    assert_eq!(recent[0].appointment_id.as_str(), "a-later");
+    let first_sms = recent[1].sent_as.clone().expect("SNS took the first SMS");
+
+    s.test
+        .functions
+        .call_sns(s.inbound_event(&InboundSms {
+            id: "in-810",
+            from: &s.phone,
+            to: CLINIC_NUMBER,
+            text: REPLY_TEXT,
+            replying_to: Some(&first_sms),
+        }))
+        .await;
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-mine").await,
+        AppointmentStatus::Unclear
+    );
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-later").await,
+        AppointmentStatus::Booked
+    );
+
+    // An id of no SMS to this number (forged, or another patient's) steers nothing.
+    s.test
+        .functions
+        .call_sns(s.inbound_event(&InboundSms {
+            id: "in-810b",
+            from: &s.phone,
+            to: CLINIC_NUMBER,
+            text: REPLY_TEXT,
+            replying_to: Some("00000000-0000-0000-0000-000000000000"),
+        }))
+        .await;
+    assert_eq!(
+        status(&s, &s.clinic.id, "a-later").await,
+        AppointmentStatus::Unclear
+    );
 }
 
 async fn send_with(sender: &MessageSender, clinic: &ClinicId, appointment: &str, key: &str) {
@@ -226,6 +309,7 @@ async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
             from: &s.phone,
             to: "+12505550177",
             text: "Sentinel which clinic?",
+            replying_to: None,
         }))
         .await;
     assert_eq!(

@@ -4,7 +4,9 @@ use domain::{
     delivery_receipt::{Delivery, DeliveryOutcome, DeliveryReceipt, FailureReason},
     message_kind::MessageKind,
     model::SmsStatus,
-    ports::{BeginOutcome, DeliveryRecorded, MessageStore, OutboxPage, OutboxQuery},
+    ports::{
+        BeginOutcome, DeliveryRecorded, MessageStore, OutboxPage, OutboxQuery, RECENT_MESSAGES_READ,
+    },
 };
 use jiff::SignedDuration;
 
@@ -13,7 +15,9 @@ use super::{
     records::{Scene, appointment, basic_message, clinic_id, patient_number, t0_plus},
 };
 
-pub async fn the_latest_message_to_a_number_since_a_time_is_found(subject: &impl StoreUnderTest) {
+pub async fn a_numbers_recent_messages_since_a_time_are_found_newest_first(
+    subject: &impl StoreUnderTest,
+) {
     let store = subject.store();
     let scene = Scene::write(store, 713).await;
     let follow_up = appointment("a-2", &scene.patient, t0_plus(9 * 24 * 3600));
@@ -34,22 +38,57 @@ pub async fn the_latest_message_to_a_number_since_a_time_is_found(subject: &impl
         let key = scene.key(&format!("k-{}", message.id));
         assert_eq!(scene.begin(store, &key, message).await, BeginOutcome::Begun);
     }
+    // m-3's SMS was taken by SNS; the others are still sending.
+    scene
+        .finish_sent(store, &scene.key("k-m-3"), &messages[2], "sns-m-3")
+        .await;
 
-    let latest = |number, since| store.latest_message_to(&scene.clinic, number, since);
-    let found = latest(scene.phone(), t0_plus(0)).await.unwrap().unwrap();
-    assert_eq!(found.message_id.as_str(), "m-2");
-    assert_eq!(found.appointment_id, follow_up.id);
-    let at_since = latest(scene.phone(), t0_plus(30)).await.unwrap().unwrap();
-    assert_eq!(at_since.message_id.as_str(), "m-2", "since is inclusive");
-    assert_eq!(latest(scene.phone(), t0_plus(31)).await.unwrap(), None);
-    let other = latest(&other_number, t0_plus(0)).await.unwrap().unwrap();
-    assert_eq!(other.message_id.as_str(), "m-4");
+    let recent = |number, since| store.recent_messages_to(&scene.clinic, number, since);
+    let found = recent(scene.phone(), t0_plus(0)).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|m| m.message_id.as_str()).collect();
+    assert_eq!(ids, ["m-2", "m-3", "m-1"]);
+    assert_eq!(found[0].appointment_id, follow_up.id);
+    assert_eq!(found[1].appointment_id, scene.appointment.id);
+    let sent_as: Vec<_> = found.iter().map(|m| m.sent_as.as_deref()).collect();
+    assert_eq!(sent_as, [None, Some("sns-m-3"), None]);
+    let at_since = recent(scene.phone(), t0_plus(30)).await.unwrap();
+    assert_eq!(at_since.len(), 1, "since is inclusive");
+    assert_eq!(at_since[0].message_id.as_str(), "m-2");
+    assert_eq!(recent(scene.phone(), t0_plus(31)).await.unwrap(), []);
+    let other = recent(&other_number, t0_plus(0)).await.unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].message_id.as_str(), "m-4");
     assert_eq!(
         store
-            .latest_message_to(&clinic_id("clinic-b"), scene.phone(), t0_plus(0))
+            .recent_messages_to(&clinic_id("clinic-b"), scene.phone(), t0_plus(0))
             .await
             .unwrap(),
-        None
+        []
+    );
+}
+
+/// A number's messages past the latest [`RECENT_MESSAGES_READ`] are not read.
+pub async fn at_most_the_latest_few_messages_to_a_number_are_read(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let scene = Scene::write(store, 717).await;
+    let count = RECENT_MESSAGES_READ + 2;
+    for n in 0..count {
+        let message = scene.basic(&format!("m-{n:02}"), t0_plus(i64::try_from(n).unwrap()));
+        let key = scene.key(&format!("k-{n}"));
+        assert_eq!(
+            scene.begin(store, &key, &message).await,
+            BeginOutcome::Begun
+        );
+    }
+    let found = store
+        .recent_messages_to(&scene.clinic, scene.phone(), t0_plus(0))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), RECENT_MESSAGES_READ);
+    assert_eq!(
+        found[0].message_id.as_str(),
+        format!("m-{:02}", count - 1),
+        "newest first"
     );
 }
 
@@ -121,10 +160,10 @@ pub async fn message_times_are_kept_to_the_second(subject: &impl StoreUnderTest)
 
     let later_in_that_second = t0_plus(10) + SignedDuration::from_millis(900);
     let found = store
-        .latest_message_to(&scene.clinic, scene.phone(), later_in_that_second)
+        .recent_messages_to(&scene.clinic, scene.phone(), later_in_that_second)
         .await
         .unwrap();
-    assert_eq!(found.map(|m| m.message_id), Some(message.id));
+    assert_eq!(found.first().map(|m| &m.message_id), Some(&message.id));
 }
 
 /// A staff action finds a message of the clinic: its kind, and a secure one's token hash.

@@ -18,7 +18,7 @@ use domain::{
     phone::PhoneNumber,
     ports::{
         DeliveryRecorded, MessageLink, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
-        OutboxPage, OutboxQuery, StalledSend,
+        OutboxPage, OutboxQuery, RECENT_MESSAGES_READ, StalledSend,
     },
     sms_encoding::{SmsEncoding, SmsMeasure},
 };
@@ -236,13 +236,13 @@ fn status_name(status: SmsStatus) -> &'static str {
 
 #[async_trait]
 impl MessageStore for DynamoStore {
-    async fn latest_message_to(
+    async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
         number: &PhoneNumber,
         since: jiff::Timestamp,
-    ) -> Result<Option<MessageMatch>, DependencyError> {
-        const OP: &str = "LatestMessageTo";
+    ) -> Result<Vec<MessageMatch>, DependencyError> {
+        const OP: &str = "RecentMessagesTo";
         let output = self
             .client
             .query()
@@ -252,21 +252,26 @@ impl MessageStore for DynamoStore {
             .expression_attribute_values(":key", s(recipient_key(clinic, number)))
             .expression_attribute_values(":since", s(sortable_timestamp(since)))
             .scan_index_forward(false)
-            .limit(1)
+            .limit(i32::try_from(RECENT_MESSAGES_READ).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(sdk_failure("dynamodb", OP))?;
-        let Some(item) = output.items.unwrap_or_default().into_iter().next() else {
-            return Ok(None);
-        };
-        let item: MessageItem = from_item(item, OP)?;
-        let appointment_id = item
-            .appointment_id
-            .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?;
-        Ok(Some(MessageMatch {
-            message_id: item.sk,
-            appointment_id,
-        }))
+        output
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|item| {
+                let item: MessageItem = from_item(item, OP)?;
+                let appointment_id = item
+                    .appointment_id
+                    .ok_or_else(|| DependencyError::corrupt_item("dynamodb", OP))?;
+                Ok(MessageMatch {
+                    message_id: item.sk,
+                    appointment_id,
+                    sent_as: item.provider_message_id,
+                })
+            })
+            .collect()
     }
 
     async fn message_link(

@@ -36,9 +36,10 @@ use crate::{
         ImportRecord, ImportStatus, ImportStore, InboundClaim, InboundLog, InboundProgress,
         LibraryItem, LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore,
         OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory, PatientRecord,
-        PatientWrite, ResendOutcome, SendLookup, SendRecords, SendStore, StalledSend, StalledSends,
-        StoredAppointment, StoredPatient, StoredResponse, SyncBatch, UnclearWorklist, UnlockState,
-        UnlockStore, Withdrawal, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
+        PatientWrite, RECENT_MESSAGES_READ, ResendOutcome, SendLookup, SendRecords, SendStore,
+        StalledSend, StalledSends, StoredAppointment, StoredPatient, StoredResponse, SyncBatch,
+        UnclearWorklist, UnlockState, UnlockStore, Withdrawal, WorklistEntry, WorklistKey,
+        WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -503,24 +504,34 @@ impl PatientDirectory for MemoryStore {
 
 #[async_trait]
 impl MessageStore for MemoryStore {
-    async fn latest_message_to(
+    async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
         number: &PhoneNumber,
         since: jiff::Timestamp,
-    ) -> Result<Option<MessageMatch>, DependencyError> {
+    ) -> Result<Vec<MessageMatch>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        Ok(tables
+        let mut recent: Vec<&NewMessage> = tables
             .recorded
             .values()
             .filter(|m| {
                 &m.clinic_id == clinic && &m.recipient == number && m.sent_at >= to_second(since)
             })
-            .max_by_key(|m| m.sent_at)
+            .collect();
+        recent.sort_by_key(|m| std::cmp::Reverse(m.sent_at));
+        Ok(recent
+            .into_iter()
+            .take(RECENT_MESSAGES_READ)
             .map(|m| MessageMatch {
                 message_id: m.id.clone(),
                 appointment_id: m.appointment_id.clone(),
-            }))
+                sent_as: tables
+                    .provider_ids
+                    .iter()
+                    .find(|(_, (sent_by, sent))| sent_by == clinic && sent == &m.id)
+                    .map(|(id, _)| id.clone()),
+            })
+            .collect())
     }
 
     async fn messages_for_appointment(

@@ -45,8 +45,8 @@ pub use stalled_sends::{StalledSend, StalledSends};
 pub use store::{
     AppointmentStore, AuditLog, ClinicStore, DeliveryRecorded, DirectoryEntry, DirectoryPage,
     DirectoryQuery, InboundClaim, InboundLog, InboundProgress, MessageLink, MessageMatch,
-    MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory, UnlockState,
-    UnlockStore,
+    MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory,
+    RECENT_MESSAGES_READ, UnlockState, UnlockStore,
 };
 pub use worklist::{
     Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,

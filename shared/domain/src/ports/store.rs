@@ -185,14 +185,14 @@ impl std::fmt::Debug for DirectoryQuery<'_> {
 /// Messages sent to patients.
 #[async_trait]
 pub trait MessageStore: Send + Sync {
-    /// The latest message sent to `number` by the clinic at or after `since`: one Query on
-    /// the `by_recipient` index.
-    async fn latest_message_to(
+    /// The latest [`RECENT_MESSAGES_READ`] messages sent to `number` by the clinic at or
+    /// after `since`, newest first: one Query on the `by_recipient` index.
+    async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
         number: &PhoneNumber,
         since: jiff::Timestamp,
-    ) -> Result<Option<MessageMatch>, DependencyError>;
+    ) -> Result<Vec<MessageMatch>, DependencyError>;
     /// What a staff action on the message needs: its kind and, for a secure one, the hash
     /// of its link token (the key of its content). `None`: no such message of the clinic.
     async fn message_link(
@@ -363,11 +363,17 @@ pub enum DeliveryRecorded {
     UnknownMessage,
 }
 
-/// A message a reply answers.
+/// How many of a number's latest messages a reply is matched against: far more than a
+/// clinic sends one patient within the match window.
+pub const RECENT_MESSAGES_READ: usize = 20;
+
+/// A message a reply may answer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageMatch {
     pub message_id: MessageId,
     pub appointment_id: AppointmentId,
+    /// The SNS message id of its SMS (the latest, if resent), once SNS took it.
+    pub sent_as: Option<String>,
 }
 
 /// How far handling one inbound SMS got: kept so that a retry after a crash does what is

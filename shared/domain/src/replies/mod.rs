@@ -1,5 +1,5 @@
-//! Patients' SMS replies: one-way messaging. A reply marks the appointment of the latest
-//! message `Unclear` and gets the clinic's unclear response, once per inbound SMS however
+//! Patients' SMS replies: one-way messaging. A reply marks the appointment of the message
+//! it answers (the SMS the carrier names, else the latest) `Unclear` and gets the clinic's unclear response, once per inbound SMS however
 //! often SNS delivers it. Carrier keywords opt the number out or in, and nothing else.
 
 use std::sync::Arc;
@@ -127,10 +127,7 @@ impl ReplyHandler {
                 }
                 Keyword::Help => {
                     // Answered for the patients the clinic texts, once a day at most.
-                    let matched = self
-                        .messages
-                        .latest_message_to(&clinic.id, &sms.from, now - MATCH_WINDOW)
-                        .await?;
+                    let matched = self.message_replied_to(&clinic, sms).await?;
                     if let Some(matched) = &matched {
                         self.answer_once(&clinic, sms, &mut progress, matched, AutoReply::Help)
                             .await?;
@@ -142,11 +139,7 @@ impl ReplyHandler {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::Keyword(word));
         }
-        let Some(matched) = self
-            .messages
-            .latest_message_to(&clinic.id, &sms.from, now - MATCH_WINDOW)
-            .await?
-        else {
+        let Some(matched) = self.message_replied_to(&clinic, sms).await? else {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::NoMatch);
         };
@@ -178,6 +171,28 @@ impl ReplyHandler {
             message_id: matched.message_id,
             auto_reply,
         })
+    }
+
+    /// The message `sms` answers, among the clinic's messages to its number in the match
+    /// window: the one whose SMS the carrier says it replies to
+    /// (`previousPublishedMessageId`), else the latest. A message id of another number's or
+    /// another clinic's SMS matches nothing here, so it cannot steer a reply.
+    async fn message_replied_to(
+        &self,
+        clinic: &Clinic,
+        sms: &InboundSms,
+    ) -> Result<Option<MessageMatch>, DependencyError> {
+        let since = self.clock.now() - MATCH_WINDOW;
+        let recent = self
+            .messages
+            .recent_messages_to(&clinic.id, &sms.from, since)
+            .await?;
+        let named = sms.previous_published_message_id.as_deref().and_then(|id| {
+            recent
+                .iter()
+                .find(|message| message.sent_as.as_deref() == Some(id))
+        });
+        Ok(named.or(recent.first()).cloned())
     }
 
     /// Sends the clinic's `reply` back to the patient once per inbound SMS, unless they

@@ -329,6 +329,46 @@ async fn replies_from_unknown_numbers_or_to_old_messages_change_nothing() {
     assert_eq!(w.sms.sent().len(), 1);
 }
 
+#[tokio::test]
+async fn a_reply_naming_the_sms_it_answers_marks_that_messages_appointment_not_the_latests() {
+    let w = world().await;
+    w.book_another("a2").await;
+    let basic = r#"{"kind":"basic","text":"See you Friday"}"#;
+    w.send_for("a1", "k1", basic).await.unwrap();
+    w.clock.advance(SignedDuration::from_secs(60));
+    w.send_for("a2", "k2", basic).await.unwrap();
+    let status_of = |id: &'static str| {
+        let store = w.store.clone();
+        async move {
+            let clinic = ClinicId::parse("c1").unwrap();
+            let appointment = AppointmentId::parse(id).unwrap();
+            let stored = store.get_appointment(&clinic, &appointment).await;
+            stored.unwrap().unwrap().status
+        }
+    };
+    let handler = handler(&w);
+
+    // The first SMS SNS sent (`fake-1`, to a1) is named: a1, though a2's is the latest.
+    let mut answering_the_first = reply("in-1", PATIENT, "Which one?");
+    answering_the_first.previous_published_message_id = Some("fake-1".into());
+    let outcome = handler.handle(&answering_the_first).await.unwrap();
+    assert!(
+        matches!(&outcome, ReplyOutcome::Unclear { message_id, .. }
+            if w.store.recorded().iter().any(|m| &m.id == message_id
+                && m.appointment_id.as_str() == "a1")),
+        "{outcome:?}"
+    );
+    assert_eq!(status_of("a1").await, AppointmentStatus::Unclear);
+    assert_eq!(status_of("a2").await, AppointmentStatus::Booked);
+
+    // An id that is none of this number's SMS (forged, or another patient's) steers
+    // nothing: the latest message is answered.
+    let mut naming_another = reply("in-2", PATIENT, "Hello?");
+    naming_another.previous_published_message_id = Some("fake-99".into());
+    handler.handle(&naming_another).await.unwrap();
+    assert_eq!(status_of("a2").await, AppointmentStatus::Unclear);
+}
+
 #[test]
 fn only_whole_replies_are_keywords() {
     assert_eq!(keyword("STOP"), Some(Keyword::OptOut));

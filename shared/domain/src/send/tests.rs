@@ -143,14 +143,42 @@ impl World {
         key_value: &str,
         json: &str,
     ) -> Result<StoredResponse, DomainError> {
+        self.send_for("a1", key_value, json).await
+    }
+
+    pub(crate) async fn send_for(
+        &self,
+        appointment: &str,
+        key_value: &str,
+        json: &str,
+    ) -> Result<StoredResponse, DomainError> {
         self.sender
             .send(
                 &self.caller,
-                &AppointmentId::parse("a1").unwrap(),
+                &AppointmentId::parse(appointment).unwrap(),
                 &key(key_value),
                 &request(json),
             )
             .await
+    }
+
+    /// Another booked appointment of the world's patient, a week after the first.
+    pub(crate) async fn book_another(&self, id: &str) {
+        let appointment = Appointment {
+            id: AppointmentId::parse(id).unwrap(),
+            patient_id: PatientId::parse("p1").unwrap(),
+            starts_at: now() + SignedDuration::from_hours(7 * 24),
+            provider_name: "Dr. Chen".into(),
+            status: AppointmentStatus::Booked,
+        };
+        self.store
+            .upsert_appointment_with_patient(
+                &self.caller.clinic_id,
+                &patient(Some("9698658215"), Some("+16045550123")),
+                &appointment,
+            )
+            .await
+            .unwrap();
     }
 }
 
