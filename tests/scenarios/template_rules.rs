@@ -1,5 +1,6 @@
-//! The rules of the design that live in infra/template.yaml: least privilege per function,
-//! encryption with the project key, TTL, public access blocked.
+//! The rules of the design that live in infra/template.yaml (and infra/unlock-waf.yaml):
+//! least privilege per function, encryption with the project key, TTL, public access
+//! blocked, who may post replies, and each client's limit on unlock links.
 
 use serde_norway::Value;
 
@@ -274,7 +275,7 @@ fn the_resource_check_catches_every_opening() {
         ("ReleaseIdempotencyKeys", "an ARN pattern", |s, _| {
             s["Resource"] = Value::String("arn:aws:dynamodb:*:*:table/*".into())
         }),
-        ("UseContentKey", "a wildcard action", |s, _| {
+        ("SealSecureContent", "a wildcard action", |s, _| {
             s["Action"] = Value::String("kms:*".into())
         }),
         ("SendSms", "a data action beside SMS", |s, _| {
@@ -602,6 +603,21 @@ const EMR_WRITES: [(&str, &str); 9] = [
     ("dynamodb:GetItem", "ImportsTable"),
     ("dynamodb:PutItem", "ImportsTable"),
 ];
+
+/// The unlock page presigns each download for the version of the file checked at send: its
+/// role may read versions of attachments, and never whatever is latest under a key.
+#[test]
+fn secure_unlock_downloads_pinned_versions_of_attachments_only() {
+    let template = template();
+    let versions = statements_granting(&template, "SecureUnlockFunction", "s3:GetObjectVersion");
+    assert_eq!(versions.len(), 1);
+    assert!(
+        versions[0].contains("${AttachmentsBucket.Arn}/attachments/*"),
+        "{}",
+        versions[0]
+    );
+    assert!(statements_granting(&template, "SecureUnlockFunction", "s3:GetObject").is_empty());
+}
 
 #[test]
 fn fhir_sync_may_write_patients_keys_appointments_and_imports_and_nothing_else() {
@@ -955,4 +971,578 @@ fn the_sweeper_runs_every_five_minutes_and_may_mark_and_answer_only() {
     ] {
         assert!(!policy.contains(never), "the sweeper must not {never}");
     }
+}
+
+/// End User Messaging's service principal, the one publisher of inbound SMS.
+const SMS_SERVICE: &str = "sms-voice.amazonaws.com";
+
+/// A YAML fragment as a value, to compare a subtree of the template with.
+fn yaml(fragment: &str) -> Value {
+    serde_norway::from_str(fragment).unwrap()
+}
+
+/// A forged reply would opt a patient out or back in, mark an appointment `Unclear` and have
+/// an SMS sent: the topic's Allow for the service does not stop this account's own roles and
+/// users (their IAM policies can grant `sns:Publish`), so the topic denies every publisher
+/// but the service. A role or user has no `aws:PrincipalServiceName`, and a missing key is
+/// "not equal": denied; the service's own call carries its name: not denied.
+#[test]
+fn only_end_user_messaging_may_post_replies_to_the_inbound_topic() {
+    let template = template();
+    let statements =
+        resource(&template, "InboundSmsTopicPolicy")["Properties"]["PolicyDocument"]["Statement"]
+            .as_sequence()
+            .unwrap();
+    let deny = statements
+        .iter()
+        .find(|s| s["Effect"].as_str() == Some("Deny"))
+        .expect("the topic denies publishers explicitly");
+    assert_eq!(deny["Principal"].as_str(), Some("*"), "every principal");
+    assert_eq!(deny["Action"].as_str(), Some("sns:Publish"));
+    assert_eq!(text(&deny["Resource"]).trim(), "!Ref InboundSmsTopic");
+    assert_eq!(
+        deny["Condition"],
+        yaml(&format!(
+            "StringNotEquals: {{aws:PrincipalServiceName: {SMS_SERVICE}}}"
+        )),
+        "denied unless the caller is the service itself, and on nothing else"
+    );
+    // The service's Allow as it was: this account's End User Messaging, and when the stack
+    // names its phone numbers (ARN patterns), those only.
+    let allow = statements
+        .iter()
+        .find(|s| s["Effect"].as_str() == Some("Allow"))
+        .expect("the service may publish");
+    assert_eq!(allow["Principal"]["Service"].as_str(), Some(SMS_SERVICE));
+    assert_eq!(allow["Action"].as_str(), Some("sns:Publish"));
+    assert_eq!(
+        text(&allow["Condition"]["StringEquals"]["aws:SourceAccount"]).trim(),
+        "!Ref AWS::AccountId"
+    );
+    assert_eq!(
+        allow["Condition"]["ArnLike"],
+        yaml(
+            "!If [PinInboundSmsSources, {aws:SourceArn: !Ref InboundSmsSourceArns}, !Ref AWS::NoValue]"
+        )
+    );
+    assert_eq!(
+        template["Conditions"]["PinInboundSmsSources"],
+        yaml("!Not [!Equals [!Join ['', !Ref InboundSmsSourceArns], '']]")
+    );
+    assert_eq!(
+        template["Parameters"]["InboundSmsSourceArns"]["Default"].as_str(),
+        Some(""),
+        "a stack that names no number keeps its replies"
+    );
+    // None of our functions may publish to it either.
+    for function in FUNCTIONS {
+        for statement in statements_granting(&template, function, "sns:Publish") {
+            assert!(
+                !statement.contains("InboundSmsTopic"),
+                "{function} may publish to the inbound topic"
+            );
+        }
+    }
+}
+
+/// The template's functions.
+const FUNCTIONS: [&str; 9] = [
+    "SearchFunction",
+    "SendFunction",
+    "SecureUnlockFunction",
+    "InboundReplyFunction",
+    "FhirSyncFunction",
+    "FhirImportFunction",
+    "AdminFunction",
+    "DeliveryStatusFunction",
+    "SweeperFunction",
+];
+
+fn waf_template() -> Value {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../infra/unlock-waf.yaml");
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// The prefix of unlock links' paths, the only paths the unlock front serves.
+const UNLOCK_PATHS: &str = "/m/";
+
+/// One abuser flooding unlock links is refused per client at the edge, before the API's
+/// route throttle that every patient shares: a rate-based rule counting each client IP's
+/// requests to unlock links, its limit a parameter.
+#[test]
+fn one_client_flooding_unlock_links_gets_429_from_the_edge_per_ip_address() {
+    let waf = waf_template();
+    let acl = &waf["Resources"]["UnlockWebAcl"];
+    assert_eq!(acl["Type"].as_str(), Some("AWS::WAFv2::WebACL"));
+    let acl = &acl["Properties"];
+    assert_eq!(acl["Scope"].as_str(), Some("CLOUDFRONT"));
+    assert!(acl["DefaultAction"]["Allow"].is_mapping());
+    let rules = acl["Rules"].as_sequence().unwrap();
+    let rate = rules
+        .iter()
+        .find(|rule| !rule["Statement"]["RateBasedStatement"].is_null())
+        .expect("a rate-based rule");
+    let limit = &rate["Statement"]["RateBasedStatement"];
+    assert_eq!(limit["AggregateKeyType"].as_str(), Some("IP"), "per client");
+    assert_eq!(text(&limit["Limit"]).trim(), "!Ref RequestsPerClient");
+    assert_eq!(limit["EvaluationWindowSec"].as_u64(), Some(300));
+    let unlock_links = yaml(&format!(
+        "ByteMatchStatement: {{FieldToMatch: {{UriPath: {{}}}}, PositionalConstraint: STARTS_WITH, \
+         SearchString: {UNLOCK_PATHS}, TextTransformations: [{{Priority: 0, Type: NONE}}]}}"
+    ));
+    assert_eq!(limit["ScopeDownStatement"], unlock_links);
+    let refusal = &rate["Action"]["Block"]["CustomResponse"];
+    assert_eq!(refusal["ResponseCode"].as_u64(), Some(429));
+    let body = refusal["CustomResponseBodyKey"].as_str().unwrap();
+    assert!(acl["CustomResponseBodies"][body]["Content"].is_string());
+    let parameter = &waf["Parameters"]["RequestsPerClient"];
+    assert_eq!(parameter["Default"].as_u64(), Some(300));
+    assert!(parameter["MinValue"].as_u64().is_some_and(|min| min >= 10));
+    // Every other path is refused before it is counted, and nothing records a request's
+    // path (a link's token).
+    let others = rules
+        .iter()
+        .find(|rule| rule["Statement"]["NotStatement"]["Statement"] == unlock_links)
+        .expect("a rule for the other paths");
+    assert!(others["Action"]["Block"].is_mapping());
+    assert!(others["Priority"].as_u64() < rate["Priority"].as_u64());
+    for visibility in std::iter::once(&acl["VisibilityConfig"])
+        .chain(rules.iter().map(|rule| &rule["VisibilityConfig"]))
+    {
+        assert_eq!(visibility["SampledRequestsEnabled"].as_bool(), Some(false));
+    }
+    assert!(
+        waf["Resources"]
+            .as_mapping()
+            .unwrap()
+            .values()
+            .all(|r| { r["Type"].as_str() != Some("AWS::WAFv2::LoggingConfiguration") })
+    );
+    assert_eq!(
+        text(&waf["Outputs"]["WebAclArn"]["Value"]).trim(),
+        "!GetAtt UnlockWebAcl.Arn"
+    );
+    // The unlock routes are all under the paths the front serves.
+    let local = local_stack::template::Template::load_default().unwrap();
+    let unlock = local.function("secure-unlock").expect("secure-unlock");
+    assert!(!unlock.routes.is_empty());
+    for route in &unlock.routes {
+        assert!(route.path.starts_with(UNLOCK_PATHS), "{}", route.key());
+    }
+}
+
+/// The unlock front: with a web ACL named (and only then), a CloudFront distribution with
+/// it in front of the unlock routes, over HTTPS only, caching nothing and passing on no
+/// viewer header (Host included), cookie or query string; it calls a stage of the API whose
+/// name is a secret, so a flood sent around it spends another stage's throttle.
+#[test]
+fn the_unlock_front_exists_only_with_its_web_acl_over_https_only() {
+    let template = template();
+    let parameters = &template["Parameters"];
+    assert_eq!(parameters["UnlockWebAclArn"]["Default"].as_str(), Some(""));
+    assert_eq!(
+        template["Conditions"]["UnlockFront"],
+        yaml("!Not [!Equals [!Ref UnlockWebAclArn, '']]")
+    );
+    let distribution = resource(&template, "UnlockDistribution");
+    assert_eq!(
+        distribution["Type"].as_str(),
+        Some("AWS::CloudFront::Distribution")
+    );
+    assert_eq!(distribution["Condition"].as_str(), Some("UnlockFront"));
+    let config = &distribution["Properties"]["DistributionConfig"];
+    assert_eq!(text(&config["WebACLId"]).trim(), "!Ref UnlockWebAclArn");
+    let behaviors: Vec<&Value> = std::iter::once(&config["DefaultCacheBehavior"])
+        .chain(items(&config["CacheBehaviors"]))
+        .collect();
+    let local = local_stack::template::Template::load_default().unwrap();
+    let unlock = local.function("secure-unlock").expect("secure-unlock");
+    for behavior in behaviors {
+        assert_eq!(
+            behavior["ViewerProtocolPolicy"].as_str(),
+            Some("https-only")
+        );
+        assert_eq!(
+            behavior["CachePolicyId"].as_str(),
+            Some("4135ea2d-6df8-44a3-9df3-4b5a84be39ad"),
+            "Managed-CachingDisabled"
+        );
+        assert!(behavior["OriginRequestPolicyId"].is_null());
+        let methods: Vec<&str> = items(&behavior["AllowedMethods"])
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+        for route in &unlock.routes {
+            assert!(methods.contains(&route.method.as_str()), "{}", route.key());
+        }
+    }
+    let origins = config["Origins"].as_sequence().unwrap();
+    assert_eq!(origins.len(), 1, "the API alone");
+    let origin = &origins[0];
+    assert_eq!(
+        text(&origin["DomainName"]).trim(),
+        "!Sub ${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"
+    );
+    assert_eq!(
+        origin["CustomOriginConfig"]["OriginProtocolPolicy"].as_str(),
+        Some("https-only")
+    );
+    assert_eq!(
+        text(&origin["OriginPath"]).trim(),
+        "!Sub /${UnlockOriginStage}"
+    );
+    assert_eq!(
+        config["ViewerCertificate"],
+        yaml(
+            "!If [UnlockFrontDomain, {AcmCertificateArn: !Ref UnlockCertificateArn, \
+             SslSupportMethod: sni-only, MinimumProtocolVersion: TLSv1.2_2021}, \
+             {CloudFrontDefaultCertificate: true}]"
+        )
+    );
+    // The stage CloudFront calls: its own throttle, its name a secret the stack requires.
+    let stage = resource(&template, "UnlockFrontStage");
+    assert_eq!(stage["Condition"].as_str(), Some("UnlockFront"));
+    let stage = &stage["Properties"];
+    assert_eq!(text(&stage["ApiId"]).trim(), "!Ref HttpApi");
+    assert_eq!(text(&stage["StageName"]).trim(), "!Ref UnlockOriginStage");
+    assert!(stage["DefaultRouteSettings"]["ThrottlingRateLimit"].is_u64());
+    assert_eq!(
+        stage["AccessLogSettings"],
+        resource(&template, "HttpApi")["Properties"]["AccessLogSettings"],
+        "the same log as the default stage's: route keys, never links' paths"
+    );
+    let secret = &parameters["UnlockOriginStage"];
+    assert_eq!(secret["NoEcho"].as_bool(), Some(true));
+    assert_eq!(
+        secret["AllowedPattern"].as_str(),
+        Some("^$|^[A-Za-z0-9_-]{32,128}$")
+    );
+    assert_eq!(
+        template["Rules"]["UnlockFrontHasItsStage"]["Assertions"][0]["Assert"],
+        yaml("!Not [!Equals [!Ref UnlockOriginStage, '']]")
+    );
+    // Nothing of the front exists without its web ACL.
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        let mentions = text(resource);
+        if ["UnlockWebAclArn", "UnlockOriginStage", "UnlockDistribution"]
+            .iter()
+            .any(|name| mentions.contains(name))
+        {
+            assert_eq!(
+                resource["Condition"].as_str(),
+                Some("UnlockFront"),
+                "{id:?}"
+            );
+        }
+    }
+}
+
+/// With the front on its own domain, unlock links point at it; otherwise at UnlockBaseUrl
+/// (its *.cloudfront.net name cannot be taken from the template: a circular dependency).
+#[test]
+fn unlock_links_point_at_the_front_on_its_domain() {
+    let template = template();
+    assert_eq!(
+        template["Globals"]["Function"]["Environment"]["Variables"]["UNLOCK_BASE_URL"],
+        yaml("!If [UnlockFrontDomain, !Sub 'https://${UnlockDomainName}', !Ref UnlockBaseUrl]")
+    );
+    assert_eq!(
+        template["Conditions"]["UnlockFrontDomain"],
+        yaml("!And [!Condition UnlockFront, !Not [!Equals [!Ref UnlockDomainName, '']]]")
+    );
+    let output = &template["Outputs"]["UnlockLinksUrl"];
+    assert_eq!(output["Condition"].as_str(), Some("UnlockFront"));
+    assert!(text(&output["Value"]).contains("UnlockDistribution.DomainName"));
+    let aliases =
+        &resource(&template, "UnlockDistribution")["Properties"]["DistributionConfig"]["Aliases"];
+    assert_eq!(
+        *aliases,
+        yaml("!If [UnlockFrontDomain, [!Ref UnlockDomainName], !Ref AWS::NoValue]")
+    );
+}
+
+/// The encryption-context keys of secure content, as the policies name them.
+const CONTENT_CONTEXT_KEYS: [&str; 2] = ["clinic_id", "message_id"];
+
+/// Whether `statement`'s conditions hold a KMS call to exactly the content's encryption
+/// context: every key one of its keys, and each of them present (an empty context, for
+/// which `ForAllValues` holds too, is refused).
+fn under_the_content_context(statement: &Value) -> bool {
+    let condition = &statement["Condition"];
+    let keys: Vec<&str> =
+        items(&condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"])
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+    let present = CONTENT_CONTEXT_KEYS.iter().all(|key| {
+        condition["Null"][format!("kms:EncryptionContext:{key}").as_str()].as_str() == Some("false")
+    });
+    keys == CONTENT_CONTEXT_KEYS && present && condition.as_mapping().unwrap().len() == 2
+}
+
+/// Where a function's grants of the content key are not conditioned: each must go through a
+/// service (`kms:ViaService`; through S3, for the attachments bucket's files only) or be a
+/// direct GenerateDataKey/Decrypt under the content's encryption context.
+fn unconditioned_key_grants(template: &Value) -> Vec<String> {
+    let mut found = Vec::new();
+    for function in FUNCTIONS {
+        let statements = resource(template, function)["Properties"]["Policies"][0]["Statement"]
+            .as_sequence()
+            .unwrap();
+        for statement in statements {
+            let actions: Vec<&str> = items(&statement["Action"])
+                .into_iter()
+                .filter_map(Value::as_str)
+                .collect();
+            if statement["Effect"].as_str() != Some("Allow")
+                || !actions.iter().any(|action| action.starts_with("kms:"))
+            {
+                continue;
+            }
+            let sid = statement["Sid"].as_str().unwrap_or("?");
+            let service = text(&statement["Condition"]["StringEquals"]["kms:ViaService"]);
+            let service = service.trim();
+            if service.is_empty() || service == "null" {
+                let direct = ["kms:GenerateDataKey", "kms:Decrypt"];
+                if !under_the_content_context(statement)
+                    || actions.iter().any(|action| !direct.contains(action))
+                {
+                    found.push(format!(
+                        "{function} {sid}: direct use outside the content's context"
+                    ));
+                }
+            } else if service.contains("s3.") {
+                let bucket = items(
+                    &statement["Condition"]["StringLike"]["kms:EncryptionContext:aws:s3:arn"],
+                )
+                .into_iter()
+                .map(|arn| text(arn).trim().to_owned())
+                .collect::<Vec<_>>();
+                let own = bucket.first().map(String::as_str)
+                    == Some("!GetAtt AttachmentsBucket.Arn")
+                    && bucket[1..]
+                        .iter()
+                        .all(|arn| arn.starts_with("!Sub ${AttachmentsBucket.Arn}/"));
+                if bucket.len() < 2 || !own {
+                    found.push(format!("{function} {sid}: through S3 for any bucket"));
+                }
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn every_use_of_the_content_key_is_through_a_service_or_under_the_contents_context() {
+    let template = template();
+    assert_eq!(unconditioned_key_grants(&template), [] as [String; 0]);
+    // The direct uses: send seals (a data key), secure-unlock opens (Decrypt); no other.
+    let direct = |function: &str, action: &str| {
+        allows(&template, function, action)
+            .into_iter()
+            .filter(|statement| under_the_content_context(statement))
+            .count()
+    };
+    for function in FUNCTIONS {
+        let seals = usize::from(function == "SendFunction");
+        let opens = usize::from(function == "SecureUnlockFunction");
+        assert_eq!(direct(function, "kms:GenerateDataKey"), seals, "{function}");
+        assert_eq!(direct(function, "kms:Decrypt"), opens, "{function}");
+    }
+}
+
+/// The check above fails on each way a key grant can open up.
+#[test]
+fn the_key_check_catches_every_unconditioned_grant() {
+    type Break = fn(&mut Value);
+    let breaks: [(&str, &str, Break); 4] = [
+        ("SealSecureContent", "no condition", |s| {
+            s.as_mapping_mut().unwrap().remove("Condition");
+        }),
+        ("SealSecureContent", "an empty context allowed", |s| {
+            s["Condition"].as_mapping_mut().unwrap().remove("Null");
+        }),
+        ("SealSecureContent", "another context key", |s| {
+            s["Condition"]["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"]
+                .as_sequence_mut()
+                .unwrap()
+                .push("appointment_id".into())
+        }),
+        ("AttachmentKeysThroughS3", "any bucket", |s| {
+            s["Condition"]
+                .as_mapping_mut()
+                .unwrap()
+                .remove("StringLike");
+        }),
+    ];
+    for (sid, what, broken) in breaks {
+        let mut template = template();
+        broken(send_statement(&mut template, sid));
+        assert!(
+            !unconditioned_key_grants(&template).is_empty(),
+            "{what} is not caught"
+        );
+    }
+}
+
+/// Records the encryption contexts the code asks KMS for, around the fake key service.
+#[derive(Default)]
+struct RecordingKeys {
+    keys: domain::fakes::FakeKeyService,
+    contexts: std::sync::Mutex<Vec<Vec<String>>>,
+}
+
+impl RecordingKeys {
+    fn record(&self, context: &domain::ports::EncryptionContext) {
+        self.contexts
+            .lock()
+            .unwrap()
+            .push(context.keys().cloned().collect());
+    }
+}
+
+#[async_trait::async_trait]
+impl domain::ports::KeyService for RecordingKeys {
+    async fn generate_data_key(
+        &self,
+        context: &domain::ports::EncryptionContext,
+    ) -> Result<domain::ports::DataKey, domain::error::DependencyError> {
+        self.record(context);
+        self.keys.generate_data_key(context).await
+    }
+
+    async fn decrypt_data_key(
+        &self,
+        ciphertext: &[u8],
+        context: &domain::ports::EncryptionContext,
+    ) -> Result<domain::ports::PlainKey, domain::error::DependencyError> {
+        self.record(context);
+        self.keys.decrypt_data_key(ciphertext, context).await
+    }
+}
+
+/// The context the policies demand is the one sealing and opening use: a change to either
+/// side fails here, not in production with AccessDenied.
+#[tokio::test]
+async fn the_context_the_key_policies_demand_is_the_one_sealing_and_opening_use() {
+    use domain::{
+        fakes::CountingRandom,
+        ids::{ClinicId, MessageId},
+        link_token::LinkToken,
+        model::UnlockRecord,
+        phn::Phn,
+        secure_content::{self, SecureContent, Unsealed},
+    };
+    let keys = RecordingKeys::default();
+    let random = CountingRandom::default();
+    let clinic = ClinicId::parse("c1").unwrap();
+    let message = MessageId::from_random([7; 16]);
+    let phn = Phn::parse(integration_tests::sentinels::PHN).unwrap();
+    let content = SecureContent {
+        text: "Your results are in.".to_owned(),
+        chats: Vec::new(),
+        attachments: Vec::new(),
+    };
+    let sealed = secure_content::seal(&keys, &random, &clinic, &message, &phn, &content)
+        .await
+        .unwrap();
+    let record = UnlockRecord {
+        token_hash: LinkToken::generate(&random).hash(),
+        clinic_id: clinic,
+        message_id: message,
+        encrypted_key: sealed.encrypted_key,
+        sealed: sealed.sealed,
+        phn_check: sealed.phn_check,
+        expires_at: jiff::Timestamp::now(),
+    };
+    let opened = secure_content::unseal(&keys, &record, &phn).await.unwrap();
+    assert!(matches!(opened, Unsealed::Opened(_)));
+    let contexts = keys.contexts.into_inner().unwrap();
+    assert_eq!(contexts.len(), 2, "one data key, one decrypt");
+    for context in contexts {
+        assert_eq!(context, CONTENT_CONTEXT_KEYS);
+    }
+    let template = template();
+    for (function, action) in [
+        ("SendFunction", "kms:GenerateDataKey"),
+        ("SecureUnlockFunction", "kms:Decrypt"),
+    ] {
+        assert!(
+            allows(&template, function, action)
+                .into_iter()
+                .any(under_the_content_context),
+            "{function} may {action} under the content's context"
+        );
+    }
+}
+
+/// `ReturnValues` that read no more than a write's own attributes.
+fn returns_only_what_it_writes(statement: &Value) -> bool {
+    statement["Condition"]["StringEqualsIfExists"]["dynamodb:ReturnValues"]
+        == yaml("[NONE, UPDATED_OLD, UPDATED_NEW]")
+}
+
+/// A public page may change only what a PHN attempt changes: the link's counters and lock,
+/// and the message's opening and lock. It reads clinics' profiles, never an EMR client's
+/// binding or an SMS number's guard (their partition keys hold '#', a clinic id never does).
+#[test]
+fn secure_unlock_writes_only_its_counters_and_the_messages_opening_and_lock() {
+    let template = template();
+    let function = "SecureUnlockFunction";
+    let updates: Vec<_> = allows(&template, function, "dynamodb:UpdateItem")
+        .into_iter()
+        .map(|statement| {
+            assert!(
+                returns_only_what_it_writes(statement),
+                "{}",
+                text(statement)
+            );
+            (
+                text(&statement["Resource"]).trim().to_owned(),
+                limited_attributes(statement),
+            )
+        })
+        .collect();
+    let names = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        updates,
+        [
+            (
+                "!GetAtt UnlockTable.Arn".to_owned(),
+                names(&[
+                    "pk",
+                    "failures_in_row",
+                    "failures_total",
+                    "locked_until",
+                    "locked_forever",
+                    "version"
+                ])
+            ),
+            (
+                "!GetAtt MessagesTable.Arn".to_owned(),
+                names(&["pk", "sk", "opened_at", "locked"])
+            ),
+        ]
+    );
+    let clinics: Vec<_> = allows(&template, function, "dynamodb:GetItem")
+        .into_iter()
+        .filter(|statement| text(&statement["Resource"]).contains("ClinicsTable"))
+        .collect();
+    assert_eq!(clinics.len(), 1);
+    assert_eq!(
+        clinics[0]["Condition"],
+        yaml("ForAllValues:StringNotLike: {dynamodb:LeadingKeys: ['*#*']}")
+    );
+    assert!(domain::ids::ClinicId::parse("INTEGRATION#client").is_err());
+    let policy = allowed_policy(&template, function);
+    for never in [
+        "dynamodb:DeleteItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:TransactWriteItems",
+    ] {
+        assert!(!policy.contains(never), "secure-unlock must not {never}");
+    }
+    let puts = allows(&template, function, "dynamodb:PutItem");
+    assert_eq!(puts.len(), 1);
+    assert_eq!(text(&puts[0]["Resource"]).trim(), "!GetAtt AuditTable.Arn");
 }
