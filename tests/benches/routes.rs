@@ -172,7 +172,7 @@ impl Bench {
     async fn upload_attachment(&mut self) -> Result<String> {
         let call = with_body(
             self.staff("POST /attachments", &[]),
-            r#"{"content_type":"application/pdf"}"#,
+            r#"{"content_type":"application/pdf","size":14}"#,
         );
         let response = self.http("send", &call).await?;
         ensure!(
@@ -244,7 +244,7 @@ impl Bench {
                 "send",
                 with_body(
                     self.staff("POST /attachments", &[]),
-                    r#"{"content_type":"application/pdf"}"#,
+                    r#"{"content_type":"application/pdf","size":14}"#,
                 ),
             ),
             Op::SendBasic => (

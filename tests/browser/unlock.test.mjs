@@ -35,7 +35,7 @@ async function call(method, route, body, headers = {}) {
 
 /** Sends a secure message with one uploaded PDF; its id and the unlock link from its SMS. */
 async function sendSecureMessage() {
-  const ticket = await call('POST', '/attachments', { content_type: 'application/pdf' });
+  const ticket = await call('POST', '/attachments', { content_type: 'application/pdf', size: fileBytes.length });
   const upload = await fetch(ticket.upload.url, { method: 'PUT', headers: ticket.upload.headers, body: fileBytes });
   assert.ok(upload.ok, `upload: ${upload.status}`);
   const before = (await publishedLinks()).length;

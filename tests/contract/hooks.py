@@ -57,10 +57,14 @@ def _is_unlock(context) -> bool:
     return context.operation is not None and context.operation.path == UNLOCK_PATH
 
 
+# The file the hooks upload: its size is declared when the upload starts (the URL signs it).
+FILE = b"%PDF-1.4\n% contract test\n"
+
+
 def _upload(upload):
     put = requests.put(
         upload["url"],
-        data=b"%PDF-1.4\n% contract test\n",
+        data=FILE,
         headers=upload["headers"],
         timeout=30,
     )
@@ -70,7 +74,7 @@ def _upload(upload):
 def _uploaded_attachment() -> str:
     ticket = requests.post(
         f"{API}/attachments",
-        json={"content_type": "application/pdf"},
+        json={"content_type": "application/pdf", "size": len(FILE)},
         headers=AUTHORIZATION,
         timeout=30,
     )

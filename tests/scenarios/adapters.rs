@@ -350,7 +350,7 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
     );
     let key = "attachments/clinic-a/att-1";
     let upload = blobs
-        .presign_upload(key, "application/pdf", Duration::from_secs(900))
+        .presign_upload(key, "application/pdf", Some(13), Duration::from_secs(900))
         .await
         .unwrap();
     assert!(upload.url.contains("X-Amz-Expires=900"));
@@ -371,12 +371,20 @@ async fn attachments_go_up_and_down_by_presigned_urls_encrypted_with_the_project
             .ends_with(kms_key.rsplit('/').next().unwrap())
     );
 
+    let version = info.version_id.expect("the bucket is versioned");
     let url = blobs
-        .presign_download(key, "results.pdf", Duration::from_secs(300))
+        .presign_download(key, &version, "results.pdf", Duration::from_secs(300))
         .await
         .unwrap();
+    let (path, query) = url.split_once('?').unwrap();
+    assert!(
+        !path.contains("results"),
+        "the file name is not in the path"
+    );
+    assert!(query.contains(&format!("versionId={version}")));
     let downloaded = reqwest::get(&url).await.unwrap();
     assert!(downloaded.status().is_success());
+    assert_eq!(downloaded.headers()["cache-control"], "no-store");
     let disposition = downloaded.headers()["content-disposition"]
         .to_str()
         .unwrap()

@@ -13,7 +13,7 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
     let (status, answer) = request_upload(
         &test,
         "clinic-a",
-        r#"{"content_type":"application/pdf","size":9}"#,
+        r#"{"content_type":"application/pdf","size":8}"#,
     )
     .await;
     assert_eq!(status, 201, "{answer}");
@@ -26,7 +26,7 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
     let uploaded = put_file(&ticket.upload, b"%PDF-1.7").await.unwrap();
     assert!(uploaded.status().is_success(), "{}", uploaded.status());
     // The URL creates the file once: the file cannot be swapped after it is attached.
-    let swapped = put_file(&ticket.upload, b"%PDF-1.7 swapped").await.unwrap();
+    let swapped = put_file(&ticket.upload, b"%PDF-1.8").await.unwrap();
     assert_eq!(swapped.status(), 412);
 
     let config = &test.stack.config;
@@ -50,19 +50,26 @@ async fn a_file_uploads_through_the_presigned_url_under_the_clinic_prefix_with_t
 }
 
 /// S3 refuses a presigned PUT whose signed headers are missing or changed. The emulator does
-/// not check signatures, so this checks what the URL signs: the content type and SSE-KMS
-/// with the project key (the bucket policy refuses uploads without them, too), and that it
-/// creates the object only (`If-None-Match: *`).
+/// not check signatures, so this checks what the URL signs: the declared size as the
+/// `Content-Length` (a larger body is refused), the content type and SSE-KMS with the
+/// project key (the bucket policy refuses uploads without them, too), and that it creates
+/// the object only (`If-None-Match: *`).
 #[tokio::test]
 async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
     let test = TestStack::new().await;
-    let (_, ticket) = request_upload(&test, "clinic-a", r#"{"content_type":"image/png"}"#).await;
+    let (_, ticket) = request_upload(
+        &test,
+        "clinic-a",
+        r#"{"content_type":"image/png","size":1200}"#,
+    )
+    .await;
     let url = ticket["upload"]["url"].as_str().unwrap();
     let signed = url
         .split(['?', '&'])
         .find_map(|part| part.strip_prefix("X-Amz-SignedHeaders="))
         .expect("a SigV4 presigned URL");
     for header in [
+        "content-length",
         "content-type",
         "if-none-match",
         "x-amz-server-side-encryption",
@@ -75,6 +82,7 @@ async fn the_upload_url_signs_the_content_type_and_the_encryption_headers() {
     }
     let headers = ticket["upload"]["headers"].as_object().unwrap();
     assert_eq!(headers["content-type"], "image/png");
+    assert_eq!(headers["content-length"], "1200", "the declared size");
     assert_eq!(headers["x-amz-server-side-encryption"], "aws:kms");
     assert_eq!(
         headers["x-amz-server-side-encryption-aws-kms-key-id"],
@@ -87,9 +95,11 @@ async fn unsupported_types_oversized_files_and_bad_bodies_are_refused_clearly() 
     let test = TestStack::new().await;
     #[rustfmt::skip]
     let cases = [
-        (r#"{"content_type":"text/html"}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
-        (r#"{"content_type":"application/zip"}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
-        (r#"{"content_type":"image/jpeg","size":20971521}"#, 400, "invalid-body", "at most 20 MB"),
+        (r#"{"content_type":"text/html","size":10}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
+        (r#"{"content_type":"application/zip","size":10}"#, 415, "unsupported-file-type", "PDF, PNG or JPEG"),
+        (r#"{"content_type":"image/jpeg","size":20971521}"#, 400, "invalid-body", "1 byte to 20 MB"),
+        (r#"{"content_type":"image/jpeg","size":0}"#, 400, "invalid-body", "1 byte to 20 MB"),
+        (r#"{"content_type":"image/jpeg"}"#, 400, "invalid-body", "missing field `size`"),
         (r#"{"size":10}"#, 400, "invalid-body", "missing field `content_type`"),
         ("not json", 400, "invalid-body", "not valid JSON"),
         ("", 400, "invalid-body", "send a JSON object"),

@@ -610,7 +610,10 @@ async fn real_responses_match_the_contract() {
         ),
         (
             "send",
-            upload_url_call(clinic.id.as_str(), r#"{"content_type":"text/html"}"#),
+            upload_url_call(
+                clinic.id.as_str(),
+                r#"{"content_type":"text/html","size":10}"#,
+            ),
             "/attachments",
             415,
             problem,

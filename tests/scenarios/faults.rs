@@ -337,7 +337,7 @@ async fn upload_urls_are_made_without_calling_aws_so_an_outage_does_not_stop_the
     }
     let call = upload_url_call(
         f.s.clinic.id.as_str(),
-        r#"{"content_type":"application/pdf"}"#,
+        r#"{"content_type":"application/pdf","size":9}"#,
     );
     for functions in [&f.functions, &f.s.test.functions_unreachable()] {
         let (status, ticket, raw) = answer(functions, "send", &call).await;

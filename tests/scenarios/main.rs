@@ -16,6 +16,7 @@ mod phi_guard;
 mod port_contracts;
 mod provisioning;
 mod replies;
+mod runtime_logs;
 mod search;
 mod security_table;
 mod seeding;

@@ -89,6 +89,61 @@ async fn the_page_asks_for_the_phn_and_shows_no_health_information() {
     }
 }
 
+/// The file checked at send is the one the patient gets: the download is signed for its
+/// version, so a later write under the same key (the URL refuses a second PUT, but any
+/// writer of the bucket) changes nothing the patient sees.
+#[tokio::test]
+async fn a_file_replaced_after_sending_never_reaches_the_patient() {
+    let s = scene(746, Some(RIGHT)).await;
+    let attachment = s
+        .upload_attachment("application/pdf", b"%PDF-checked")
+        .await;
+    let body = format!(
+        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{{"id":"{attachment}","file_name":"results.pdf"}}]}}"#
+    );
+    let (status, receipt) = s.send("pinned-send", &body).await;
+    assert_eq!(status, 201, "{receipt}");
+    let token = s.sms_to_me().await.pop().unwrap().message;
+    let token = token.rsplit("/m/").next().unwrap().to_owned();
+    let config = &s.test.stack.config;
+    s.test
+        .stack
+        .clients
+        .s3()
+        .put_object()
+        .bucket(&config.attachments_bucket)
+        .key(format!("attachments/{}/{attachment}", s.clinic.id))
+        .content_type("application/pdf")
+        .body(b"%PDF-swapped".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+
+    let opened = s
+        .test
+        .call_showing_phi(
+            "secure-unlock",
+            &submit(&token, RIGHT),
+            "the right PHN opens the message",
+        )
+        .await;
+    let html = body_text(&opened);
+    let url = html
+        .split("href=\"")
+        .find(|part| part.contains("X-Amz-Expires=300"))
+        .expect("a download link");
+    let url = url.split('"').next().unwrap().replace("&amp;", "&");
+    let (path, _) = url.split_once('?').unwrap();
+    assert!(
+        !path.contains("results"),
+        "the file name stays out of the path"
+    );
+    let file = reqwest::get(&url).await.unwrap();
+    assert!(file.status().is_success());
+    assert_eq!(file.headers()["cache-control"], "no-store");
+    assert_eq!(file.bytes().await.unwrap().as_ref(), b"%PDF-checked");
+}
+
 #[tokio::test]
 async fn a_wrong_then_the_right_phn_in_any_format_shows_the_message_and_its_file() {
     let s = scene(702, Some(RIGHT)).await;

@@ -11,8 +11,9 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType, SseSpecification, SseType, TimeToLiveSpecification,
 };
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, ServerSideEncryption,
-    ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
+    BucketLocationConstraint, BucketVersioningStatus, CreateBucketConfiguration,
+    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
+    ServerSideEncryptionRule, VersioningConfiguration,
 };
 
 use crate::{
@@ -118,12 +119,24 @@ pub async fn provision(sdk: &SdkConfig, template: &Template, prefix: &str) -> Re
         .build();
     let s3 = aws_sdk_s3::Client::from_conf(s3_config);
     for bucket in &template.buckets {
-        let name = format!("{prefix}{bucket}").to_lowercase();
+        let name = format!("{prefix}{}", bucket.logical_id).to_lowercase();
         create_bucket(&s3, &name, table_key.as_deref()).await?;
+        if bucket.versioned {
+            s3.put_bucket_versioning()
+                .bucket(&name)
+                .versioning_configuration(
+                    VersioningConfiguration::builder()
+                        .status(BucketVersioningStatus::Enabled)
+                        .build(),
+                )
+                .send()
+                .await
+                .with_context(|| format!("turning on versioning of the bucket {name}"))?;
+        }
         provisioned
             .arns
-            .insert(bucket.clone(), format!("arn:aws:s3:::{name}"));
-        provisioned.refs.insert(bucket.clone(), name);
+            .insert(bucket.logical_id.clone(), format!("arn:aws:s3:::{name}"));
+        provisioned.refs.insert(bucket.logical_id.clone(), name);
     }
 
     let sns = aws_sdk_sns::Client::new(sdk);

@@ -10,7 +10,7 @@ use serde_norway::Value;
 #[derive(Debug, Clone)]
 pub struct Template {
     pub tables: Vec<TableSpec>,
-    pub buckets: Vec<String>,
+    pub buckets: Vec<BucketSpec>,
     pub keys: Vec<String>,
     pub topics: Vec<String>,
     /// `Globals.Function.Environment.Variables`, in template order.
@@ -18,6 +18,14 @@ pub struct Template {
     pub functions: Vec<FunctionSpec>,
     /// The HTTP API's CORS configuration, when it has one (its origins are a parameter).
     pub cors: Option<CorsSpec>,
+}
+
+/// A bucket: its logical id, and whether it keeps every version of an object (a send pins
+/// the version of each file it checked).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BucketSpec {
+    pub logical_id: String,
+    pub versioned: bool,
 }
 
 /// What the HTTP API allows a browser on an allowed origin, and tells it.
@@ -127,7 +135,11 @@ impl Template {
             let properties = resource.get("Properties").cloned().unwrap_or(Value::Null);
             match resource.get("Type").and_then(Value::as_str) {
                 Some("AWS::DynamoDB::Table") => template.tables.push(table(&id, &properties)?),
-                Some("AWS::S3::Bucket") => template.buckets.push(id),
+                Some("AWS::S3::Bucket") => template.buckets.push(BucketSpec {
+                    versioned: properties["VersioningConfiguration"]["Status"].as_str()
+                        == Some("Enabled"),
+                    logical_id: id,
+                }),
                 Some("AWS::KMS::Key") => template.keys.push(id),
                 Some("AWS::SNS::Topic") => template.topics.push(id),
                 Some("AWS::Serverless::HttpApi") => {

@@ -46,6 +46,7 @@ impl BlobStore for S3BlobStore {
         &self,
         object_key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError> {
         let request = self
@@ -59,6 +60,10 @@ impl BlobStore for S3BlobStore {
             // The URL creates the object once: a second PUT to it cannot swap the file (an
             // attachment already sent, an import being read).
             .if_none_match("*")
+            // Signed: S3 refuses a body of any other length than the size declared.
+            .set_content_length(
+                content_length.map(|length| i64::try_from(length).unwrap_or(i64::MAX)),
+            )
             .presigned(presigning(expires_in, "PresignPutObject")?)
             .await
             .map_err(sdk_failure("s3", "PresignPutObject"))?;
@@ -86,6 +91,7 @@ impl BlobStore for S3BlobStore {
                 size: output.content_length.unwrap_or_default().max(0) as u64,
                 content_type: output.content_type,
                 kms_key_id: output.ssekms_key_id,
+                version_id: output.version_id,
             })),
             Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
             Err(error) => Err(sdk_failure("s3", "HeadObject")(error)),
@@ -137,15 +143,20 @@ impl BlobStore for S3BlobStore {
     async fn presign_download(
         &self,
         object_key: &str,
+        version_id: &str,
         file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError> {
+        // The key holds ids only; the name the patient sees travels in the signed
+        // `response-content-disposition`, and `no-store` keeps the file out of caches.
         let request = self
             .client
             .get_object()
             .bucket(&self.bucket)
             .key(object_key)
+            .version_id(version_id)
             .response_content_disposition(content_disposition(file_name))
+            .response_cache_control("no-store")
             .presigned(presigning(expires_in, "PresignGetObject")?)
             .await
             .map_err(sdk_failure("s3", "PresignGetObject"))?;

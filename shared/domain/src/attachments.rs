@@ -54,6 +54,9 @@ pub struct BlobInfo {
     pub content_type: Option<String>,
     /// The KMS key the object is encrypted with, if any.
     pub kms_key_id: Option<String>,
+    /// The version read (the bucket is versioned): what a send pins, so that a file put
+    /// under the same key later never reaches the patient.
+    pub version_id: Option<String>,
 }
 
 impl BlobInfo {
@@ -112,25 +115,22 @@ pub fn check_count(count: usize) -> Result<(), DomainError> {
 #[serde(deny_unknown_fields)]
 pub struct UploadRequest {
     pub content_type: String,
-    /// The file's size, when the dashboard knows it: refused early if too large.
-    #[serde(default, deserialize_with = "whole_number")]
-    pub size: Option<u64>,
+    /// The file's size in bytes: the upload URL signs it as the `Content-Length`, so S3
+    /// refuses a body of any other size.
+    #[serde(deserialize_with = "whole_number")]
+    pub size: u64,
 }
 
 /// A non-negative whole number, also when written with a zero fraction (`2048.0`): JSON
 /// does not tell them apart, and the contract's `type: integer` allows both.
-fn whole_number<'de, D: serde::Deserializer<'de>>(
-    deserializer: D,
-) -> Result<Option<u64>, D::Error> {
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
-        return Ok(None);
-    };
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    let number = serde_json::Number::deserialize(deserializer)?;
     if let Some(whole) = number.as_u64() {
-        return Ok(Some(whole));
+        return Ok(whole);
     }
     match number.as_f64() {
         // Saturates above u64::MAX, which the size limit refuses anyway.
-        Some(value) if value >= 0.0 && value.fract() == 0.0 => Ok(Some(value as u64)),
+        Some(value) if value >= 0.0 && value.fract() == 0.0 => Ok(value as u64),
         _ => Err(serde::de::Error::custom("expected a whole number of bytes")),
     }
 }
@@ -139,9 +139,11 @@ impl UploadRequest {
     /// The content type to upload with, when the file may be attached at all.
     pub fn check(&self) -> Result<&'static str, DomainError> {
         let content_type = allowed_content_type(&self.content_type)?;
-        if self.size.is_some_and(|size| size > MAX_ATTACHMENT_BYTES) {
+        if self.size == 0 || self.size > MAX_ATTACHMENT_BYTES {
             return Err(DomainError::InvalidBody {
-                reason: format!("size: files may be at most {MAX_ATTACHMENT_MB} MB"),
+                reason: format!(
+                    "size: a file is 1 byte to {MAX_ATTACHMENT_MB} MB: send the file's size in bytes"
+                ),
             });
         }
         Ok(content_type)
@@ -152,7 +154,7 @@ impl UploadRequest {
 mod tests {
     use super::*;
 
-    fn request(content_type: &str, size: Option<u64>) -> UploadRequest {
+    fn request(content_type: &str, size: u64) -> UploadRequest {
         UploadRequest {
             content_type: content_type.into(),
             size,
@@ -179,26 +181,25 @@ mod tests {
             ))
             .map(|request| request.size)
         };
-        assert_eq!(size("2048").unwrap(), Some(2048));
-        assert_eq!(size("2507.0").unwrap(), Some(2507));
-        assert_eq!(size("0").unwrap(), Some(0));
-        assert_eq!(size("null").unwrap(), None);
-        assert_eq!(size("1e30").unwrap(), Some(u64::MAX));
-        for refused in ["2507.5", "-1", "-1.0", "\"12\""] {
+        assert_eq!(size("2048").unwrap(), 2048);
+        assert_eq!(size("2507.0").unwrap(), 2507);
+        assert_eq!(size("0").unwrap(), 0);
+        assert_eq!(size("1e30").unwrap(), u64::MAX);
+        for refused in ["2507.5", "-1", "-1.0", "\"12\"", "null"] {
             assert!(size(refused).is_err(), "{refused}");
         }
+        let missing = serde_json::from_str::<UploadRequest>(r#"{"content_type":"image/png"}"#);
+        assert!(missing.unwrap_err().to_string().contains("size"));
     }
 
     #[test]
-    fn a_file_over_twenty_megabytes_is_refused_before_upload() {
-        let error = request("image/png", Some(MAX_ATTACHMENT_BYTES + 1))
-            .check()
-            .unwrap_err();
-        assert!(error.to_string().contains("at most 20 MB"));
+    fn an_empty_file_or_one_over_twenty_megabytes_is_refused_before_upload() {
+        for size in [0, MAX_ATTACHMENT_BYTES + 1] {
+            let error = request("image/png", size).check().unwrap_err();
+            assert!(error.to_string().contains("1 byte to 20 MB"), "{size}");
+        }
         assert_eq!(
-            request("image/png", Some(MAX_ATTACHMENT_BYTES))
-                .check()
-                .unwrap(),
+            request("image/png", MAX_ATTACHMENT_BYTES).check().unwrap(),
             "image/png"
         );
     }
@@ -216,6 +217,7 @@ mod tests {
             size,
             content_type: Some(content_type.into()),
             kms_key_id: Some(key.into()),
+            version_id: Some("v1".into()),
         }
     }
 

@@ -286,6 +286,7 @@ mod tests {
                 size: 1000,
                 content_type: Some("application/pdf".into()),
                 kms_key_id: Some(crate::send::tests::KEY_ARN.into()),
+                version_id: None,
             },
         );
         let body =

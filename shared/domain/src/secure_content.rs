@@ -44,6 +44,9 @@ pub struct AttachedFile {
     /// Where the file is in the attachments bucket.
     #[serde(rename = "key")]
     pub object_key: String,
+    /// The version checked at send: the only one the patient can download.
+    #[serde(rename = "version")]
+    pub version_id: String,
     pub content_type: String,
     pub size: u64,
 }
@@ -173,6 +176,7 @@ mod tests {
             attachments: vec![AttachedFile {
                 file_name: "results.pdf".into(),
                 object_key: "attachments/c1/f1".into(),
+                version_id: "v1".into(),
                 content_type: "application/pdf".into(),
                 size: 10,
             }],

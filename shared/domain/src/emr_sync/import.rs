@@ -162,6 +162,8 @@ impl EmrImport {
             .presign_upload(
                 &import_object_key(clinic, &import_id),
                 IMPORT_CONTENT_TYPE,
+                // The integrator's export: its size is not declared ahead.
+                None,
                 lifetime,
             )
             .await

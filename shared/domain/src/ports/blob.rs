@@ -17,11 +17,13 @@ pub struct PresignedUpload {
 #[async_trait]
 pub trait BlobStore: Send + Sync {
     /// A presigned PUT that only succeeds with this content type and the project's key, and
-    /// only once: it never replaces an object.
+    /// only once: it never replaces an object. With a `content_length`, the length is signed
+    /// too: a body of another size is refused.
     async fn presign_upload(
         &self,
         object_key: &str,
         content_type: &str,
+        content_length: Option<u64>,
         expires_in: Duration,
     ) -> Result<PresignedUpload, DependencyError>;
     async fn head(&self, object_key: &str) -> Result<Option<BlobInfo>, DependencyError>;
@@ -33,10 +35,12 @@ pub trait BlobStore: Send + Sync {
         offset: u64,
         length: u64,
     ) -> Result<Option<Vec<u8>>, DependencyError>;
-    /// A presigned GET that downloads the file under `file_name`.
+    /// A presigned GET of that version of the object alone, downloaded under `file_name`
+    /// (`Content-Disposition`) and never kept by a browser or proxy cache.
     async fn presign_download(
         &self,
         object_key: &str,
+        version_id: &str,
         file_name: &str,
         expires_in: Duration,
     ) -> Result<String, DependencyError>;

@@ -309,9 +309,15 @@ impl MessageSender {
             })?;
             info.check_sendable(&self.content_key_id)
                 .map_err(|reason| refused(&reason))?;
+            // The bucket is versioned: an object without a version is a misconfigured
+            // bucket, and the file could not be pinned.
+            let version_id = info
+                .version_id
+                .ok_or_else(|| DependencyError::new("s3", "HeadObject", "NoVersionId"))?;
             checked.push(AttachedFile {
                 file_name: attachment.file_name.trim().to_owned(),
                 object_key,
+                version_id,
                 content_type: info.content_type.unwrap_or_default(),
                 size: info.size,
             });

@@ -497,6 +497,7 @@ async fn a_secure_sms_holds_only_the_clinic_link_and_expiry_and_the_content_is_s
             size: 1000,
             content_type: Some("application/pdf".into()),
             kms_key_id: Some(KEY_ARN.into()),
+            version_id: None,
         },
     );
     let json = r#"{"kind":"secure","text":"Sentinel result for {patient_first_name}","chat_ids":["intake"],"attachments":[{"id":"f1","file_name":"results.pdf"}]}"#;
@@ -543,6 +544,7 @@ async fn attachments_are_checked_before_sending() {
         size,
         content_type: Some("application/pdf".into()),
         kms_key_id: Some(key.into()),
+        version_id: None,
     };
     w.blobs
         .insert("attachments/c1/big", pdf(MAX_ATTACHMENT_BYTES + 1, KEY_ARN));
@@ -556,6 +558,7 @@ async fn attachments_are_checked_before_sending() {
             size: 10,
             content_type: Some("text/html".into()),
             kms_key_id: Some(KEY_ARN.into()),
+            version_id: None,
         },
     );
     w.blobs.insert("attachments/c2/theirs", pdf(10, KEY_ARN));
@@ -937,4 +940,18 @@ async fn a_resend_left_sending_is_swept_and_its_key_answered_as_a_resend() {
     assert_eq!(again.status, 200);
     assert_eq!(receipt(&again).sms_status, SmsStatus::Unconfirmed);
     assert_eq!(w.sms.sent().len(), 2, "never resent again");
+}
+
+#[tokio::test]
+async fn an_upload_url_signs_the_declared_size() {
+    let w = world().await;
+    let request: crate::attachments::UploadRequest =
+        serde_json::from_str(r#"{"content_type":"application/pdf","size":48213}"#).unwrap();
+    let ticket = w
+        .sender
+        .start_upload(&w.caller.clinic_id, &request)
+        .await
+        .unwrap();
+    let object_key = attachment_object_key(&w.caller.clinic_id, &ticket.attachment_id);
+    assert_eq!(w.blobs.signed_length(&object_key), Some(Some(48213)));
 }

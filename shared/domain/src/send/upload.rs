@@ -37,6 +37,7 @@ impl MessageSender {
             .presign_upload(
                 &attachment_object_key(clinic, &attachment_id),
                 content_type,
+                Some(request.size),
                 lifetime,
             )
             .await?;

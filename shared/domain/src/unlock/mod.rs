@@ -306,7 +306,12 @@ impl Unlocker {
         for file in &content.attachments {
             let url = self
                 .blobs
-                .presign_download(&file.object_key, &file.file_name, lifetime)
+                .presign_download(
+                    &file.object_key,
+                    &file.version_id,
+                    &file.file_name,
+                    lifetime,
+                )
                 .await?;
             downloads.push(Download {
                 file_name: file.file_name.clone(),

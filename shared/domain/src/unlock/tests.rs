@@ -18,6 +18,7 @@ async fn sent_secure(w: &World) -> String {
             size: 10,
             content_type: Some("application/pdf".into()),
             kms_key_id: Some(KEY_ARN.into()),
+            version_id: None,
         },
     );
     let json = r#"{"kind":"secure","text":"Sentinel results <b>bold</b>","chat_ids":["intake"],"attachments":[{"id":"f1","file_name":"results.pdf"}]}"#;
@@ -28,6 +29,35 @@ async fn sent_secure(w: &World) -> String {
 
 const RIGHT: &str = "9698658215";
 const WRONG: &str = "9890608412";
+
+#[tokio::test]
+async fn a_file_put_again_after_sending_never_reaches_the_patient() {
+    let w = world().await;
+    let put = |content: &[u8]| {
+        w.blobs.put_encrypted(
+            "attachments/c1/f1",
+            "application/pdf",
+            Some(KEY_ARN),
+            content,
+        )
+    };
+    put(b"%PDF checked at send");
+    let json = r#"{"kind":"secure","text":"Results","attachments":[{"id":"f1","file_name":"results.pdf"}]}"#;
+    w.send("pinned", json).await.unwrap();
+    let body = w.sms.sent().last().unwrap().body.clone();
+    let token = body.rsplit("/m/").next().unwrap().to_owned();
+    put(b"%PDF swapped later");
+
+    let UnlockView::Opened { message, .. } = unlocker(&w).attempt(&token, RIGHT).await.unwrap()
+    else {
+        panic!("the right PHN opens the message");
+    };
+    let url = &message.downloads[0].url;
+    assert_eq!(
+        w.blobs.download(url).as_deref(),
+        Some(&b"%PDF checked at send"[..])
+    );
+}
 
 #[tokio::test]
 async fn the_page_shows_the_clinic_and_a_form_before_the_phn() {
