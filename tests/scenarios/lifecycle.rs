@@ -124,17 +124,8 @@ async fn the_outbox_refuses_an_unknown_status_and_a_window_upside_down() {
 #[tokio::test]
 async fn a_withdrawn_message_says_so_on_its_link_and_its_content_and_file_are_gone() {
     let s = scene(723, Some(PHN)).await;
-    let file = s
-        .upload_attachment("application/pdf", b"%PDF-sentinel")
-        .await;
-    let body = format!(
-        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{{"id":"{file}","file_name":"results.pdf"}}]}}"#
-    );
-    let (status, receipt) = s.send("withdraw-1", &body).await;
-    assert_eq!(status, 201, "{receipt}");
+    let (receipt, token, file) = s.send_secure_with_pdf("withdraw-1", b"%PDF-sentinel").await;
     let id = receipt["message_id"].as_str().unwrap().to_owned();
-    let sms = s.sms_to_me().await.pop().unwrap().message;
-    let token = sms.rsplit("/m/").next().unwrap().to_owned();
 
     let withdraw = s.staff_call("POST /messages/{messageId}/withdraw", &[("messageId", &id)]);
     let first = s.test.call("send", &withdraw).await;

@@ -138,17 +138,7 @@ fn secure_unlock_cannot_read_appointments_patients_or_send_sms() {
 #[test]
 fn no_function_may_scan_and_only_send_and_inbound_reply_may_text() {
     let template = template();
-    for function in [
-        "SearchFunction",
-        "SendFunction",
-        "SecureUnlockFunction",
-        "InboundReplyFunction",
-        "FhirSyncFunction",
-        "FhirImportFunction",
-        "AdminFunction",
-        "DeliveryStatusFunction",
-        "SweeperFunction",
-    ] {
+    for function in FUNCTIONS {
         let policy = allowed_policy(&template, function);
         assert!(!policy.contains("dynamodb:Scan"), "{function} may not Scan");
         assert!(

@@ -95,16 +95,7 @@ async fn the_page_asks_for_the_phn_and_shows_no_health_information() {
 #[tokio::test]
 async fn a_file_replaced_after_sending_never_reaches_the_patient() {
     let s = scene(746, Some(RIGHT)).await;
-    let attachment = s
-        .upload_attachment("application/pdf", b"%PDF-checked")
-        .await;
-    let body = format!(
-        r#"{{"kind":"secure","text":"{MESSAGE_TEXT}","attachments":[{{"id":"{attachment}","file_name":"results.pdf"}}]}}"#
-    );
-    let (status, receipt) = s.send("pinned-send", &body).await;
-    assert_eq!(status, 201, "{receipt}");
-    let token = s.sms_to_me().await.pop().unwrap().message;
-    let token = token.rsplit("/m/").next().unwrap().to_owned();
+    let (_, token, attachment) = s.send_secure_with_pdf("pinned-send", b"%PDF-checked").await;
     let config = &s.test.stack.config;
     s.test
         .stack
