@@ -417,17 +417,7 @@ fn functions_run_on_arm64_al2023_built_with_cargo_lambda() {
     let globals = &template["Globals"]["Function"];
     assert_eq!(globals["Runtime"].as_str(), Some("provided.al2023"));
     assert_eq!(globals["Architectures"][0].as_str(), Some("arm64"));
-    for function in [
-        "SearchFunction",
-        "SendFunction",
-        "SecureUnlockFunction",
-        "InboundReplyFunction",
-        "FhirSyncFunction",
-        "FhirImportFunction",
-        "AdminFunction",
-        "DeliveryStatusFunction",
-        "SweeperFunction",
-    ] {
+    for function in FUNCTIONS {
         let metadata = &resource(&template, function)["Metadata"];
         assert_eq!(
             metadata["BuildMethod"].as_str(),
