@@ -1,10 +1,12 @@
 //! The AWS adapters, through the real SDK, against the emulator.
 
-use std::time::Duration;
+use std::{sync::Arc, time::Duration};
 
-use aws::{kms::KmsKeyService, s3::S3BlobStore, sns::SnsSmsSender};
+use aws::{kms::KmsKeyService, s3::S3BlobStore, sns::SnsSmsSender, system::SystemClock};
 use domain::{
     appointment_status::AppointmentStatus,
+    clinic_key,
+    clinic_keyring::ClinicKeyring,
     ids::{AppointmentId, ClinicId, PatientId},
     model::{Appointment, Patient},
     patient_keys::{first_name_key, last_name_key, phone_key},
@@ -336,6 +338,33 @@ async fn data_keys_decrypt_only_under_their_encryption_context() {
         .decrypt_data_key(&key.ciphertext, &other)
         .await
         .expect_err("wrong context");
+    assert_eq!(refused.service, "kms");
+}
+
+/// A clinic's root key comes from KMS wrapped only, and opens for its own clinic alone.
+#[tokio::test]
+async fn a_clinics_root_key_is_made_wrapped_and_opens_for_that_clinic_only() {
+    let test = TestStack::new().await;
+    let keys = Arc::new(KmsKeyService::new(
+        test.stack.clients.kms(),
+        &test.stack.config.content_key_id,
+    ));
+    let keyring = ClinicKeyring::new(keys.clone(), Arc::new(SystemClock));
+    let clinic = ClinicId::parse("clinic-a").unwrap();
+    let wrapped = keyring.create(&clinic).await.unwrap();
+    let root = keys
+        .decrypt_data_key(&wrapped, &clinic_key::encryption_context(&clinic))
+        .await
+        .unwrap();
+    assert_eq!(root.expose().len(), clinic_key::ROOT_KEY_BYTES);
+    assert!(
+        !wrapped.windows(32).any(|part| part == root.expose()),
+        "only the wrapped root is returned"
+    );
+    let key = keyring.key(&clinic, &wrapped).await.unwrap();
+    assert_eq!(key.clinic(), &clinic);
+    let other = ClinicId::parse("clinic-b").unwrap();
+    let refused = keyring.key(&other, &wrapped).await.unwrap_err();
     assert_eq!(refused.service, "kms");
 }
 

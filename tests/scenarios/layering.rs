@@ -10,10 +10,11 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 45] = [
+const LAYERS: [(&str, u8); 47] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
+    ("clinic_key", 0),
     ("delivery_receipt", 0),
     ("clinic_profile", 0),
     ("email", 0),
@@ -43,6 +44,7 @@ const LAYERS: [(&str, u8); 45] = [
     ("appointment_details", 3),
     ("audit_trail", 3),
     ("clinic_cache", 3),
+    ("clinic_keyring", 3),
     ("delivery_status", 3),
     ("emr_sync", 3),
     ("message_actions", 3),

@@ -1399,6 +1399,14 @@ impl domain::ports::KeyService for RecordingKeys {
         self.record(context);
         self.keys.decrypt_data_key(ciphertext, context).await
     }
+
+    async fn generate_wrapped_key(
+        &self,
+        context: &domain::ports::EncryptionContext,
+    ) -> Result<Vec<u8>, domain::error::DependencyError> {
+        self.record(context);
+        self.keys.generate_wrapped_key(context).await
+    }
 }
 
 /// The context the policies demand is the one sealing and opening use: a change to either

@@ -52,6 +52,24 @@ impl KeyService for KmsKeyService {
         }
     }
 
+    async fn generate_wrapped_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, DependencyError> {
+        let output = self
+            .client
+            .generate_data_key_without_plaintext()
+            .key_id(&self.key_id)
+            .key_spec(DataKeySpec::Aes256)
+            .set_encryption_context(Some(context.clone().into_iter().collect()))
+            .send()
+            .await
+            .map_err(sdk_failure("kms", "GenerateDataKeyWithoutPlaintext"))?;
+        output.ciphertext_blob.map(Blob::into_inner).ok_or_else(|| {
+            DependencyError::new("kms", "GenerateDataKeyWithoutPlaintext", "NoCiphertext")
+        })
+    }
+
     async fn decrypt_data_key(
         &self,
         ciphertext: &[u8],

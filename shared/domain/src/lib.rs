@@ -12,6 +12,7 @@
 pub mod appointment_status;
 pub mod attachments;
 pub mod caller;
+pub mod clinic_key;
 pub mod clinic_profile;
 pub mod delivery_receipt;
 pub mod email;
@@ -47,6 +48,7 @@ pub mod admin;
 pub mod appointment_details;
 pub mod audit_trail;
 pub mod clinic_cache;
+pub mod clinic_keyring;
 pub mod delivery_status;
 pub mod emr_sync;
 pub mod message_actions;

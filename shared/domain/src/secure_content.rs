@@ -293,6 +293,13 @@ mod tests {
         ) -> Result<PlainKey, DependencyError> {
             Ok(PlainKey::new(ciphertext.to_vec()))
         }
+
+        async fn generate_wrapped_key(
+            &self,
+            context: &EncryptionContext,
+        ) -> Result<Vec<u8>, DependencyError> {
+            self.0.generate_wrapped_key(context).await
+        }
     }
 
     #[tokio::test]

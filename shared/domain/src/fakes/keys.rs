@@ -46,6 +46,13 @@ impl KeyService for FakeKeyService {
             .map(|key| PlainKey::new(key.to_vec()))
             .ok_or_else(|| DependencyError::new("kms", "Decrypt", "InvalidCiphertextException"))
     }
+
+    async fn generate_wrapped_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, DependencyError> {
+        Ok(self.generate_data_key(context).await?.ciphertext)
+    }
 }
 
 #[cfg(test)]

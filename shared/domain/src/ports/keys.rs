@@ -66,6 +66,12 @@ pub trait KeyService: Send + Sync {
         ciphertext: &[u8],
         context: &EncryptionContext,
     ) -> Result<PlainKey, DependencyError>;
+    /// A new 32-byte key, returned only wrapped (encrypted under `context`): for keys kept
+    /// long and opened where they are used, such as a clinic's root key.
+    async fn generate_wrapped_key(
+        &self,
+        context: &EncryptionContext,
+    ) -> Result<Vec<u8>, DependencyError>;
 }
 
 #[cfg(test)]
