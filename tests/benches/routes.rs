@@ -114,7 +114,7 @@ impl Bench {
         let sdk = timing.wrap(&emulator::sdk_config(endpoint));
         stack.clients = AwsClients::from_sdk_config(&sdk, stack.config.s3_force_path_style);
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-        let clinic = seed_demo_clinic(&store).await?;
+        let clinic = seed_demo_clinic(&stack, &store).await?;
         let patient = Patient {
             id: PatientId::parse("p-bench")?,
             phn: Some(Phn::parse(PHN)?),

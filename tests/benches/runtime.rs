@@ -454,7 +454,7 @@ struct Bench {
 impl Bench {
     async fn start(functions: &[Function], stack: &LocalStack, endpoint: &str) -> Result<Bench> {
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-        let clinic = seed_demo_clinic(&store).await?;
+        let clinic = seed_demo_clinic(stack, &store).await?;
         seed_patients(&store, &clinic).await?;
         let recorder = Recorder::new(endpoint);
         recorder.start().await?;

@@ -341,7 +341,8 @@ async fn data_keys_decrypt_only_under_their_encryption_context() {
     assert_eq!(refused.service, "kms");
 }
 
-/// A clinic's root key comes from KMS wrapped only, and opens for its own clinic alone.
+/// A clinic's root key comes from KMS wrapped only, is kept beside its profile, and opens for
+/// that clinic alone.
 #[tokio::test]
 async fn a_clinics_root_key_is_made_wrapped_and_opens_for_that_clinic_only() {
     let test = TestStack::new().await;
@@ -349,22 +350,24 @@ async fn a_clinics_root_key_is_made_wrapped_and_opens_for_that_clinic_only() {
         test.stack.clients.kms(),
         &test.stack.config.content_key_id,
     ));
-    let keyring = ClinicKeyring::new(keys.clone(), Arc::new(SystemClock));
     let clinic = ClinicId::parse("clinic-a").unwrap();
-    let wrapped = keyring.create(&clinic).await.unwrap();
-    let root = keys
-        .decrypt_data_key(&wrapped, &clinic_key::encryption_context(&clinic))
-        .await
-        .unwrap();
+    let context = clinic_key::encryption_context(&clinic);
+    let wrapped = keys.generate_wrapped_key(&context).await.unwrap();
+    let root = keys.decrypt_data_key(&wrapped, &context).await.unwrap();
     assert_eq!(root.expose().len(), clinic_key::ROOT_KEY_BYTES);
     assert!(
         !wrapped.windows(32).any(|part| part == root.expose()),
         "only the wrapped root is returned"
     );
-    let key = keyring.key(&clinic, &wrapped).await.unwrap();
+    assert!(test.store.put_root_key(&clinic, &wrapped).await.unwrap());
+    let keyring = ClinicKeyring::new(keys, Arc::new(test.store.clone()), Arc::new(SystemClock));
+    let key = keyring.key(&clinic).await.unwrap();
     assert_eq!(key.clinic(), &clinic);
+
+    // Copied onto another clinic, it does not open: KMS binds it to its clinic's id.
     let other = ClinicId::parse("clinic-b").unwrap();
-    let refused = keyring.key(&other, &wrapped).await.unwrap_err();
+    assert!(test.store.put_root_key(&other, &wrapped).await.unwrap());
+    let refused = keyring.key(&other).await.unwrap_err();
     assert_eq!(refused.service, "kms");
 }
 

@@ -1,6 +1,8 @@
 //! The demo clinic that `infra/local/run` serves.
 
+use aws::system::SystemClock;
 use domain::{
+    clinic_keyring::ClinicKeyring,
     ids::{AppointmentId, PatientId},
     ports::{AppointmentStore, ClinicStore},
 };
@@ -12,12 +14,20 @@ async fn demo_clinic_has_what_the_demo_needs() {
     let test = TestStack::new().await;
     let data = DemoData::load().unwrap();
     let now = jiff::Timestamp::now();
-    let clinic = seed(&test.store, &data, now).await.expect("seeded");
+    let keys = test.stack.key_service();
+    let clinic = seed(&test.store, &keys, &data, now).await.expect("seeded");
 
     assert_eq!(
         test.store.get_clinic(&clinic.id).await.unwrap(),
         Some(clinic.clone())
     );
+    // Its root key, as onboarding makes one, opens into the clinic's key.
+    let keyring = ClinicKeyring::new(
+        std::sync::Arc::new(keys),
+        std::sync::Arc::new(test.store.clone()),
+        std::sync::Arc::new(SystemClock),
+    );
+    assert_eq!(keyring.key(&clinic.id).await.unwrap().clinic(), &clinic.id);
     assert!(
         !test
             .store
@@ -75,8 +85,9 @@ async fn the_second_demo_clinic_shares_names_with_the_first_and_nothing_else() {
     let test = TestStack::new().await;
     let [first, second] = DemoData::all().unwrap();
     let now = jiff::Timestamp::now();
-    let first = seed(&test.store, &first, now).await.unwrap();
-    let second_clinic = seed(&test.store, &second, now).await.unwrap();
+    let keys = test.stack.key_service();
+    let first = seed(&test.store, &keys, &first, now).await.unwrap();
+    let second_clinic = seed(&test.store, &keys, &second, now).await.unwrap();
     assert_ne!(first.sms_number, second_clinic.sms_number);
 
     let smiths = |clinic: &str| {

@@ -242,12 +242,16 @@ fn data_actions_apply_only_to_the_templates_own_resources() {
 
 /// The statement of `SendFunction`'s policy with this `Sid`.
 fn send_statement<'a>(template: &'a mut Value, sid: &str) -> &'a mut Value {
-    template["Resources"]["SendFunction"]["Properties"]["Policies"][0]["Statement"]
+    statement_mut(template, "SendFunction", sid)
+}
+
+fn statement_mut<'a>(template: &'a mut Value, function: &str, sid: &str) -> &'a mut Value {
+    template["Resources"][function]["Properties"]["Policies"][0]["Statement"]
         .as_sequence_mut()
         .unwrap()
         .iter_mut()
         .find(|s| s["Sid"].as_str() == Some(sid))
-        .unwrap_or_else(|| panic!("{sid} in SendFunction's policy"))
+        .unwrap_or_else(|| panic!("{sid} in {function}'s policy"))
 }
 
 /// The check above fails on each way a policy can open up: the same template, broken once.
@@ -1260,9 +1264,33 @@ fn under_the_content_context(statement: &Value) -> bool {
     keys == CONTENT_CONTEXT_KEYS && present && condition.as_mapping().unwrap().len() == 2
 }
 
+/// The encryption-context keys of a clinic's root key, as the policies name them, and the
+/// purpose they require (`shared/domain/src/clinic_key.rs`).
+const CLINIC_KEY_CONTEXT_KEYS: [&str; 2] = ["clinic_id", "purpose"];
+
+/// Whether `statement` holds a KMS call to exactly a clinic root key's context: its keys,
+/// each present, and its purpose.
+fn under_the_clinic_key_context(statement: &Value) -> bool {
+    let condition = &statement["Condition"];
+    let keys: Vec<&str> =
+        items(&condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"])
+            .into_iter()
+            .filter_map(Value::as_str)
+            .collect();
+    let present = CLINIC_KEY_CONTEXT_KEYS.iter().all(|key| {
+        condition["Null"][format!("kms:EncryptionContext:{key}").as_str()].as_str() == Some("false")
+    });
+    let purpose = condition["StringEquals"]["kms:EncryptionContext:purpose"].as_str();
+    keys == CLINIC_KEY_CONTEXT_KEYS
+        && present
+        && purpose == Some(domain::clinic_key::PURPOSE)
+        && condition.as_mapping().unwrap().len() == 3
+}
+
 /// Where a function's grants of the content key are not conditioned: each must go through a
-/// service (`kms:ViaService`; through S3, for the attachments bucket's files only) or be a
-/// direct GenerateDataKey/Decrypt under the content's encryption context.
+/// service (`kms:ViaService`; through S3, for the attachments bucket's files only), be a
+/// direct GenerateDataKey/Decrypt under the content's encryption context, or make a clinic's
+/// root key wrapped under its context.
 fn unconditioned_key_grants(template: &Value) -> Vec<String> {
     let mut found = Vec::new();
     for function in FUNCTIONS {
@@ -1284,9 +1312,11 @@ fn unconditioned_key_grants(template: &Value) -> Vec<String> {
             let service = service.trim();
             if service.is_empty() || service == "null" {
                 let direct = ["kms:GenerateDataKey", "kms:Decrypt"];
-                if !under_the_content_context(statement)
-                    || actions.iter().any(|action| !direct.contains(action))
-                {
+                let content = under_the_content_context(statement)
+                    && actions.iter().all(|action| direct.contains(action));
+                let root_keys = under_the_clinic_key_context(statement)
+                    && actions == ["kms:GenerateDataKeyWithoutPlaintext"];
+                if !content && !root_keys {
                     found.push(format!(
                         "{function} {sid}: direct use outside the content's context"
                     ));
@@ -1329,6 +1359,41 @@ fn every_use_of_the_content_key_is_through_a_service_or_under_the_contents_conte
         assert_eq!(direct(function, "kms:GenerateDataKey"), seals, "{function}");
         assert_eq!(direct(function, "kms:Decrypt"), opens, "{function}");
     }
+}
+
+/// Onboarding makes each clinic's root key, wrapped only, under the context the policy
+/// names; no other function makes one.
+#[test]
+fn only_admin_makes_clinic_root_keys_and_under_their_context() {
+    let template = template();
+    for function in FUNCTIONS {
+        let makes: Vec<_> = allows(&template, function, "kms:GenerateDataKeyWithoutPlaintext")
+            .into_iter()
+            .filter(|statement| under_the_clinic_key_context(statement))
+            .collect();
+        assert_eq!(
+            makes.len(),
+            usize::from(function == "AdminFunction"),
+            "{function}"
+        );
+    }
+    let context =
+        domain::clinic_key::encryption_context(&domain::ids::ClinicId::parse("clinic-a").unwrap());
+    let keys: Vec<&str> = context.keys().map(String::as_str).collect();
+    assert_eq!(
+        keys, CLINIC_KEY_CONTEXT_KEYS,
+        "the code's context is the policy's"
+    );
+    let mut widened = template.clone();
+    let statement = statement_mut(&mut widened, "AdminFunction", "MakeClinicRootKeys");
+    statement["Condition"]["StringEquals"]
+        .as_mapping_mut()
+        .unwrap()
+        .remove("kms:EncryptionContext:purpose");
+    assert!(
+        !unconditioned_key_grants(&widened).is_empty(),
+        "a root key grant for any purpose is caught"
+    );
 }
 
 /// The check above fails on each way a key grant can open up.

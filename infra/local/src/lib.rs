@@ -51,6 +51,11 @@ impl LocalStack {
         })
     }
 
+    /// The project key on the emulator's KMS, as the functions use it.
+    pub fn key_service(&self) -> aws::kms::KmsKeyService {
+        aws::kms::KmsKeyService::new(self.clients.kms(), &self.config.content_key_id)
+    }
+
     /// The ARN of the topic inbound SMS arrive on.
     pub fn inbound_topic_arn(&self) -> Result<String> {
         let function = self

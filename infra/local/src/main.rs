@@ -37,8 +37,9 @@ async fn main() -> Result<()> {
     let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
     let [demo, second_demo] = DemoData::all()?;
     let now = jiff::Timestamp::now();
-    let clinic = seed(&store, &demo, now).await?;
-    let second = seed(&store, &second_demo, now).await?;
+    let keys = stack.key_service();
+    let clinic = seed(&store, &keys, &demo, now).await?;
+    let second = seed(&store, &keys, &second_demo, now).await?;
 
     // Fixed tokens (LOCAL_API_TOKEN, LOCAL_INGEST_TOKEN) let scripts and the browser tests
     // sign in as the demo clinic's staff and EMR; otherwise new ones each run. Every other

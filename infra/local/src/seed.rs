@@ -4,12 +4,13 @@
 use anyhow::{Context, Result};
 use domain::{
     appointment_status::AppointmentStatus,
+    clinic_key,
     email::Email,
     ids::{AppointmentId, ClinicId, IntegrationClientId, PatientId},
     model::{Appointment, Chat, Clinic, Patient, Template},
     phn::Phn,
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore},
+    ports::{AppointmentStore, ClinicStore, KeyService},
 };
 use jiff::{
     Timestamp, ToSpan,
@@ -109,14 +110,20 @@ impl DemoData {
     }
 }
 
-/// Writes the demo clinic, its templates, chats, patients and appointments.
+/// Writes the demo clinic with its root key (made by `keys`, as onboarding makes it), its
+/// templates, chats, patients and appointments.
 pub async fn seed<S: ClinicStore + AppointmentStore>(
     store: &S,
+    keys: &dyn KeyService,
     data: &DemoData,
     now: Timestamp,
 ) -> Result<Clinic> {
     let clinic = data.clinic(now)?;
     store.put_clinic(&clinic).await?;
+    let root_key = keys
+        .generate_wrapped_key(&clinic_key::encryption_context(&clinic.id))
+        .await?;
+    store.put_root_key(&clinic.id, &root_key).await?;
     store
         .put_integration_client(&data.clinic.integration_client, &clinic.id)
         .await?;

@@ -189,6 +189,7 @@ impl OnAws for Onboarding {
         Onboarding {
             clinics: store.clone(),
             store,
+            keys: keys(config, clients),
             clock: Arc::new(SystemClock),
             random: Arc::new(OsRandom),
         }

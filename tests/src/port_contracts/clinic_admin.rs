@@ -15,6 +15,10 @@ use super::{
     records::{audit_entry, chat, clinic, clinic_id, number, t0_plus, template},
 };
 
+/// Wrapped root keys as KMS would make them (opaque bytes to the store).
+const ROOT_KEY: &[u8] = b"wrapped root key of clinic-a";
+const OTHER_ROOT_KEY: &[u8] = b"wrapped root key of another clinic";
+
 /// The audit entry a change is written with (the suites read it back with the trail).
 fn change_audit() -> AuditEntry {
     audit_entry(&clinic_id("clinic-a"), t0_plus(1), "admin-change", None)
@@ -42,7 +46,7 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
     let harbour = clinic("clinic-a", 1);
     assert_eq!(
         store
-            .create_clinic(&harbour, &change_audit())
+            .create_clinic(&harbour, ROOT_KEY, &change_audit())
             .await
             .unwrap(),
         ClinicCreated::Created
@@ -51,12 +55,37 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
     copycat.name = "Copycat".into();
     assert_eq!(
         store
-            .create_clinic(&copycat, &change_audit())
+            .create_clinic(&copycat, OTHER_ROOT_KEY, &change_audit())
             .await
             .unwrap(),
         ClinicCreated::SmsNumberTaken
     );
     assert_eq!(store.get_clinic(&copycat.id).await.unwrap(), None);
+    assert_eq!(
+        store
+            .wrapped_root_key(&harbour.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(ROOT_KEY),
+        "written with the clinic"
+    );
+    assert_eq!(store.wrapped_root_key(&copycat.id).await.unwrap(), None);
+    assert!(
+        !store
+            .put_root_key(&harbour.id, OTHER_ROOT_KEY)
+            .await
+            .unwrap(),
+        "a root key is never replaced"
+    );
+    assert_eq!(
+        store
+            .wrapped_root_key(&harbour.id)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some(ROOT_KEY)
+    );
     assert_eq!(
         changes_audited(subject).await,
         1,
@@ -69,12 +98,22 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
             .unwrap(),
         Some(harbour.clone())
     );
-    // A clinic seeded by `put_clinic` holds its number too.
+    // A clinic seeded by `put_clinic` holds its number too, and takes its root key once.
     let seeded = clinic("clinic-c", 3);
     store.put_clinic(&seeded).await.unwrap();
+    assert!(
+        store
+            .put_root_key(&seeded.id, OTHER_ROOT_KEY)
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        store.wrapped_root_key(&seeded.id).await.unwrap().as_deref(),
+        Some(OTHER_ROOT_KEY)
+    );
     assert_eq!(
         store
-            .create_clinic(&clinic("clinic-d", 3), &change_audit())
+            .create_clinic(&clinic("clinic-d", 3), OTHER_ROOT_KEY, &change_audit())
             .await
             .unwrap(),
         ClinicCreated::SmsNumberTaken
@@ -86,8 +125,8 @@ pub async fn of_two_clinics_racing_for_one_number_one_is_created(subject: &impl 
     let (first, second) = (clinic("clinic-a", 1), clinic("clinic-b", 1));
     let audit = change_audit();
     let (one, two) = tokio::join!(
-        store.create_clinic(&first, &audit),
-        store.create_clinic(&second, &audit)
+        store.create_clinic(&first, ROOT_KEY, &audit),
+        store.create_clinic(&second, OTHER_ROOT_KEY, &audit)
     );
     let created = [one.unwrap(), two.unwrap()];
     assert_eq!(
@@ -104,7 +143,7 @@ pub async fn settings_change_only_the_fields_named(subject: &impl StoreUnderTest
     let store = subject.store();
     let harbour = clinic("clinic-a", 1);
     store
-        .create_clinic(&harbour, &change_audit())
+        .create_clinic(&harbour, ROOT_KEY, &change_audit())
         .await
         .unwrap();
     let change = SettingsChange {

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::{
     DynamoStore, NEW_ONLY,
     audit::audit_put,
-    clinics::{ClinicItem, Entry, IntegrationItem, PROFILE, chat_sort_key, template_sort_key},
+    clinics::{
+        ClinicItem, Entry, IntegrationItem, PROFILE, RootKeyItem, chat_sort_key, template_sort_key,
+    },
     s, to_item, transact_put, transaction_condition_failed, transaction_conflicted,
 };
 use crate::sdk_failure;
@@ -242,9 +244,18 @@ impl ClinicAdmin for DynamoStore {
     async fn create_clinic(
         &self,
         clinic: &Clinic,
+        wrapped_root_key: &[u8],
         audit: &AuditEntry,
     ) -> Result<ClinicCreated, DependencyError> {
+        const OP: &str = "CreateClinic";
         let mut writes = self.clinic_writes(clinic, Some(NEW_ONLY))?;
+        let root_key = RootKeyItem::new(&clinic.id, wrapped_root_key);
+        writes.push(transact_put(
+            &self.tables.clinics,
+            to_item(&root_key, OP)?,
+            Some(NEW_ONLY),
+            OP,
+        )?);
         writes.push(audit_put(&self.tables.audit, audit)?);
         match self.transact_conditions(writes, "CreateClinic").await? {
             None => Ok(ClinicCreated::Created),

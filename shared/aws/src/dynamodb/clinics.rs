@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, query_all, s, to_item};
+use base64::Engine;
+
+use super::{DynamoStore, NEW_ONLY, from_item, query_all, s, to_item};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
@@ -24,6 +26,26 @@ const OPT_OUT_PREFIX: &str = "OPTOUT#";
 /// holding the clinic it writes for.
 const INTEGRATION_PREFIX: &str = "INTEGRATION#";
 const INTEGRATION_CLINIC: &str = "CLINIC";
+/// A clinic's root key (`clinic_key`), wrapped by KMS: an item of its partition.
+const ROOT_KEY: &str = "ROOT_KEY";
+
+/// A clinic's wrapped root key, in base64 (KMS ciphertext: opens only through KMS).
+#[derive(Serialize, Deserialize)]
+pub(crate) struct RootKeyItem {
+    pk: String,
+    sk: String,
+    wrapped: String,
+}
+
+impl RootKeyItem {
+    pub(crate) fn new(clinic: &ClinicId, wrapped: &[u8]) -> RootKeyItem {
+        RootKeyItem {
+            pk: clinic.as_str().to_owned(),
+            sk: ROOT_KEY.to_owned(),
+            wrapped: base64::engine::general_purpose::STANDARD.encode(wrapped),
+        }
+    }
+}
 
 #[derive(Serialize, Deserialize)]
 pub(crate) struct IntegrationItem {
@@ -387,5 +409,48 @@ impl ClinicStore for DynamoStore {
             .item
             .map(|item| from_item::<IntegrationItem>(item, OP).map(|row| row.clinic_id))
             .transpose()
+    }
+
+    async fn put_root_key(
+        &self,
+        clinic: &ClinicId,
+        wrapped: &[u8],
+    ) -> Result<bool, DependencyError> {
+        const OP: &str = "PutRootKey";
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.tables.clinics)
+            .set_item(Some(to_item(&RootKeyItem::new(clinic, wrapped), OP)?))
+            .condition_expression(NEW_ONLY)
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error)
+                if error
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+        }
+    }
+
+    async fn wrapped_root_key(
+        &self,
+        clinic: &ClinicId,
+    ) -> Result<Option<Vec<u8>>, DependencyError> {
+        const OP: &str = "GetRootKey";
+        let item: Option<RootKeyItem> = self
+            .read_clinic_record(&self.tables.clinics, clinic, ROOT_KEY, OP)
+            .await?;
+        item.map(|item| {
+            base64::engine::general_purpose::STANDARD
+                .decode(item.wrapped)
+                .map_err(|_| DependencyError::corrupt_item("dynamodb", OP))
+        })
+        .transpose()
     }
 }

@@ -5,13 +5,14 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use crate::{
+    clinic_key,
     clinic_profile::{AutoReplyText, display_name, time_zone},
     error::DomainError,
     ids::{ClinicId, IntegrationClientId, StaffUserId},
     language::Language,
     model::{AuditEntry, Clinic},
     phone::PhoneNumber,
-    ports::{ClinicAdmin, ClinicCreated, ClinicStore, Clock},
+    ports::{ClinicAdmin, ClinicCreated, ClinicStore, Clock, KeyService},
     random::{RandomSource, bytes},
 };
 
@@ -72,6 +73,8 @@ pub struct Onboarding {
     pub clinics: Arc<dyn ClinicStore>,
     /// Writes each change with its audit entry.
     pub store: Arc<dyn ClinicAdmin>,
+    /// Makes each new clinic's root key (`clinic_key`), wrapped.
+    pub keys: Arc<dyn KeyService>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
 }
@@ -114,7 +117,11 @@ impl Onboarding {
             staff_user: Some(operator.clone()),
             ..AuditEntry::new(clinic.id.clone(), now, "clinic-onboarded", "created")
         };
-        match self.store.create_clinic(&clinic, &audit).await? {
+        let root_key = self
+            .keys
+            .generate_wrapped_key(&clinic_key::encryption_context(&clinic.id))
+            .await?;
+        match self.store.create_clinic(&clinic, &root_key, &audit).await? {
             ClinicCreated::Created => {}
             ClinicCreated::SmsNumberTaken => return Err(DomainError::SmsNumberTaken),
         }

@@ -7,8 +7,9 @@ use jiff::civil::date;
 use super::*;
 use crate::{
     caller::{Caller, Role},
+    clinic_keyring::ClinicKeyring,
     error::DomainError,
-    fakes::{CountingRandom, FixedClock, MemoryStore, records},
+    fakes::{CountingRandom, FakeKeyService, FixedClock, MemoryStore, records},
     ids::{ChatId, ClinicId, StaffUserId, TemplateId},
     language::Language,
     model::ChatKind,
@@ -33,6 +34,7 @@ async fn admin() -> Admin {
         onboarding: Onboarding {
             clinics: store.clone(),
             store: store.clone(),
+            keys: Arc::new(FakeKeyService::default()),
             clock: clock.clone(),
             random: random.clone(),
         },
@@ -96,6 +98,14 @@ async fn an_onboarded_clinic_is_activated_today_in_its_own_zone_and_can_be_found
         .await
         .unwrap();
     assert_eq!(by_number.map(|found| found.id), Some(clinic.id.clone()));
+    // Its root key, wrapped under its own id and the purpose, opens into its key.
+    let keyring = ClinicKeyring::new(
+        a.onboarding.keys.clone(),
+        a.store.clone(),
+        a.onboarding.clock.clone(),
+    );
+    let key = keyring.key(&clinic.id).await.unwrap();
+    assert_eq!(key.clinic(), &clinic.id);
     let audit = a.store.audit();
     let entry = audit.last().unwrap();
     assert_eq!(

@@ -79,6 +79,7 @@ impl ClinicAdmin for MemoryStore {
     async fn create_clinic(
         &self,
         clinic: &Clinic,
+        wrapped_root_key: &[u8],
         audit: &AuditEntry,
     ) -> Result<ClinicCreated, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
@@ -86,7 +87,9 @@ impl ClinicAdmin for MemoryStore {
         if tables.sms_numbers.contains_key(&number) {
             return Ok(ClinicCreated::SmsNumberTaken);
         }
-        if tables.clinics.contains_key(clinic.id.as_str()) {
+        if tables.clinics.contains_key(clinic.id.as_str())
+            || tables.root_keys.contains_key(clinic.id.as_str())
+        {
             return Err(DependencyError::new(
                 "memory",
                 "CreateClinic",
@@ -97,6 +100,9 @@ impl ClinicAdmin for MemoryStore {
             .clinics
             .insert(clinic.id.as_str().to_owned(), clinic.clone());
         tables.sms_numbers.insert(number, clinic.id.clone());
+        tables
+            .root_keys
+            .insert(clinic.id.as_str().to_owned(), wrapped_root_key.to_vec());
         tables.audit.push(audit.clone());
         Ok(ClinicCreated::Created)
     }

@@ -48,6 +48,8 @@ use crate::{
 #[derive(Debug, Default)]
 pub(super) struct Tables {
     pub(super) clinics: BTreeMap<String, Clinic>,
+    /// Each clinic's wrapped root key.
+    pub(super) root_keys: BTreeMap<String, Vec<u8>>,
     pub(super) templates: BTreeMap<(String, String), Template>,
     pub(super) chats: BTreeMap<(String, String), Chat>,
     pub(super) patients: BTreeMap<(String, String), Patient>,
@@ -388,6 +390,29 @@ impl ClinicStore for MemoryStore {
     ) -> Result<Option<ClinicId>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
         Ok(tables.integration_clients.get(client.as_str()).cloned())
+    }
+
+    async fn put_root_key(
+        &self,
+        clinic: &ClinicId,
+        wrapped: &[u8],
+    ) -> Result<bool, DependencyError> {
+        let mut tables = self.tables.lock().expect("store lock");
+        if tables.root_keys.contains_key(clinic.as_str()) {
+            return Ok(false);
+        }
+        tables
+            .root_keys
+            .insert(clinic.as_str().to_owned(), wrapped.to_vec());
+        Ok(true)
+    }
+
+    async fn wrapped_root_key(
+        &self,
+        clinic: &ClinicId,
+    ) -> Result<Option<Vec<u8>>, DependencyError> {
+        let tables = self.tables.lock().expect("store lock");
+        Ok(tables.root_keys.get(clinic.as_str()).cloned())
     }
 }
 

@@ -165,11 +165,13 @@ impl LibraryWrite {
 /// Every change is written together with its audit entry (`audit`), or not at all.
 #[async_trait]
 pub trait ClinicAdmin: Send + Sync {
-    /// Writes a new clinic and takes its SMS number, in one transaction: two clinics never
-    /// share a number, however their onboardings race.
+    /// Writes a new clinic with its wrapped root key (`clinic_key`) and takes its SMS
+    /// number, in one transaction: two clinics never share a number, however their
+    /// onboardings race.
     async fn create_clinic(
         &self,
         clinic: &Clinic,
+        wrapped_root_key: &[u8],
         audit: &AuditEntry,
     ) -> Result<ClinicCreated, DependencyError>;
     /// Binds the EMR integration's machine client to the clinic; `false` when it is bound

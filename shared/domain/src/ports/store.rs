@@ -83,6 +83,16 @@ pub trait ClinicStore: Send + Sync {
         &self,
         client: &IntegrationClientId,
     ) -> Result<Option<ClinicId>, DependencyError>;
+    /// Keeps `wrapped` as the clinic's root key (`clinic_key`) unless it has one: `false`
+    /// then. A root key is never replaced: every tag made under it would be lost.
+    async fn put_root_key(
+        &self,
+        clinic: &ClinicId,
+        wrapped: &[u8],
+    ) -> Result<bool, DependencyError>;
+    /// The clinic's root key, wrapped by KMS; `None` for a clinic that has none.
+    async fn wrapped_root_key(&self, clinic: &ClinicId)
+    -> Result<Option<Vec<u8>>, DependencyError>;
 }
 
 #[async_trait]
