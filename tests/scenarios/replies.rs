@@ -12,7 +12,7 @@ use domain::{
     ids::{AppointmentId, ClinicId, PatientId, StaffUserId},
     model::{Appointment, Patient},
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore, MessageStore},
+    ports::{AppointmentStore, MessageStore},
     replies::ReplyHandler,
     send::MessageSender,
 };
@@ -213,7 +213,7 @@ async fn a_reply_naming_the_sms_it_answers_marks_that_appointment_not_the_latest
         .store
         .recent_messages_to(
             &s.clinic.id,
-            &PhoneNumber::parse(&s.phone).unwrap(),
+            &s.number_tag().await,
             Timestamp::now() - SignedDuration::from_hours(1),
         )
         .await
@@ -257,6 +257,43 @@ async fn a_reply_naming_the_sms_it_answers_marks_that_appointment_not_the_latest
     );
 }
 
+/// A patient's number is never a key in clear: the recipient index, the opt-out and the
+/// day's auto-reply hold its tag under the clinic's key (keys show in CloudTrail data
+/// events, exports and the console, where item encryption does not help).
+#[tokio::test]
+async fn a_patients_number_is_in_no_key_a_send_a_reply_or_stop_writes() {
+    let s = scene(811, None).await;
+    sent_basic(&s, "reply-11").await;
+    let reply = s.reply_event("in-811", REPLY_TEXT);
+    s.test.functions.call_sns(reply).await;
+    s.test
+        .functions
+        .call_sns(s.reply_event("in-811-stop", "STOP"))
+        .await;
+    assert_eq!(
+        s.sms_to_me().await.len(),
+        2,
+        "the message and its auto-reply"
+    );
+
+    let tables = &s.test.stack.config.tables;
+    let (messages, clinics) = (
+        s.raw_items(&tables.messages).await,
+        s.raw_items(&tables.clinics).await,
+    );
+    let tag = s.number_tag().await;
+    assert!(messages.contains(&format!("{}#{}", s.clinic.id, tag.as_str())));
+    assert!(clinics.contains(&format!("OPTOUT#{}", tag.as_str())));
+    assert!(clinics.contains(&format!("AUTO_REPLY#UNCLEAR#{}", tag.as_str())));
+    let national = &s.phone[2..];
+    for raw in [&messages, &clinics] {
+        assert!(
+            !raw.contains(&s.phone) && !raw.contains(national),
+            "the patient's number is stored in clear"
+        );
+    }
+}
+
 async fn send_with(sender: &MessageSender, clinic: &ClinicId, appointment: &str, key: &str) {
     let caller = Caller::staff(clinic.clone(), StaffUserId::parse("staff-1").unwrap());
     let request = serde_json::from_str(r#"{"kind":"basic","text":"Hi"}"#).unwrap();
@@ -278,7 +315,7 @@ async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
     let mut other = s.clinic.clone();
     other.id = ClinicId::parse("second-clinic").unwrap();
     other.sms_number = PhoneNumber::parse("+12505550177").unwrap();
-    s.test.store.put_clinic(&other).await.unwrap();
+    s.test.add_clinic(&other).await;
     let patient = Patient {
         id: PatientId::parse("p-shared").unwrap(),
         phn: None,

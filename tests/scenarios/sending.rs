@@ -251,10 +251,10 @@ async fn a_failed_publish_leaves_the_message_failed_and_a_retry_sends_it() {
 #[tokio::test]
 async fn an_opted_out_patient_is_refused_with_409_and_nothing_is_published() {
     let s = scene(607, None).await;
-    let phone = PhoneNumber::parse(&s.phone).unwrap();
+    let tag = s.number_tag().await;
     s.test
         .store
-        .set_opted_out(&s.clinic.id, &phone, true)
+        .set_opted_out(&s.clinic.id, &tag, true)
         .await
         .unwrap();
     let (status, problem) = s
@@ -264,7 +264,7 @@ async fn an_opted_out_patient_is_refused_with_409_and_nothing_is_published() {
     assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
     s.test
         .store
-        .set_opted_out(&s.clinic.id, &phone, false)
+        .set_opted_out(&s.clinic.id, &tag, false)
         .await
         .unwrap();
     assert_eq!(

@@ -1315,7 +1315,8 @@ fn unconditioned_key_grants(template: &Value) -> Vec<String> {
                 let content = under_the_content_context(statement)
                     && actions.iter().all(|action| direct.contains(action));
                 let root_keys = under_the_clinic_key_context(statement)
-                    && actions == ["kms:GenerateDataKeyWithoutPlaintext"];
+                    && (actions == ["kms:GenerateDataKeyWithoutPlaintext"]
+                        || actions == ["kms:Decrypt"]);
                 if !content && !root_keys {
                     found.push(format!(
                         "{function} {sid}: direct use outside the content's context"
@@ -1362,20 +1363,26 @@ fn every_use_of_the_content_key_is_through_a_service_or_under_the_contents_conte
 }
 
 /// Onboarding makes each clinic's root key, wrapped only, under the context the policy
-/// names; no other function makes one.
+/// names; send and inbound-reply open it (patients' numbers are keys by their tag); no other
+/// function makes or opens one.
 #[test]
-fn only_admin_makes_clinic_root_keys_and_under_their_context() {
+fn clinic_root_keys_are_made_by_admin_and_opened_by_send_and_inbound_reply_only() {
     let template = template();
-    for function in FUNCTIONS {
-        let makes: Vec<_> = allows(&template, function, "kms:GenerateDataKeyWithoutPlaintext")
+    let under_context = |function: &str, action: &str| {
+        allows(&template, function, action)
             .into_iter()
             .filter(|statement| under_the_clinic_key_context(statement))
-            .collect();
+            .count()
+    };
+    for function in FUNCTIONS {
+        let makes = usize::from(function == "AdminFunction");
+        let opens = usize::from(matches!(function, "SendFunction" | "InboundReplyFunction"));
         assert_eq!(
-            makes.len(),
-            usize::from(function == "AdminFunction"),
+            under_context(function, "kms:GenerateDataKeyWithoutPlaintext"),
+            makes,
             "{function}"
         );
+        assert_eq!(under_context(function, "kms:Decrypt"), opens, "{function}");
     }
     let context =
         domain::clinic_key::encryption_context(&domain::ids::ClinicId::parse("clinic-a").unwrap());

@@ -166,6 +166,25 @@ impl TestStack {
         Functions::new(&self.stack.config, &clients)
     }
 
+    /// Writes `clinic` with a root key made on the emulator's KMS, as onboarding does.
+    pub async fn add_clinic(&self, clinic: &domain::model::Clinic) {
+        use domain::ports::{ClinicStore, KeyService};
+        self.store
+            .put_clinic(clinic)
+            .await
+            .expect("the clinic is written");
+        let root_key = self
+            .stack
+            .key_service()
+            .generate_wrapped_key(&domain::clinic_key::encryption_context(&clinic.id))
+            .await
+            .expect("a root key");
+        self.store
+            .put_root_key(&clinic.id, &root_key)
+            .await
+            .expect("the root key is kept");
+    }
+
     /// Every SMS the emulator has published so far; the link tokens in them become
     /// sentinels.
     pub async fn published_sms(&self) -> Vec<PublishedSms> {

@@ -7,6 +7,7 @@ use domain::{
     admin::{ClinicSettings, Library, Onboarding},
     audit_trail::AuditReader,
     clinic_cache::ClinicCache,
+    clinic_keyring::ClinicKeyring,
     delivery_status::DeliveryStatus,
     emr_sync::{
         EmrSync,
@@ -53,6 +54,16 @@ fn keys(config: &Config, clients: &AwsClients) -> Arc<KmsKeyService> {
     Arc::new(KmsKeyService::new(clients.kms(), &config.content_key_id))
 }
 
+/// The clinics' keys, read from `store` and opened by KMS, kept for the instance's life.
+fn keyring(
+    config: &Config,
+    clients: &AwsClients,
+    store: Arc<DynamoStore>,
+    clock: Arc<dyn Clock>,
+) -> Arc<ClinicKeyring> {
+    Arc::new(ClinicKeyring::new(keys(config, clients), store, clock))
+}
+
 impl OnAws for Searcher {
     fn on_aws(config: &Config, clients: &AwsClients) -> Searcher {
         let store = store(config, clients);
@@ -75,6 +86,7 @@ impl OnAws for MessageSender {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         MessageSender {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
+            keyring: keyring(config, clients, store.clone(), clock.clone()),
             messages: store.clone(),
             unlocks: store.clone(),
             links: store.clone(),
@@ -108,14 +120,16 @@ impl OnAws for Unlocker {
 impl OnAws for ReplyHandler {
     fn on_aws(config: &Config, clients: &AwsClients) -> ReplyHandler {
         let store = store(config, clients);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         ReplyHandler {
             clinics: store.clone(),
+            keyring: keyring(config, clients, store.clone(), clock.clone()),
             messages: store.clone(),
             appointments: store.clone(),
             inbound: store.clone(),
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             audit: store,
-            clock: Arc::new(SystemClock),
+            clock,
         }
     }
 }

@@ -15,7 +15,7 @@ use sha2::Sha256;
 use thiserror::Error;
 use zeroize::Zeroize;
 
-use crate::ids::ClinicId;
+use crate::{ids::ClinicId, phone::PhoneNumber};
 
 /// An AES-256 data key's size: what KMS generates for a clinic's root key.
 pub const ROOT_KEY_BYTES: usize = 32;
@@ -109,6 +109,30 @@ impl ClinicKey {
             ],
         );
         base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&mac[..TAG_BYTES])
+    }
+}
+
+/// A patient's phone number as the clinic's keys hold it (recipient index, opt-outs,
+/// auto-replies): its tag, never the number.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct NumberTag(String);
+
+impl NumberTag {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for NumberTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("NumberTag(..)")
+    }
+}
+
+impl ClinicKey {
+    /// The tag of a patient's phone number (E.164).
+    pub fn number_tag(&self, number: &PhoneNumber) -> NumberTag {
+        NumberTag(self.tag(TagKind::Phone, number.as_e164()))
     }
 }
 

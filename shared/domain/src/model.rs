@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     appointment_status::AppointmentStatus,
+    clinic_key::NumberTag,
     delivery_receipt::{Delivery, DeliveryOutcome, FailureReason},
     email::Email,
     envelope::SealedContent,
@@ -335,7 +336,8 @@ pub struct NewMessage {
     pub kind: MessageKind,
     pub sent_at: Timestamp,
     pub sent_by: StaffUserId,
-    pub recipient: PhoneNumber,
+    /// The patient's number as the clinic's keys hold it (the recipient index).
+    pub recipient: NumberTag,
     pub sms: SmsMeasure,
     /// Secure messages: 8 days after sending.
     pub expires_at: Option<Timestamp>,

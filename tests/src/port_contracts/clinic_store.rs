@@ -2,16 +2,16 @@
 //! own.
 
 use domain::{
+    clinic_key::NumberTag,
     ids::{ChatId, ClinicId, TemplateId},
     inbound_sms::AutoReply,
-    phone::PhoneNumber,
     ports::ClinicStore,
 };
 use jiff::SignedDuration;
 
 use super::{
     StoreUnderTest,
-    records::{chat, clinic, clinic_id, number, patient_number, t0_plus, template},
+    records::{chat, clinic, clinic_id, number, patient_number, t0_plus, tag, template},
 };
 
 pub async fn a_clinic_reads_back_as_written(subject: &impl StoreUnderTest) {
@@ -68,7 +68,7 @@ pub async fn templates_are_listed_per_clinic_in_id_order_and_got_by_id(
     // Chats and opt-outs live beside templates: they must not list as templates.
     store.put_chat(&a, &chat("c-1")).await.unwrap();
     store
-        .set_opted_out(&a, &patient_number(701), true)
+        .set_opted_out(&a, &tag(&patient_number(701)), true)
         .await
         .unwrap();
     store
@@ -150,7 +150,7 @@ pub async fn chats_are_listed_per_clinic_in_id_order_and_got_by_id(subject: &imp
 pub async fn an_opt_out_is_set_and_cleared_per_clinic_and_number(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let (a, b) = (clinic_id("clinic-a"), clinic_id("clinic-b"));
-    let (ava, other) = (patient_number(702), patient_number(703));
+    let (ava, other) = (tag(&patient_number(702)), tag(&patient_number(703)));
     assert!(!store.is_opted_out(&a, &ava).await.unwrap());
 
     store.set_opted_out(&a, &ava, true).await.unwrap();
@@ -172,9 +172,9 @@ pub async fn an_opt_out_is_set_and_cleared_per_clinic_and_number(subject: &impl 
 pub async fn an_auto_reply_is_taken_once_a_day_per_number_and_kind(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let clinic = clinic_id("clinic-a");
-    let number = patient_number(716);
+    let number = tag(&patient_number(716));
     let day = SignedDuration::from_hours(24);
-    let claim = |clinic: ClinicId, number: PhoneNumber, reply, inbound: &'static str, at: i64| {
+    let claim = |clinic: ClinicId, number: NumberTag, reply, inbound: &'static str, at: i64| {
         let now = t0_plus(at);
         async move {
             store
@@ -208,7 +208,7 @@ pub async fn an_auto_reply_is_taken_once_a_day_per_number_and_kind(subject: &imp
     assert!(
         claim(
             clinic.clone(),
-            patient_number(717),
+            tag(&patient_number(717)),
             AutoReply::Unclear,
             "in-5",
             190

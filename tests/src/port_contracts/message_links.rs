@@ -99,7 +99,7 @@ pub async fn a_resend_moves_the_content_to_a_new_link_and_closes_the_old_one(
         fingerprint: "resend|m-1",
         current: &current,
         new_token_hash: &new,
-        recipient: scene.phone(),
+        recipient: &scene.number_tag(),
         sms: measure("Clinic: you have a secure message"),
         at: t0_plus(100),
     };
@@ -207,7 +207,7 @@ pub async fn a_resend_to_a_number_that_opted_out_writes_nothing(subject: &impl S
     let message = scene.secure("m-1", t0_plus(10), 43);
     scene.begin(store, &key, &message).await;
     store
-        .set_opted_out(&scene.clinic, scene.phone(), true)
+        .set_opted_out(&scene.clinic, &scene.number_tag(), true)
         .await
         .unwrap();
     let current = store.get_unlock(&token_hash(43)).await.unwrap().unwrap();
@@ -218,7 +218,7 @@ pub async fn a_resend_to_a_number_that_opted_out_writes_nothing(subject: &impl S
             fingerprint: "resend|m-1",
             current: &current,
             new_token_hash: &token_hash(44),
-            recipient: scene.phone(),
+            recipient: &scene.number_tag(),
             sms: measure("Clinic: you have a secure message"),
             at: t0_plus(100),
         })
@@ -274,7 +274,7 @@ pub async fn the_sweeper_leaves_a_message_resent_since_it_read_it(subject: &impl
         fingerprint: "resend|m-1",
         current: &current,
         new_token_hash: &token_hash(49),
-        recipient: scene.phone(),
+        recipient: &scene.number_tag(),
         sms: measure("Clinic: you have a secure message"),
         at: t0_plus(900),
     };

@@ -12,7 +12,7 @@ use jiff::SignedDuration;
 
 use super::{
     StoreUnderTest,
-    records::{Scene, appointment, basic_message, clinic_id, patient_number, t0_plus},
+    records::{Scene, appointment, basic_message, clinic_id, patient_number, t0_plus, tag},
 };
 
 pub async fn a_numbers_recent_messages_since_a_time_are_found_newest_first(
@@ -43,24 +43,25 @@ pub async fn a_numbers_recent_messages_since_a_time_are_found_newest_first(
         .finish_sent(store, &scene.key("k-m-3"), &messages[2], "sns-m-3")
         .await;
 
+    let (mine, others) = (scene.number_tag(), tag(&other_number));
     let recent = |number, since| store.recent_messages_to(&scene.clinic, number, since);
-    let found = recent(scene.phone(), t0_plus(0)).await.unwrap();
+    let found = recent(&mine, t0_plus(0)).await.unwrap();
     let ids: Vec<_> = found.iter().map(|m| m.message_id.as_str()).collect();
     assert_eq!(ids, ["m-2", "m-3", "m-1"]);
     assert_eq!(found[0].appointment_id, follow_up.id);
     assert_eq!(found[1].appointment_id, scene.appointment.id);
     let sent_as: Vec<_> = found.iter().map(|m| m.sent_as.as_deref()).collect();
     assert_eq!(sent_as, [None, Some("sns-m-3"), None]);
-    let at_since = recent(scene.phone(), t0_plus(30)).await.unwrap();
+    let at_since = recent(&mine, t0_plus(30)).await.unwrap();
     assert_eq!(at_since.len(), 1, "since is inclusive");
     assert_eq!(at_since[0].message_id.as_str(), "m-2");
-    assert_eq!(recent(scene.phone(), t0_plus(31)).await.unwrap(), []);
-    let other = recent(&other_number, t0_plus(0)).await.unwrap();
+    assert_eq!(recent(&mine, t0_plus(31)).await.unwrap(), []);
+    let other = recent(&others, t0_plus(0)).await.unwrap();
     assert_eq!(other.len(), 1);
     assert_eq!(other[0].message_id.as_str(), "m-4");
     assert_eq!(
         store
-            .recent_messages_to(&clinic_id("clinic-b"), scene.phone(), t0_plus(0))
+            .recent_messages_to(&clinic_id("clinic-b"), &scene.number_tag(), t0_plus(0))
             .await
             .unwrap(),
         []
@@ -81,7 +82,7 @@ pub async fn at_most_the_latest_few_messages_to_a_number_are_read(subject: &impl
         );
     }
     let found = store
-        .recent_messages_to(&scene.clinic, scene.phone(), t0_plus(0))
+        .recent_messages_to(&scene.clinic, &scene.number_tag(), t0_plus(0))
         .await
         .unwrap();
     assert_eq!(found.len(), RECENT_MESSAGES_READ);
@@ -160,7 +161,7 @@ pub async fn message_times_are_kept_to_the_second(subject: &impl StoreUnderTest)
 
     let later_in_that_second = t0_plus(10) + SignedDuration::from_millis(900);
     let found = store
-        .recent_messages_to(&scene.clinic, scene.phone(), later_in_that_second)
+        .recent_messages_to(&scene.clinic, &scene.number_tag(), later_in_that_second)
         .await
         .unwrap();
     assert_eq!(found.first().map(|m| &m.message_id), Some(&message.id));

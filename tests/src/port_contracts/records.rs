@@ -3,6 +3,7 @@
 
 use domain::{
     appointment_status::AppointmentStatus,
+    clinic_key::{ClinicKey, NumberTag},
     envelope::SealedContent,
     idempotency::{IdempotencyKey, ScopedIdempotencyKey},
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, StaffUserId, TemplateId},
@@ -38,6 +39,14 @@ pub fn clinic_id(id: &str) -> ClinicId {
 
 pub fn number(e164: &str) -> PhoneNumber {
     PhoneNumber::parse(e164).expect("a phone number")
+}
+
+/// `number` as the stores are given it: a clinic key's tag (one fixed key: a store keeps
+/// tags as they come).
+pub fn tag(number: &PhoneNumber) -> NumberTag {
+    ClinicKey::from_root(&clinic_id("clinic-a"), &[7; 32])
+        .expect("a 32-byte root")
+        .number_tag(number)
 }
 
 /// A patient's number, a sentinel of the PHI guard (`slot` as in [`sentinels::phone`]).
@@ -160,7 +169,7 @@ pub fn basic_message(
         kind: MessageKind::Basic,
         sent_at,
         sent_by: StaffUserId::parse("staff-1").expect("a staff id"),
-        recipient: to.clone(),
+        recipient: tag(to),
         sms: measure("Sentinel reminder: see you soon"),
         expires_at: None,
         unlock: None,
@@ -258,6 +267,11 @@ impl Scene {
             .phone
             .as_ref()
             .expect("the scene patient has a phone")
+    }
+
+    /// The patient's number as the stores are given it.
+    pub fn number_tag(&self) -> NumberTag {
+        tag(self.phone())
     }
 
     pub fn basic(&self, id: &str, sent_at: Timestamp) -> NewMessage {

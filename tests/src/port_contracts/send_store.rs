@@ -175,7 +175,7 @@ pub async fn begin_send_writes_nothing_when_the_recipient_opted_out(subject: &im
     let store = subject.store();
     let scene = Scene::write(store, 725).await;
     store
-        .set_opted_out(&scene.clinic, scene.phone(), true)
+        .set_opted_out(&scene.clinic, &scene.number_tag(), true)
         .await
         .unwrap();
     let key = scene.key("k-1");
@@ -188,7 +188,7 @@ pub async fn begin_send_writes_nothing_when_the_recipient_opted_out(subject: &im
 
     // START: the same key and message now go through, so nothing was left behind.
     store
-        .set_opted_out(&scene.clinic, scene.phone(), false)
+        .set_opted_out(&scene.clinic, &scene.number_tag(), false)
         .await
         .unwrap();
     assert_eq!(

@@ -9,6 +9,7 @@ use base64::Engine;
 use super::{DynamoStore, NEW_ONLY, from_item, query_all, s, to_item};
 use crate::sdk_failure;
 use domain::{
+    clinic_key::NumberTag,
     error::DependencyError,
     ids::{ChatId, ClinicId, IntegrationClientId, TemplateId},
     inbound_sms::AutoReply,
@@ -20,7 +21,7 @@ use domain::{
 pub(crate) const PROFILE: &str = "PROFILE";
 const TEMPLATE_PREFIX: &str = "TEMPLATE#";
 const CHAT_PREFIX: &str = "CHAT#";
-/// Opt-outs are items of the clinic's partition: `OPTOUT#<E.164>`.
+/// Opt-outs are items of the clinic's partition: `OPTOUT#<number tag>`.
 const OPT_OUT_PREFIX: &str = "OPTOUT#";
 /// An EMR integration's machine client has its own partition, `INTEGRATION#<client id>`,
 /// holding the clinic it writes for.
@@ -102,16 +103,16 @@ pub(crate) fn chat_sort_key(id: &ChatId) -> String {
 }
 
 /// The clinic's last auto-reply of one kind to a number: when, and for which inbound SMS.
-fn auto_reply_sort_key(reply: AutoReply, number: &PhoneNumber) -> String {
+fn auto_reply_sort_key(reply: AutoReply, number: &NumberTag) -> String {
     let kind = match reply {
         AutoReply::Unclear => "UNCLEAR",
         AutoReply::Help => "HELP",
     };
-    format!("AUTO_REPLY#{kind}#{}", number.as_e164())
+    format!("AUTO_REPLY#{kind}#{}", number.as_str())
 }
 
-pub(crate) fn opt_out_sort_key(number: &PhoneNumber) -> String {
-    format!("{OPT_OUT_PREFIX}{}", number.as_e164())
+pub(crate) fn opt_out_sort_key(number: &NumberTag) -> String {
+    format!("{OPT_OUT_PREFIX}{}", number.as_str())
 }
 
 impl DynamoStore {
@@ -277,7 +278,7 @@ impl ClinicStore for DynamoStore {
     async fn is_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
     ) -> Result<bool, DependencyError> {
         let output = self
             .client
@@ -295,7 +296,7 @@ impl ClinicStore for DynamoStore {
     async fn set_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         opted_out: bool,
     ) -> Result<(), DependencyError> {
         let sort_key = s(opt_out_sort_key(number));
@@ -324,7 +325,7 @@ impl ClinicStore for DynamoStore {
     async fn claim_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: AutoReply,
         inbound_id: &str,
         now: jiff::Timestamp,
@@ -356,7 +357,7 @@ impl ClinicStore for DynamoStore {
     async fn release_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: AutoReply,
         inbound_id: &str,
     ) -> Result<(), DependencyError> {

@@ -8,6 +8,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, Update};
 use super::{DynamoStore, from_item, query_all, s};
 use crate::sdk_failure;
 use domain::{
+    clinic_key::NumberTag,
     delivery_receipt::{Delivery, DeliveryReceipt},
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
@@ -15,7 +16,6 @@ use domain::{
     link_token::TokenHash,
     message_kind::MessageKind,
     model::{MessageLock, NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
-    phone::PhoneNumber,
     ports::{
         DeliveryRecorded, MessageLink, MessageMatch, MessageStore, OutboxEntry, OutboxKey,
         OutboxPage, OutboxQuery, RECENT_MESSAGES_READ, StalledSend,
@@ -28,9 +28,10 @@ pub(crate) fn appointment_key(clinic: &ClinicId, appointment: &AppointmentId) ->
     format!("{clinic}#{appointment}")
 }
 
-/// Key of the `by_recipient` index: the clinic and the patient's number.
-pub(crate) fn recipient_key(clinic: &ClinicId, number: &PhoneNumber) -> String {
-    format!("{clinic}#{}", number.as_e164())
+/// Key of the `by_recipient` index: the clinic and the tag of the patient's number (never
+/// the number: keys show in CloudTrail, exports and the console).
+pub(crate) fn recipient_key(clinic: &ClinicId, number: &NumberTag) -> String {
+    format!("{clinic}#{}", number.as_str())
 }
 
 /// A message item: who, when, how the SMS went; never the content.
@@ -239,7 +240,7 @@ impl MessageStore for DynamoStore {
     async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         since: jiff::Timestamp,
     ) -> Result<Vec<MessageMatch>, DependencyError> {
         const OP: &str = "RecentMessagesTo";

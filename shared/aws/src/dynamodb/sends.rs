@@ -21,11 +21,11 @@ use super::{
 };
 use crate::sdk_failure;
 use domain::{
+    clinic_key::NumberTag,
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, PatientId},
     model::{AuditEntry, Chat, Template, sortable_timestamp},
-    phone::PhoneNumber,
     ports::{
         BeginOutcome, BeginSend, FinishSend, IdempotencyRecord, PatientRecord, SendLookup,
         SendRecords, SendStore, StalledSend, StalledSends, StoredResponse,
@@ -75,7 +75,7 @@ impl DynamoStore {
     pub(crate) fn not_opted_out(
         &self,
         clinic: &ClinicId,
-        recipient: &PhoneNumber,
+        recipient: &NumberTag,
         operation: &'static str,
     ) -> Result<TransactWriteItem, DependencyError> {
         let check = ConditionCheck::builder()

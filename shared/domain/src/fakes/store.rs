@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::{
     appointment_status::AppointmentStatus,
+    clinic_key::NumberTag,
     delivery_receipt::{Delivery, DeliveryReceipt},
     error::DependencyError,
     idempotency::IDEMPOTENCY_WINDOW,
@@ -178,18 +179,14 @@ impl MemoryStore {
 /// Where the fake keeps a clinic's auto-reply of one kind to a number.
 fn auto_reply_key(
     clinic: &ClinicId,
-    number: &PhoneNumber,
+    number: &NumberTag,
     reply: AutoReply,
 ) -> (String, String, &'static str) {
     let kind = match reply {
         AutoReply::Unclear => "unclear",
         AutoReply::Help => "help",
     };
-    (
-        clinic.as_str().to_owned(),
-        number.as_e164().to_owned(),
-        kind,
-    )
+    (clinic.as_str().to_owned(), number.as_str().to_owned(), kind)
 }
 
 pub(super) fn key(clinic: &ClinicId, id: &str) -> (String, String) {
@@ -309,23 +306,23 @@ impl ClinicStore for MemoryStore {
     async fn is_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
     ) -> Result<bool, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        Ok(tables.opted_out.contains(&key(clinic, number.as_e164())))
+        Ok(tables.opted_out.contains(&key(clinic, number.as_str())))
     }
 
     async fn set_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         opted_out: bool,
     ) -> Result<(), DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
         if opted_out {
-            tables.opted_out.insert(key(clinic, number.as_e164()));
+            tables.opted_out.insert(key(clinic, number.as_str()));
         } else {
-            tables.opted_out.remove(&key(clinic, number.as_e164()));
+            tables.opted_out.remove(&key(clinic, number.as_str()));
         }
         Ok(())
     }
@@ -333,7 +330,7 @@ impl ClinicStore for MemoryStore {
     async fn claim_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: AutoReply,
         inbound_id: &str,
         now: jiff::Timestamp,
@@ -356,7 +353,7 @@ impl ClinicStore for MemoryStore {
     async fn release_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: AutoReply,
         inbound_id: &str,
     ) -> Result<(), DependencyError> {
@@ -532,7 +529,7 @@ impl MessageStore for MemoryStore {
     async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         since: jiff::Timestamp,
     ) -> Result<Vec<MessageMatch>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
@@ -851,7 +848,7 @@ impl SendStore for MemoryStore {
         }
         let opt_out = (
             message.clinic_id.as_str().to_owned(),
-            message.recipient.as_e164().to_owned(),
+            message.recipient.as_str().to_owned(),
         );
         if tables.opted_out.contains(&opt_out) {
             return Ok(BeginOutcome::OptedOut);
@@ -954,7 +951,7 @@ impl MessageLinks for MemoryStore {
         }
         let opt_out = (
             clinic.as_str().to_owned(),
-            resend.recipient.as_e164().to_owned(),
+            resend.recipient.as_str().to_owned(),
         );
         if tables.opted_out.contains(&opt_out) {
             return Ok(ResendOutcome::OptedOut);

@@ -4,12 +4,12 @@ use async_trait::async_trait;
 use jiff::Timestamp;
 
 use crate::{
+    clinic_key::NumberTag,
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, MessageId},
     link_token::TokenHash,
     model::AuditEntry,
-    phone::PhoneNumber,
     ports::{IdempotencyRecord, UnlockState},
     sms_encoding::SmsMeasure,
 };
@@ -62,7 +62,8 @@ pub struct BeginResend<'a> {
     pub current: &'a UnlockState,
     /// The new link's key: the content moves there, with its counters.
     pub new_token_hash: &'a TokenHash,
-    pub recipient: &'a PhoneNumber,
+    /// The patient's number now, as the clinic's keys hold it.
+    pub recipient: &'a NumberTag,
     /// The new SMS, measured.
     pub sms: SmsMeasure,
     pub at: Timestamp,

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 
 use crate::{
+    clinic_key::NumberTag,
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
     model::{
@@ -38,16 +39,17 @@ pub trait ClinicStore: Send + Sync {
         clinic: &ClinicId,
         id: &ChatId,
     ) -> Result<Option<Chat>, DependencyError>;
-    /// Whether the patient at `number` told this clinic STOP (and not START since).
+    /// Whether the patient at `number` (its tag: numbers are never keys in clear) told this
+    /// clinic STOP (and not START since).
     async fn is_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
     ) -> Result<bool, DependencyError>;
     async fn set_opted_out(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         opted_out: bool,
     ) -> Result<(), DependencyError>;
     /// Takes the clinic's `reply` auto-reply to `number` for the inbound SMS `inbound_id`
@@ -57,7 +59,7 @@ pub trait ClinicStore: Send + Sync {
     async fn claim_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: crate::inbound_sms::AutoReply,
         inbound_id: &str,
         now: jiff::Timestamp,
@@ -68,7 +70,7 @@ pub trait ClinicStore: Send + Sync {
     async fn release_auto_reply(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         reply: crate::inbound_sms::AutoReply,
         inbound_id: &str,
     ) -> Result<(), DependencyError>;
@@ -200,7 +202,7 @@ pub trait MessageStore: Send + Sync {
     async fn recent_messages_to(
         &self,
         clinic: &ClinicId,
-        number: &PhoneNumber,
+        number: &NumberTag,
         since: jiff::Timestamp,
     ) -> Result<Vec<MessageMatch>, DependencyError>;
     /// What a staff action on the message needs: its kind and, for a secure one, the hash

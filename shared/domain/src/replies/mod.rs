@@ -8,6 +8,8 @@ use jiff::SignedDuration;
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::{
+    clinic_key::NumberTag,
+    clinic_keyring::ClinicKeyring,
     error::DependencyError,
     ids::MessageId,
     inbound_sms::{AutoReply, InboundSms},
@@ -87,6 +89,8 @@ pub enum ReplyOutcome {
 
 pub struct ReplyHandler {
     pub clinics: Arc<dyn ClinicStore>,
+    /// The clinics' keys: the patient's number is looked up by its tag.
+    pub keyring: Arc<ClinicKeyring>,
     pub messages: Arc<dyn MessageStore>,
     pub appointments: Arc<dyn AppointmentStore>,
     pub inbound: Arc<dyn InboundLog>,
@@ -113,23 +117,17 @@ impl ReplyHandler {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::NoClinic);
         };
+        let from = self.keyring.key(&clinic.id).await?.number_tag(&sms.from);
         if let Some(word) = keyword(&sms.body) {
             match word {
-                Keyword::OptOut => {
-                    self.clinics
-                        .set_opted_out(&clinic.id, &sms.from, true)
-                        .await?
-                }
-                Keyword::OptIn => {
-                    self.clinics
-                        .set_opted_out(&clinic.id, &sms.from, false)
-                        .await?
-                }
+                Keyword::OptOut => self.clinics.set_opted_out(&clinic.id, &from, true).await?,
+                Keyword::OptIn => self.clinics.set_opted_out(&clinic.id, &from, false).await?,
                 Keyword::Help => {
                     // Answered for the patients the clinic texts, once a day at most.
-                    let matched = self.message_replied_to(&clinic, sms).await?;
+                    let matched = self.message_replied_to(&clinic, &from, sms).await?;
                     if let Some(matched) = &matched {
-                        self.answer_once(&clinic, sms, &mut progress, matched, AutoReply::Help)
+                        let help = AutoReply::Help;
+                        self.answer_once(&clinic, &from, sms, &mut progress, matched, help)
                             .await?;
                     }
                 }
@@ -139,7 +137,7 @@ impl ReplyHandler {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::Keyword(word));
         }
-        let Some(matched) = self.message_replied_to(&clinic, sms).await? else {
+        let Some(matched) = self.message_replied_to(&clinic, &from, sms).await? else {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::NoMatch);
         };
@@ -163,7 +161,14 @@ impl ReplyHandler {
                 .await?;
         }
         let auto_reply = self
-            .answer_once(&clinic, sms, &mut progress, &matched, AutoReply::Unclear)
+            .answer_once(
+                &clinic,
+                &from,
+                sms,
+                &mut progress,
+                &matched,
+                AutoReply::Unclear,
+            )
             .await?;
         self.record(&clinic, sms, Some(&matched), "unclear").await;
         self.inbound.finish_inbound(&sms.inbound_message_id).await?;
@@ -180,12 +185,13 @@ impl ReplyHandler {
     async fn message_replied_to(
         &self,
         clinic: &Clinic,
+        from: &NumberTag,
         sms: &InboundSms,
     ) -> Result<Option<MessageMatch>, DependencyError> {
         let since = self.clock.now() - MATCH_WINDOW;
         let recent = self
             .messages
-            .recent_messages_to(&clinic.id, &sms.from, since)
+            .recent_messages_to(&clinic.id, from, since)
             .await?;
         let named = sms.previous_published_message_id.as_deref().and_then(|id| {
             recent
@@ -202,6 +208,7 @@ impl ReplyHandler {
     async fn answer_once(
         &self,
         clinic: &Clinic,
+        from: &NumberTag,
         sms: &InboundSms,
         progress: &mut InboundProgress,
         matched: &MessageMatch,
@@ -215,6 +222,7 @@ impl ReplyHandler {
             self.sms.as_ref(),
             &clinic.id,
             &sms.from,
+            from,
         )
         .await?
         {
@@ -225,7 +233,7 @@ impl ReplyHandler {
             .clinics
             .claim_auto_reply(
                 &clinic.id,
-                &sms.from,
+                from,
                 reply,
                 &sms.inbound_message_id,
                 now,
@@ -255,7 +263,7 @@ impl ReplyHandler {
         if let Err(error) = sent {
             // Not sent: the day's answer goes back, for this SMS's retry or the next reply.
             self.clinics
-                .release_auto_reply(&clinic.id, &sms.from, reply, &sms.inbound_message_id)
+                .release_auto_reply(&clinic.id, from, reply, &sms.inbound_message_id)
                 .await?;
             return Err(error);
         }

@@ -12,6 +12,7 @@ use crate::{
 fn handler(w: &World) -> ReplyHandler {
     ReplyHandler {
         clinics: w.store.clone(),
+        keyring: w.keyring.clone(),
         messages: w.store.clone(),
         appointments: w.store.clone(),
         inbound: w.store.clone(),
@@ -115,6 +116,7 @@ async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
         .unwrap();
     let handler = handler(&w);
     let phone = PhoneNumber::parse(PATIENT).unwrap();
+    let tag = w.number_tag(&phone).await;
     let clinic = ClinicId::parse("c1").unwrap();
     for (n, word) in ["STOP", "arrêt", " Cancel. ", "opt-out", "TD", "unsubscribe"]
         .iter()
@@ -125,7 +127,7 @@ async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
             .await
             .unwrap();
         assert_eq!(outcome, ReplyOutcome::Keyword(Keyword::OptOut), "{word}");
-        assert!(w.store.is_opted_out(&clinic, &phone).await.unwrap());
+        assert!(w.store.is_opted_out(&clinic, &tag).await.unwrap());
     }
     assert!(
         w.send("k2", r#"{"kind":"basic","text":"Hi"}"#)
@@ -137,7 +139,7 @@ async fn carrier_keywords_opt_out_or_in_and_touch_nothing_else() {
         .handle(&reply("start", PATIENT, "START"))
         .await
         .unwrap();
-    assert!(!w.store.is_opted_out(&clinic, &phone).await.unwrap());
+    assert!(!w.store.is_opted_out(&clinic, &tag).await.unwrap());
     assert_eq!(
         handler
             .handle(&reply("help", PATIENT, "help"))

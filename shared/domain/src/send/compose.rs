@@ -4,6 +4,7 @@ use jiff::Timestamp;
 
 use crate::{
     caller::Caller,
+    clinic_key::NumberTag,
     ids::MessageId,
     link_token::TokenHash,
     message_kind::MessageKind,
@@ -28,6 +29,8 @@ pub struct PreparedSend {
 #[derive(Debug, Clone, Copy)]
 pub struct Sending<'a> {
     pub caller: &'a Caller,
+    /// The patient's number as the clinic's keys hold it.
+    pub recipient: &'a NumberTag,
     pub clinic: &'a Clinic,
     pub kind: MessageKind,
     pub message_id: &'a MessageId,
@@ -51,6 +54,7 @@ pub struct SecureLock {
 pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>) -> PreparedSend {
     let Sending {
         caller,
+        recipient,
         clinic,
         kind,
         message_id,
@@ -80,7 +84,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
         kind,
         sent_at,
         sent_by: caller.user.clone(),
-        recipient: draft.phone.clone(),
+        recipient: recipient.clone(),
         sms: measure(&body),
         expires_at: unlock.as_ref().map(|unlock| unlock.expires_at),
         unlock,
@@ -164,8 +168,12 @@ mod tests {
         } else {
             MessageKind::Basic
         };
+        let recipient = crate::clinic_key::ClinicKey::from_root(&clinic.id, &[1; 32])
+            .unwrap()
+            .number_tag(draft.phone);
         let sending = Sending {
             caller: &caller,
+            recipient: &recipient,
             clinic: &clinic,
             kind,
             message_id: &message_id,

@@ -22,6 +22,7 @@ use crate::{
     attachments::attachment_object_key,
     caller::Caller,
     clinic_cache::ClinicCache,
+    clinic_keyring::ClinicKeyring,
     error::{DependencyError, DomainError},
     idempotency::{IdempotencyKey, ScopedIdempotencyKey},
     ids::{AppointmentId, MessageId},
@@ -65,6 +66,8 @@ pub struct MessageSender {
     pub sms: Arc<dyn SmsSender>,
     pub blobs: Arc<dyn BlobStore>,
     pub keys: Arc<dyn KeyService>,
+    /// The clinics' keys: the patient's number is recorded and checked by its tag.
+    pub keyring: Arc<ClinicKeyring>,
     pub clock: Arc<dyn Clock>,
     pub random: Arc<dyn RandomSource>,
     pub unlock_base_url: String,
@@ -174,6 +177,11 @@ impl MessageSender {
         if self.sms.is_opted_out(draft.phone).await? {
             return Err(DomainError::OptedOut);
         }
+        let recipient = self
+            .keyring
+            .key(&caller.clinic_id)
+            .await?
+            .number_tag(draft.phone);
         let message_id = MessageId::from_random(random::bytes(self.random.as_ref()));
         let lock = match (draft.unlock_phn, request.kind.expires_at(now)) {
             (Some(phn), Some(expires_at)) => {
@@ -209,6 +217,7 @@ impl MessageSender {
         };
         let sending = Sending {
             caller,
+            recipient: &recipient,
             clinic: &clinic,
             kind: request.kind,
             message_id: &message_id,

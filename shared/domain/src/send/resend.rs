@@ -73,6 +73,11 @@ impl MessageSender {
                     expires_at,
                 ),
             };
+            let recipient = self
+                .keyring
+                .key(&caller.clinic_id)
+                .await?
+                .number_tag(&phone);
             let begun = self
                 .links
                 .begin_resend(&BeginResend {
@@ -80,7 +85,7 @@ impl MessageSender {
                     fingerprint: &fingerprint,
                     current: &current,
                     new_token_hash: &new_token_hash,
-                    recipient: &phone,
+                    recipient: &recipient,
                     sms: measure(&sms.body),
                     at: now,
                 })
