@@ -1248,20 +1248,27 @@ fn unlock_links_point_at_the_front_on_its_domain() {
 /// The encryption-context keys of secure content, as the policies name them.
 const CONTENT_CONTEXT_KEYS: [&str; 2] = ["clinic_id", "message_id"];
 
-/// Whether `statement`'s conditions hold a KMS call to exactly the content's encryption
-/// context: every key one of its keys, and each of them present (an empty context, for
-/// which `ForAllValues` holds too, is refused).
-fn under_the_content_context(statement: &Value) -> bool {
-    let condition = &statement["Condition"];
+/// Whether `condition` holds a KMS call to exactly the encryption-context keys `wanted`:
+/// every key one of them, and each of them present (an empty context, for which
+/// `ForAllValues` holds too, is refused).
+fn exactly_these_context_keys(condition: &Value, wanted: &[&str]) -> bool {
     let keys: Vec<&str> =
         items(&condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"])
             .into_iter()
             .filter_map(Value::as_str)
             .collect();
-    let present = CONTENT_CONTEXT_KEYS.iter().all(|key| {
+    let present = wanted.iter().all(|key| {
         condition["Null"][format!("kms:EncryptionContext:{key}").as_str()].as_str() == Some("false")
     });
-    keys == CONTENT_CONTEXT_KEYS && present && condition.as_mapping().unwrap().len() == 2
+    keys == wanted && present
+}
+
+/// Whether `statement`'s conditions hold a KMS call to exactly the content's encryption
+/// context, and nothing else.
+fn under_the_content_context(statement: &Value) -> bool {
+    let condition = &statement["Condition"];
+    exactly_these_context_keys(condition, &CONTENT_CONTEXT_KEYS)
+        && condition.as_mapping().unwrap().len() == 2
 }
 
 /// The encryption-context keys of a clinic's root key, as the policies name them, and the
@@ -1272,17 +1279,8 @@ const CLINIC_KEY_CONTEXT_KEYS: [&str; 2] = ["clinic_id", "purpose"];
 /// each present, and its purpose.
 fn under_the_clinic_key_context(statement: &Value) -> bool {
     let condition = &statement["Condition"];
-    let keys: Vec<&str> =
-        items(&condition["ForAllValues:StringEquals"]["kms:EncryptionContextKeys"])
-            .into_iter()
-            .filter_map(Value::as_str)
-            .collect();
-    let present = CLINIC_KEY_CONTEXT_KEYS.iter().all(|key| {
-        condition["Null"][format!("kms:EncryptionContext:{key}").as_str()].as_str() == Some("false")
-    });
     let purpose = condition["StringEquals"]["kms:EncryptionContext:purpose"].as_str();
-    keys == CLINIC_KEY_CONTEXT_KEYS
-        && present
+    exactly_these_context_keys(condition, &CLINIC_KEY_CONTEXT_KEYS)
         && purpose == Some(domain::clinic_key::PURPOSE)
         && condition.as_mapping().unwrap().len() == 3
 }

@@ -61,16 +61,13 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
         ClinicCreated::SmsNumberTaken
     );
     assert_eq!(store.get_clinic(&copycat.id).await.unwrap(), None);
+    let root_key = |clinic| async move { store.wrapped_root_key(clinic).await.unwrap() };
     assert_eq!(
-        store
-            .wrapped_root_key(&harbour.id)
-            .await
-            .unwrap()
-            .as_deref(),
+        root_key(&harbour.id).await.as_deref(),
         Some(ROOT_KEY),
         "written with the clinic"
     );
-    assert_eq!(store.wrapped_root_key(&copycat.id).await.unwrap(), None);
+    assert_eq!(root_key(&copycat.id).await, None);
     assert!(
         !store
             .put_root_key(&harbour.id, OTHER_ROOT_KEY)
@@ -78,14 +75,7 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
             .unwrap(),
         "a root key is never replaced"
     );
-    assert_eq!(
-        store
-            .wrapped_root_key(&harbour.id)
-            .await
-            .unwrap()
-            .as_deref(),
-        Some(ROOT_KEY)
-    );
+    assert_eq!(root_key(&harbour.id).await.as_deref(), Some(ROOT_KEY));
     assert_eq!(
         changes_audited(subject).await,
         1,
@@ -107,10 +97,7 @@ pub async fn a_new_clinic_takes_its_sms_number_for_good(subject: &impl StoreUnde
             .await
             .unwrap()
     );
-    assert_eq!(
-        store.wrapped_root_key(&seeded.id).await.unwrap().as_deref(),
-        Some(OTHER_ROOT_KEY)
-    );
+    assert_eq!(root_key(&seeded.id).await.as_deref(), Some(OTHER_ROOT_KEY));
     assert_eq!(
         store
             .create_clinic(&clinic("clinic-d", 3), OTHER_ROOT_KEY, &change_audit())

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use base64::Engine;
 
-use super::{DynamoStore, NEW_ONLY, from_item, query_all, s, to_item};
+use super::{DynamoStore, NEW_ONLY, from_item, put_if, query_all, s, to_item};
 use crate::sdk_failure;
 use domain::{
     clinic_key::NumberTag,
@@ -418,25 +418,13 @@ impl ClinicStore for DynamoStore {
         wrapped: &[u8],
     ) -> Result<bool, DependencyError> {
         const OP: &str = "PutRootKey";
-        let result = self
+        let put = self
             .client
             .put_item()
             .table_name(&self.tables.clinics)
             .set_item(Some(to_item(&RootKeyItem::new(clinic, wrapped), OP)?))
-            .condition_expression(NEW_ONLY)
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
-            Err(error)
-                if error
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
-        }
+            .condition_expression(NEW_ONLY);
+        put_if(put, OP).await
     }
 
     async fn wrapped_root_key(

@@ -7,8 +7,7 @@ use aws_sdk_dynamodb::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, NEW_ONLY, s, to_item};
-use crate::sdk_failure;
+use super::{DynamoStore, NEW_ONLY, put_if, s, to_item};
 use domain::{
     error::DependencyError,
     ids::{ClinicId, ImportId},
@@ -58,24 +57,6 @@ impl DynamoStore {
             .put_item()
             .table_name(&self.tables.imports)
             .set_item(Some(to_item(&item, operation)?)))
-    }
-}
-
-/// Sends a conditional Put: `false` when its condition failed and nothing was written.
-async fn put_if(
-    put: PutItemFluentBuilder,
-    operation: &'static str,
-) -> Result<bool, DependencyError> {
-    match put.send().await {
-        Ok(_) => Ok(true),
-        Err(error)
-            if error
-                .as_service_error()
-                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
-        {
-            Ok(false)
-        }
-        Err(error) => Err(sdk_failure("dynamodb", operation)(error)),
     }
 }
 

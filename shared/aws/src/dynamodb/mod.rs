@@ -15,12 +15,15 @@ mod worklist;
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
+use aws_sdk_dynamodb::{
+    operation::put_item::builders::PutItemFluentBuilder,
+    types::{AttributeValue, Put, TransactWriteItem},
+};
 use serde::{Serialize, de::DeserializeOwned};
 
 use domain::error::DependencyError;
 
-use crate::config::Tables;
+use crate::{config::Tables, sdk_failure};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -104,6 +107,24 @@ pub(crate) fn transaction_conflicted<R>(
             .iter()
             .any(|reason| reason.code() == Some("TransactionConflict")),
         _ => false,
+    }
+}
+
+/// Sends a conditional Put: `false` when its condition failed and nothing was written.
+pub(crate) async fn put_if(
+    put: PutItemFluentBuilder,
+    operation: &'static str,
+) -> Result<bool, DependencyError> {
+    match put.send().await {
+        Ok(_) => Ok(true),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|e| e.is_conditional_check_failed_exception()) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(sdk_failure("dynamodb", operation)(error)),
     }
 }
 
