@@ -15,7 +15,7 @@ use aws::wiring::OnAws;
 use domain::{
     emr_sync::import::{EmrImport, ImportRun, import_object_key},
     ids::ClinicId,
-    ports::{ClinicStore, ImportRecord},
+    ports::ImportRecord,
 };
 use integration_tests::{
     aws_request_counts::{OperationCounts, RequestRecorder},
@@ -144,10 +144,8 @@ async fn main() -> Result<()> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
     let stack = LocalStack::create(&endpoint, "benchimport-", "https://unlock.bench").await?;
-    let store =
-        aws::dynamodb::DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
     let clinic = demo_clinic_record();
-    store.put_clinic(&clinic).await?;
+    stack.add_clinic(&clinic).await?;
     let recorder = RequestRecorder::new(&endpoint);
     let import = EmrImport::on_aws(&stack.config, &stack.clients);
     let far = |now: Timestamp| now + SignedDuration::from_mins(14);

@@ -115,6 +115,7 @@ impl Bench {
         stack.clients = AwsClients::from_sdk_config(&sdk, stack.config.s3_force_path_style);
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
         let clinic = seed_demo_clinic(&stack, &store).await?;
+        let key = stack.clinic_key(&clinic.id).await?;
         let patient = Patient {
             id: PatientId::parse("p-bench")?,
             phn: Some(Phn::parse(PHN)?),
@@ -133,7 +134,7 @@ impl Bench {
                 status: AppointmentStatus::Booked,
             };
             store
-                .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+                .upsert_appointment_with_patient(&key, &patient, &appointment)
                 .await?;
         }
         let mut bench = Bench {

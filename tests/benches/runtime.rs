@@ -20,6 +20,7 @@ use anyhow::{Context, Result, bail};
 use aws::dynamodb::DynamoStore;
 use domain::{
     appointment_status::AppointmentStatus,
+    clinic_key::ClinicKey,
     ids::{AppointmentId, PatientId},
     model::{Appointment, Clinic, Patient, SmsStatus},
     phone::PhoneNumber,
@@ -297,7 +298,7 @@ fn appointment_id(n: usize) -> AppointmentId {
     AppointmentId::parse(&format!("bench-a-{n}")).expect("a valid id")
 }
 
-async fn seed_patients(store: &DynamoStore, clinic: &Clinic) -> Result<()> {
+async fn seed_patients(store: &DynamoStore, key: &ClinicKey) -> Result<()> {
     let starts_at = Timestamp::now() + SignedDuration::from_hours(48);
     let records: Vec<_> = (0..SENDS)
         .map(|n| {
@@ -320,7 +321,7 @@ async fn seed_patients(store: &DynamoStore, clinic: &Clinic) -> Result<()> {
             (patient, vec![appointment])
         })
         .collect();
-    store.bulk_load(&clinic.id, &records).await?;
+    store.bulk_load(key, &records).await?;
     Ok(())
 }
 
@@ -455,7 +456,8 @@ impl Bench {
     async fn start(functions: &[Function], stack: &LocalStack, endpoint: &str) -> Result<Bench> {
         let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
         let clinic = seed_demo_clinic(stack, &store).await?;
-        seed_patients(&store, &clinic).await?;
+        let key = stack.clinic_key(&clinic.id).await?;
+        seed_patients(&store, &key).await?;
         let recorder = Recorder::new(endpoint);
         recorder.start().await?;
         let mut fleets = HashMap::new();

@@ -14,7 +14,7 @@ use domain::{
 use fhir_sync::imports::{FhirImports, ObjectCreatedEvent};
 use integration_tests::{
     TestStack, body_json,
-    fixtures::demo::demo_clinic,
+    fixtures::demo::{demo_clinic, demo_clinic_record},
     phi_guard::{self, Kind},
     port_contracts::records::Scene,
     sentinels,
@@ -245,6 +245,12 @@ async fn the_object_created_sample_event_starts_the_import_it_names() {
 
     let key = sample.detail.object.key.clone();
     let (clinic, id) = import_of_object_key(&key).expect("the key of an import");
+    // An onboarded clinic, with its root key: an import tags its patients' keys with it.
+    test.add_clinic(&domain::model::Clinic {
+        id: clinic.clone(),
+        ..demo_clinic_record()
+    })
+    .await;
     test.store
         .create_import(&clinic, &ImportRecord::new(id, Timestamp::now()))
         .await

@@ -80,6 +80,7 @@ async fn a_transaction_bundle_makes_its_patients_findable_at_once_and_a_message_
     for body in found_by_each_key(&test, "emr-p-1", 301).await {
         assert_eq!(body["items"][0]["appointments"][0]["id"], "emr-a-1");
     }
+    integration_tests::fixtures::raw_keys::assert_no_patient_data_in_keys(&test).await;
     let send = with_idempotency_key(
         with_body(
             staff_call(

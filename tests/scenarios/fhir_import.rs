@@ -124,6 +124,7 @@ async fn an_uploaded_file_is_imported_reported_by_line_and_its_patients_found() 
             2
         );
     }
+    integration_tests::fixtures::raw_keys::assert_no_patient_data_in_keys(&test).await;
 
     // The same event delivered again, and the same file imported a second time.
     let key = object_key(&report_path);

@@ -21,5 +21,6 @@ mod search;
 mod security_table;
 mod seeding;
 mod sending;
+mod stored_keys;
 mod template_rules;
 mod unlocking;

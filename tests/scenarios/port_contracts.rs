@@ -63,9 +63,10 @@ port_contracts! {
         only_an_existing_appointment_is_marked_unclear,
     ]
     patient_directory: [
-        lookups_return_entries_under_their_prefix_in_sort_key_order,
+        lookups_return_the_entries_under_their_key_in_sort_key_order,
         a_lookup_pages_on_after_the_last_sort_key,
-        a_full_page_is_not_known_to_be_the_last,
+        after_a_full_page_the_next_is_empty_and_the_last,
+        an_entry_opens_only_with_its_clinics_key,
         an_exact_key_finds_its_patient_and_an_unknown_key_nothing,
     ]
     message_links: [

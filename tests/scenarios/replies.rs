@@ -195,7 +195,7 @@ async fn a_reply_naming_the_sms_it_answers_marks_that_appointment_not_the_latest
     };
     s.test
         .store
-        .upsert_appointment_with_patient(&s.clinic.id, &patient, &later)
+        .upsert_appointment_with_patient(&s.test.clinic_key(&s.clinic.id).await, &patient, &later)
         .await
         .unwrap();
     // Sent two seconds later (times are stored to the second): the latest.
@@ -334,7 +334,11 @@ async fn only_the_clinic_owning_the_number_replied_to_is_touched() {
     };
     s.test
         .store
-        .upsert_appointment_with_patient(&other.id, &patient, &appointment)
+        .upsert_appointment_with_patient(
+            &s.test.clinic_key(&other.id).await,
+            &patient,
+            &appointment,
+        )
         .await
         .unwrap();
     send_with(&message_sender(&s.test), &other.id, "a-second", "reply-5b").await;

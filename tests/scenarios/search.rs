@@ -67,7 +67,11 @@ impl Seeded {
         };
         self.test
             .store
-            .upsert_appointment_with_patient(&self.clinic.id, patient, &appointment)
+            .upsert_appointment_with_patient(
+                &self.test.clinic_key(&self.clinic.id).await,
+                patient,
+                &appointment,
+            )
             .await
             .unwrap();
     }
@@ -265,9 +269,7 @@ async fn another_clinic_finds_none_of_these_patients_and_sees_none_of_their_appo
     }
     let mut other = s.clinic.clone();
     other.id = "other-clinic".parse().unwrap();
-    domain::ports::ClinicStore::put_clinic(&s.test.store, &other)
-        .await
-        .unwrap();
+    s.test.add_clinic(&other).await;
     for q in [
         "9698658215",
         "604 555 0123",
@@ -406,12 +408,18 @@ async fn a_cursor_from_another_search_is_refused() {
 #[tokio::test]
 async fn exact_searches_are_one_query_reading_at_most_one_item_more_than_they_find() {
     let s = seeded().await;
+    let key = s.test.clinic_key(&s.clinic.id).await;
     for q in ["9698658215", "604 555 0123", "ava.smith@example.com"] {
         let request = domain::search::SearchRequest::parse(Some(q), None, None, None).unwrap();
-        let page =
-            domain::search::find_patients(&s.test.store, &s.clinic, &request, Timestamp::now())
-                .await
-                .unwrap();
+        let page = domain::search::find_patients(
+            &s.test.store,
+            &key,
+            &s.clinic,
+            &request,
+            Timestamp::now(),
+        )
+        .await
+        .unwrap();
         assert_eq!(page.matches.len(), 1, "{q}");
         assert!(
             page.items_read <= page.matches.len() + 1,

@@ -396,7 +396,11 @@ async fn a_patient_without_a_phone_cannot_be_texted() {
         .unwrap();
     s.test
         .store
-        .upsert_appointment_with_patient(&s.clinic.id, &patient, &appointment)
+        .upsert_appointment_with_patient(
+            &s.test.clinic_key(&s.clinic.id).await,
+            &patient,
+            &appointment,
+        )
         .await
         .unwrap();
     let (status, problem) = s
@@ -441,7 +445,7 @@ async fn a_patient_whose_number_changed_through_another_appointment_is_texted_at
     };
     s.test
         .store
-        .upsert_appointment_with_patient(&s.clinic.id, &moved, &later)
+        .upsert_appointment_with_patient(&s.test.clinic_key(&s.clinic.id).await, &moved, &later)
         .await
         .unwrap();
     let (status, _) = s

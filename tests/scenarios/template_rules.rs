@@ -575,8 +575,10 @@ fn statements_granting(template: &Value, function: &str, action: &str) -> Vec<St
         .collect()
 }
 
-/// What the EMR's writes need on each table, for fhir-sync and fhir-import alike.
-const EMR_WRITES: [(&str, &str); 9] = [
+/// What the EMR's writes need on each table, for fhir-sync and fhir-import alike (the
+/// clinic's wrapped root key is read from the clinics table).
+const EMR_WRITES: [(&str, &str); 10] = [
+    ("dynamodb:GetItem", "ClinicsTable"),
     ("dynamodb:BatchGetItem", "PatientsTable"),
     ("dynamodb:PutItem", "PatientsTable"),
     ("dynamodb:BatchGetItem", "AppointmentsTable"),
@@ -606,10 +608,8 @@ fn secure_unlock_downloads_pinned_versions_of_attachments_only() {
 #[test]
 fn fhir_sync_may_write_patients_keys_appointments_and_imports_and_nothing_else() {
     let template = template();
-    let needed = [("dynamodb:GetItem", "ClinicsTable")];
     let missing: Vec<_> = EMR_WRITES
         .iter()
-        .chain(&needed)
         .filter(|(action, table)| !grants(&template, "FhirSyncFunction", action, table))
         .collect();
     assert!(missing.is_empty(), "fhir-sync may not: {missing:?}");
@@ -641,8 +641,14 @@ fn fhir_sync_may_write_patients_keys_appointments_and_imports_and_nothing_else()
     for statement in statements_granting(&template, "FhirSyncFunction", "kms:GenerateDataKey") {
         assert!(statement.contains("s3.${AWS::Region}"), "{statement}");
     }
-    for statement in statements_granting(&template, "FhirSyncFunction", "kms:Decrypt") {
-        assert!(statement.contains("dynamodb.${AWS::Region}"), "{statement}");
+    // Decrypts through DynamoDB, or the clinic's root key under its context only.
+    for statement in allows(&template, "FhirSyncFunction", "kms:Decrypt") {
+        assert!(
+            text(statement).contains("dynamodb.${AWS::Region}")
+                || under_the_clinic_key_context(statement),
+            "{}",
+            text(statement)
+        );
     }
 }
 
@@ -658,7 +664,6 @@ fn fhir_import_reads_import_files_and_writes_what_a_sync_writes_and_nothing_else
     for never in [
         "sns:",
         "s3:PutObject",
-        "ClinicsTable",
         "MessagesTable",
         "UnlockTable",
         "RequestsTable",
@@ -676,10 +681,28 @@ fn fhir_import_reads_import_files_and_writes_what_a_sync_writes_and_nothing_else
         "{}",
         reads[0]
     );
-    // Every use of the content key goes through a service: never a plain decrypt.
+    // Of the clinics table, the clinic's root key item only: read, never written.
+    for action in [
+        "dynamodb:Query",
+        "dynamodb:PutItem",
+        "dynamodb:UpdateItem",
+        "dynamodb:DeleteItem",
+    ] {
+        assert!(
+            !grants(&template, "FhirImportFunction", action, "ClinicsTable"),
+            "{action}"
+        );
+    }
+    // Every use of the content key goes through a service, but the clinic's root key,
+    // opened under its context only.
     for action in ["kms:Decrypt", "kms:GenerateDataKey"] {
-        for statement in statements_granting(&template, "FhirImportFunction", action) {
-            assert!(statement.contains("kms:ViaService"), "{statement}");
+        for statement in allows(&template, "FhirImportFunction", action) {
+            assert!(
+                text(statement).contains("kms:ViaService")
+                    || under_the_clinic_key_context(statement),
+                "{}",
+                text(statement)
+            );
         }
     }
 }
@@ -1364,7 +1387,7 @@ fn every_use_of_the_content_key_is_through_a_service_or_under_the_contents_conte
 /// names; send and inbound-reply open it (patients' numbers are keys by their tag); no other
 /// function makes or opens one.
 #[test]
-fn clinic_root_keys_are_made_by_admin_and_opened_by_send_and_inbound_reply_only() {
+fn clinic_root_keys_are_made_by_admin_and_opened_only_by_the_functions_that_tag() {
     let template = template();
     let under_context = |function: &str, action: &str| {
         allows(&template, function, action)
@@ -1374,7 +1397,14 @@ fn clinic_root_keys_are_made_by_admin_and_opened_by_send_and_inbound_reply_only(
     };
     for function in FUNCTIONS {
         let makes = usize::from(function == "AdminFunction");
-        let opens = usize::from(matches!(function, "SendFunction" | "InboundReplyFunction"));
+        let opens = usize::from(matches!(
+            function,
+            "SendFunction"
+                | "InboundReplyFunction"
+                | "SearchFunction"
+                | "FhirSyncFunction"
+                | "FhirImportFunction"
+        ));
         assert_eq!(
             under_context(function, "kms:GenerateDataKeyWithoutPlaintext"),
             makes,

@@ -168,21 +168,21 @@ impl TestStack {
 
     /// Writes `clinic` with a root key made on the emulator's KMS, as onboarding does.
     pub async fn add_clinic(&self, clinic: &domain::model::Clinic) {
-        use domain::ports::{ClinicStore, KeyService};
-        self.store
-            .put_clinic(clinic)
+        self.stack
+            .add_clinic(clinic)
             .await
-            .expect("the clinic is written");
-        let root_key = self
-            .stack
-            .key_service()
-            .generate_wrapped_key(&domain::clinic_key::encryption_context(&clinic.id))
+            .expect("the clinic is written with its root key");
+    }
+
+    /// The clinic's key, as the functions open it: see [`LocalStack::clinic_key`].
+    pub async fn clinic_key(
+        &self,
+        clinic: &domain::ids::ClinicId,
+    ) -> domain::clinic_key::ClinicKey {
+        self.stack
+            .clinic_key(clinic)
             .await
-            .expect("a root key");
-        self.store
-            .put_root_key(&clinic.id, &root_key)
-            .await
-            .expect("the root key is kept");
+            .expect("the clinic's key")
     }
 
     /// Every SMS the emulator has published so far; the link tokens in them become

@@ -325,6 +325,12 @@ pub fn check(source: &str, text: &str) {
     lock(&VIOLATIONS).extend(violations);
 }
 
+/// The labels of the sentinels in `text`, recording nothing: for tests that read stored
+/// data (keys) rather than what the system writes out.
+pub fn sentinels_in(text: &str) -> Vec<String> {
+    lock(&SENTINELS).found_in(text)
+}
+
 /// Checks a response body a test received from `route`.
 pub fn check_body(route: &str, body: &str) {
     check(&format!("the response body of {route}"), body);

@@ -56,6 +56,38 @@ impl LocalStack {
         aws::kms::KmsKeyService::new(self.clients.kms(), &self.config.content_key_id)
     }
 
+    /// Writes `clinic` with a new root key, as onboarding does (the admin routes, or seeding).
+    pub async fn add_clinic(&self, clinic: &domain::model::Clinic) -> Result<()> {
+        use domain::ports::{ClinicStore, KeyService};
+        let store =
+            aws::dynamodb::DynamoStore::new(self.clients.dynamodb(), self.config.tables.clone());
+        store.put_clinic(clinic).await?;
+        let root_key = self
+            .key_service()
+            .generate_wrapped_key(&domain::clinic_key::encryption_context(&clinic.id))
+            .await?;
+        store.put_root_key(&clinic.id, &root_key).await?;
+        Ok(())
+    }
+
+    /// The clinic's key, opened from the root key it was given (by seeding or onboarding) on
+    /// the emulator's KMS, as the functions open it: what its patients' lookup keys and
+    /// numbers are tagged under.
+    pub async fn clinic_key(
+        &self,
+        clinic: &domain::ids::ClinicId,
+    ) -> Result<domain::clinic_key::ClinicKey> {
+        use std::sync::Arc;
+        let store =
+            aws::dynamodb::DynamoStore::new(self.clients.dynamodb(), self.config.tables.clone());
+        let keyring = domain::clinic_keyring::ClinicKeyring::new(
+            Arc::new(self.key_service()),
+            Arc::new(store),
+            Arc::new(aws::system::SystemClock),
+        );
+        Ok(keyring.key(clinic).await?)
+    }
+
     /// The ARN of the topic inbound SMS arrive on.
     pub fn inbound_topic_arn(&self) -> Result<String> {
         let function = self

@@ -124,6 +124,10 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(
         .generate_wrapped_key(&clinic_key::encryption_context(&clinic.id))
         .await?;
     store.put_root_key(&clinic.id, &root_key).await?;
+    let root = keys
+        .decrypt_data_key(&root_key, &clinic_key::encryption_context(&clinic.id))
+        .await?;
+    let key = clinic_key::ClinicKey::from_root(&clinic.id, root.expose())?;
     store
         .put_integration_client(&data.clinic.integration_client, &clinic.id)
         .await?;
@@ -167,7 +171,7 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(
                 status: visit.status,
             };
             store
-                .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+                .upsert_appointment_with_patient(&key, &patient, &appointment)
                 .await?;
         }
     }

@@ -72,6 +72,7 @@ impl OnAws for Searcher {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
             clinic_records: store.clone(),
             directory: store.clone(),
+            keyring: keyring(config, clients, store.clone(), clock.clone()),
             appointments: store.clone(),
             messages: store.clone(),
             audit: store,
@@ -167,7 +168,8 @@ impl OnAws for EmrSync {
         let store = store(config, clients);
         EmrSync {
             records: store.clone(),
-            clinics: store,
+            clinics: store.clone(),
+            keyring: keyring(config, clients, store, Arc::new(SystemClock)),
         }
     }
 }
@@ -177,6 +179,7 @@ impl OnAws for EmrImport {
         let store = store(config, clients);
         EmrImport {
             records: store.clone(),
+            keyring: keyring(config, clients, store.clone(), Arc::new(SystemClock)),
             imports: store,
             blobs: blobs(config, clients),
             clock: Arc::new(SystemClock),

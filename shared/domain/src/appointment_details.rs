@@ -59,7 +59,11 @@ mod tests {
             records::appointment("a1", &patient, "2030-01-01T17:00:00Z".parse().unwrap());
         let clinic = ClinicId::parse("c1").unwrap();
         store
-            .upsert_appointment_with_patient(&clinic, &patient, &appointment)
+            .upsert_appointment_with_patient(
+                &crate::fakes::test_clinic_key(&clinic),
+                &patient,
+                &appointment,
+            )
             .await
             .unwrap();
         store

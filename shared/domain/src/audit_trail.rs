@@ -218,7 +218,11 @@ mod tests {
                 "2026-12-02T17:00:00Z".parse().unwrap(),
             );
             store
-                .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+                .upsert_appointment_with_patient(
+                    &crate::fakes::test_clinic_key(&clinic.id),
+                    &patient,
+                    &appointment,
+                )
                 .await
                 .unwrap();
         }
@@ -227,6 +231,7 @@ mod tests {
                 clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
                 clinic_records: store.clone(),
                 directory: store.clone(),
+                keyring: crate::fakes::test_keyring(&store, &[&clinic.id]),
                 appointments: store.clone(),
                 messages: store.clone(),
                 audit: store.clone(),

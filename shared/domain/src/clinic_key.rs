@@ -13,9 +13,9 @@ use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use thiserror::Error;
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
-use crate::{ids::ClinicId, phone::PhoneNumber};
+use crate::{envelope, ids::ClinicId, phone::PhoneNumber};
 
 /// An AES-256 data key's size: what KMS generates for a clinic's root key.
 pub const ROOT_KEY_BYTES: usize = 32;
@@ -23,8 +23,10 @@ pub const ROOT_KEY_BYTES: usize = 32;
 pub const PURPOSE: &str = "patient-keys";
 /// Bytes of HMAC-SHA256 kept in a tag: 128 bits, no collision among a clinic's patients.
 const TAG_BYTES: usize = 16;
-/// Names the derivation and the tag format, so that a new one can live beside it.
+/// Name the derivations and the formats, so that a new one can live beside each.
 const INDEX_LABEL: &[u8] = b"clinic-messages/index/v1";
+const SEAL_LABEL: &[u8] = b"clinic-messages/seal/v1";
+const SEAL_NONCE_LABEL: &[u8] = b"clinic-messages/seal-nonce/v1";
 
 /// What KMS binds a clinic's wrapped root key to: the clinic, and this purpose.
 pub fn encryption_context(clinic: &ClinicId) -> BTreeMap<String, String> {
@@ -41,6 +43,12 @@ pub enum TagKind {
     Phn,
     Phone,
     Email,
+    /// A folded first-name prefix.
+    FirstName,
+    /// A folded last-name prefix.
+    LastName,
+    /// A search, so that a cursor only continues its own.
+    Search,
 }
 
 impl TagKind {
@@ -49,6 +57,9 @@ impl TagKind {
             TagKind::Phn => "phn",
             TagKind::Phone => "phone",
             TagKind::Email => "email",
+            TagKind::FirstName => "first",
+            TagKind::LastName => "last",
+            TagKind::Search => "search",
         }
     }
 }
@@ -57,6 +68,11 @@ impl TagKind {
 pub enum ClinicKeyError {
     #[error("a clinic's root key must be {ROOT_KEY_BYTES} bytes; it was created otherwise")]
     BadLength,
+    #[error(
+        "sealed data failed its integrity check: it was altered, moved from where it was \
+         stored, or is being opened with another clinic's key"
+    )]
+    NotOpened,
 }
 
 /// A clinic's tagging key, derived from its root key. Cloning shares it (no copy of the
@@ -67,11 +83,15 @@ pub struct ClinicKey(Arc<Derived>);
 struct Derived {
     clinic: ClinicId,
     index: [u8; 32],
+    seal: [u8; 32],
+    seal_nonce: [u8; 32],
 }
 
 impl Drop for Derived {
     fn drop(&mut self) {
         self.index.zeroize();
+        self.seal.zeroize();
+        self.seal_nonce.zeroize();
     }
 }
 
@@ -81,11 +101,13 @@ impl ClinicKey {
         if root.len() != ROOT_KEY_BYTES {
             return Err(ClinicKeyError::BadLength);
         }
-        let mut index = [0u8; 32];
-        index.copy_from_slice(&hmac(root, &[INDEX_LABEL]));
+        // Sealing keys name their clinic too: what one clinic sealed never opens for another.
+        let id = clinic.as_str().as_bytes();
         Ok(ClinicKey(Arc::new(Derived {
             clinic: clinic.clone(),
-            index,
+            index: hmac(root, &[INDEX_LABEL]),
+            seal: hmac(root, &[SEAL_LABEL, b"\0", id]),
+            seal_nonce: hmac(root, &[SEAL_NONCE_LABEL, b"\0", id]),
         })))
     }
 
@@ -133,6 +155,39 @@ impl ClinicKey {
     /// The tag of a patient's phone number (E.164).
     pub fn number_tag(&self, number: &PhoneNumber) -> NumberTag {
         NumberTag(self.tag(TagKind::Phone, number.as_e164()))
+    }
+}
+
+impl ClinicKey {
+    /// Encrypts `plaintext` (AES-256-GCM) under the clinic's sealing key, bound to `aad`
+    /// (where it is stored). The nonce is a keyed hash of `aad` and `plaintext`
+    /// (synthetic, as in SIV): no randomness to pass in, and a nonce seals one plaintext
+    /// only; the same plaintext at the same place seals to the same bytes.
+    pub fn seal(&self, aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let length = (aad.len() as u64).to_be_bytes();
+        let digest = hmac(&self.0.seal_nonce, &[&length, aad, plaintext]);
+        let mut nonce = [0u8; envelope::NONCE_BYTES];
+        nonce.copy_from_slice(&digest[..envelope::NONCE_BYTES]);
+        let sealed = envelope::seal_with_nonce(&self.0.seal, nonce, plaintext, aad)
+            .expect("a 32-byte key seals what fits in memory");
+        let mut bytes = sealed.nonce;
+        bytes.extend_from_slice(&sealed.ciphertext);
+        bytes
+    }
+
+    /// Decrypts what [`ClinicKey::seal`] sealed with this key and `aad`.
+    pub fn open(&self, aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, ClinicKeyError> {
+        if sealed.len() < envelope::NONCE_BYTES {
+            return Err(ClinicKeyError::NotOpened);
+        }
+        let (nonce, ciphertext) = sealed.split_at(envelope::NONCE_BYTES);
+        let content = envelope::SealedContent {
+            nonce: nonce.to_vec(),
+            ciphertext: ciphertext.to_vec(),
+        };
+        envelope::open(&self.0.seal, &content, aad)
+            .map(Zeroizing::new)
+            .map_err(|_| ClinicKeyError::NotOpened)
     }
 }
 
@@ -194,6 +249,42 @@ mod tests {
             );
         }
         assert_eq!(format!("{:?}", key("c1", 7)), "ClinicKey(c1)");
+    }
+
+    #[test]
+    fn sealed_bytes_open_with_the_same_key_and_place_only() {
+        let a = key("c1", 1);
+        let sealed = a.seal(b"c1#phn#x/p1", b"Sentinel patient copy");
+        assert_eq!(
+            a.open(b"c1#phn#x/p1", &sealed).unwrap().as_slice(),
+            b"Sentinel patient copy"
+        );
+        assert!(!String::from_utf8_lossy(&sealed).contains("Sentinel"));
+        for (key, aad) in [
+            (key("c1", 2), &b"c1#phn#x/p1"[..]),
+            (key("c2", 1), b"c1#phn#x/p1"),
+            (key("c1", 1), b"c1#phn#x/p2"),
+        ] {
+            assert_eq!(
+                key.open(aad, &sealed).err(),
+                Some(ClinicKeyError::NotOpened)
+            );
+        }
+        let mut altered = sealed.clone();
+        altered[20] ^= 1;
+        assert!(a.open(b"c1#phn#x/p1", &altered).is_err());
+        assert!(a.open(b"c1#phn#x/p1", &sealed[..5]).is_err());
+    }
+
+    #[test]
+    fn a_nonce_seals_one_plaintext_at_one_place() {
+        let a = key("c1", 1);
+        let nonce = |aad: &[u8], text: &[u8]| a.seal(aad, text)[..12].to_vec();
+        assert_eq!(nonce(b"here", b"same"), nonce(b"here", b"same"));
+        assert_ne!(nonce(b"here", b"same"), nonce(b"here", b"other"));
+        assert_ne!(nonce(b"here", b"same"), nonce(b"there", b"same"));
+        // The aad's length is hashed first: moving bytes between aad and text changes it.
+        assert_ne!(nonce(b"ab", b"c"), nonce(b"a", b"bc"));
     }
 
     #[test]

@@ -5,6 +5,8 @@
 use std::{collections::HashMap, sync::Arc};
 
 use crate::{
+    clinic_key::ClinicKey,
+    clinic_keyring::ClinicKeyring,
     error::DependencyError,
     fhir::{
         self, AppointmentUpdate, PatientReference, PatientUpdate,
@@ -105,6 +107,8 @@ impl SyncAnswer {
 pub struct EmrSync {
     pub records: Arc<dyn EmrRecords>,
     pub clinics: Arc<dyn ClinicStore>,
+    /// Opens the clinic's key, under which the patients' lookup keys are tags.
+    pub keyring: Arc<ClinicKeyring>,
 }
 
 /// A resource that passed its checks, ready to write.
@@ -171,7 +175,11 @@ impl EmrSync {
                 )],
             );
         }
-        self.write(clinic, checked, &HashMap::new()).await
+        let key = match self.keyring.key(clinic).await {
+            Ok(key) => key,
+            Err(error) => return SyncAnswer::failed(&error),
+        };
+        self.write(&key, checked, &HashMap::new()).await
     }
 
     /// `POST /fhir` with a `batch` bundle: each entry on its own, patients before the
@@ -179,25 +187,25 @@ impl EmrSync {
     /// transaction, or not at all.
     async fn write(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         checked: Checked,
         entry_patients: &HashMap<String, PatientId>,
     ) -> SyncAnswer {
         match checked {
-            Checked::Patient(update) => self.write_patient(clinic, &update).await,
+            Checked::Patient(update) => self.write_patient(key, &update).await,
             Checked::Appointment(update) => {
-                self.write_appointment(clinic, update, entry_patients).await
+                self.write_appointment(key, update, entry_patients).await
             }
         }
     }
 
-    async fn write_patient(&self, clinic: &ClinicId, update: &PatientUpdate) -> SyncAnswer {
+    async fn write_patient(&self, key: &ClinicKey, update: &PatientUpdate) -> SyncAnswer {
         let sync = PatientSync {
             patient: update.patient.clone(),
             language: update.language,
             order: update.order.clone(),
         };
-        match self.records.sync_patient(clinic, &sync).await {
+        match self.records.sync_patient(key, &sync).await {
             Ok(synced) => answer(
                 ResourceType::Patient,
                 update.patient.id.as_str(),
@@ -210,21 +218,18 @@ impl EmrSync {
 
     async fn write_appointment(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         update: AppointmentUpdate,
         entry_patients: &HashMap<String, PatientId>,
     ) -> SyncAnswer {
-        let patient_id = match self
-            .patient_of(clinic, &update.patient, entry_patients)
-            .await
-        {
+        let patient_id = match self.patient_of(key, &update.patient, entry_patients).await {
             Ok(Some(id)) => id,
             Ok(None) => return unknown_patient(),
             Err(error) => return SyncAnswer::failed(&error),
         };
         let id = update.id.as_str().to_owned();
         let sync = appointment_sync(update, patient_id);
-        match self.records.sync_appointment(clinic, &sync).await {
+        match self.records.sync_appointment(key, &sync).await {
             Ok(Synced::NoPatient) => unknown_patient(),
             Ok(synced) => answer(ResourceType::Appointment, &id, synced, Vec::new()),
             Err(error) => SyncAnswer::failed(&error),
@@ -233,7 +238,7 @@ impl EmrSync {
 
     async fn patient_of(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         reference: &PatientReference,
         entry_patients: &HashMap<String, PatientId>,
     ) -> Result<Option<PatientId>, DependencyError> {
@@ -241,9 +246,7 @@ impl EmrSync {
             PatientReference::Id(id) => Some(id.clone()),
             PatientReference::BundleEntry(full_url) => entry_patients.get(full_url).cloned(),
             PatientReference::HealthNumber(number) => {
-                self.records
-                    .patient_with_health_number(clinic, number)
-                    .await?
+                self.records.patient_with_health_number(key, number).await?
             }
         })
     }

@@ -57,11 +57,22 @@ pub fn seal(
     aad: &[u8],
     random: &dyn RandomSource,
 ) -> Result<SealedContent, EnvelopeError> {
-    let cipher = cipher(key)?;
     // Random 96-bit nonces are safe while one key seals fewer than 2^32 contents (NIST
     // SP 800-38D); data keys from KMS are not reused anywhere near that often.
     let mut nonce = [0u8; NONCE_BYTES];
     random.fill(&mut nonce);
+    seal_with_nonce(key, nonce, plaintext, aad)
+}
+
+/// Encrypts `plaintext` under `key` with `nonce`, which must never seal another plaintext
+/// or `aad` under the same key.
+pub fn seal_with_nonce(
+    key: &[u8],
+    nonce: [u8; NONCE_BYTES],
+    plaintext: &[u8],
+    aad: &[u8],
+) -> Result<SealedContent, EnvelopeError> {
+    let cipher = cipher(key)?;
     let ciphertext = cipher
         .encrypt(
             Nonce::from_slice(&nonce),

@@ -218,13 +218,17 @@ pub fn search_query(query: &str, by: SearchBy) {
             }
         }
     }
-    let fingerprint = term.fingerprint();
+    let clinic = ClinicId::parse("clinic").expect("valid clinic id");
+    let key = crate::clinic_key::ClinicKey::from_root(&clinic, &[1; 32]).expect("a 32-byte root");
+    let fingerprint = term.fingerprint(&key);
     assert!(
-        fingerprint.len() == 16 && fingerprint.bytes().all(|b| b.is_ascii_hexdigit()),
+        fingerprint.len() == 22
+            && fingerprint
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
         "{fingerprint:?}"
     );
-    let clinic = ClinicId::parse("clinic").expect("valid clinic id");
-    let probes = term.probes(&clinic);
+    let probes = term.probes(&key);
     let expected_probes = match &term {
         SearchTerm::Name { words, comma: None } => 2 * words.len(),
         _ => 1,

@@ -15,7 +15,7 @@ use domain::{
 
 use super::{
     StoreUnderTest,
-    records::{appointment, clinic_id, patient, t0_plus},
+    records::{appointment, clinic_id, key, patient, t0_plus},
 };
 use crate::sentinels::{NEW_PHN, PHN};
 
@@ -39,7 +39,7 @@ async fn sync(
     order: UpdateOrder,
 ) -> Synced {
     store
-        .sync_patient(clinic, &patient_sync(patient, order))
+        .sync_patient(&key(clinic), &patient_sync(patient, order))
         .await
         .unwrap()
 }
@@ -59,13 +59,20 @@ pub async fn a_patient_is_written_then_updated_with_versions(subject: &impl Stor
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), Some(renamed));
     // The lookup key of the old PHN is gone, the new one finds the patient.
     let old = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), PHN),
+            5,
+        ))
         .await
         .unwrap();
     assert!(old.entries.is_empty());
     let new = Phn::parse(NEW_PHN).unwrap();
     assert_eq!(
-        store.patient_with_health_number(&a, &new).await.unwrap(),
+        store
+            .patient_with_health_number(&key(&a), &new)
+            .await
+            .unwrap(),
         Some(ava.id.clone())
     );
 }
@@ -100,13 +107,13 @@ pub async fn an_appointment_needs_its_patient_and_lands_in_their_cards(
         order: order(0, "1"),
     };
     assert_eq!(
-        store.sync_appointment(&a, &update).await.unwrap(),
+        store.sync_appointment(&key(&a), &update).await.unwrap(),
         Synced::NoPatient
     );
     assert_eq!(store.get_appointment(&a, &visit.id).await.unwrap(), None);
     sync(store, &a, &ava, order(0, "1")).await;
     assert_eq!(
-        store.sync_appointment(&a, &update).await.unwrap(),
+        store.sync_appointment(&key(&a), &update).await.unwrap(),
         Synced::Written { version: 1 }
     );
     assert_eq!(
@@ -114,7 +121,11 @@ pub async fn an_appointment_needs_its_patient_and_lands_in_their_cards(
         Some(visit.clone())
     );
     let page = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), PHN),
+            5,
+        ))
         .await
         .unwrap();
     let cards: Vec<&str> = page.entries[0]
@@ -138,7 +149,7 @@ pub async fn an_older_appointment_update_changes_nothing(subject: &impl StoreUnd
         },
         order: order(120, "3"),
     };
-    store.sync_appointment(&a, &newer).await.unwrap();
+    store.sync_appointment(&key(&a), &newer).await.unwrap();
     let older = AppointmentSync {
         appointment: domain::model::Appointment {
             status: AppointmentStatus::Cancelled,
@@ -147,7 +158,7 @@ pub async fn an_older_appointment_update_changes_nothing(subject: &impl StoreUnd
         order: order(60, "2"),
     };
     assert_eq!(
-        store.sync_appointment(&a, &older).await.unwrap(),
+        store.sync_appointment(&key(&a), &older).await.unwrap(),
         Synced::Stale { version: 1 }
     );
     let stored = store.get_appointment(&a, &visit.id).await.unwrap().unwrap();
@@ -168,7 +179,7 @@ pub async fn a_resync_keeps_unclear_until_staff_clear_it(subject: &impl StoreUnd
         order: order(seconds, version),
     };
     store
-        .sync_appointment(&a, &sync(AppointmentStatus::Booked, 0, "1"))
+        .sync_appointment(&key(&a), &sync(AppointmentStatus::Booked, 0, "1"))
         .await
         .unwrap();
     assert!(
@@ -178,7 +189,7 @@ pub async fn a_resync_keeps_unclear_until_staff_clear_it(subject: &impl StoreUnd
             .unwrap()
     );
     let answer = store
-        .sync_appointment(&a, &sync(AppointmentStatus::Arrived, 60, "2"))
+        .sync_appointment(&key(&a), &sync(AppointmentStatus::Arrived, 60, "2"))
         .await
         .unwrap();
     assert_eq!(answer, Synced::Written { version: 2 });
@@ -202,7 +213,7 @@ pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards
     let visit = appointment("a-1", &ava, t0_plus(3600));
     store
         .sync_appointment(
-            &a,
+            &key(&a),
             &AppointmentSync {
                 appointment: visit.clone(),
                 order: order(0, "1"),
@@ -213,7 +224,7 @@ pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards
     let moved = appointment("a-1", &ben, t0_plus(3600));
     store
         .sync_appointment(
-            &a,
+            &key(&a),
             &AppointmentSync {
                 appointment: moved,
                 order: order(60, "2"),
@@ -229,11 +240,19 @@ pub async fn an_appointment_moved_to_another_patient_leaves_the_first_ones_cards
             .collect()
     };
     let ava_page = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), PHN),
+            5,
+        ))
         .await
         .unwrap();
     let ben_page = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, NEW_PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), NEW_PHN),
+            5,
+        ))
         .await
         .unwrap();
     assert_eq!(cards(ava_page.entries), Vec::<String>::new());
@@ -247,11 +266,17 @@ pub async fn a_health_number_finds_only_its_clinics_patient(subject: &impl Store
     sync(store, &a, &ava, order(0, "1")).await;
     let phn = Phn::parse(PHN).unwrap();
     assert_eq!(
-        store.patient_with_health_number(&a, &phn).await.unwrap(),
+        store
+            .patient_with_health_number(&key(&a), &phn)
+            .await
+            .unwrap(),
         Some(ava.id)
     );
     assert_eq!(
-        store.patient_with_health_number(&b, &phn).await.unwrap(),
+        store
+            .patient_with_health_number(&key(&b), &phn)
+            .await
+            .unwrap(),
         None
     );
 }
@@ -271,7 +296,7 @@ pub async fn a_batch_is_written_together_each_patient_once(subject: &impl StoreU
             })
             .collect(),
     };
-    let answer = store.sync_together(&a, &batch).await.unwrap();
+    let answer = store.sync_together(&key(&a), &batch).await.unwrap();
     assert_eq!(
         answer,
         BatchSynced::Written {
@@ -283,7 +308,11 @@ pub async fn a_batch_is_written_together_each_patient_once(subject: &impl StoreU
         }
     );
     let page = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), PHN),
+            5,
+        ))
         .await
         .unwrap();
     let cards: Vec<&str> = page.entries[0]
@@ -313,12 +342,16 @@ pub async fn a_batch_with_an_unknown_patient_writes_nothing(subject: &impl Store
         ],
     };
     assert_eq!(
-        store.sync_together(&a, &batch).await.unwrap(),
+        store.sync_together(&key(&a), &batch).await.unwrap(),
         BatchSynced::NoPatient { appointment: 1 }
     );
     assert_eq!(store.get_patient(&a, &ava.id).await.unwrap(), None);
     let page = store
-        .lookup(&DirectoryQuery::all_under(&phn_key(&a, PHN), 5))
+        .lookup(&DirectoryQuery::all_under(
+            &key(&a),
+            &phn_key(&key(&a), PHN),
+            5,
+        ))
         .await
         .unwrap();
     assert!(page.entries.is_empty());
@@ -336,7 +369,7 @@ pub async fn a_batch_larger_than_one_transaction_writes_nothing(subject: &impl S
         appointments: Vec::new(),
     };
     assert_eq!(
-        store.sync_together(&a, &batch).await.unwrap(),
+        store.sync_together(&key(&a), &batch).await.unwrap(),
         BatchSynced::TooLarge
     );
     let first = domain::ids::PatientId::parse("p-0").unwrap();

@@ -41,6 +41,11 @@ pub fn number(e164: &str) -> PhoneNumber {
     PhoneNumber::parse(e164).expect("a phone number")
 }
 
+/// The key a store is given for `clinic`'s lookup keys (a store keeps keys as they come).
+pub fn key(clinic: &ClinicId) -> ClinicKey {
+    domain::fakes::test_clinic_key(clinic)
+}
+
 /// `number` as the stores are given it: a clinic key's tag (one fixed key: a store keeps
 /// tags as they come).
 pub fn tag(number: &PhoneNumber) -> NumberTag {
@@ -244,7 +249,7 @@ impl Scene {
         let patient = patient("p-ava", phone_slot);
         let appointment = appointment("a-1", &patient, t0_plus(7 * 24 * 3600));
         store
-            .upsert_appointment_with_patient(&clinic, &patient, &appointment)
+            .upsert_appointment_with_patient(&key(&clinic), &patient, &appointment)
             .await
             .expect("the scene is written");
         let version = store

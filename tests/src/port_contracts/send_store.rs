@@ -13,7 +13,9 @@ use jiff::{SignedDuration, Timestamp};
 
 use super::{
     StorePorts, StoreUnderTest,
-    records::{Scene, audit_entry, chat, clinic_id, message_id, t0_plus, template, token_hash},
+    records::{
+        Scene, audit_entry, chat, clinic_id, key, message_id, t0_plus, template, token_hash,
+    },
 };
 
 async fn read(
@@ -203,7 +205,7 @@ pub async fn begin_send_writes_nothing_when_the_patient_changed(subject: &impl S
     let mut moved = scene.patient.clone();
     moved.phone = Some(super::records::patient_number(727));
     store
-        .upsert_appointment_with_patient(&scene.clinic, &moved, &scene.appointment)
+        .upsert_appointment_with_patient(&key(&scene.clinic), &moved, &scene.appointment)
         .await
         .unwrap();
 

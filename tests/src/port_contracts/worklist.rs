@@ -14,7 +14,7 @@ use jiff::Timestamp;
 
 use super::{
     StorePorts, StoreUnderTest,
-    records::{appointment, clinic_id, patient, t0, t0_plus},
+    records::{appointment, clinic_id, key, patient, t0, t0_plus},
 };
 
 /// Books `ids` for clinic `a`'s patients, one patient each.
@@ -24,7 +24,7 @@ async fn booked(store: &impl StorePorts, clinic: &str, ids: &[&str]) -> Vec<Appo
         let someone = patient(&format!("p-{id}"), 900 + n as u16);
         let visit = appointment(id, &someone, t0_plus(86_400));
         store
-            .upsert_appointment_with_patient(&clinic_id(clinic), &someone, &visit)
+            .upsert_appointment_with_patient(&key(&clinic_id(clinic)), &someone, &visit)
             .await
             .unwrap();
         booked.push(visit);
@@ -194,7 +194,7 @@ pub async fn a_resync_keeps_an_unclear_appointment_on_the_list(subject: &impl St
         },
         order: UpdateOrder::new(Some(t0_plus(120)), Some("2")),
     };
-    store.sync_appointment(&a, &resync).await.unwrap();
+    store.sync_appointment(&key(&a), &resync).await.unwrap();
 
     let page = store.unclear_page(&a, &everything(10)).await.unwrap();
     assert_eq!(page.entries.len(), 1);

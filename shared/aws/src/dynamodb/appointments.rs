@@ -11,13 +11,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{DynamoStore, Item, batch_put, from_item, s, to_item, transact_put};
 use crate::sdk_failure;
+use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
     appointment_status::AppointmentStatus,
+    clinic_key::ClinicKey,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
     language::Language,
     model::{Appointment, AppointmentCard, Patient, sortable_timestamp, with_card},
-    patient_keys::{LookupKey, lookup_keys},
+    patient_keys::{LookupKey, lookup_keys, seal_entry},
     ports::{
         AppointmentStore, DirectoryEntry, DirectoryPage, DirectoryQuery, PatientDirectory,
         PatientRecord, StoredPatient, WorklistKey,
@@ -117,27 +119,25 @@ pub(crate) struct AppointmentItem {
     pub(crate) unclear_at: Option<String>,
 }
 
-/// A lookup key with a copy of what search shows, so that a search reads nothing else.
+/// A lookup key with a copy of what search shows (so that a search reads nothing else),
+/// sealed under the clinic's key: base64 of [`seal_entry`]'s bytes.
 #[derive(Serialize, Deserialize)]
 struct LookupItem {
     pk: String,
     sk: String,
-    patient: Patient,
-    appointments: Vec<AppointmentCard>,
+    sealed: String,
 }
 
-fn lookup_items(
-    clinic: &ClinicId,
-    patient: &Patient,
-    cards: &[AppointmentCard],
-) -> Vec<LookupItem> {
-    lookup_keys(clinic, patient)
+fn lookup_items(key: &ClinicKey, patient: &Patient, cards: &[AppointmentCard]) -> Vec<LookupItem> {
+    lookup_keys(key, patient)
         .into_iter()
-        .map(|key| LookupItem {
-            pk: key.pk,
-            sk: key.sk,
-            patient: patient.clone(),
-            appointments: cards.to_vec(),
+        .map(|lookup| {
+            let sealed = seal_entry(key, &lookup, patient, cards);
+            LookupItem {
+                sealed: STANDARD.encode(sealed),
+                pk: lookup.pk,
+                sk: lookup.sk,
+            }
         })
         .collect()
 }
@@ -209,14 +209,15 @@ impl DynamoStore {
     /// `upsert_appointment_with_patient`.
     pub async fn bulk_load(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         records: &[(Patient, Vec<Appointment>)],
     ) -> Result<(), DependencyError> {
         const OP: &str = "BulkLoad";
+        let clinic = key.clinic();
         let mut writes: Vec<(&str, Item)> = Vec::new();
         for (patient, appointments) in records {
             let cards = appointments.iter().fold(Vec::new(), with_card);
-            for item in lookup_items(clinic, patient, &cards) {
+            for item in lookup_items(key, patient, &cards) {
                 writes.push((&self.tables.patient_lookup, to_item(&item, OP)?));
             }
             for appointment in appointments {
@@ -359,12 +360,13 @@ impl DynamoStore {
 
     fn upsert_transaction(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         patient: &Patient,
         appointment: &Appointment,
         previous: Option<&PatientItem>,
     ) -> Result<Vec<TransactWriteItem>, DependencyError> {
         const OP: &str = "UpsertAppointment";
+        let clinic = key.clinic();
         let cards = previous
             .map(|item| item.appointments.clone())
             .unwrap_or_default();
@@ -379,7 +381,7 @@ impl DynamoStore {
             None,
             OP,
         )?];
-        items.extend(self.patient_writes(clinic, &patient_item, previous, OP)?);
+        items.extend(self.patient_writes(key, &patient_item, previous, OP)?);
         Ok(items)
     }
 
@@ -389,15 +391,15 @@ impl DynamoStore {
     /// longer has.
     pub(crate) fn patient_writes(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         next: &PatientItem,
         previous: Option<&PatientItem>,
         operation: &'static str,
     ) -> Result<Vec<TransactWriteItem>, DependencyError> {
         let old_keys = previous
-            .map(|item| lookup_keys(clinic, &item.patient))
+            .map(|item| lookup_keys(key, &item.patient))
             .unwrap_or_default();
-        let new_keys = lookup_keys(clinic, &next.patient);
+        let new_keys = lookup_keys(key, &next.patient);
         let mut put_patient = Put::builder()
             .table_name(&self.tables.patients)
             .set_item(Some(to_item(next, operation)?));
@@ -415,7 +417,7 @@ impl DynamoStore {
             .build()
             .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
         let mut items = vec![TransactWriteItem::builder().put(put_patient).build()];
-        for item in lookup_items(clinic, &next.patient, &next.appointments) {
+        for item in lookup_items(key, &next.patient, &next.appointments) {
             items.push(transact_put(
                 &self.tables.patient_lookup,
                 to_item(&item, operation)?,
@@ -440,13 +442,14 @@ impl DynamoStore {
 impl AppointmentStore for DynamoStore {
     async fn upsert_appointment_with_patient(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         patient: &Patient,
         appointment: &Appointment,
     ) -> Result<(), DependencyError> {
+        let clinic = key.clinic();
         for _ in 0..UPSERT_ATTEMPTS {
             let previous = self.get_patient_item(clinic, &patient.id).await?;
-            let items = self.upsert_transaction(clinic, patient, appointment, previous.as_ref())?;
+            let items = self.upsert_transaction(key, patient, appointment, previous.as_ref())?;
             let result = self
                 .client
                 .transact_write_items()
@@ -560,8 +563,8 @@ impl AppointmentStore for DynamoStore {
 impl PatientDirectory for DynamoStore {
     async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError> {
         let DirectoryQuery {
+            key,
             lookup_key,
-            sort_prefix,
             after,
             limit,
         } = *query;
@@ -570,15 +573,9 @@ impl PatientDirectory for DynamoStore {
             .client
             .query()
             .table_name(&self.tables.patient_lookup)
+            .key_condition_expression("pk = :pk")
             .expression_attribute_values(":pk", s(lookup_key))
             .limit(i32::try_from(limit).unwrap_or(i32::MAX));
-        query = if sort_prefix.is_empty() {
-            query.key_condition_expression("pk = :pk")
-        } else {
-            query
-                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
-                .expression_attribute_values(":prefix", s(sort_prefix))
-        };
         if let Some(after) = after {
             query = query
                 .exclusive_start_key("pk", s(lookup_key))
@@ -591,11 +588,13 @@ impl PatientDirectory for DynamoStore {
             .into_iter()
             .map(|item| {
                 let row: LookupItem = from_item(item, OP)?;
-                Ok(DirectoryEntry {
-                    sort_key: row.sk,
-                    patient: row.patient,
-                    appointments: row.appointments,
-                })
+                let not_opened = || DependencyError::new("dynamodb", OP, "SealedEntryNotOpened");
+                let sealed = STANDARD.decode(&row.sealed).map_err(|_| not_opened())?;
+                let lookup = LookupKey {
+                    pk: row.pk,
+                    sk: row.sk,
+                };
+                DirectoryEntry::open(key, lookup, &sealed).map_err(|_| not_opened())
             })
             .collect::<Result<Vec<_>, DependencyError>>()?;
         Ok(DirectoryPage {

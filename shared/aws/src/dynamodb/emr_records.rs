@@ -14,6 +14,7 @@ use super::{
 };
 use crate::sdk_failure;
 use domain::{
+    clinic_key::ClinicKey,
     error::DependencyError,
     ids::{AppointmentId, ClinicId, PatientId},
     patient_keys::phn_key,
@@ -140,10 +141,11 @@ impl EmrRecords for DynamoStore {
     /// one transaction conditioned on what was read; reads again if someone wrote first.
     async fn sync_together(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         batch: &SyncBatch,
     ) -> Result<BatchSynced, DependencyError> {
         const OP: &str = "SyncRecords";
+        let clinic = key.clinic();
         for _ in 0..SYNC_ATTEMPTS {
             let appointment_ids: BTreeSet<&str> = batch
                 .appointments
@@ -189,7 +191,7 @@ impl EmrRecords for DynamoStore {
                 .iter()
                 .map(|(id, item)| (id.clone(), item.stored()))
                 .collect();
-            let plan = batch.plan(clinic, &stored_patients, &stored_appointments);
+            let plan = batch.plan(key, &stored_patients, &stored_appointments);
             if plan.patients.is_empty() && plan.appointments.is_empty() {
                 return Ok(plan.answer);
             }
@@ -197,7 +199,7 @@ impl EmrRecords for DynamoStore {
             for write in &plan.patients {
                 let previous = patient_items.get(&write.next.patient.id);
                 let next = PatientItem::planned(clinic, &write.next);
-                items.extend(self.patient_writes(clinic, &next, previous, OP)?);
+                items.extend(self.patient_writes(key, &next, previous, OP)?);
             }
             for write in &plan.appointments {
                 let mut item = AppointmentItem::planned(clinic, write);
@@ -216,12 +218,13 @@ impl EmrRecords for DynamoStore {
 
     async fn patient_with_health_number(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         number: &Phn,
     ) -> Result<Option<PatientId>, DependencyError> {
         let page = self
             .lookup(&DirectoryQuery::all_under(
-                &phn_key(clinic, number.as_str()),
+                key,
+                &phn_key(key, number.as_str()),
                 1,
             ))
             .await?;

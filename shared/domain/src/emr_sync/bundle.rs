@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use crate::{
+    clinic_key::ClinicKey,
     fhir::{
         bundle::{
             Bundle, BundleEntry, BundleType, MAX_BUNDLE_ENTRIES, ResponseBundle, ResponseEntry,
@@ -25,10 +26,16 @@ impl EmrSync {
         body: &[u8],
     ) -> Result<ResponseBundle, SyncAnswer> {
         let bundle = read_bundle(body)?;
+        let key = self
+            .keyring
+            .key(clinic)
+            .await
+            .map_err(|error| SyncAnswer::failed(&error))?;
+        let key = &key;
         let checked: Vec<Result<(Option<String>, Checked), SyncAnswer>> =
             bundle.entry.iter().map(check_entry).collect();
         if bundle.bundle_type == Some(BundleType::Transaction) {
-            let entries = self.transaction(clinic, checked).await?;
+            let entries = self.transaction(key, checked).await?;
             return Ok(ResponseBundle::new("transaction-response", entries));
         }
         // Patients first: appointments in the bundle may reference them by `fullUrl`.
@@ -36,14 +43,14 @@ impl EmrSync {
         let entry_patients = entry_patients(&checked);
         for (index, entry) in checked.iter().enumerate() {
             if let Ok((_, Checked::Patient(update))) = entry {
-                answers[index] = Some(self.write_patient(clinic, update).await);
+                answers[index] = Some(self.write_patient(key, update).await);
             }
         }
         for (index, entry) in checked.into_iter().enumerate() {
             answers[index] = Some(match entry {
                 Err(refused) => refused,
                 Ok((_, Checked::Patient(_))) => continue,
-                Ok((_, appointment)) => self.write(clinic, appointment, &entry_patients).await,
+                Ok((_, appointment)) => self.write(key, appointment, &entry_patients).await,
             });
         }
         let entries = answers
@@ -57,7 +64,7 @@ impl EmrSync {
     /// one transaction; any refusal refuses them all and writes nothing.
     async fn transaction(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         checked: Vec<Result<(Option<String>, Checked), SyncAnswer>>,
     ) -> Result<Vec<ResponseEntry>, SyncAnswer> {
         let refusals: Vec<(usize, SyncAnswer)> = checked
@@ -85,7 +92,7 @@ impl EmrSync {
                 }
                 Checked::Appointment(update) => {
                     let patient_id = match self
-                        .patient_of(clinic, &update.patient, &entry_patients)
+                        .patient_of(key, &update.patient, &entry_patients)
                         .await
                     {
                         Ok(Some(id)) => id,
@@ -120,7 +127,7 @@ impl EmrSync {
                 ),
             )]));
         }
-        let (patients, appointments) = match self.records.sync_together(clinic, &batch).await {
+        let (patients, appointments) = match self.records.sync_together(key, &batch).await {
             Ok(BatchSynced::Written {
                 patients,
                 appointments,

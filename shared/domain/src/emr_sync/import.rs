@@ -14,16 +14,20 @@ use futures_util::{StreamExt, stream};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::{
+    clinic_key::ClinicKey,
+    clinic_keyring::ClinicKeyring,
     error::DependencyError,
     fhir::{
         PatientReference,
         outcome::{Issue, IssueCode, Severity},
     },
     ids::{ClinicId, ImportId, PatientId},
+    patient_keys::MAX_NAME_PREFIX,
     phn::Phn,
     ports::{
         AppointmentSync, BatchSynced, BlobStore, Clock, EmrRecords, ImportCounts, ImportRecord,
         ImportStatus, ImportStore, LineError, PatientSync, PresignedUpload, SyncBatch, Synced,
+        patient_write_items,
     },
     random::{self, RandomSource},
 };
@@ -38,8 +42,9 @@ pub const IMPORT_UPLOAD_LIFETIME: SignedDuration = SignedDuration::from_mins(15)
 pub const IMPORT_READ_BYTES: u64 = 1 << 20;
 /// Transactions written at once.
 const WRITES_IN_FLIGHT: usize = 8;
-/// Items a patient's write takes when no lookup key moves: the patient and five keys.
-const ITEMS_PER_PATIENT: usize = 6;
+/// Items an appointment's write takes for its patient, not known before it is read: the
+/// patient and their lookup keys (the appointment's card is in each), at most.
+const MOST_ITEMS_PER_PATIENT: usize = 1 + 3 + 2 * MAX_NAME_PREFIX;
 /// Items a transaction is filled to; one that turns out larger is split.
 const ITEMS_PER_TRANSACTION: usize = 96;
 
@@ -81,6 +86,8 @@ pub enum ImportRun {
 
 pub struct EmrImport {
     pub records: Arc<dyn EmrRecords>,
+    /// Opens the clinic's key, under which the patients' lookup keys are tags.
+    pub keyring: Arc<ClinicKeyring>,
     pub imports: Arc<dyn ImportStore>,
     pub blobs: Arc<dyn BlobStore>,
     pub clock: Arc<dyn Clock>,
@@ -103,9 +110,18 @@ struct Group {
 }
 
 impl Group {
-    fn items(&self) -> usize {
-        let patient_writes = self.patients.len().max(1);
-        patient_writes * ITEMS_PER_PATIENT + self.appointments.len()
+    /// The items the group's transaction writes when no lookup key moves (one that moves
+    /// makes the transaction larger; it is then split).
+    fn items(&self, key: &ClinicKey) -> usize {
+        let patients = if self.patients.is_empty() {
+            MOST_ITEMS_PER_PATIENT
+        } else {
+            self.patients
+                .iter()
+                .map(|lined| patient_write_items(key, None, &lined.record.patient))
+                .sum()
+        };
+        patients + self.appointments.len()
     }
 
     fn lines(&self) -> Vec<u64> {
@@ -213,6 +229,7 @@ impl EmrImport {
         if record.status == ImportStatus::Completed {
             return Ok(ImportRun::AlreadyCompleted);
         }
+        let key = self.keyring.key(&clinic).await?;
         loop {
             let previous = (record.status, record.checkpoint);
             let offset = record.checkpoint.offset;
@@ -229,7 +246,7 @@ impl EmrImport {
                 Some(text) => {
                     let lines = split_lines(text);
                     let count = lines.len() as u64;
-                    let outcome = self.write_lines(&clinic, first_line, lines).await?;
+                    let outcome = self.write_lines(&key, first_line, lines).await?;
                     (text.len() as u64, count, outcome)
                 }
                 None => {
@@ -308,7 +325,7 @@ impl EmrImport {
     /// Checks each line, then writes the window's records a patient at a time.
     async fn write_lines(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         first_line: u64,
         lines: Vec<&[u8]>,
     ) -> Result<Outcome, DependencyError> {
@@ -353,9 +370,7 @@ impl EmrImport {
                             match window_patients.get(number) {
                                 Some(id) => Some(id.clone()),
                                 None => {
-                                    self.records
-                                        .patient_with_health_number(clinic, number)
-                                        .await?
+                                    self.records.patient_with_health_number(key, number).await?
                                 }
                             }
                         }
@@ -383,8 +398,8 @@ impl EmrImport {
         }
         // A record twice in a window is written in a later wave, after its first time.
         for wave in waves {
-            let mut written = stream::iter(transactions(wave))
-                .map(|groups| self.write_groups(clinic, groups))
+            let mut written = stream::iter(transactions(key, wave))
+                .map(|groups| self.write_groups(key, groups))
                 .buffer_unordered(WRITES_IN_FLIGHT);
             while let Some(result) = written.next().await {
                 outcome.add(result?);
@@ -398,7 +413,7 @@ impl EmrImport {
     /// again without an appointment whose patient is unknown.
     async fn write_groups(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         groups: Vec<Group>,
     ) -> Result<Outcome, DependencyError> {
         let mut outcome = Outcome::default();
@@ -416,7 +431,7 @@ impl EmrImport {
                     .map(|lined| lined.record.clone())
                     .collect(),
             };
-            match self.records.sync_together(clinic, &batch).await? {
+            match self.records.sync_together(key, &batch).await? {
                 BatchSynced::Written {
                     patients,
                     appointments,
@@ -473,11 +488,11 @@ fn group_in<'a>(
 }
 
 /// A wave's groups, gathered into transactions of about [`ITEMS_PER_TRANSACTION`] items.
-fn transactions(wave: BTreeMap<PatientId, Group>) -> Vec<Vec<Group>> {
+fn transactions(key: &ClinicKey, wave: BTreeMap<PatientId, Group>) -> Vec<Vec<Group>> {
     let mut transactions: Vec<Vec<Group>> = Vec::new();
     let mut items = 0;
     for group in wave.into_values() {
-        let size = group.items();
+        let size = group.items(key);
         match transactions.last_mut() {
             Some(last) if items + size <= ITEMS_PER_TRANSACTION => {
                 items += size;

@@ -22,6 +22,7 @@ fn sync() -> (EmrSync, Arc<MemoryStore>) {
         EmrSync {
             records: store.clone(),
             clinics: store.clone(),
+            keyring: crate::fakes::test_keyring(&store, &[&clinic()]),
         },
         store,
     )
@@ -123,9 +124,11 @@ async fn an_appointment_by_health_number_is_findable_with_its_patient() {
     )
     .await;
     assert_eq!(answer.status, 201, "{answer:?}");
+    let key = crate::fakes::test_clinic_key(&clinic());
     let page = store
         .lookup(&DirectoryQuery::all_under(
-            &crate::patient_keys::phn_key(&clinic(), "9698658215"),
+            &key,
+            &crate::patient_keys::phn_key(&key, "9698658215"),
             5,
         ))
         .await

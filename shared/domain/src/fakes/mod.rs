@@ -11,7 +11,7 @@ mod store;
 
 pub use blob::MemoryBlobStore;
 pub use clock::FixedClock;
-pub use keys::FakeKeyService;
+pub use keys::{FakeKeyService, test_clinic_key, test_keyring, wrapped_test_root};
 pub use random::CountingRandom;
 pub use sms::RecordingSmsSender;
 pub use store::MemoryStore;

@@ -11,6 +11,7 @@ use async_trait::async_trait;
 
 use crate::{
     appointment_status::AppointmentStatus,
+    clinic_key::ClinicKey,
     clinic_key::NumberTag,
     delivery_receipt::{Delivery, DeliveryReceipt},
     error::DependencyError,
@@ -27,7 +28,7 @@ use crate::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, MessageLock, NewMessage, Patient,
         SentMessage, SmsOutcome, SmsStatus, Template, UnlockRecord, with_card,
     },
-    patient_keys::{LookupKey, lookup_keys, phn_key},
+    patient_keys::{LookupKey, lookup_keys, phn_key, seal_entry},
     phn::Phn,
     phone::PhoneNumber,
     ports::{
@@ -60,7 +61,8 @@ pub(super) struct Tables {
     pub(super) appointment_patients: BTreeMap<(String, String), PatientRecord>,
     pub(super) appointments: BTreeMap<(String, String), Appointment>,
     pub(super) cards: BTreeMap<(String, String), Vec<AppointmentCard>>,
-    pub(super) lookup: BTreeMap<LookupKey, DirectoryEntry>,
+    /// Each lookup item's sealed entry, as the table keeps it.
+    pub(super) lookup: BTreeMap<LookupKey, Vec<u8>>,
     pub(super) messages: BTreeMap<(String, String), Vec<SentMessage>>,
     pub(super) recorded: BTreeMap<String, NewMessage>,
     pub(super) unlocks: BTreeMap<String, UnlockState>,
@@ -103,24 +105,20 @@ impl Tables {
     /// removes the keys they no longer have.
     fn write_patient(
         &mut self,
-        clinic: &ClinicId,
+        clinic_key: &ClinicKey,
         patient: &Patient,
         cards: Vec<AppointmentCard>,
         version: u64,
     ) {
-        let patient_key = key(clinic, patient.id.as_str());
+        let patient_key = key(clinic_key.clinic(), patient.id.as_str());
         if let Some(previous) = self.patients.get(&patient_key) {
-            for old in lookup_keys(clinic, previous) {
+            for old in lookup_keys(clinic_key, previous) {
                 self.lookup.remove(&old);
             }
         }
-        for lookup in lookup_keys(clinic, patient) {
-            let entry = DirectoryEntry {
-                sort_key: lookup.sk.clone(),
-                patient: patient.clone(),
-                appointments: cards.clone(),
-            };
-            self.lookup.insert(lookup, entry);
+        for lookup in lookup_keys(clinic_key, patient) {
+            let sealed = seal_entry(clinic_key, &lookup, patient, &cards);
+            self.lookup.insert(lookup, sealed);
         }
         self.cards.insert(patient_key.clone(), cards);
         self.patients.insert(patient_key.clone(), patient.clone());
@@ -417,10 +415,11 @@ impl ClinicStore for MemoryStore {
 impl AppointmentStore for MemoryStore {
     async fn upsert_appointment_with_patient(
         &self,
-        clinic: &ClinicId,
+        clinic_key: &ClinicKey,
         patient: &Patient,
         appointment: &Appointment,
     ) -> Result<(), DependencyError> {
+        let clinic = clinic_key.clinic();
         let mut tables = self.tables.lock().expect("store lock");
         let patient_key = key(clinic, patient.id.as_str());
         let cards = with_card(
@@ -431,7 +430,7 @@ impl AppointmentStore for MemoryStore {
             .patient_versions
             .get(&patient_key)
             .map_or(1, |version| version + 1);
-        tables.write_patient(clinic, patient, cards, version);
+        tables.write_patient(clinic_key, patient, cards, version);
         let appointment_key = key(clinic, appointment.id.as_str());
         tables.appointment_patients.insert(
             appointment_key.clone(),
@@ -501,19 +500,23 @@ impl AppointmentStore for MemoryStore {
 impl PatientDirectory for MemoryStore {
     async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError> {
         let DirectoryQuery {
+            key,
             lookup_key,
-            sort_prefix,
             after,
             limit,
         } = *query;
         let tables = self.tables.lock().expect("store lock");
-        let matching = tables
+        let entries = tables
             .lookup
             .iter()
-            .filter(|(lookup, _)| lookup.pk == lookup_key && lookup.sk.starts_with(sort_prefix))
+            .filter(|(lookup, _)| lookup.pk == lookup_key)
             .filter(|(lookup, _)| after.is_none_or(|after| lookup.sk.as_str() > after))
-            .map(|(_, entry)| entry.clone());
-        let entries: Vec<_> = matching.take(limit).collect();
+            .take(limit)
+            .map(|(lookup, sealed)| {
+                DirectoryEntry::open(key, lookup.clone(), sealed)
+                    .map_err(|_| refused("LookupPatients", "SealedEntryNotOpened"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // DynamoDB stops at the limit without looking further: a full page is never known
         // to be the last.
         Ok(DirectoryPage {
@@ -1249,10 +1252,10 @@ impl Tables {
     }
 
     /// Writes a planned patient: their item at its version, and their lookup keys moved.
-    fn write_planned_patient(&mut self, clinic: &ClinicId, write: &PatientWrite) {
+    fn write_planned_patient(&mut self, clinic_key: &ClinicKey, write: &PatientWrite) {
         let next = &write.next;
-        let patient_key = key(clinic, next.patient.id.as_str());
-        self.write_patient(clinic, &next.patient, next.cards.clone(), next.version);
+        let patient_key = key(clinic_key.clinic(), next.patient.id.as_str());
+        self.write_patient(clinic_key, &next.patient, next.cards.clone(), next.version);
         match &next.order {
             Some(order) => self
                 .patient_orders
@@ -1294,9 +1297,10 @@ impl Tables {
 impl EmrRecords for MemoryStore {
     async fn sync_together(
         &self,
-        clinic: &ClinicId,
+        clinic_key: &ClinicKey,
         batch: &SyncBatch,
     ) -> Result<BatchSynced, DependencyError> {
+        let clinic = clinic_key.clinic();
         let mut tables = self.tables.lock().expect("store lock");
         let appointments: BTreeMap<AppointmentId, StoredAppointment> = batch
             .appointments
@@ -1316,9 +1320,9 @@ impl EmrRecords for MemoryStore {
             )
             .filter_map(|id| Some((id.clone(), tables.stored_patient(clinic, &id)?)))
             .collect();
-        let plan = batch.plan(clinic, &patients, &appointments);
+        let plan = batch.plan(clinic_key, &patients, &appointments);
         for write in &plan.patients {
-            tables.write_planned_patient(clinic, write);
+            tables.write_planned_patient(clinic_key, write);
         }
         for write in &plan.appointments {
             tables.write_planned_appointment(clinic, write);
@@ -1328,16 +1332,13 @@ impl EmrRecords for MemoryStore {
 
     async fn patient_with_health_number(
         &self,
-        clinic: &ClinicId,
+        clinic_key: &ClinicKey,
         number: &Phn,
     ) -> Result<Option<PatientId>, DependencyError> {
         let tables = self.tables.lock().expect("store lock");
-        let pk = phn_key(clinic, number.as_str());
-        Ok(tables
-            .lookup
-            .iter()
-            .find(|(lookup, _)| lookup.pk == pk)
-            .map(|(_, entry)| entry.patient.id.clone()))
+        let pk = phn_key(clinic_key, number.as_str());
+        let found = tables.lookup.keys().find(|lookup| lookup.pk == pk);
+        Ok(found.and_then(|lookup| PatientId::parse(&lookup.sk).ok()))
     }
 }
 

@@ -7,8 +7,9 @@ use async_trait::async_trait;
 
 use crate::{
     appointment_status::AppointmentStatus,
+    clinic_key::ClinicKey,
     error::DependencyError,
-    ids::{AppointmentId, ClinicId, PatientId},
+    ids::{AppointmentId, PatientId},
     language::Language,
     model::{Appointment, AppointmentCard, Patient, with_card},
     patient_keys::lookup_keys,
@@ -90,10 +91,10 @@ pub const MAX_TRANSACTION_ITEMS: usize = 100;
 
 /// The items that write `next` over `previous`: the patient item, each lookup key it has,
 /// and the deletion of each key it no longer has.
-pub fn patient_write_items(clinic: &ClinicId, previous: Option<&Patient>, next: &Patient) -> usize {
-    let new_keys = lookup_keys(clinic, next);
+pub fn patient_write_items(key: &ClinicKey, previous: Option<&Patient>, next: &Patient) -> usize {
+    let new_keys = lookup_keys(key, next);
     let removed = previous.map_or(0, |previous| {
-        lookup_keys(clinic, previous).difference(&new_keys).count()
+        lookup_keys(key, previous).difference(&new_keys).count()
     });
     1 + new_keys.len() + removed
 }
@@ -104,14 +105,14 @@ pub trait EmrRecords: Send + Sync {
     /// one transaction, unless the stored patient is at a later order.
     async fn sync_patient(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         update: &PatientSync,
     ) -> Result<Synced, DependencyError> {
         let batch = SyncBatch {
             patients: vec![update.clone()],
             appointments: Vec::new(),
         };
-        one_result(self.sync_together(clinic, &batch).await?, true)
+        one_result(self.sync_together(key, &batch).await?, true)
     }
     /// Writes the appointment with its card in its patient's lookup keys (and out of a
     /// former patient's), in one transaction, unless the stored appointment is at a later
@@ -119,27 +120,27 @@ pub trait EmrRecords: Send + Sync {
     /// status is kept beside it.
     async fn sync_appointment(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         update: &AppointmentSync,
     ) -> Result<Synced, DependencyError> {
         let batch = SyncBatch {
             patients: Vec::new(),
             appointments: vec![update.clone()],
         };
-        one_result(self.sync_together(clinic, &batch).await?, false)
+        one_result(self.sync_together(key, &batch).await?, false)
     }
     /// Writes a transaction bundle's patients and appointments in one transaction: all or
     /// none. Each record is written unless what is stored is newer, by the rules of
     /// `sync_patient` and `sync_appointment`; every record appears once.
     async fn sync_together(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         batch: &SyncBatch,
     ) -> Result<BatchSynced, DependencyError>;
     /// The patient whose health number this is: one key lookup.
     async fn patient_with_health_number(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         number: &Phn,
     ) -> Result<Option<PatientId>, DependencyError>;
 }
@@ -215,7 +216,7 @@ impl SyncBatch {
     /// record at a time (a newer stored record stays; `Unclear` stays).
     pub fn plan(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         patients: &BTreeMap<PatientId, StoredPatient>,
         appointments: &BTreeMap<AppointmentId, StoredAppointment>,
     ) -> BatchPlan {
@@ -327,7 +328,7 @@ impl SyncBatch {
             .iter()
             .map(|write| {
                 patient_write_items(
-                    clinic,
+                    key,
                     write.previous.as_ref().map(|previous| &previous.patient),
                     &write.next.patient,
                 )

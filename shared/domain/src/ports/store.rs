@@ -4,11 +4,13 @@ use async_trait::async_trait;
 
 use crate::{
     clinic_key::NumberTag,
+    clinic_key::{ClinicKey, ClinicKeyError},
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, Patient, SentMessage, Template,
     },
+    patient_keys::{LookupKey, open_entry},
     phone::PhoneNumber,
 };
 
@@ -99,13 +101,13 @@ pub trait ClinicStore: Send + Sync {
 
 #[async_trait]
 pub trait AppointmentStore: Send + Sync {
-    /// Writes the appointment, its patient and the patient's lookup keys (PHN, phone,
-    /// email, names) in one transaction, removing lookup keys the patient no longer has.
+    /// Writes the appointment, its patient and the patient's lookup keys (tags of PHN,
+    /// phone, email and name prefixes under the clinic's `key`) in one transaction, removing lookup keys the patient no longer has.
     /// Each lookup key carries the patient and their appointment cards, so that a search
     /// is one Query.
     async fn upsert_appointment_with_patient(
         &self,
-        clinic: &ClinicId,
+        key: &ClinicKey,
         patient: &Patient,
         appointment: &Appointment,
     ) -> Result<(), DependencyError>;
@@ -139,6 +141,18 @@ pub struct DirectoryEntry {
     pub appointments: Vec<AppointmentCard>,
 }
 
+impl DirectoryEntry {
+    /// The entry of the lookup item `lookup`, opened with the clinic's `key`.
+    pub fn open(key: &ClinicKey, lookup: LookupKey, sealed: &[u8]) -> Result<Self, ClinicKeyError> {
+        let copy = open_entry(key, &lookup, sealed)?;
+        Ok(DirectoryEntry {
+            sort_key: lookup.sk,
+            patient: copy.patient,
+            appointments: copy.appointments,
+        })
+    }
+}
+
 impl std::fmt::Debug for DirectoryEntry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // The sort key holds names: show the patient's (redacting) Debug only.
@@ -164,22 +178,23 @@ pub trait PatientDirectory: Send + Sync {
     async fn lookup(&self, query: &DirectoryQuery<'_>) -> Result<DirectoryPage, DependencyError>;
 }
 
-/// Up to `limit` entries under `lookup_key` whose sort key starts with `sort_prefix`, after
-/// the sort key `after` when given. Keys and sort keys hold PHI: `Debug` shows the limit only.
+/// Up to `limit` entries under `lookup_key`, after the sort key `after` when given, opened
+/// with the clinic's `key` (entries are sealed under it). Keys are tags of PHI: `Debug`
+/// shows the limit only.
 #[derive(Clone, Copy)]
 pub struct DirectoryQuery<'a> {
+    pub key: &'a ClinicKey,
     pub lookup_key: &'a str,
-    pub sort_prefix: &'a str,
     pub after: Option<&'a str>,
     pub limit: usize,
 }
 
 impl<'a> DirectoryQuery<'a> {
     /// Every entry under `lookup_key` from the first, up to `limit`.
-    pub fn all_under(lookup_key: &'a str, limit: usize) -> DirectoryQuery<'a> {
+    pub fn all_under(key: &'a ClinicKey, lookup_key: &'a str, limit: usize) -> DirectoryQuery<'a> {
         DirectoryQuery {
+            key,
             lookup_key,
-            sort_prefix: "",
             after: None,
             limit,
         }

@@ -19,7 +19,7 @@ pub struct Cursor {
     pub after: String,
 }
 
-/// `after` holds names: `Debug` shows the probe only.
+/// `after` may hold PHI in some lists: `Debug` shows the probe only.
 impl std::fmt::Debug for Cursor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Cursor")

@@ -5,12 +5,13 @@ mod query;
 mod searcher;
 
 pub use cursor::Cursor;
-pub use query::{MAX_NAME_WORDS, MAX_QUERY_CHARS, Part, Probe, Rule, SearchBy, SearchTerm};
+pub use query::{MAX_NAME_WORDS, MAX_QUERY_CHARS, Probe, Rule, SearchBy, SearchTerm};
 pub use searcher::{ForClinic, Searcher};
 
 use jiff::Timestamp;
 
 use crate::{
+    clinic_key::ClinicKey,
     error::DomainError,
     model::{AppointmentCard, Clinic, Patient},
     ports::{DirectoryQuery, PatientDirectory},
@@ -52,12 +53,13 @@ pub fn parse_time(
     }
 }
 
-/// A validated search: what to find, how many, and where a previous page ended.
+/// A validated search: what to find, how many, and where a previous page ended (a cursor
+/// as given: it is checked against the search's tag under the clinic's key).
 #[derive(Debug, Clone)]
 pub struct SearchRequest {
     pub term: SearchTerm,
     pub limit: usize,
-    pub cursor: Option<Cursor>,
+    pub cursor: Option<String>,
 }
 
 impl SearchRequest {
@@ -70,10 +72,7 @@ impl SearchRequest {
     ) -> Result<SearchRequest, DomainError> {
         let term = SearchTerm::classify(q.unwrap_or_default(), SearchBy::parse(by)?)?;
         let limit = parse_limit(limit)?;
-        let cursor = match cursor {
-            None | Some("") => None,
-            Some(text) => Some(Cursor::decode(text, &term.fingerprint())?),
-        };
+        let cursor = cursor.filter(|text| !text.is_empty()).map(str::to_owned);
         Ok(SearchRequest {
             term,
             limit,
@@ -93,7 +92,7 @@ pub struct PatientMatch {
 #[derive(Clone, PartialEq, Eq)]
 pub struct SearchPage {
     pub matches: Vec<PatientMatch>,
-    /// Encodes where the page ended, names included.
+    /// Encodes where the page ended: a probe, a patient id and the search's tag.
     pub next_cursor: Option<String>,
     /// Items the store read: the search's cost.
     pub items_read: usize,
@@ -131,22 +130,28 @@ fn appointments_in_window(
     Some(upcoming)
 }
 
-/// Finds patients by `request` in `clinic`: one Query per probe and page, never a Scan.
+/// Finds patients by `request` in `clinic` (whose key is `key`): one Query per probe and
+/// page, never a Scan.
 pub async fn find_patients(
     directory: &dyn PatientDirectory,
+    key: &ClinicKey,
     clinic: &Clinic,
     request: &SearchRequest,
     now: Timestamp,
 ) -> Result<SearchPage, DomainError> {
-    let probes = request.term.probes(&clinic.id);
-    let fingerprint = request.term.fingerprint();
+    let probes = request.term.probes(key);
+    let fingerprint = request.term.fingerprint(key);
     let (first_probe, mut after) = match &request.cursor {
-        Some(cursor) if cursor.probe < probes.len() => (cursor.probe, Some(cursor.after.clone())),
-        Some(_) => {
-            return Err(DomainError::InvalidParameter {
-                parameter: "cursor",
-                reason: "is not a cursor from this search; leave it out to start again".to_owned(),
-            });
+        Some(text) => {
+            let cursor = Cursor::decode(text, &fingerprint)?;
+            if cursor.probe >= probes.len() {
+                return Err(DomainError::InvalidParameter {
+                    parameter: "cursor",
+                    reason: "is not a cursor from this search; leave it out to start again"
+                        .to_owned(),
+                });
+            }
+            (cursor.probe, Some(cursor.after))
         }
         None => (0, None),
     };
@@ -158,8 +163,8 @@ pub async fn find_patients(
         loop {
             let page = directory
                 .lookup(&DirectoryQuery {
+                    key,
                     lookup_key: &probe.key,
-                    sort_prefix: &probe.sort_prefix,
                     after: after.as_deref(),
                     limit: wanted,
                 })

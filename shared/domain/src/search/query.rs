@@ -2,10 +2,10 @@
 //! lookups (probes) that find it.
 
 use crate::{
+    clinic_key::{ClinicKey, TagKind},
     email::Email,
     error::DomainError,
-    ids::ClinicId,
-    patient_keys::{email_key, first_name_key, fold_name, last_name_key, phn_key, phone_key},
+    patient_keys::{Part, email_key, fold_name, name_key, phn_key, phone_key},
     phn::Phn,
     phone::PhoneNumber,
     ports::DirectoryEntry,
@@ -180,59 +180,52 @@ impl SearchTerm {
         Ok(SearchTerm::Name { words, comma })
     }
 
-    /// A stable digest of the term, so that a cursor is only used with its own search.
-    pub fn fingerprint(&self) -> String {
-        use sha2::{Digest, Sha256};
+    /// The term's tag under the clinic's key, so that a cursor is only used with its own
+    /// search and tells nothing of what was searched for.
+    pub fn fingerprint(&self, key: &ClinicKey) -> String {
         let canonical = match self {
             SearchTerm::Phn(phn) => format!("phn:{}", phn.as_str()),
             SearchTerm::Phone(phone) => format!("phone:{}", phone.as_e164()),
             SearchTerm::Email(email) => format!("email:{}", email.as_str()),
             SearchTerm::Name { words, comma } => format!("name:{}:{comma:?}", words.join(" ")),
         };
-        hex::encode(&Sha256::digest(canonical.as_bytes())[..8])
+        key.tag(TagKind::Search, &canonical)
     }
 
     /// The lookups that find this term, in the order their results are listed.
-    pub fn probes(&self, clinic: &ClinicId) -> Vec<Probe> {
+    pub fn probes(&self, key: &ClinicKey) -> Vec<Probe> {
         let exact = |key: String| {
             vec![Probe {
                 key,
-                sort_prefix: String::new(),
                 rule: Rule::Exact,
             }]
         };
         match self {
-            SearchTerm::Phn(phn) => exact(phn_key(clinic, phn.as_str())),
-            SearchTerm::Phone(phone) => exact(phone_key(clinic, phone.as_e164())),
-            SearchTerm::Email(email) => exact(email_key(clinic, email.as_str())),
+            SearchTerm::Phn(phn) => exact(phn_key(key, phn.as_str())),
+            SearchTerm::Phone(phone) => exact(phone_key(key, phone.as_e164())),
+            SearchTerm::Email(email) => exact(email_key(key, email.as_str())),
             SearchTerm::Name {
                 comma: Some((last, first)),
                 ..
             } => {
-                vec![Probe::name(clinic, Part::Last, last, first)]
+                vec![Probe::name(key, Part::Last, last, first)]
             }
             SearchTerm::Name { words, comma: None } => {
                 let whole = words.join(" ");
                 let mut probes = vec![
-                    Probe::name(clinic, Part::Last, &whole, ""),
-                    Probe::name(clinic, Part::First, &whole, ""),
+                    Probe::name(key, Part::Last, &whole, ""),
+                    Probe::name(key, Part::First, &whole, ""),
                 ];
                 // "jo sm": first name "jo…" and last name "sm…", or the other way round.
                 for split in 1..words.len() {
                     let (head, tail) = (words[..split].join(" "), words[split..].join(" "));
-                    probes.push(Probe::name(clinic, Part::First, &head, &tail));
-                    probes.push(Probe::name(clinic, Part::Last, &head, &tail));
+                    probes.push(Probe::name(key, Part::First, &head, &tail));
+                    probes.push(Probe::name(key, Part::Last, &head, &tail));
                 }
                 probes
             }
         }
     }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Part {
-    First,
-    Last,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -246,12 +239,12 @@ pub enum Rule {
     },
 }
 
-/// One Query on the lookup table, and the rule its entries satisfy (used to list a patient
-/// found by several probes only once).
+/// One Query on the lookup table, and the rule its entries satisfy: a name partition may
+/// hold longer prefixes than asked for, and the rule also lists a patient found by several
+/// probes only once.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Probe {
     pub key: String,
-    pub sort_prefix: String,
     pub rule: Rule,
 }
 
@@ -274,14 +267,9 @@ impl std::fmt::Debug for Probe {
 }
 
 impl Probe {
-    fn name(clinic: &ClinicId, part: Part, prefix: &str, other: &str) -> Probe {
-        let key = match part {
-            Part::First => first_name_key(clinic),
-            Part::Last => last_name_key(clinic),
-        };
+    fn name(key: &ClinicKey, part: Part, prefix: &str, other: &str) -> Probe {
         Probe {
-            key,
-            sort_prefix: prefix.to_owned(),
+            key: name_key(key, part, prefix),
             rule: Rule::Name {
                 part,
                 prefix: prefix.to_owned(),
@@ -412,33 +400,55 @@ mod tests {
         assert!(SearchBy::parse(Some("zip")).is_err());
     }
 
+    fn key(clinic: &str) -> ClinicKey {
+        ClinicKey::from_root(&crate::ids::ClinicId::parse(clinic).unwrap(), &[5; 32]).unwrap()
+    }
+
     #[test]
     fn two_word_names_probe_both_orders_and_the_whole() {
-        let clinic = ClinicId::parse("c").unwrap();
-        let probes = classify("jo sm").unwrap().probes(&clinic);
-        let shapes: Vec<_> = probes
-            .iter()
-            .map(|p| (p.key.as_str(), p.sort_prefix.as_str()))
-            .collect();
+        let key = key("c");
+        let probes = classify("jo sm").unwrap().probes(&key);
+        let shapes: Vec<_> = probes.iter().map(|p| p.key.clone()).collect();
         assert_eq!(
             shapes,
             [
-                ("c#last", "jo sm"),
-                ("c#first", "jo sm"),
-                ("c#first", "jo"),
-                ("c#last", "jo")
+                name_key(&key, Part::Last, "jo sm"),
+                name_key(&key, Part::First, "jo sm"),
+                name_key(&key, Part::First, "jo"),
+                name_key(&key, Part::Last, "jo"),
+            ]
+        );
+        let rules: Vec<_> = probes
+            .iter()
+            .map(|p| match &p.rule {
+                Rule::Name {
+                    part,
+                    prefix,
+                    other,
+                } => (*part, prefix.as_str(), other.as_str()),
+                Rule::Exact => panic!("a name search has name probes only"),
+            })
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                (Part::Last, "jo sm", ""),
+                (Part::First, "jo sm", ""),
+                (Part::First, "jo", "sm"),
+                (Part::Last, "jo", "sm"),
             ]
         );
     }
 
     #[test]
     fn probes_and_cursors_print_nothing_searched_for() {
-        let clinic = ClinicId::parse("c").unwrap();
+        let key = key("c");
         for q in ["Sentinelname Other", "9698658215", "sentinel@example.com"] {
+            let term = classify(q).unwrap();
             let shown = format!(
-                "{:?} {:?}",
-                classify(q).unwrap(),
-                classify(q).unwrap().probes(&clinic)
+                "{term:?} {:?} {}",
+                term.probes(&key),
+                term.fingerprint(&key)
             );
             for secret in ["sentinel", "9698658215", "other"] {
                 assert!(!shown.to_lowercase().contains(secret), "{shown}");
@@ -447,14 +457,20 @@ mod tests {
     }
 
     #[test]
-    fn the_same_search_has_the_same_fingerprint() {
+    fn the_same_search_has_the_same_fingerprint_in_its_clinic_only() {
+        let key = key("c");
         assert_eq!(
-            classify("9698 658 215").unwrap().fingerprint(),
-            classify("9698658215").unwrap().fingerprint()
+            classify("9698 658 215").unwrap().fingerprint(&key),
+            classify("9698658215").unwrap().fingerprint(&key)
         );
         assert_ne!(
-            classify("smith").unwrap().fingerprint(),
-            classify("smyth").unwrap().fingerprint()
+            classify("smith").unwrap().fingerprint(&key),
+            classify("smyth").unwrap().fingerprint(&key)
+        );
+        // Keyed: without the clinic's key, a PHN cannot be guessed from a cursor.
+        assert_ne!(
+            classify("9698658215").unwrap().fingerprint(&key),
+            classify("9698658215").unwrap().fingerprint(&self::key("d"))
         );
     }
 }

@@ -7,6 +7,7 @@ use crate::{
     appointment_details::{AppointmentDetails, appointment_details},
     caller::Caller,
     clinic_cache::ClinicCache,
+    clinic_keyring::ClinicKeyring,
     error::DomainError,
     ids::{AppointmentId, ClinicId},
     model::{AuditEntry, Chat, Clinic, Template},
@@ -19,6 +20,8 @@ pub struct Searcher {
     pub clinics: Arc<ClinicCache>,
     pub clinic_records: Arc<dyn ClinicStore>,
     pub directory: Arc<dyn PatientDirectory>,
+    /// Opens the clinic's key, under which lookup keys are tags.
+    pub keyring: Arc<ClinicKeyring>,
     pub appointments: Arc<dyn AppointmentStore>,
     pub messages: Arc<dyn MessageStore>,
     /// Every read of patient data is recorded before it is answered.
@@ -43,7 +46,8 @@ impl Searcher {
     ) -> Result<ForClinic<SearchPage>, DomainError> {
         let clinic = self.clinics.get(&caller.clinic_id).await?;
         let now = self.clock.now();
-        let page = find_patients(self.directory.as_ref(), &clinic, request, now).await?;
+        let key = self.keyring.key(&clinic.id).await?;
+        let page = find_patients(self.directory.as_ref(), &key, &clinic, request, now).await?;
         // One entry per patient shown (one for a search that showed none): which patients
         // a user saw, never what was searched for.
         let found = AuditEntry {

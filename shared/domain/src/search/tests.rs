@@ -6,7 +6,7 @@ use super::*;
 use crate::{
     appointment_status::AppointmentStatus,
     email::Email,
-    fakes::MemoryStore,
+    fakes::{MemoryStore, test_clinic_key},
     ids::{AppointmentId, ClinicId, PatientId},
     model::Appointment,
     phn::Phn,
@@ -63,14 +63,16 @@ async fn book(
         status: AppointmentStatus::Booked,
     };
     store
-        .upsert_appointment_with_patient(&clinic.id, patient, &appointment)
+        .upsert_appointment_with_patient(&test_clinic_key(&clinic.id), patient, &appointment)
         .await
         .unwrap();
 }
 
 async fn search(store: &MemoryStore, clinic: &Clinic, q: &str) -> SearchPage {
     let request = SearchRequest::parse(Some(q), None, None, None).unwrap();
-    find_patients(store, clinic, &request, now()).await.unwrap()
+    find_patients(store, &test_clinic_key(&clinic.id), clinic, &request, now())
+        .await
+        .unwrap()
 }
 
 fn ids(page: &SearchPage) -> Vec<&str> {
@@ -97,6 +99,78 @@ async fn each_kind_of_query_finds_the_patient() {
         assert_eq!(ids(&search(&store, &clinic, q).await), ["p-ava"], "{q}");
     }
     assert!(search(&store, &clinic, "jo").await.matches.is_empty());
+}
+
+/// Names longer than the longest indexed prefix share its partition: the search reads it
+/// and keeps the names that match the whole query.
+#[tokio::test]
+async fn a_search_longer_than_the_indexed_prefix_finds_only_the_names_that_match_it() {
+    let store = MemoryStore::default();
+    let clinic = clinic("c1");
+    let hoff = patient("p-1", "Ann", "Vandermeulenhoff", None, "+16045550131");
+    let plain = patient("p-2", "Bob", "Vandermeulen", None, "+16045550132");
+    let berg = patient("p-3", "Cy", "Vandermeulenberg", None, "+16045550133");
+    for (n, who) in [&hoff, &plain, &berg].into_iter().enumerate() {
+        book(&store, &clinic, who, &format!("a{n}"), now() + days(1)).await;
+    }
+    assert_eq!(
+        ids(&search(&store, &clinic, "vandermeulenh").await),
+        ["p-1"]
+    );
+    assert_eq!(
+        ids(&search(&store, &clinic, "vandermeulenhoff ann").await),
+        ["p-1"]
+    );
+    assert_eq!(
+        ids(&search(&store, &clinic, "vandermeulen").await),
+        ["p-1", "p-2", "p-3"]
+    );
+    let page = search(&store, &clinic, "vandermeulenberg").await;
+    assert_eq!(ids(&page), ["p-3"]);
+    assert_eq!(
+        page.items_read, 3,
+        "the partition of \"vandermeulen\" is read"
+    );
+}
+
+/// A cursor says where a page ended by a probe's number and a patient's id, and which
+/// search it belongs to by a tag under the clinic's key: no name, no PHN.
+#[tokio::test]
+async fn a_cursor_holds_no_name_and_no_phn() {
+    let store = MemoryStore::default();
+    let clinic = clinic("c1");
+    for n in 0..3 {
+        let p = patient(
+            &format!("p-{n}"),
+            "Sentinelann",
+            "Sentinelbrook",
+            Some("9698658215"),
+            "+16045550140",
+        );
+        book(&store, &clinic, &p, &format!("a{n}"), now() + days(1)).await;
+    }
+    for q in ["sentinelbrook", "9698658215"] {
+        let request = SearchRequest::parse(Some(q), None, Some("1"), None).unwrap();
+        let page = find_patients(
+            &store,
+            &test_clinic_key(&clinic.id),
+            &clinic,
+            &request,
+            now(),
+        )
+        .await
+        .unwrap();
+        let cursor = page.next_cursor.expect("more pages");
+        let decoded = String::from_utf8(
+            base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, &cursor)
+                .unwrap(),
+        )
+        .unwrap();
+        assert!(decoded.contains("\"p-0\""), "{decoded}");
+        for secret in ["sentinel", "9698658215", "8215"] {
+            assert!(!decoded.to_lowercase().contains(secret), "{decoded}");
+        }
+    }
 }
 
 #[tokio::test]
@@ -238,9 +312,15 @@ async fn pages_follow_each_other_without_gaps_or_repeats() {
     loop {
         let request =
             SearchRequest::parse(Some("sam"), None, Some("3"), cursor.as_deref()).unwrap();
-        let page = find_patients(&store, &clinic, &request, now())
-            .await
-            .unwrap();
+        let page = find_patients(
+            &store,
+            &test_clinic_key(&clinic.id),
+            &clinic,
+            &request,
+            now(),
+        )
+        .await
+        .unwrap();
         assert!(page.matches.len() <= 3);
         seen.extend(page.matches.iter().map(|m| m.patient.id.to_string()));
         pages += 1;
@@ -266,8 +346,8 @@ async fn exact_searches_read_at_most_one_item_more_than_they_return() {
     }
 }
 
-#[test]
-fn limits_and_cursors_are_validated() {
+#[tokio::test]
+async fn limits_and_cursors_are_validated() {
     for limit in ["0", "101", "ten", "-1"] {
         let error = SearchRequest::parse(Some("smith"), None, Some(limit), None).unwrap_err();
         assert!(
@@ -287,7 +367,17 @@ fn limits_and_cursors_are_validated() {
             .limit,
         DEFAULT_LIMIT
     );
-    let error = SearchRequest::parse(Some("smith"), None, None, Some("garbage")).unwrap_err();
+    let request = SearchRequest::parse(Some("smith"), None, None, Some("garbage")).unwrap();
+    let clinic = clinic("c1");
+    let error = find_patients(
+        &MemoryStore::default(),
+        &test_clinic_key(&clinic.id),
+        &clinic,
+        &request,
+        now(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(
         error,
         DomainError::InvalidParameter {

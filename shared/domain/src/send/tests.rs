@@ -89,7 +89,11 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
         status: AppointmentStatus::Booked,
     };
     store
-        .upsert_appointment_with_patient(&clinic.id, &patient, &appointment)
+        .upsert_appointment_with_patient(
+            &crate::fakes::test_clinic_key(&clinic.id),
+            &patient,
+            &appointment,
+        )
         .await
         .unwrap();
     let clock = Arc::new(FixedClock::at(now()));
@@ -193,7 +197,7 @@ impl World {
         };
         self.store
             .upsert_appointment_with_patient(
-                &self.caller.clinic_id,
+                &crate::fakes::test_clinic_key(&self.caller.clinic_id),
                 &patient(Some("9698658215"), Some("+16045550123")),
                 &appointment,
             )
@@ -269,7 +273,11 @@ async fn a_patient_changed_through_another_appointment_is_texted_as_they_are_now
         status: AppointmentStatus::Booked,
     };
     w.store
-        .upsert_appointment_with_patient(&w.caller.clinic_id, &moved, &other)
+        .upsert_appointment_with_patient(
+            &crate::fakes::test_clinic_key(&w.caller.clinic_id),
+            &moved,
+            &other,
+        )
         .await
         .unwrap();
     w.send("k1", r#"{"kind":"basic","text":"Hi {patient_first_name}"}"#)

@@ -59,7 +59,11 @@ impl World {
             status: AppointmentStatus::Booked,
         };
         self.store
-            .upsert_appointment_with_patient(&clinic(), &patient, &appointment)
+            .upsert_appointment_with_patient(
+                &crate::fakes::test_clinic_key(&clinic()),
+                &patient,
+                &appointment,
+            )
             .await
             .unwrap();
         appointment.id
@@ -230,6 +234,7 @@ async fn a_resync_keeps_the_appointment_listed_and_clearing_shows_the_emrs_lates
     let sync = EmrSync {
         records: w.store.clone(),
         clinics: w.store.clone(),
+        keyring: crate::fakes::test_keyring(&w.store, &[&clinic()]),
     };
     let put = |kind, id: &str, body: serde_json::Value| {
         let sync = &sync;
