@@ -30,7 +30,7 @@ fn read(name: &str) -> String {
 }
 
 /// Every HTTP sample, the function that serves it, and the status it gets today.
-const HTTP_EVENTS: [(&str, &str, u16); 31] = [
+const HTTP_EVENTS: [(&str, &str, u16); 32] = [
     ("search-templates.json", "search", 200),
     ("search-chats.json", "search", 200),
     ("search-patients.json", "search", 200),
@@ -38,6 +38,7 @@ const HTTP_EVENTS: [(&str, &str, u16); 31] = [
     ("search-worklist.json", "search", 200),
     ("search-outbox.json", "search", 200),
     ("send-message.json", "send", 201),
+    ("send-preview.json", "send", 200),
     ("send-attachment.json", "send", 201),
     // The sample's appointment is not Unclear: nothing to clear.
     ("send-clear-unclear.json", "send", 409),
@@ -115,7 +116,10 @@ async fn http_sample_events_reach_their_handlers() {
             lambda_http::request::from_str(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
         let showing_phi = matches!(
             file,
-            "search-patients.json" | "search-appointment.json" | "search-worklist.json"
+            "search-patients.json"
+                | "search-appointment.json"
+                | "search-worklist.json"
+                | "send-preview.json"
         )
         .then_some("the clinic sees its own patients");
         let response = test.call_request(function, request, showing_phi).await;

@@ -10,7 +10,7 @@ use std::{
 };
 
 /// Every top-level module and its layer (0 = values, 1 = model, 2 = ports, 3 = use cases, 4 = test support).
-const LAYERS: [(&str, u8); 47] = [
+const LAYERS: [(&str, u8); 48] = [
     ("appointment_status", 0),
     ("attachments", 0),
     ("caller", 0),
@@ -33,6 +33,7 @@ const LAYERS: [(&str, u8); 47] = [
     ("random", 0),
     ("search_window", 0),
     ("sms_encoding", 0),
+    ("sms_text", 0),
     ("template_text", 0),
     ("unlock_attempts", 0),
     ("update_order", 0),

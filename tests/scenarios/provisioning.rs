@@ -182,6 +182,10 @@ fn the_template_routes_dashboard_calls_behind_the_authorizer_and_unlock_pages_in
                 "POST /appointments/{appointmentId}/messages".to_owned(),
                 false
             ),
+            (
+                "POST /appointments/{appointmentId}/messages/preview".to_owned(),
+                false
+            ),
             ("POST /attachments".to_owned(), false),
             ("POST /messages/{messageId}/clear-lock".to_owned(), false),
             ("POST /messages/{messageId}/resend".to_owned(), false),

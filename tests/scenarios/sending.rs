@@ -457,3 +457,87 @@ async fn a_patient_whose_number_changed_through_another_appointment_is_texted_at
     assert_eq!(to(&sentinels::phone(612)), 1, "the number on file now");
     assert_eq!(to(&s.phone), 0, "never the old number");
 }
+
+/// `POST /appointments/{appointmentId}/messages/preview` of `body` as `clinic`'s staff.
+async fn preview_as(
+    s: &integration_tests::fixtures::scene::Scene,
+    clinic: &str,
+    body: &str,
+) -> (u16, Value) {
+    let call = integration_tests::with_body(
+        integration_tests::staff_call(
+            clinic,
+            "POST /appointments/{appointmentId}/messages/preview",
+            &[("appointmentId", "a-mine")],
+        ),
+        body,
+    );
+    let response = s
+        .test
+        .call_showing_phi("send", &call, "staff see the message they are writing")
+        .await;
+    (
+        response.status().as_u16(),
+        integration_tests::body_json(&response),
+    )
+}
+
+/// A basic template with curly quotes previews and sends as GSM-7 in one segment; the
+/// preview reports UCS-2 and the offending character for a message with `ç`; a 161-character
+/// message is previewed (200) with its rule; another clinic's appointment is 404.
+#[tokio::test]
+async fn the_composer_previews_what_a_send_will_publish_and_sends_nothing() {
+    let s = scene(813, None).await;
+    let quoted = domain::model::Template {
+        id: "quoted".parse().unwrap(),
+        name: "Quoted".into(),
+        kind: domain::message_kind::MessageKind::Basic,
+        text: Some(
+            "See you {appointment_date} \u{2013} it\u{2019}s \u{201C}quick\u{201D}\u{2026}".into(),
+        ),
+        text_fr: None,
+        version: 1,
+    };
+    s.test
+        .store
+        .put_template(&s.clinic.id, &quoted)
+        .await
+        .unwrap();
+    let body = r#"{"kind":"basic","template_id":"quoted"}"#;
+    let (status, preview) = preview_as(&s, s.clinic.id.as_str(), body).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!(preview["sms"]["encoding"], "gsm7");
+    assert_eq!(preview["sms"]["segments"], 1);
+    assert_eq!(preview["replacements"].as_array().unwrap().len(), 5);
+    assert_eq!(preview["problems"], serde_json::json!([]));
+    assert!(s.sms_to_me().await.is_empty(), "a preview sends nothing");
+    let (status, receipt) = s.send("quoted-1", body).await;
+    assert_eq!(status, 201, "{receipt}");
+    assert_eq!(receipt["sms"], preview["sms"]);
+    assert_eq!(
+        s.sms_to_me().await[0].message,
+        preview["sms_text"].as_str().unwrap()
+    );
+
+    let (_, cedilla) = preview_as(
+        &s,
+        s.clinic.id.as_str(),
+        r#"{"kind":"basic","text":"Re\u00e7u"}"#,
+    )
+    .await;
+    assert_eq!(cedilla["sms"]["encoding"], "ucs2");
+    assert_eq!(cedilla["ucs2_characters"][0]["character"], "ç");
+    assert_eq!(cedilla["ucs2_characters"][0]["position"], 2);
+
+    let long = serde_json::json!({"kind": "basic", "text": "a".repeat(161)}).to_string();
+    let (status, too_long) = preview_as(&s, s.clinic.id.as_str(), &long).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        too_long["problems"][0]["type"],
+        "urn:direct-messages:problem:basic-too-long"
+    );
+    assert_eq!(too_long["problems"][0]["status"], 422);
+
+    let (status, other) = preview_as(&s, "other-clinic", body).await;
+    assert_eq!(status, 404, "{other}");
+}

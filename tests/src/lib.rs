@@ -53,12 +53,13 @@ pub struct TestStack {
 }
 
 /// The routes whose successful answers show PHI to whoever may see it: search results, the
-/// Unclear worklist and appointment details to the patient's clinic, the message to whoever
-/// typed the right PHN.
-const ROUTES_SHOWING_PHI: [&str; 4] = [
+/// Unclear worklist, appointment details and a message's preview (its text, filled in) to
+/// the patient's clinic, the message to whoever typed the right PHN.
+const ROUTES_SHOWING_PHI: [&str; 5] = [
     "GET /patients",
     "GET /appointments",
     "GET /appointments/{appointmentId}",
+    "POST /appointments/{appointmentId}/messages/preview",
     "POST /m/{token}",
 ];
 

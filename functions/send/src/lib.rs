@@ -20,7 +20,7 @@ use domain::{
     ids::{AppointmentId, MessageId},
     message_actions::MessageActions,
     ports::StoredResponse,
-    send::{MessageSender, SendRequest, UploadTicket},
+    send::{MessagePreview, MessageSender, SendRequest, UploadTicket},
     worklist::Worklist,
 };
 use lambda_http::{Body, Request, Response, http::StatusCode};
@@ -103,6 +103,9 @@ impl SendRoutes {
                     Err(error) => problem_response(&error),
                 }
             }
+            Some("POST /appointments/{appointmentId}/messages/preview") => {
+                into_response(StatusCode::OK, self.preview(&caller, &request).await)
+            }
             Some("POST /attachments") => into_response(
                 StatusCode::CREATED,
                 self.start_upload(&caller, &request).await,
@@ -177,6 +180,18 @@ impl SendRoutes {
         let key = idempotency_key(request)?;
         let body: SendRequest = json_body(request)?;
         self.sender.send(caller, &appointment, &key, &body).await
+    }
+
+    /// The SMS a send of the same body would publish, and every rule it would break.
+    async fn preview(
+        &self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<MessagePreview, DomainError> {
+        let appointment =
+            AppointmentId::parse(&path_parameter(request, "appointmentId").unwrap_or_default())?;
+        let body: SendRequest = json_body(request)?;
+        self.sender.preview(caller, &appointment, &body).await
     }
 
     async fn resend(

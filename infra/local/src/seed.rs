@@ -7,10 +7,12 @@ use domain::{
     clinic_key,
     email::Email,
     ids::{AppointmentId, ClinicId, IntegrationClientId, PatientId},
+    language::Language,
     model::{Appointment, Chat, Clinic, Patient, Template},
     phn::Phn,
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore, KeyService},
+    ports::{AppointmentStore, ClinicStore, EmrRecords, KeyService, PatientSync},
+    update_order::UpdateOrder,
 };
 use jiff::{
     Timestamp, ToSpan,
@@ -54,6 +56,9 @@ pub struct DemoPatient {
     pub date_of_birth: Option<Date>,
     pub phone: Option<PhoneNumber>,
     pub email: Option<Email>,
+    /// The language the EMR would give (`fr`); none: the clinic's default.
+    #[serde(default)]
+    pub language: Option<Language>,
     pub appointments: Vec<DemoAppointment>,
     /// The local carrier answers FAILURE (unreachable) for SMS to this patient's phone.
     #[serde(default)]
@@ -112,7 +117,7 @@ impl DemoData {
 
 /// Writes the demo clinic with its root key (made by `keys`, as onboarding makes it), its
 /// templates, chats, patients and appointments.
-pub async fn seed<S: ClinicStore + AppointmentStore>(
+pub async fn seed<S: ClinicStore + AppointmentStore + EmrRecords>(
     store: &S,
     keys: &dyn KeyService,
     data: &DemoData,
@@ -157,6 +162,15 @@ pub async fn seed<S: ClinicStore + AppointmentStore>(
             phone: demo.phone.clone(),
             email: demo.email.clone(),
         };
+        if demo.language.is_some() {
+            // As the EMR gives a language: the patient's later writes keep it.
+            let sync = PatientSync {
+                patient: patient.clone(),
+                language: demo.language,
+                order: UpdateOrder::new(Some(now), None),
+            };
+            store.sync_patient(&key, &sync).await?;
+        }
         for visit in &demo.appointments {
             let day = today.checked_add(visit.days_from_now.days())?;
             let starts_at = day

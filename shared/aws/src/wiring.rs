@@ -88,6 +88,7 @@ impl OnAws for MessageSender {
         MessageSender {
             clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
             keyring: keyring(config, clients, store.clone(), clock.clone()),
+            opt_outs: store.clone(),
             messages: store.clone(),
             unlocks: store.clone(),
             links: store.clone(),

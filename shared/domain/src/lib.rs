@@ -31,6 +31,7 @@ pub mod problem;
 pub mod random;
 pub mod search_window;
 pub mod sms_encoding;
+pub mod sms_text;
 pub mod template_text;
 pub mod unlock_attempts;
 pub mod update_order;

@@ -126,7 +126,16 @@ impl<'de> Deserialize<'de> for TokenHash {
 /// The link sent to the patient: `{base}/m/{token}`. A trailing `/` on `base` is dropped
 /// so that a configured `https://example.org/` does not produce `//m/`.
 pub fn unlock_url(base: &str, token: &LinkToken) -> String {
-    format!("{}/m/{}", base.trim_end_matches('/'), token.as_str())
+    link_with(base, token.as_str())
+}
+
+/// An unlock link as long as a real one, with `x`s for its token: what a preview shows.
+pub fn preview_unlock_url(base: &str) -> String {
+    link_with(base, &"x".repeat(LINK_TOKEN_CHARS))
+}
+
+fn link_with(base: &str, token: &str) -> String {
+    format!("{}/m/{token}", base.trim_end_matches('/'))
 }
 
 #[cfg(test)]

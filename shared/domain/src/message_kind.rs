@@ -55,6 +55,11 @@ impl MessageKind {
         matches!(self, MessageKind::Secure)
     }
 
+    /// A basic message's text travels in its SMS; a secure one's only behind its link.
+    pub fn text_in_sms(self) -> bool {
+        matches!(self, MessageKind::Basic)
+    }
+
     /// Refuses a text longer than this kind holds.
     pub fn check_length(self, text: &str) -> Result<(), DomainError> {
         let chars = text.chars().count();

@@ -116,8 +116,13 @@ pub struct Appointment {
 impl Appointment {
     /// What a template's placeholders are filled with for this appointment of `patient` at
     /// `clinic`: its start as the patient reads it, in the clinic's time zone.
-    pub fn template_values(&self, patient: &Patient, clinic: &Clinic) -> TemplateValues {
-        let start = StartAsWritten::of(self.starts_at, &clinic.zone());
+    pub fn template_values(
+        &self,
+        patient: &Patient,
+        clinic: &Clinic,
+        language: Language,
+    ) -> TemplateValues {
+        let start = StartAsWritten::of(self.starts_at, &clinic.zone(), language);
         TemplateValues {
             patient_first_name: patient.first_name.clone(),
             patient_last_name: patient.last_name.clone(),
@@ -471,16 +476,36 @@ impl AuditKey {
     }
 }
 
-/// A clinic's message template; `text` holds placeholders such as `{patient_first_name}`.
+/// A clinic's message template, in English, French or both; each text holds placeholders
+/// such as `{patient_first_name}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Template {
     pub id: TemplateId,
     pub name: String,
     pub kind: MessageKind,
-    pub text: String,
+    /// The English text; `None` in a template written in French only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// The French text; `None` in a template written in English only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_fr: Option<String>,
     /// Bumped by every change: the `ETag` that keeps two admins from overwriting each other.
     #[serde(default)]
     pub version: u64,
+}
+
+impl Template {
+    /// The text in `language`, or in the other language when the template has none in
+    /// `language`; with the language it is in.
+    pub fn text_in(&self, language: Language) -> Option<(&str, Language)> {
+        let text = |language| match language {
+            Language::En => self.text.as_deref(),
+            Language::Fr => self.text_fr.as_deref(),
+        };
+        text(language)
+            .map(|found| (found, language))
+            .or_else(|| text(language.other()).map(|found| (found, language.other())))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -537,7 +562,7 @@ mod tests {
         let clinic = clinic();
         let patient = patient(None, None);
         let appointment = appointment("a1", &patient, "2026-11-26T17:30:00Z".parse().unwrap());
-        let values = appointment.template_values(&patient, &clinic);
+        let values = appointment.template_values(&patient, &clinic, Language::En);
         let rendered = crate::template_text::render(
             "{patient_first_name} {patient_last_name}, {clinic_name}, {appointment_date} {appointment_time}, {provider_name}",
             &values,

@@ -9,7 +9,7 @@ use crate::error::DomainError;
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// The body of an error answer.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, PartialEq, Eq)]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: String,

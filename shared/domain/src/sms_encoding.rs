@@ -97,6 +97,14 @@ pub fn measure(text: &str) -> SmsMeasure {
     }
 }
 
+/// The characters of `text` GSM-7 cannot carry (each makes the SMS UCS-2), with their
+/// positions in characters.
+pub fn outside_gsm7(text: &str) -> impl Iterator<Item = (usize, char)> + '_ {
+    text.chars()
+        .enumerate()
+        .filter(|(_, c)| gsm7_septets(*c).is_none())
+}
+
 /// Septets `c` takes in GSM-7, or `None` if GSM-7 cannot carry it.
 fn gsm7_septets(c: char) -> Option<usize> {
     if c != ESCAPE && GSM7_BASIC.contains(&c) {

@@ -3,6 +3,8 @@
 use std::fmt;
 
 use jiff::{Timestamp, tz::TimeZone};
+
+use crate::language::Language;
 use thiserror::Error;
 
 /// The placeholders a template may use, written `{name}`. Their names, the list an error
@@ -92,16 +94,21 @@ pub struct TemplateValues {
 }
 
 impl TemplateValues {
-    /// The shortest values a template can be filled with at `clinic_name`: one-letter names,
-    /// the shortest date and time as written (`Friday, May 1, 2026`, `1:00 AM`). A template
-    /// too long with these is too long for every appointment.
-    pub fn shortest(clinic_name: &str) -> TemplateValues {
+    /// The shortest values a template in `language` can be filled with at `clinic_name`:
+    /// one-letter names, the shortest date and time as written (`Friday, May 1, 2026`,
+    /// `1:00 AM`; `le lundi 2 mai 2026`, `0 h`). A template too long with these is too long
+    /// for every appointment.
+    pub fn shortest(clinic_name: &str, language: Language) -> TemplateValues {
+        let (date, time) = match language {
+            Language::En => ("Friday, May 1, 2026", "1:00 AM"),
+            Language::Fr => ("le lundi 2 mai 2026", "0 h"),
+        };
         TemplateValues {
             patient_first_name: "A".to_owned(),
             patient_last_name: "B".to_owned(),
             clinic_name: clinic_name.to_owned(),
-            appointment_date: "Friday, May 1, 2026".to_owned(),
-            appointment_time: "1:00 AM".to_owned(),
+            appointment_date: date.to_owned(),
+            appointment_time: time.to_owned(),
             provider_name: "C".to_owned(),
         }
     }
@@ -119,8 +126,8 @@ impl TemplateValues {
     }
 }
 
-/// An appointment's start as a message says it, in the clinic's time zone:
-/// "Thursday, November 26, 2026" and "9:30 AM".
+/// An appointment's start as a message in `language` says it, in the clinic's time zone:
+/// "Thursday, November 26, 2026" and "9:30 AM", "le jeudi 26 novembre 2026" and "9 h 30".
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StartAsWritten {
     pub date: String,
@@ -128,11 +135,11 @@ pub struct StartAsWritten {
 }
 
 impl StartAsWritten {
-    pub fn of(starts_at: Timestamp, zone: &TimeZone) -> StartAsWritten {
+    pub fn of(starts_at: Timestamp, zone: &TimeZone, language: Language) -> StartAsWritten {
         let local = starts_at.to_zoned(zone.clone());
         StartAsWritten {
-            date: local.strftime("%A, %B %-d, %Y").to_string(),
-            time: local.strftime("%-I:%M %p").to_string(),
+            date: language.long_date(&local),
+            time: language.time(&local),
         }
     }
 }
@@ -247,7 +254,7 @@ mod tests {
 
     /// The values for an appointment at `starts_at`; only the date and time matter.
     fn at_time(starts_at: Timestamp, zone: &TimeZone) -> TemplateValues {
-        let start = StartAsWritten::of(starts_at, zone);
+        let start = StartAsWritten::of(starts_at, zone, Language::En);
         TemplateValues {
             appointment_date: start.date,
             appointment_time: start.time,
@@ -481,15 +488,29 @@ mod tests {
 
     #[test]
     fn the_shortest_values_are_no_longer_than_any_date_and_time_as_written() {
-        let shortest = TemplateValues::shortest("Clinic");
         let zone = TimeZone::get("America/Vancouver").unwrap();
-        let mut at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
-        let end: Timestamp = "2029-01-01T00:00:00Z".parse().unwrap();
-        while at < end {
-            let written = StartAsWritten::of(at, &zone);
-            assert!(written.date.chars().count() >= shortest.appointment_date.chars().count());
-            assert!(written.time.chars().count() >= shortest.appointment_time.chars().count());
-            at += jiff::SignedDuration::from_mins(7 * 60 + 13);
+        for language in [Language::En, Language::Fr] {
+            let shortest = TemplateValues::shortest("Clinic", language);
+            let (mut date, mut time) = (usize::MAX, usize::MAX);
+            let mut at: Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+            let end: Timestamp = "2029-01-01T00:00:00Z".parse().unwrap();
+            while at < end {
+                let written = StartAsWritten::of(at, &zone, language);
+                date = date.min(written.date.chars().count());
+                time = time.min(written.time.chars().count());
+                at += jiff::SignedDuration::from_mins(7 * 60 + 13);
+            }
+            // As short as any, and no shorter: the check at save is exact.
+            assert_eq!(
+                shortest.appointment_date.chars().count(),
+                date,
+                "{language:?}"
+            );
+            assert_eq!(
+                shortest.appointment_time.chars().count(),
+                time,
+                "{language:?}"
+            );
         }
     }
 }

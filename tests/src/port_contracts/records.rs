@@ -116,7 +116,8 @@ pub fn template(id: &str, text: &str) -> Template {
         id: TemplateId::parse(id).expect("a template id"),
         name: format!("Template {id}"),
         kind: MessageKind::Basic,
-        text: text.into(),
+        text: Some(text.into()),
+        text_fr: None,
         version: 1,
     }
 }

@@ -28,7 +28,7 @@ async fn read(
         .read_for_send(&SendLookup {
             clinic: &scene.clinic,
             appointment: &scene.appointment.id,
-            idempotency_key: key,
+            idempotency_key: Some(key),
             template: None,
             chats: &[],
             now,
@@ -116,7 +116,7 @@ pub async fn a_send_reads_its_appointment_patient_template_and_chats(
         .read_for_send(&SendLookup {
             clinic: &scene.clinic,
             appointment: &scene.appointment.id,
-            idempotency_key: &key,
+            idempotency_key: Some(&key),
             template: Some(&t1),
             chats: &chats,
             now: t0_plus(0),
@@ -140,7 +140,7 @@ pub async fn a_send_reads_its_appointment_patient_template_and_chats(
         .read_for_send(&SendLookup {
             clinic: &clinic_id("clinic-b"),
             appointment: &scene.appointment.id,
-            idempotency_key: &key,
+            idempotency_key: Some(&key),
             template: Some(&t1),
             chats: &[],
             now: t0_plus(0),

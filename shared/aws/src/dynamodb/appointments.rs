@@ -69,6 +69,15 @@ impl PatientItem {
 }
 
 impl PatientItem {
+    /// The patient as a send reads them: with the version and the language.
+    pub(crate) fn record(&self) -> PatientRecord {
+        PatientRecord {
+            patient: self.patient.clone(),
+            version: self.version,
+            language: self.language,
+        }
+    }
+
     /// The item of a patient as a planned write leaves them, at the plan's version.
     pub(crate) fn planned(clinic: &ClinicId, state: &StoredPatient) -> PatientItem {
         PatientItem {
@@ -101,6 +110,9 @@ pub(crate) struct AppointmentItem {
     pub(crate) patient: Option<Patient>,
     #[serde(default)]
     pub(crate) patient_version: Option<u64>,
+    /// The patient's language then, when the EMR gave one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) patient_language: Option<Language>,
     /// The EMR's status, kept beside an `Unclear` shown status. (Absent fields are left
     /// out of the item, never written as NULL: a NULL attribute exists to a condition.)
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -147,11 +159,11 @@ pub(crate) fn patient_key(clinic: &ClinicId, patient: &PatientId) -> String {
 }
 
 impl AppointmentItem {
+    /// The item of `appointment`, with its patient's copy as `patient` is now.
     pub(crate) fn new(
         clinic: &ClinicId,
         appointment: &Appointment,
-        patient: &Patient,
-        patient_version: u64,
+        patient: &PatientRecord,
     ) -> Self {
         AppointmentItem {
             pk: clinic.as_str().to_owned(),
@@ -161,8 +173,9 @@ impl AppointmentItem {
             patient_id: appointment.patient_id.clone(),
             provider_name: appointment.provider_name.clone(),
             status: appointment.status,
-            patient: Some(patient.clone()),
-            patient_version: Some(patient_version),
+            patient: Some(patient.patient.clone()),
+            patient_version: Some(patient.version),
+            patient_language: patient.language,
             emr_status: None,
             update_order: None,
             version: None,
@@ -184,6 +197,7 @@ impl AppointmentItem {
         Some(PatientRecord {
             patient: self.patient.clone()?,
             version: self.patient_version?,
+            language: self.patient_language,
         })
     }
 
@@ -220,13 +234,16 @@ impl DynamoStore {
             for item in lookup_items(key, patient, &cards) {
                 writes.push((&self.tables.patient_lookup, to_item(&item, OP)?));
             }
+            let item = PatientItem::next(clinic, patient, cards, None);
             for appointment in appointments {
                 writes.push((
                     &self.tables.appointments,
-                    to_item(&AppointmentItem::new(clinic, appointment, patient, 1), OP)?,
+                    to_item(
+                        &AppointmentItem::new(clinic, appointment, &item.record()),
+                        OP,
+                    )?,
                 ));
             }
-            let item = PatientItem::next(clinic, patient, cards, None);
             writes.push((&self.tables.patients, to_item(&item, OP)?));
         }
         batch_put(&self.client, writes, OP).await
@@ -241,10 +258,7 @@ impl DynamoStore {
         Ok(self
             .get_patient_item(clinic, id)
             .await?
-            .map(|item| PatientRecord {
-                patient: item.patient,
-                version: item.version,
-            }))
+            .map(|item| item.record()))
     }
 
     pub(crate) async fn get_patient_item(
@@ -375,7 +389,7 @@ impl DynamoStore {
         let mut items = vec![transact_put(
             &self.tables.appointments,
             to_item(
-                &AppointmentItem::new(clinic, appointment, patient, patient_item.version),
+                &AppointmentItem::new(clinic, appointment, &patient_item.record()),
                 OP,
             )?,
             None,

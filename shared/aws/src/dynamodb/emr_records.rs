@@ -125,12 +125,7 @@ impl AppointmentItem {
             emr_status: Some(write.emr_status),
             update_order: Some(write.order.as_str().to_owned()),
             version: Some(write.version),
-            ..AppointmentItem::new(
-                clinic,
-                &write.appointment,
-                &write.patient,
-                write.patient_version,
-            )
+            ..AppointmentItem::new(clinic, &write.appointment, &write.patient)
         }
     }
 }

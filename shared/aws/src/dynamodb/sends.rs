@@ -138,7 +138,11 @@ impl SendStore for DynamoStore {
             ),
             (
                 &self.tables.requests,
-                vec![key(lookup.idempotency_key.as_str(), None)],
+                lookup
+                    .idempotency_key
+                    .map(|request| key(request.as_str(), None))
+                    .into_iter()
+                    .collect(),
             ),
             (&self.tables.clinics, clinic_keys),
         ] {

@@ -12,6 +12,7 @@ use crate::{
     clinic_profile::{chat_link, display_name},
     error::DomainError,
     ids::{ChatId, TemplateId},
+    language::Language,
     message_kind::MessageKind,
     model::{AuditEntry, Chat, ChatKind, Clinic, Template},
     ports::{ClinicAdmin, ClinicStore, Clock, LibraryItem, LibraryKind, LibraryWrite},
@@ -25,19 +26,51 @@ use crate::{
 pub struct TemplateForm {
     pub name: String,
     pub kind: MessageKind,
-    pub text: String,
+    /// The English text.
+    #[serde(default)]
+    pub text: Option<String>,
+    /// The French text.
+    #[serde(default)]
+    pub text_fr: Option<String>,
 }
 
 impl TemplateForm {
-    /// The template, refused at save for what would refuse it at every send: an unknown
-    /// placeholder or unclosed brace, or a text too long even with the shortest values.
+    /// The template, refused at save for what would refuse it at every send: no text in
+    /// either language, an unknown placeholder or unclosed brace, or a text too long even
+    /// with the shortest values of its language.
     fn check(&self, id: TemplateId, clinic: &Clinic) -> Result<Template, DomainError> {
         let name = display_name("name", &self.name)?;
-        if self.text.trim().is_empty() {
-            return Err(DomainError::EmptyMessage);
+        let text = self.checked_text(self.text.as_deref(), Language::En, clinic)?;
+        let text_fr = self.checked_text(self.text_fr.as_deref(), Language::Fr, clinic)?;
+        if text.is_none() && text_fr.is_none() {
+            return Err(DomainError::InvalidField {
+                field: "text",
+                reason: "write the template's text in English (text), in French (text_fr), or both"
+                    .to_owned(),
+            });
         }
-        placeholders(&self.text)?;
-        let shortest = render(&self.text, &TemplateValues::shortest(&clinic.name))?;
+        Ok(Template {
+            id,
+            name,
+            kind: self.kind,
+            text,
+            text_fr,
+            version: 0,
+        })
+    }
+
+    /// A text in `language`, if given and not blank, checked.
+    fn checked_text(
+        &self,
+        text: Option<&str>,
+        language: Language,
+        clinic: &Clinic,
+    ) -> Result<Option<String>, DomainError> {
+        let Some(text) = text.filter(|text| !text.trim().is_empty()) else {
+            return Ok(None);
+        };
+        placeholders(text)?;
+        let shortest = render(text, &TemplateValues::shortest(&clinic.name, language))?;
         // The kind's own length rule, on the shortest text the template can make.
         let shortest = shortest.trim();
         self.kind
@@ -46,13 +79,7 @@ impl TemplateForm {
                 max: self.kind.max_chars(),
                 chars: shortest.chars().count(),
             })?;
-        Ok(Template {
-            id,
-            name,
-            kind: self.kind,
-            text: self.text.clone(),
-            version: 0,
-        })
+        Ok(Some(text.to_owned()))
     }
 }
 

@@ -319,10 +319,48 @@ async fn a_template_is_refused_at_save_for_what_would_refuse_every_send() {
             .is_ok(),
         "a secure template holds 5,000"
     );
+    let empty = save(template_form("Empty", "basic", "  "))
+        .await
+        .unwrap_err();
     assert!(matches!(
-        save(template_form("Empty", "basic", "  ")).await,
-        Err(DomainError::EmptyMessage)
+        empty,
+        DomainError::InvalidField { field: "text", .. }
     ));
+    assert!(empty.to_string().contains("text_fr"), "{empty}");
+}
+
+/// A template may hold an English and a French text; each is checked with its own
+/// language's shortest date and time.
+#[tokio::test]
+async fn a_template_holds_english_french_or_both_each_checked_in_its_language() {
+    let a = admin().await;
+    let save = |form: serde_json::Value| {
+        let form: TemplateForm = serde_json::from_value(form).unwrap();
+        a.library
+            .save(&a.admin, LibraryRequest::CreateTemplate(form))
+    };
+    save(serde_json::json!({"name": "Both", "kind": "basic",
+        "text": "See you {appointment_date}.", "text_fr": "À {appointment_date}."}))
+    .await
+    .unwrap();
+    save(serde_json::json!({"name": "French", "kind": "basic", "text_fr": "Rappel : {appointment_time}."}))
+        .await
+        .unwrap();
+    // 141 characters and the shortest French date (19): too long; the English (19 too) also.
+    let long = format!("{} {{appointment_date}}", "x".repeat(141));
+    let refused = save(serde_json::json!({"name": "Long", "kind": "basic", "text_fr": long}))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, DomainError::TemplateTooLong { chars: 161, .. }),
+        "{refused}"
+    );
+    let templates = a.store.list_templates(&a.admin.clinic_id).await.unwrap();
+    let french = templates.iter().find(|t| t.name == "French").unwrap();
+    assert_eq!(
+        (french.text.as_deref(), french.text_fr.is_some()),
+        (None, true)
+    );
 }
 
 #[tokio::test]

@@ -432,11 +432,13 @@ impl AppointmentStore for MemoryStore {
             .map_or(1, |version| version + 1);
         tables.write_patient(clinic_key, patient, cards, version);
         let appointment_key = key(clinic, appointment.id.as_str());
+        let language = tables.languages.get(&patient_key).copied();
         tables.appointment_patients.insert(
             appointment_key.clone(),
             PatientRecord {
                 patient: patient.clone(),
                 version,
+                language,
             },
         );
         let stored = Appointment {
@@ -706,6 +708,7 @@ impl Tables {
         Some(PatientRecord {
             patient: self.patients.get(patient)?.clone(),
             version: *self.patient_versions.get(patient)?,
+            language: self.languages.get(patient).copied(),
         })
     }
 
@@ -816,7 +819,9 @@ impl SendStore for MemoryStore {
         Ok(SendRecords {
             appointment,
             patient,
-            idempotency_record: tables.live_request(lookup.idempotency_key, lookup.now),
+            idempotency_record: lookup
+                .idempotency_key
+                .and_then(|key| tables.live_request(key, lookup.now)),
             template: lookup.template.and_then(|id| {
                 tables
                     .templates
@@ -1270,13 +1275,8 @@ impl Tables {
 
     fn write_planned_appointment(&mut self, clinic: &ClinicId, write: &AppointmentWrite) {
         let appointment_key = key(clinic, write.appointment.id.as_str());
-        self.appointment_patients.insert(
-            appointment_key.clone(),
-            PatientRecord {
-                patient: write.patient.clone(),
-                version: write.patient_version,
-            },
-        );
+        self.appointment_patients
+            .insert(appointment_key.clone(), write.patient.clone());
         self.appointments.insert(
             appointment_key.clone(),
             Appointment {

@@ -17,6 +17,8 @@ use crate::{
     update_order::UpdateOrder,
 };
 
+use super::PatientRecord;
+
 /// A patient from the EMR, with what the model does not hold yet.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PatientSync {
@@ -182,9 +184,8 @@ pub struct AppointmentWrite {
     pub emr_status: AppointmentStatus,
     pub order: UpdateOrder,
     pub version: u64,
-    /// The patient as written with it, and that patient's version.
-    pub patient: Patient,
-    pub patient_version: u64,
+    /// The patient as written with it: their version and language then.
+    pub patient: PatientRecord,
 }
 
 /// What a batch does to what is stored: the answer, and the writes when there are any.
@@ -319,8 +320,11 @@ impl SyncBatch {
                     emr_status: update.appointment.status,
                     order: update.order.clone(),
                     version,
-                    patient: state.patient.clone(),
-                    patient_version: state.version,
+                    patient: PatientRecord {
+                        patient: state.patient.clone(),
+                        version: state.version,
+                        language: state.language,
+                    },
                 }
             })
             .collect();

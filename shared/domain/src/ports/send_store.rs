@@ -8,6 +8,7 @@ use crate::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ChatId, ClinicId, MessageId, PatientId, TemplateId},
+    language::Language,
     link_token::TokenHash,
     model::{Appointment, AuditEntry, Chat, NewMessage, Patient, SmsOutcome, Template},
 };
@@ -35,6 +36,8 @@ pub struct IdempotencyRecord {
 pub struct PatientRecord {
     pub patient: Patient,
     pub version: u64,
+    /// The language the EMR says the patient prefers, when it says one (en or fr).
+    pub language: Option<Language>,
 }
 
 /// The records a send reads before deciding anything.
@@ -42,7 +45,8 @@ pub struct PatientRecord {
 pub struct SendLookup<'a> {
     pub clinic: &'a ClinicId,
     pub appointment: &'a AppointmentId,
-    pub idempotency_key: &'a ScopedIdempotencyKey,
+    /// `None` for a preview, which has no key.
+    pub idempotency_key: Option<&'a ScopedIdempotencyKey>,
     pub template: Option<&'a TemplateId>,
     pub chats: &'a [ChatId],
     /// A request record that expired (TTL deletes late) reads as absent.

@@ -6,15 +6,17 @@ use crate::{
     caller::Caller,
     clinic_key::NumberTag,
     ids::MessageId,
+    language::Language,
     link_token::TokenHash,
     message_kind::MessageKind,
     model::{Chat, Clinic, NewMessage, UnlockRecord},
     ports::OutboundSms,
     secure_content::Sealed,
     sms_encoding::measure,
+    sms_text::Replacement,
 };
 
-use super::draft::Draft;
+use super::draft::{Draft, LanguageFallback};
 
 /// A message ready to go: recorded before its SMS is published.
 #[derive(Debug)]
@@ -23,6 +25,11 @@ pub struct PreparedSend {
     pub sms: OutboundSms,
     /// The version of the patient it was written for.
     pub patient_version: u64,
+    /// What was replaced to make the text GSM-7 friendly.
+    pub replacements: Vec<Replacement>,
+    /// The patient's language, and what staff are told when the template had no text in it.
+    pub language: Language,
+    pub language_note: Option<String>,
 }
 
 /// Who sends what, when.
@@ -63,7 +70,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
     let (body, unlock, attachment_keys) = match lock {
         None => (basic_sms(&draft.text, &draft.chats), None, Vec::new()),
         Some(lock) => (
-            secure_sms(clinic, &lock.link, lock.expires_at),
+            secure_sms(clinic, &lock.link, lock.expires_at, draft.language),
             Some(UnlockRecord {
                 token_hash: lock.token_hash,
                 clinic_id: caller.clinic_id.clone(),
@@ -99,6 +106,9 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
         message,
         sms,
         patient_version: draft.patient_version,
+        replacements: draft.replacements.clone(),
+        language: draft.language,
+        language_note: draft.language_fallback.map(LanguageFallback::note),
     }
 }
 
@@ -112,13 +122,22 @@ pub fn basic_sms(text: &str, chats: &[Chat]) -> String {
     body
 }
 
-/// A secure SMS: the clinic's name, the unlock link and the expiry date; nothing else.
-pub fn secure_sms(clinic: &Clinic, link: &str, expires_at: Timestamp) -> String {
-    let until = expires_at.to_zoned(clinic.zone()).strftime("%b %-d");
-    format!(
-        "{}: you have a secure message. Open it by {until}: {link}",
-        clinic.name
-    )
+/// A secure SMS in the patient's `language`: the clinic's name, the unlock link and the
+/// expiry day; nothing else. Both are GSM-7 (`é` is in its alphabet).
+pub fn secure_sms(
+    clinic: &Clinic,
+    link: &str,
+    expires_at: Timestamp,
+    language: Language,
+) -> String {
+    let until = language.short_date(&expires_at.to_zoned(clinic.zone()));
+    let name = &clinic.name;
+    match language {
+        Language::En => format!("{name}: you have a secure message. Open it by {until}: {link}"),
+        Language::Fr => {
+            format!("{name} : vous avez un message sécurisé. Ouvrez-le d'ici le {until} : {link}")
+        }
+    }
 }
 
 #[cfg(test)]
@@ -152,6 +171,9 @@ mod tests {
             patient_version: 7,
             phone: patient.phone.as_ref().unwrap(),
             text: "Sentinel text".into(),
+            replacements: Vec::new(),
+            language: Language::En,
+            language_fallback: None,
             chats: vec![Chat {
                 id: ChatId::parse("intake").unwrap(),
                 title: "Intake".into(),
@@ -194,6 +216,22 @@ mod tests {
         assert!(prepared.message.unlock.is_none());
         assert_eq!(prepared.message.sms.encoding, SmsEncoding::Gsm7);
         assert_eq!(prepared.patient_version, 7);
+    }
+
+    #[test]
+    fn the_secure_notice_is_written_in_the_patients_language_and_stays_gsm7() {
+        let expires_at: Timestamp = "2026-12-09T18:00:00Z".parse().unwrap();
+        let link = "https://unlock.example/m/abc";
+        let french = secure_sms(&clinic(), link, expires_at, Language::Fr);
+        assert_eq!(
+            french,
+            "Harbourview Clinic : vous avez un message sécurisé. Ouvrez-le d'ici le 9 déc. : https://unlock.example/m/abc"
+        );
+        assert_eq!(measure(&french).encoding, SmsEncoding::Gsm7);
+        assert_eq!(
+            secure_sms(&clinic(), link, expires_at, Language::En),
+            "Harbourview Clinic: you have a secure message. Open it by Dec 9: https://unlock.example/m/abc"
+        );
     }
 
     #[test]

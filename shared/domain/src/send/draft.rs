@@ -6,11 +6,13 @@ use jiff::Timestamp;
 use crate::{
     attachments,
     error::DomainError,
+    language::Language,
     message_kind::MessageKind,
     model::{Appointment, Chat, Clinic, Patient, Template},
     phn::Phn,
     phone::PhoneNumber,
     ports::{PatientRecord, SendRecords},
+    sms_text::{Replacement, gsm7_friendly},
     template_text::render,
 };
 
@@ -25,8 +27,14 @@ pub struct Draft<'a> {
     /// The version of the patient the message is written for.
     pub patient_version: u64,
     pub phone: &'a PhoneNumber,
-    /// Filled in from the appointment; PHI.
+    /// Filled in from the appointment, GSM-7 friendly when it goes in the SMS; PHI.
     pub text: String,
+    /// What was replaced to make the text GSM-7 friendly.
+    pub replacements: Vec<Replacement>,
+    /// The language the patient is written to in: the EMR's, else the clinic's default.
+    pub language: Language,
+    /// Set when the template had no text in the patient's language: the other's was used.
+    pub language_fallback: Option<LanguageFallback>,
     pub chats: Vec<Chat>,
     /// The PHN a locked (secure) message opens with; `None` for kinds without a lock.
     pub unlock_phn: Option<&'a Phn>,
@@ -36,36 +44,119 @@ const APPOINTMENT_NOT_FOUND: DomainError = DomainError::NotFound {
     what: "the appointment",
 };
 
-/// Checks every rule of `request` against `records`, in the order staff should hear of them.
+/// Checks every rule of `request` against `records`: the first broken, in the order staff
+/// should hear of them.
 pub fn check<'a>(
     request: &'a SendRequest,
     records: &'a SendRecords,
     clinic: &Clinic,
     now: Timestamp,
 ) -> Result<Draft<'a>, DomainError> {
+    let assessment = assess(request, records, clinic, now)?;
+    match assessment.problems.into_iter().next() {
+        Some(first) => Err(first),
+        None => Ok(assessment
+            .draft
+            .expect("a send that breaks no rule has a draft")),
+    }
+}
+
+/// What a send of `request` would do: its text as far as it can be written, and every rule
+/// it would break (a preview shows them all). Only a missing appointment is an error.
+#[derive(Debug)]
+pub struct Assessment<'a> {
+    /// The message's text, filled in and GSM-7 friendly when it goes in the SMS; `None`
+    /// when it cannot be written (no text, a missing template, a bad placeholder).
+    pub text: Option<String>,
+    pub replacements: Vec<Replacement>,
+    pub language: Language,
+    pub language_fallback: Option<LanguageFallback>,
+    /// The chats found, in the order asked.
+    pub chats: Vec<Chat>,
+    /// Every rule broken, in the order staff should hear of them.
+    pub problems: Vec<DomainError>,
+    /// The send, when no rule is broken.
+    pub draft: Option<Draft<'a>>,
+}
+
+/// Keeps `result`'s value, or its error among `problems`.
+fn kept<T>(problems: &mut Vec<DomainError>, result: Result<T, DomainError>) -> Option<T> {
+    result.map_err(|problem| problems.push(problem)).ok()
+}
+
+/// Checks every rule of `request` against `records`, keeping each broken one.
+pub fn assess<'a>(
+    request: &'a SendRequest,
+    records: &'a SendRecords,
+    clinic: &Clinic,
+    now: Timestamp,
+) -> Result<Assessment<'a>, DomainError> {
     let appointment = records.appointment.as_ref().ok_or(APPOINTMENT_NOT_FOUND)?;
-    check_window(clinic, appointment, now)?;
+    let PatientRecord {
+        patient,
+        version,
+        language,
+    } = records.patient.as_ref().ok_or(APPOINTMENT_NOT_FOUND)?;
+    let language = language.unwrap_or(clinic.default_language);
+    let mut problems = Vec::new();
+    kept(&mut problems, check_window(clinic, appointment, now));
     if !appointment.status.takes_messages() {
-        return Err(DomainError::AppointmentClosed {
+        problems.push(DomainError::AppointmentClosed {
             status: appointment.status,
         });
     }
-    let PatientRecord { patient, version } =
-        records.patient.as_ref().ok_or(APPOINTMENT_NOT_FOUND)?;
-    let phone = patient.phone.as_ref().ok_or(DomainError::NoPhoneOnFile)?;
-    let unlock_phn = unlock_phn(request, patient)?;
-    let template = chosen_template(request, records.template.as_ref())?;
-    let chats = chosen_chats(request, &records.chats)?;
-    let text = filled_text(request, template, patient, clinic, appointment)?;
-    request.kind.check_length(&text)?;
-    Ok(Draft {
-        appointment,
-        patient,
-        patient_version: *version,
-        phone,
+    let phone = kept(
+        &mut problems,
+        patient.phone.as_ref().ok_or(DomainError::NoPhoneOnFile),
+    );
+    let unlock_phn = kept(&mut problems, unlock_phn(request, patient));
+    let template = kept(
+        &mut problems,
+        chosen_template(request, records.template.as_ref()),
+    );
+    let chats = kept(&mut problems, chosen_chats(request, &records.chats));
+    let filled = template.and_then(|template| {
+        kept(
+            &mut problems,
+            filled_text(request, template, patient, clinic, appointment, language),
+        )
+    });
+    let (text, replacements, language_fallback) = match filled {
+        Some((filled, fallback)) if request.kind.text_in_sms() => {
+            let friendly = gsm7_friendly(&filled);
+            (Some(friendly.text), friendly.replacements, fallback)
+        }
+        Some((filled, fallback)) => (Some(filled), Vec::new(), fallback),
+        None => (None, Vec::new(), None),
+    };
+    if let Some(text) = &text {
+        kept(&mut problems, request.kind.check_length(text));
+    }
+    let draft = match (phone, unlock_phn, &chats, &text) {
+        (Some(phone), Some(unlock_phn), Some(chats), Some(text)) if problems.is_empty() => {
+            Some(Draft {
+                appointment,
+                patient,
+                patient_version: *version,
+                phone,
+                text: text.clone(),
+                replacements: replacements.clone(),
+                language,
+                language_fallback,
+                chats: chats.clone(),
+                unlock_phn,
+            })
+        }
+        _ => None,
+    };
+    Ok(Assessment {
         text,
-        chats,
-        unlock_phn,
+        replacements,
+        language,
+        language_fallback,
+        chats: chats.unwrap_or_default(),
+        problems,
+        draft,
     })
 }
 
@@ -138,24 +229,52 @@ fn chosen_chats(request: &SendRequest, found: &[Chat]) -> Result<Vec<Chat>, Doma
         .collect()
 }
 
-/// The text as written (or the template's), with its placeholders filled in.
+/// A template sent in the other language than the patient's, which it had no text in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LanguageFallback {
+    pub wanted: Language,
+    pub used: Language,
+}
+
+impl LanguageFallback {
+    /// What the answer tells staff.
+    pub fn note(self) -> String {
+        let name = |language| match language {
+            Language::En => "English",
+            Language::Fr => "French",
+        };
+        format!(
+            "the template has no {} text, the patient's language: it was written in {}",
+            name(self.wanted),
+            name(self.used)
+        )
+    }
+}
+
+/// The text as written (or the template's in `language`, else in the other), with its
+/// placeholders filled in the language of the text.
 fn filled_text(
     request: &SendRequest,
     template: Option<&Template>,
     patient: &Patient,
     clinic: &Clinic,
     appointment: &Appointment,
-) -> Result<String, DomainError> {
-    let text = request
-        .text
-        .as_deref()
-        .or(template.map(|t| t.text.as_str()))
-        .unwrap_or_default();
+    language: Language,
+) -> Result<(String, Option<LanguageFallback>), DomainError> {
+    let (text, written_in) = match (request.text.as_deref(), template) {
+        (Some(text), _) => (text, language),
+        (None, Some(template)) => template.text_in(language).unwrap_or(("", language)),
+        (None, None) => ("", language),
+    };
     if text.trim().is_empty() {
         return Err(DomainError::EmptyMessage);
     }
-    let values = appointment.template_values(patient, clinic);
-    Ok(render(text.trim(), &values)?)
+    let values = appointment.template_values(patient, clinic, written_in);
+    let fallback = (written_in != language).then_some(LanguageFallback {
+        wanted: language,
+        used: written_in,
+    });
+    Ok((render(text.trim(), &values)?, fallback))
 }
 
 #[cfg(test)]
@@ -182,6 +301,7 @@ mod tests {
             patient: Some(PatientRecord {
                 patient,
                 version: 3,
+                language: None,
             }),
             idempotency_record: None,
             template: None,
@@ -237,7 +357,8 @@ mod tests {
             id: TemplateId::parse("results").unwrap(),
             name: "Results".into(),
             kind: MessageKind::Secure,
-            text: "Your results".into(),
+            text: Some("Your results".into()),
+            text_fr: None,
             version: 1,
         });
         let eleven_files: Vec<String> = (0..11)

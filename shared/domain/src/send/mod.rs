@@ -4,6 +4,7 @@
 
 mod compose;
 mod draft;
+mod preview;
 mod request;
 mod resend;
 pub mod sweeper;
@@ -11,6 +12,7 @@ mod upload;
 
 pub use compose::{PreparedSend, SecureLock, Sending, basic_sms, compose, secure_sms};
 pub use draft::{Draft, check};
+pub use preview::{MessagePreview, Ucs2Character};
 pub use request::{AttachmentRef, MAX_CHATS, SendRequest};
 pub use upload::UploadTicket;
 
@@ -26,17 +28,19 @@ use crate::{
     error::{DependencyError, DomainError},
     idempotency::{IdempotencyKey, ScopedIdempotencyKey},
     ids::{AppointmentId, MessageId},
+    language::Language,
     link_token::{LinkToken, unlock_url},
     message_kind::MessageKind,
     model::{AuditEntry, SmsOutcome, SmsStatus},
     ports::{
-        BeginOutcome, BeginSend, BlobStore, Clock, FinishSend, IdempotencyRecord, KeyService,
-        MessageLinks, MessageStore, SendLookup, SendRecords, SendStore, SmsSender, StoredResponse,
-        UnlockStore,
+        BeginOutcome, BeginSend, BlobStore, ClinicStore, Clock, FinishSend, IdempotencyRecord,
+        KeyService, MessageLinks, MessageStore, SendLookup, SendRecords, SendStore, SmsSender,
+        StoredResponse, UnlockStore,
     },
     random::{self, RandomSource},
     secure_content::{self, AttachedFile, SecureContent},
     sms_encoding::SmsMeasure,
+    sms_text::Replacement,
 };
 
 /// A send still claimed this long after it started stopped half-way (its function ended).
@@ -53,12 +57,26 @@ pub struct SendReceipt {
     /// `sent`; `unconfirmed` when the send stopped before it knew, and the sweeper
     /// answered its key (the outbox then tells what the carrier said).
     pub sms_status: SmsStatus,
+    /// The characters replaced to keep a basic SMS GSM-7 (curly quotes, dashes, special
+    /// spaces, the ellipsis); empty when none were.
+    #[serde(default)]
+    pub replacements: Vec<Replacement>,
+    /// The patient's language (the EMR's, else the clinic's default): the secure notice is
+    /// in it, and a template's text when it has one in it. `None` in the sweeper's answer
+    /// for a send that stopped half-way.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// Set when the template had no text in the patient's language and the other's was sent.
+    #[serde(default)]
+    pub language_note: Option<String>,
 }
 
 /// Everything sending talks to.
 pub struct MessageSender {
     pub clinics: Arc<ClinicCache>,
     pub store: Arc<dyn SendStore>,
+    /// The clinics' STOP lists, read by a preview (a send checks them in its write).
+    pub opt_outs: Arc<dyn ClinicStore>,
     /// Resends: the message's link, its content, and the new link's write.
     pub messages: Arc<dyn MessageStore>,
     pub unlocks: Arc<dyn UnlockStore>,
@@ -98,7 +116,7 @@ impl MessageSender {
             .read_for_send(&SendLookup {
                 clinic: &caller.clinic_id,
                 appointment,
-                idempotency_key: &idempotency_key,
+                idempotency_key: Some(&idempotency_key),
                 template: request.template_id.as_ref(),
                 chats: &request.chat_ids,
                 now: self.clock.now(),
@@ -233,7 +251,14 @@ impl MessageSender {
         idempotency_key: &ScopedIdempotencyKey,
         prepared: PreparedSend,
     ) -> Result<StoredResponse, DomainError> {
-        let PreparedSend { message, sms, .. } = prepared;
+        let PreparedSend {
+            message,
+            sms,
+            replacements,
+            language,
+            language_note,
+            ..
+        } = prepared;
         let outcome = match self.sms.send(&sms).await {
             Ok(receipt) => SmsOutcome::Sent {
                 provider_message_id: receipt.provider_message_id,
@@ -247,6 +272,9 @@ impl MessageSender {
             expires_at: message.expires_at,
             sms: message.sms,
             sms_status: SmsStatus::Sent,
+            replacements,
+            language: Some(language),
+            language_note,
         };
         let response = StoredResponse {
             status: 201,

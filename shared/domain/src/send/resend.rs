@@ -36,7 +36,7 @@ impl MessageSender {
                 .read_for_send(&SendLookup {
                     clinic: &caller.clinic_id,
                     appointment: &link.appointment_id,
-                    idempotency_key: &idempotency_key,
+                    idempotency_key: Some(&idempotency_key),
                     template: None,
                     chats: &[],
                     now,
@@ -61,6 +61,7 @@ impl MessageSender {
                 return Err(DomainError::OptedOut);
             }
             let clinic = self.clinics.get(&caller.clinic_id).await?;
+            let language = patient.language.unwrap_or(clinic.default_language);
             let token = LinkToken::generate(self.random.as_ref());
             let new_token_hash = token.hash();
             let expires_at = current.record.expires_at;
@@ -71,6 +72,7 @@ impl MessageSender {
                     &clinic,
                     &unlock_url(&self.unlock_base_url, &token),
                     expires_at,
+                    language,
                 ),
             };
             let recipient = self
@@ -113,6 +115,10 @@ impl MessageSender {
                 expires_at: Some(expires_at),
                 sms: measure(&sms.body),
                 sms_status: SmsStatus::Sent,
+                // A resend's SMS is the notice: nothing typed to replace.
+                replacements: Vec::new(),
+                language: Some(language),
+                language_note: None,
             };
             let response = StoredResponse {
                 status: 200,

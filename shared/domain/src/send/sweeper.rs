@@ -69,6 +69,10 @@ fn answer(send: &StalledSend) -> StoredResponse {
         expires_at: send.expires_at,
         sms: send.sms,
         sms_status: SmsStatus::Unconfirmed,
+        // Not kept with a stalled send: the SMS as measured is.
+        replacements: Vec::new(),
+        language: None,
+        language_note: None,
     };
     StoredResponse {
         status: if send.resend { 200 } else { 201 },

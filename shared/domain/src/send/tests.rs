@@ -15,6 +15,7 @@ use crate::{
         RecordingSmsSender,
     },
     ids::{ChatId, ClinicId, PatientId, StaffUserId, TemplateId},
+    language::Language,
     model::{Appointment, Chat, ChatKind, Patient, SmsStatus, Template},
     phn::Phn,
     phone::PhoneNumber,
@@ -61,8 +62,11 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
                 id: TemplateId::parse("reminder").unwrap(),
                 name: "Reminder".into(),
                 kind: MessageKind::Basic,
-                text: "Hi {patient_first_name}, see you {appointment_date} at {appointment_time}."
-                    .into(),
+                text: Some(
+                    "Hi {patient_first_name}, see you {appointment_date} at {appointment_time}."
+                        .into(),
+                ),
+                text_fr: None,
                 version: 1,
             },
         )
@@ -114,6 +118,7 @@ async fn world_with(patient: Patient, starts_at: Timestamp) -> World {
     let sender = MessageSender {
         clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
         store: store.clone(),
+        opt_outs: store.clone(),
         messages: store.clone(),
         unlocks: store.clone(),
         links: store.clone(),
@@ -243,6 +248,279 @@ async fn a_basic_message_fills_the_template_appends_chat_links_and_is_sent_once(
     assert_eq!((audit.len(), audit[0].outcome.as_str()), (1, "sent"));
 }
 
+impl World {
+    /// The EMR says the world's patient writes `language`.
+    pub(crate) async fn patient_speaks(&self, language: Language) {
+        use crate::ports::{EmrRecords, PatientSync};
+        let sync = PatientSync {
+            patient: patient(Some("9698658215"), Some("+16045550123")),
+            language: Some(language),
+            order: crate::update_order::UpdateOrder::new(Some(now()), Some("1")),
+        };
+        self.store
+            .sync_patient(
+                &crate::fakes::test_clinic_key(&self.caller.clinic_id),
+                &sync,
+            )
+            .await
+            .unwrap();
+    }
+
+    /// A basic template `id` with the texts given.
+    pub(crate) async fn template(&self, id: &str, text: Option<&str>, text_fr: Option<&str>) {
+        let template = Template {
+            id: TemplateId::parse(id).unwrap(),
+            name: id.into(),
+            kind: MessageKind::Basic,
+            text: text.map(str::to_owned),
+            text_fr: text_fr.map(str::to_owned),
+            version: 1,
+        };
+        self.store
+            .put_template(&self.caller.clinic_id, &template)
+            .await
+            .unwrap();
+    }
+}
+
+/// A French-speaking patient (from the EMR) gets the secure notice in French, and a
+/// template's French text with the date and time as French writes them.
+#[tokio::test]
+async fn a_french_speaking_patient_is_written_to_in_french() {
+    let w = world().await;
+    w.patient_speaks(Language::Fr).await;
+    w.template(
+        "rappel",
+        Some("See you {appointment_date} at {appointment_time}."),
+        Some("Rendez-vous {appointment_date} à {appointment_time}."),
+    )
+    .await;
+    let basic = w
+        .send("k1", r#"{"kind":"basic","template_id":"rappel"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sms.sent()[0].body,
+        "Rendez-vous le vendredi 27 novembre 2026 à 10 h."
+    );
+    let basic = receipt(&basic);
+    assert_eq!(basic.language, Some(Language::Fr));
+    assert_eq!(basic.language_note, None);
+    w.send("k2", r#"{"kind":"secure","text":"Résultats"}"#)
+        .await
+        .unwrap();
+    let notice = &w.sms.sent()[1].body;
+    assert!(
+        notice.starts_with("Harbourview Clinic : vous avez un message sécurisé. Ouvrez-le d'ici le 3 déc. : https://unlock.example/m/"),
+        "{notice}"
+    );
+}
+
+/// A template with only a French text, for an English-speaking patient, is sent in French,
+/// and the answer says so.
+#[tokio::test]
+async fn a_template_without_the_patients_language_is_sent_in_the_other_with_a_note() {
+    let w = world().await;
+    w.template("rappel", None, Some("Rappel : {appointment_date}."))
+        .await;
+    let response = w
+        .send("k1", r#"{"kind":"basic","template_id":"rappel"}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        w.sms.sent()[0].body,
+        "Rappel : le vendredi 27 novembre 2026."
+    );
+    let receipt = receipt(&response);
+    assert_eq!(receipt.language, Some(Language::En));
+    let note = receipt.language_note.expect("a note");
+    assert!(
+        note.contains("no English text") && note.contains("French"),
+        "{note}"
+    );
+}
+
+/// A patient whose EMR record names no language (or one other than en and fr, which the
+/// FHIR mapping leaves out) is written to in the clinic's default language.
+#[tokio::test]
+async fn without_a_language_from_the_emr_the_clinics_default_is_used() {
+    let w = world().await;
+    let mut clinic = w
+        .store
+        .get_clinic(&w.caller.clinic_id)
+        .await
+        .unwrap()
+        .unwrap();
+    clinic.default_language = Language::Fr;
+    w.store.put_clinic(&clinic).await.unwrap();
+    w.send("k1", r#"{"kind":"secure","text":"Résultats"}"#)
+        .await
+        .unwrap();
+    assert!(
+        w.sms.sent()[0]
+            .body
+            .contains("vous avez un message sécurisé")
+    );
+}
+
+impl World {
+    pub(crate) async fn preview(&self, json: &str) -> Result<MessagePreview, DomainError> {
+        self.sender
+            .preview(
+                &self.caller,
+                &AppointmentId::parse("a1").unwrap(),
+                &request(json),
+            )
+            .await
+    }
+}
+
+fn problem_types(preview: &MessagePreview) -> Vec<&str> {
+    preview
+        .problems
+        .iter()
+        .map(|p| p.kind.trim_start_matches("urn:direct-messages:problem:"))
+        .collect()
+}
+
+/// A preview answers the SMS as it would go, sends nothing and writes nothing.
+#[tokio::test]
+async fn a_preview_shows_the_sms_that_would_go_and_sends_and_writes_nothing() {
+    let w = world().await;
+    let preview = w
+        .preview(r#"{"kind":"basic","template_id":"reminder","chat_ids":["intake"]}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        preview.sms_text.as_deref(),
+        Some(
+            "Hi Sentinelava, see you Friday, November 27, 2026 at 10:00 AM.\nhttps://forms.example/intake"
+        )
+    );
+    let sms = preview.sms.unwrap();
+    assert_eq!((sms.encoding, sms.segments), (SmsEncoding::Gsm7, 1));
+    assert_eq!(preview.characters, Some(91));
+    assert_eq!(preview.language, Language::En);
+    assert!(preview.problems.is_empty() && preview.ucs2_characters.is_empty());
+    assert!(w.sms.sent().is_empty());
+    assert!(w.store.recorded().is_empty() && w.store.audit().is_empty());
+}
+
+/// A 161-character basic text is not refused: the preview reports the rule, with any other
+/// the send would break.
+#[tokio::test]
+async fn a_preview_reports_every_rule_the_send_would_break() {
+    let w = world().await;
+    let long = serde_json::json!({"kind": "basic", "text": "a".repeat(161), "chat_ids": ["nope"]});
+    let preview = w.preview(&long.to_string()).await.unwrap();
+    assert_eq!(problem_types(&preview), ["not-found", "basic-too-long"]);
+    assert_eq!(preview.characters, Some(161));
+    assert_eq!(preview.sms.unwrap().segments, 2);
+
+    let no_phn = world_with(
+        patient(None, Some("+16045550123")),
+        now() + SignedDuration::from_hours(48),
+    )
+    .await;
+    let secure = no_phn
+        .preview(r#"{"kind":"secure","text":"Results"}"#)
+        .await
+        .unwrap();
+    assert_eq!(problem_types(&secure), ["phn-required-for-secure"]);
+    // The notice as the patient would get it, its token the length of a real one.
+    let notice = secure.sms_text.unwrap();
+    assert!(notice.starts_with("Harbourview Clinic: you have a secure message. Open it by Dec 3: https://unlock.example/m/xxx"), "{notice}");
+    assert!(notice.ends_with(&"x".repeat(43)));
+}
+
+/// `ç` keeps the SMS UCS-2: the preview names it and where it is; curly quotes do not.
+#[tokio::test]
+async fn a_preview_names_the_characters_that_force_ucs2_and_the_replacements() {
+    let w = world().await;
+    let preview = w
+        .preview(r#"{"kind":"basic","text":"Re\u00e7u \u201cok\u201d"}"#)
+        .await
+        .unwrap();
+    assert_eq!(preview.sms_text.as_deref(), Some("Reçu \"ok\""));
+    assert_eq!(preview.sms.unwrap().encoding, SmsEncoding::Ucs2);
+    let forcing: Vec<(&str, &str, usize)> = preview
+        .ucs2_characters
+        .iter()
+        .map(|c| (c.character.as_str(), c.code_point.as_str(), c.position))
+        .collect();
+    assert_eq!(forcing, [("ç", "U+00E7", 2)]);
+    assert_eq!(preview.replacements.len(), 2);
+}
+
+/// A patient who texted STOP is a rule the send would break, not an error of the preview.
+#[tokio::test]
+async fn a_preview_for_a_patient_who_opted_out_says_so() {
+    let w = world().await;
+    let tag = w
+        .number_tag(&PhoneNumber::parse("+16045550123").unwrap())
+        .await;
+    w.store
+        .set_opted_out(&w.caller.clinic_id, &tag, true)
+        .await
+        .unwrap();
+    let preview = w.preview(r#"{"kind":"basic","text":"Hi"}"#).await.unwrap();
+    assert_eq!(problem_types(&preview), ["opted-out"]);
+}
+
+/// Another clinic's appointment, like a missing one, is not found.
+#[tokio::test]
+async fn a_preview_of_another_clinics_appointment_is_not_found() {
+    let w = world().await;
+    let other = Caller::staff(
+        ClinicId::parse("other-clinic").unwrap(),
+        StaffUserId::parse("staff-9").unwrap(),
+    );
+    let refused = w
+        .sender
+        .preview(
+            &other,
+            &AppointmentId::parse("a1").unwrap(),
+            &request(r#"{"kind":"basic","text":"Hi"}"#),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, DomainError::NotFound { .. }), "{refused}");
+}
+
+/// One curly apostrophe pasted from a word processor would make a 150-character basic SMS
+/// three UCS-2 segments: it is sent as a plain apostrophe, one GSM-7 segment, and the
+/// receipt says what was replaced.
+#[tokio::test]
+async fn a_pasted_curly_apostrophe_is_sent_plain_in_one_gsm7_segment_and_reported() {
+    let w = world().await;
+    let text = format!("{}\u{2019}s \u{201C}ok\u{201D}", "a".repeat(140));
+    let body = serde_json::json!({"kind": "basic", "text": text}).to_string();
+    let response = w.send("k1", &body).await.unwrap();
+    let sent = &w.sms.sent()[0].body;
+    assert_eq!(sent, &format!("{}'s \"ok\"", "a".repeat(140)));
+    let receipt = receipt(&response);
+    assert_eq!(receipt.sms.encoding, SmsEncoding::Gsm7);
+    assert_eq!(receipt.sms.segments, 1);
+    let replaced: Vec<(&str, &str, usize)> = receipt
+        .replacements
+        .iter()
+        .map(|r| (r.code_point.as_str(), r.replaced_by.as_str(), r.count))
+        .collect();
+    assert_eq!(
+        replaced,
+        [("U+2019", "'", 1), ("U+201C", "\"", 1), ("U+201D", "\"", 1)]
+    );
+}
+
+/// A secure message's text never goes in its SMS: it is sealed as written.
+#[tokio::test]
+async fn a_secure_text_is_sealed_as_written_with_nothing_replaced() {
+    let w = world().await;
+    let body = serde_json::json!({"kind": "secure", "text": "Results \u{2013} fine"}).to_string();
+    let response = w.send("k1", &body).await.unwrap();
+    assert!(receipt(&response).replacements.is_empty());
+}
+
 #[tokio::test]
 async fn edited_text_is_what_is_sent() {
     let w = world().await;
@@ -296,7 +574,8 @@ async fn a_secure_template_is_never_sent_in_a_basic_sms() {
         id: TemplateId::parse("results").unwrap(),
         name: "Results".into(),
         kind: MessageKind::Secure,
-        text: "Your results from {provider_name} are in.".into(),
+        text: Some("Your results from {provider_name} are in.".into()),
+        text_fr: None,
         version: 1,
     };
     w.store
