@@ -471,3 +471,73 @@ async fn a_reply_landing_between_a_syncs_read_and_its_write_keeps_unclear() {
         .unwrap();
     assert_eq!(stored.status, AppointmentStatus::Unclear);
 }
+
+/// A French-speaking patient imported through FHIR gets the French notice, and the unlock
+/// page in French (`lang="fr"`), with a link to the English page for that view.
+#[tokio::test]
+async fn a_french_speaking_patient_from_the_emr_gets_the_notice_and_page_in_french() {
+    let test = TestStack::new().await;
+    demo_clinic(&test).await;
+    let mut patient = sentinel_patient("emr-p-fr", 814);
+    patient["communication"] = json!([{
+        "language": {"coding": [{"system": "urn:ietf:bcp:47", "code": "fr-CA"}]},
+        "preferred": true
+    }]);
+    let put = test
+        .call(
+            "fhir-sync",
+            &emr_call("PUT /fhir/Patient/{id}", &[("id", "emr-p-fr")], &patient),
+        )
+        .await;
+    assert_eq!(put.status(), 201, "{}", body_text(&put));
+    let visit = appointment("emr-a-fr", "Patient/emr-p-fr", 3, "booked");
+    let put = test
+        .call(
+            "fhir-sync",
+            &emr_call("PUT /fhir/Appointment/{id}", &[("id", "emr-a-fr")], &visit),
+        )
+        .await;
+    assert_eq!(put.status(), 201, "{}", body_text(&put));
+
+    let send = with_idempotency_key(
+        with_body(
+            staff_call(
+                "demo-clinic",
+                "POST /appointments/{appointmentId}/messages",
+                &[("appointmentId", "emr-a-fr")],
+            ),
+            r#"{"kind":"secure","template_id":"results-ready"}"#,
+        ),
+        "fhir-french-send",
+    );
+    let sent = test.call("send", &send).await;
+    assert_eq!(sent.status(), 201, "{}", body_text(&sent));
+    assert_eq!(body_json(&sent)["language"], "fr");
+    let phone = sentinels::phone(814);
+    let sms = test
+        .published_sms()
+        .await
+        .into_iter()
+        .rfind(|sms| sms.phone_number == phone)
+        .expect("the notice")
+        .message;
+    assert!(
+        sms.contains(": vous avez un message sécurisé. Ouvrez-le d'ici le "),
+        "{sms}"
+    );
+    let token = sms.rsplit("/m/").next().unwrap().to_owned();
+    let page = test
+        .call(
+            "secure-unlock",
+            &http_call("GET /m/{token}", &[("token", &token)], None),
+        )
+        .await;
+    let html = body_text(&page);
+    assert!(html.contains("<html lang=\"fr\">") && html.contains("Un message sécurisé de"));
+    let english = integration_tests::with_query(
+        http_call("GET /m/{token}", &[("token", &token)], None),
+        &[("lang", "en")],
+    );
+    let html = body_text(&test.call("secure-unlock", &english).await);
+    assert!(html.contains("<html lang=\"en\">") && html.contains("A secure message from"));
+}

@@ -1542,6 +1542,7 @@ async fn the_context_the_key_policies_demand_is_the_one_sealing_and_opening_use(
         sealed: sealed.sealed,
         phn_check: sealed.phn_check,
         expires_at: jiff::Timestamp::now(),
+        language: Default::default(),
     };
     let opened = secure_content::unseal(&keys, &record, &phn).await.unwrap();
     assert!(matches!(opened, Unsealed::Opened(_)));

@@ -8,8 +8,11 @@ use aws::{
     config::Config,
     wiring::OnAws,
 };
-use domain::unlock::{UnlockView, Unlocker};
-use lambda_http::{Body, Request, Response};
+use domain::{
+    language::Language,
+    unlock::{UnlockView, Unlocker},
+};
+use lambda_http::{Body, Request, RequestExt, Response};
 
 pub use pages::{CONTENT_SECURITY_POLICY, escape, security_headers};
 
@@ -30,21 +33,30 @@ impl SecureUnlock {
 
     pub async fn handle(&self, request: Request) -> Response<Body> {
         let token = path_parameter(&request, "token").unwrap_or_default();
+        let chosen = chosen_language(&request);
         let result = match route_key(&request).as_deref() {
             Some("GET /m/{token}") => self.unlocker.view(&token).await,
             Some("POST /m/{token}") => self.unlocker.attempt(&token, &typed_phn(&request)).await,
             _ => Ok(UnlockView::NotValid),
         };
         match result {
-            Ok(view) => pages::render(&view),
+            Ok(view) => pages::render(&view, chosen),
             Err(error) => {
                 // Logged without the token; the patient gets a page, not JSON.
                 let problem = error.problem();
                 tracing::error!(status = problem.status, problem = %problem.kind, "unlock failed");
-                pages::unavailable()
+                pages::unavailable(chosen.unwrap_or_default())
             }
         }
     }
+}
+
+/// The language the patient switched the page to (`?lang=fr`), for this page view only.
+fn chosen_language(request: &Request) -> Option<Language> {
+    request
+        .query_string_parameters_ref()
+        .and_then(|params| params.first("lang"))
+        .and_then(Language::from_tag)
 }
 
 /// The `phn` field of the submitted form.

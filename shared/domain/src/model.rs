@@ -374,6 +374,8 @@ pub struct UnlockRecord {
     /// HMAC-SHA256 of the PHN under the data key: checks a typed PHN without storing it.
     pub phn_check: String,
     pub expires_at: Timestamp,
+    /// The patient's language when it was sent: the unlock page's.
+    pub language: Language,
 }
 
 impl UnlockRecord {

@@ -210,6 +210,7 @@ mod tests {
             sealed: sealed.sealed,
             phn_check: sealed.phn_check,
             expires_at: jiff::Timestamp::UNIX_EPOCH,
+            language: crate::language::Language::En,
         }
     }
 

@@ -207,6 +207,8 @@ pub fn secure_message(
             },
             phn_check: "a0c1".repeat(16),
             expires_at: expires_at.expect("secure messages expire"),
+            // Not the default: a store that drops the language fails the contracts.
+            language: domain::language::Language::Fr,
         }),
         attachment_keys: vec![format!("attachments/{clinic}/f-{token}")],
         ..basic_message(clinic, id, appointment, to, sent_at)

@@ -12,6 +12,7 @@ use domain::{
     envelope::SealedContent,
     error::DependencyError,
     ids::{ClinicId, MessageId},
+    language::Language,
     link_token::TokenHash,
     model::{MessageLock, UnlockRecord, sortable_timestamp},
     ports::{UnlockState, UnlockStore},
@@ -37,6 +38,9 @@ pub(crate) struct UnlockItem {
     #[serde(default)]
     locked_forever: bool,
     version: u64,
+    /// The patient's language when it was sent (items written before it: English).
+    #[serde(default)]
+    language: Language,
 }
 
 impl UnlockItem {
@@ -55,6 +59,7 @@ impl UnlockItem {
             locked_until: None,
             locked_forever: false,
             version: 0,
+            language: record.language,
         }
     }
 
@@ -88,6 +93,7 @@ impl UnlockItem {
                 },
                 phn_check: self.phn_check,
                 expires_at: time(self.expires_at)?,
+                language: self.language,
             },
             attempts: Attempts {
                 failures_in_row: self.failures_in_row,

@@ -79,6 +79,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
                 sealed: lock.sealed.sealed,
                 phn_check: lock.sealed.phn_check,
                 expires_at: lock.expires_at,
+                language: draft.language,
             }),
             lock.attachment_keys,
         ),

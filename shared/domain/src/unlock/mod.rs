@@ -12,10 +12,11 @@ use jiff::{SignedDuration, Timestamp};
 use crate::{
     error::{DependencyError, DomainError},
     ids::{ClinicId, MessageId},
+    language::Language,
     link_token::LinkToken,
     message_kind::MessageKind,
     model::{AuditEntry, Chat, Clinic, MessageLock},
-    phn::Phn,
+    phn::{Phn, PhnError},
     ports::{
         AuditLog, BlobStore, ClinicStore, Clock, KeyService, LinkClosed, MessageLinks, UnlockState,
         UnlockStore,
@@ -50,31 +51,53 @@ pub enum UnlockView {
     NotValid,
     Expired {
         clinic: Clinic,
+        language: Language,
     },
     /// The clinic withdrew the message.
     Withdrawn {
         clinic: Clinic,
+        language: Language,
     },
     /// The clinic sent a newer link to the same message.
     Replaced {
         clinic: Clinic,
+        language: Language,
     },
     Locked {
         clinic: Clinic,
+        language: Language,
         until: Option<Timestamp>,
     },
     /// The PHN form; `wrong` after a PHN that did not match, `problem` for a PHN that is
     /// not a PHN (not counted).
     Form {
         clinic: Clinic,
+        language: Language,
         tries_left: u32,
         wrong: bool,
-        problem: Option<String>,
+        problem: Option<PhnError>,
     },
     Opened {
         clinic: Clinic,
+        language: Language,
         message: OpenedMessage,
     },
+}
+
+impl UnlockView {
+    /// The language the page is written in: the patient's when the message was sent (the
+    /// clinic's default for a link without its message); `None` for a link not valid.
+    pub fn language(&self) -> Option<Language> {
+        match self {
+            UnlockView::NotValid => None,
+            UnlockView::Expired { language, .. }
+            | UnlockView::Withdrawn { language, .. }
+            | UnlockView::Replaced { language, .. }
+            | UnlockView::Locked { language, .. }
+            | UnlockView::Form { language, .. }
+            | UnlockView::Opened { language, .. } => Some(*language),
+        }
+    }
 }
 
 impl std::fmt::Debug for UnlockView {
@@ -125,9 +148,12 @@ impl Unlocker {
             Found::NotValid => UnlockView::NotValid,
             Found::Closed { view, .. } => view,
             Found::Open {
-                clinic, tries_left, ..
+                state,
+                clinic,
+                tries_left,
             } => UnlockView::Form {
                 clinic,
+                language: state.record.language,
                 tries_left,
                 wrong: false,
                 problem: None,
@@ -154,15 +180,16 @@ impl Unlocker {
                     tries_left,
                 } => (state, clinic, tries_left),
             };
+            let language = state.record.language;
             let phn = match Phn::parse(typed_phn) {
                 Ok(phn) => phn,
                 Err(error) => {
-                    let problem = Some(error.to_string());
                     return Ok(UnlockView::Form {
                         clinic,
+                        language,
                         tries_left,
                         wrong: false,
-                        problem,
+                        problem: Some(error),
                     });
                 }
             };
@@ -187,7 +214,11 @@ impl Unlocker {
                 let message = self.downloads_for(content).await?;
                 self.audit(&record.clinic_id, &record.message_id, "opened")
                     .await;
-                return Ok(UnlockView::Opened { clinic, message });
+                return Ok(UnlockView::Opened {
+                    clinic,
+                    language,
+                    message,
+                });
             }
             let next = state.attempts.after_failure(now);
             if !self
@@ -211,16 +242,19 @@ impl Unlocker {
             return Ok(match next.lock(now) {
                 Lock::Open { tries_left } => UnlockView::Form {
                     clinic,
+                    language,
                     tries_left,
                     wrong: true,
                     problem: None,
                 },
                 Lock::Until(until) => UnlockView::Locked {
                     clinic,
+                    language,
                     until: Some(until),
                 },
                 Lock::Forever => UnlockView::Locked {
                     clinic,
+                    language,
                     until: None,
                 },
             });
@@ -252,9 +286,10 @@ impl Unlocker {
             about: about.clone(),
             outcome,
         };
+        let language = state.record.language;
         // The item may outlive its TTL by days: expiry is decided here, on every read.
         if state.record.expired(now) {
-            return Ok(closed(UnlockView::Expired { clinic }, "expired"));
+            return Ok(closed(UnlockView::Expired { clinic, language }, "expired"));
         }
         Ok(match state.attempts.lock(now) {
             Lock::Open { tries_left } => Found::Open {
@@ -265,6 +300,7 @@ impl Unlocker {
             Lock::Until(until) => closed(
                 UnlockView::Locked {
                     clinic,
+                    language,
                     until: Some(until),
                 },
                 "locked",
@@ -272,6 +308,7 @@ impl Unlocker {
             Lock::Forever => closed(
                 UnlockView::Locked {
                     clinic,
+                    language,
                     until: None,
                 },
                 "locked",
@@ -288,9 +325,11 @@ impl Unlocker {
         let Some(clinic) = self.clinics.get_clinic(&closed.clinic_id).await? else {
             return Ok(Found::NotValid);
         };
+        // The content is gone with the link: the page is in the clinic's language.
+        let language = clinic.default_language;
         let view = match closed.why {
-            LinkClosed::Withdrawn => UnlockView::Withdrawn { clinic },
-            LinkClosed::Replaced => UnlockView::Replaced { clinic },
+            LinkClosed::Withdrawn => UnlockView::Withdrawn { clinic, language },
+            LinkClosed::Replaced => UnlockView::Replaced { clinic, language },
         };
         Ok(Found::Closed {
             view,

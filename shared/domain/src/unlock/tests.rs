@@ -66,11 +66,13 @@ async fn the_page_shows_the_clinic_and_a_form_before_the_phn() {
     match unlocker(&w).view(&token).await.unwrap() {
         UnlockView::Form {
             clinic,
+            language,
             tries_left,
             wrong,
             problem,
         } => {
             assert_eq!(clinic.name, "Harbourview Clinic");
+            assert_eq!(language, Language::En);
             assert_eq!((tries_left, wrong, problem), (5, false, None));
         }
         other => panic!("{other:?}"),
@@ -183,6 +185,28 @@ async fn twenty_wrong_phns_lock_for_good() {
     ));
 }
 
+/// The page is in the patient's language when the message was sent: each state says it.
+#[tokio::test]
+async fn the_page_is_in_the_language_the_message_was_sent_in() {
+    let w = world().await;
+    w.patient_speaks(Language::Fr).await;
+    let token = sent_secure(&w).await;
+    let unlocker = unlocker(&w);
+    let form = unlocker.view(&token).await.unwrap();
+    assert_eq!(form.language(), Some(Language::Fr));
+    let wrong = unlocker.attempt(&token, "9890608412").await.unwrap();
+    assert_eq!(wrong.language(), Some(Language::Fr));
+    let opened = unlocker.attempt(&token, "9698658215").await.unwrap();
+    assert!(matches!(
+        opened,
+        UnlockView::Opened {
+            language: Language::Fr,
+            ..
+        }
+    ));
+    assert_eq!(UnlockView::NotValid.language(), None);
+}
+
 #[tokio::test]
 async fn a_malformed_phn_is_explained_and_not_counted() {
     let w = world().await;
@@ -194,7 +218,7 @@ async fn a_malformed_phn_is_explained_and_not_counted() {
             problem: Some(problem),
             ..
         } => {
-            assert!(problem.contains("digits"), "{problem}");
+            assert_eq!(problem, crate::phn::PhnError::WrongLength { digits: 5 });
         }
         other => panic!("{other:?}"),
     }
