@@ -379,6 +379,8 @@ mod tests {
             unclear_response: "Call us.".into(),
             help_response: String::new(),
             default_language: Language::En,
+            unclear_response_fr: String::new(),
+            help_response_fr: String::new(),
         }
     }
 

@@ -43,6 +43,9 @@ pub struct DemoClinic {
     pub sms_number: PhoneNumber,
     pub phone: PhoneNumber,
     pub unclear_response: String,
+    /// For French-speaking patients; none: the English response.
+    #[serde(default)]
+    pub unclear_response_fr: String,
     /// The machine client of the clinic's EMR integration, bound to the clinic.
     pub integration_client: IntegrationClientId,
 }
@@ -111,6 +114,8 @@ impl DemoData {
             unclear_response: self.clinic.unclear_response.clone(),
             help_response: String::new(),
             default_language: Default::default(),
+            unclear_response_fr: self.clinic.unclear_response_fr.clone(),
+            help_response_fr: String::new(),
         })
     }
 }

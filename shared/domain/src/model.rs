@@ -47,6 +47,12 @@ pub struct Clinic {
     /// The language of patients whose EMR record names none (or one other than en/fr).
     #[serde(default)]
     pub default_language: Language,
+    /// The unclear and HELP responses in French, for French-speaking patients; empty: the
+    /// responses above.
+    #[serde(default)]
+    pub unclear_response_fr: String,
+    #[serde(default)]
+    pub help_response_fr: String,
 }
 
 /// Sent back to a patient who texts HELP, unless the clinic set its own.
@@ -76,6 +82,23 @@ impl Clinic {
         match self.help_response.trim() {
             "" => DEFAULT_HELP_RESPONSE,
             text => text,
+        }
+    }
+
+    /// What a reply of a patient written to in `language` gets back: the clinic's French
+    /// response when it gave one and the patient is French-speaking, else the other.
+    pub fn unclear_reply_in(&self, language: Language) -> &str {
+        match (language, self.unclear_response_fr.trim()) {
+            (Language::Fr, text) if !text.is_empty() => text,
+            _ => self.unclear_reply(),
+        }
+    }
+
+    /// What a HELP from a patient written to in `language` gets back, likewise.
+    pub fn help_reply_in(&self, language: Language) -> &str {
+        match (language, self.help_response_fr.trim()) {
+            (Language::Fr, text) if !text.is_empty() => text,
+            _ => self.help_reply(),
         }
     }
 }
@@ -350,6 +373,8 @@ pub struct NewMessage {
     pub unlock: Option<UnlockRecord>,
     /// Secure messages: the object keys of its files (deleted when it is withdrawn).
     pub attachment_keys: Vec<String>,
+    /// The patient's language: a reply to it is answered in it.
+    pub language: Language,
 }
 
 impl fmt::Debug for NewMessage {

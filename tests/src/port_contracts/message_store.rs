@@ -52,6 +52,12 @@ pub async fn a_numbers_recent_messages_since_a_time_are_found_newest_first(
     assert_eq!(found[1].appointment_id, scene.appointment.id);
     let sent_as: Vec<_> = found.iter().map(|m| m.sent_as.as_deref()).collect();
     assert_eq!(sent_as, [None, Some("sns-m-3"), None]);
+    // The patient's language at send, which a reply is answered in.
+    assert!(
+        found
+            .iter()
+            .all(|m| m.language == domain::language::Language::Fr)
+    );
     let at_since = recent(&mine, t0_plus(30)).await.unwrap();
     assert_eq!(at_since.len(), 1, "since is inclusive");
     assert_eq!(at_since[0].message_id.as_str(), "m-2");

@@ -71,6 +71,8 @@ pub fn clinic(id: &str, number_suffix: u8) -> Clinic {
         unclear_response: DEFAULT_UNCLEAR_RESPONSE.into(),
         help_response: String::new(),
         default_language: Default::default(),
+        unclear_response_fr: String::new(),
+        help_response_fr: String::new(),
     }
 }
 
@@ -180,6 +182,8 @@ pub fn basic_message(
         expires_at: None,
         unlock: None,
         attachment_keys: Vec::new(),
+        // Not the default: a store that drops the language fails the contracts.
+        language: domain::language::Language::Fr,
     }
 }
 

@@ -323,6 +323,22 @@ impl ClinicAdmin for DynamoStore {
                     .map(attribute)
                     .transpose()?,
             ),
+            (
+                "unclear_response_fr",
+                change
+                    .unclear_response_fr
+                    .as_ref()
+                    .map(attribute)
+                    .transpose()?,
+            ),
+            (
+                "help_response_fr",
+                change
+                    .help_response_fr
+                    .as_ref()
+                    .map(attribute)
+                    .transpose()?,
+            ),
         ];
         let mut sets = Vec::new();
         let mut update = Update::builder()

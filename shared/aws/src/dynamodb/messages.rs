@@ -13,6 +13,7 @@ use domain::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{AppointmentId, ClinicId, MessageId, StaffUserId},
+    language::Language,
     link_token::TokenHash,
     message_kind::MessageKind,
     model::{MessageLock, NewMessage, SentMessage, SmsOutcome, SmsStatus, sortable_timestamp},
@@ -94,6 +95,9 @@ pub(crate) struct MessageItem {
     /// Secure messages: the object keys of their files (ids, never names).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     attachment_keys: Vec<String>,
+    /// The patient's language (items written before it: English).
+    #[serde(default)]
+    language: Language,
 }
 
 /// The `by_sending` index's one key: every message whose SMS outcome is unknown.
@@ -130,6 +134,7 @@ impl MessageItem {
             delivery_at_ms: None,
             withdrawn_at: None,
             attachment_keys: message.attachment_keys.clone(),
+            language: message.language,
         }
     }
 
@@ -270,6 +275,7 @@ impl MessageStore for DynamoStore {
                     message_id: item.sk,
                     appointment_id,
                     sent_as: item.provider_message_id,
+                    language: item.language,
                 })
             })
             .collect()

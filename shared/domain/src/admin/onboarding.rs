@@ -32,6 +32,11 @@ pub struct NewClinicForm {
     pub help_response: String,
     #[serde(default)]
     pub default_language: Option<String>,
+    /// The responses in French, for French-speaking patients.
+    #[serde(default)]
+    pub unclear_response_fr: Option<String>,
+    #[serde(default)]
+    pub help_response_fr: Option<String>,
 }
 
 /// The body of `PUT /clinics/{clinicId}/integration`.
@@ -93,6 +98,13 @@ impl Onboarding {
         let contact = phone("phone", &form.phone)?;
         let unclear = AutoReplyText::parse("unclear_response", &form.unclear_response)?;
         let help = AutoReplyText::parse("help_response", &form.help_response)?;
+        let french = |field, text: &Option<String>| {
+            text.as_deref()
+                .map(|text| AutoReplyText::parse(field, text))
+                .transpose()
+        };
+        let unclear_fr = french("unclear_response_fr", &form.unclear_response_fr)?;
+        let help_fr = french("help_response_fr", &form.help_response_fr)?;
         let default_language = match &form.default_language {
             Some(text) => language(text)?,
             None => Language::En,
@@ -110,6 +122,14 @@ impl Onboarding {
             unclear_response: unclear.text.clone(),
             help_response: help.text.clone(),
             default_language,
+            unclear_response_fr: unclear_fr
+                .as_ref()
+                .map(|reply| reply.text.clone())
+                .unwrap_or_default(),
+            help_response_fr: help_fr
+                .as_ref()
+                .map(|reply| reply.text.clone())
+                .unwrap_or_default(),
         };
         clinic.activated_on = now.to_zoned(clinic.zone()).date();
         let audit = AuditEntry {
@@ -127,7 +147,17 @@ impl Onboarding {
         }
         tracing::info!(clinic_id = %clinic.id, "clinic onboarded");
         Ok(Onboarded {
-            warnings: warnings(&[("unclear_response", &unclear), ("help_response", &help)]),
+            warnings: warnings(
+                &[
+                    ("unclear_response", Some(&unclear)),
+                    ("help_response", Some(&help)),
+                    ("unclear_response_fr", unclear_fr.as_ref()),
+                    ("help_response_fr", help_fr.as_ref()),
+                ]
+                .into_iter()
+                .filter_map(|(field, reply)| reply.map(|reply| (field, reply)))
+                .collect::<Vec<_>>(),
+            ),
             clinic,
         })
     }

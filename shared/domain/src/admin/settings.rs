@@ -27,6 +27,8 @@ pub struct SettingsForm {
     pub unclear_response: Option<String>,
     pub help_response: Option<String>,
     pub default_language: Option<String>,
+    pub unclear_response_fr: Option<String>,
+    pub help_response_fr: Option<String>,
 }
 
 impl SettingsForm {
@@ -42,6 +44,16 @@ impl SettingsForm {
             .as_deref()
             .map(|text| AutoReplyText::parse("help_response", text))
             .transpose()?;
+        let unclear_fr = self
+            .unclear_response_fr
+            .as_deref()
+            .map(|text| AutoReplyText::parse("unclear_response_fr", text))
+            .transpose()?;
+        let help_fr = self
+            .help_response_fr
+            .as_deref()
+            .map(|text| AutoReplyText::parse("help_response_fr", text))
+            .transpose()?;
         let change = SettingsChange {
             name: self
                 .name
@@ -56,16 +68,23 @@ impl SettingsForm {
             unclear_response: unclear.as_ref().map(|reply| reply.text.clone()),
             help_response: help.as_ref().map(|reply| reply.text.clone()),
             default_language: self.default_language.as_deref().map(language).transpose()?,
+            unclear_response_fr: unclear_fr.as_ref().map(|reply| reply.text.clone()),
+            help_response_fr: help_fr.as_ref().map(|reply| reply.text.clone()),
         };
         if change.fields().is_empty() {
             return Err(DomainError::InvalidBody {
-                reason: "it names no setting to change: send one or more of name, phone, unclear_response, help_response, default_language".to_owned(),
+                reason: "it names no setting to change: send one or more of name, phone, unclear_response, help_response, default_language, unclear_response_fr, help_response_fr".to_owned(),
             });
         }
-        let replies: Vec<_> = [("unclear_response", &unclear), ("help_response", &help)]
-            .into_iter()
-            .filter_map(|(field, reply)| reply.as_ref().map(|reply| (field, reply)))
-            .collect();
+        let replies: Vec<_> = [
+            ("unclear_response", &unclear),
+            ("help_response", &help),
+            ("unclear_response_fr", &unclear_fr),
+            ("help_response_fr", &help_fr),
+        ]
+        .into_iter()
+        .filter_map(|(field, reply)| reply.as_ref().map(|reply| (field, reply)))
+        .collect();
         Ok((change, warnings(&replies)))
     }
 }

@@ -67,6 +67,10 @@ fn new_clinic(sms_number: &str) -> NewClinicForm {
         unclear_response: "This number takes no replies. Please call 778-555-0151.".into(),
         help_response: "Oak Bay Family Practice appointment texts. Call 778-555-0151.".into(),
         default_language: Some("fr".into()),
+        unclear_response_fr: Some(
+            "Ce numéro ne reçoit pas de réponses. Appelez le 778-555-0151.".into(),
+        ),
+        help_response_fr: None,
     }
 }
 
@@ -87,6 +91,10 @@ async fn an_onboarded_clinic_is_activated_today_in_its_own_zone_and_can_be_found
     assert_eq!(clinic.name, "Oak Bay Family Practice");
     assert_eq!(clinic.activated_on, date(2026, 11, 25));
     assert_eq!(clinic.default_language, Language::Fr);
+    assert_eq!(
+        clinic.unclear_response_fr,
+        "Ce numéro ne reçoit pas de réponses. Appelez le 778-555-0151."
+    );
     assert!(onboarded.warnings.is_empty());
     assert_eq!(
         a.store.get_clinic(&clinic.id).await.unwrap(),
@@ -218,6 +226,13 @@ async fn settings_change_only_the_fields_sent_and_check_each() {
         ),
         (
             SettingsForm {
+                unclear_response_fr: Some("é".repeat(161)),
+                ..SettingsForm::default()
+            },
+            "unclear_response_fr",
+        ),
+        (
+            SettingsForm {
                 phone: Some("123".into()),
                 ..SettingsForm::default()
             },
@@ -240,6 +255,19 @@ async fn settings_change_only_the_fields_sent_and_check_each() {
         a.settings.change(&a.admin, &SettingsForm::default()).await,
         Err(DomainError::InvalidBody { .. })
     ));
+    let french = SettingsForm {
+        help_response_fr: Some("Messages de rendez-vous. Appelez le 250-555-0101.".into()),
+        ..SettingsForm::default()
+    };
+    let (after, _) = a.settings.change(&a.admin, &french).await.unwrap();
+    assert_eq!(
+        after.help_response_fr,
+        "Messages de rendez-vous. Appelez le 250-555-0101."
+    );
+    assert_eq!(
+        after.unclear_response, "No replies here: please call us.",
+        "kept"
+    );
 }
 
 #[test]

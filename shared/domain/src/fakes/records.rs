@@ -29,6 +29,8 @@ pub fn clinic() -> Clinic {
         unclear_response: "Call us.".into(),
         help_response: String::new(),
         default_language: Default::default(),
+        unclear_response_fr: String::new(),
+        help_response_fr: String::new(),
     }
 }
 

@@ -557,6 +557,7 @@ impl MessageStore for MemoryStore {
                     .iter()
                     .find(|(_, (sent_by, sent))| sent_by == clinic && sent == &m.id)
                     .map(|(id, _)| id.clone()),
+                language: m.language,
             })
             .collect())
     }

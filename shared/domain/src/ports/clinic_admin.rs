@@ -26,6 +26,8 @@ pub struct SettingsChange {
     pub unclear_response: Option<String>,
     pub help_response: Option<String>,
     pub default_language: Option<Language>,
+    pub unclear_response_fr: Option<String>,
+    pub help_response_fr: Option<String>,
 }
 
 impl SettingsChange {
@@ -37,6 +39,8 @@ impl SettingsChange {
             ("unclear_response", self.unclear_response.is_some()),
             ("help_response", self.help_response.is_some()),
             ("default_language", self.default_language.is_some()),
+            ("unclear_response_fr", self.unclear_response_fr.is_some()),
+            ("help_response_fr", self.help_response_fr.is_some()),
         ]
         .into_iter()
         .filter_map(|(field, set)| set.then_some(field))
@@ -59,6 +63,12 @@ impl SettingsChange {
         }
         if let Some(language) = self.default_language {
             clinic.default_language = language;
+        }
+        if let Some(text) = &self.unclear_response_fr {
+            clinic.unclear_response_fr.clone_from(text);
+        }
+        if let Some(text) = &self.help_response_fr {
+            clinic.help_response_fr.clone_from(text);
         }
         clinic
     }

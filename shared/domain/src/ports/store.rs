@@ -7,6 +7,7 @@ use crate::{
     clinic_key::{ClinicKey, ClinicKeyError},
     error::DependencyError,
     ids::{AppointmentId, ChatId, ClinicId, IntegrationClientId, MessageId, PatientId, TemplateId},
+    language::Language,
     model::{
         Appointment, AppointmentCard, AuditEntry, Chat, Clinic, Patient, SentMessage, Template,
     },
@@ -401,6 +402,8 @@ pub struct MessageMatch {
     pub appointment_id: AppointmentId,
     /// The SNS message id of its SMS (the latest, if resent), once SNS took it.
     pub sent_as: Option<String>,
+    /// The patient's language when it was sent: the auto-reply's.
+    pub language: Language,
 }
 
 /// How far handling one inbound SMS got: kept so that a retry after a crash does what is

@@ -249,8 +249,8 @@ impl ReplyHandler {
             return Ok(false);
         }
         let text = match reply {
-            AutoReply::Unclear => clinic.unclear_reply(),
-            AutoReply::Help => clinic.help_reply(),
+            AutoReply::Unclear => clinic.unclear_reply_in(matched.language),
+            AutoReply::Help => clinic.help_reply_in(matched.language),
         };
         let sent = self
             .sms

@@ -403,3 +403,47 @@ async fn an_opted_out_patient_gets_no_auto_reply_but_the_status_still_changes() 
     assert_eq!(status(&w).await, AppointmentStatus::Unclear);
     assert_eq!(w.sms.sent().len(), 1, "only the message, no auto-reply");
 }
+
+/// A French-speaking patient's reply and HELP get the clinic's French responses when it
+/// gave them; a clinic without them answers in its other language.
+#[tokio::test]
+async fn a_french_speaking_patient_gets_the_clinics_french_responses_when_it_has_them() {
+    let w = world().await;
+    w.patient_speaks(crate::language::Language::Fr).await;
+    let clinic_id = ClinicId::parse("c1").unwrap();
+    let mut clinic = w.store.get_clinic(&clinic_id).await.unwrap().unwrap();
+    clinic.unclear_response_fr = "Appelez-nous.".into();
+    clinic.help_response_fr = "Messages de rendez-vous. Appelez-nous.".into();
+    w.store.put_clinic(&clinic).await.unwrap();
+    w.send("k1", r#"{"kind":"basic","text":"Rendez-vous vendredi"}"#)
+        .await
+        .unwrap();
+    let french = handler(&w);
+    french
+        .handle(&reply("in-1", PATIENT, "Je peux venir à 15 h?"))
+        .await
+        .unwrap();
+    french
+        .handle(&reply("in-3", PATIENT, "HELP"))
+        .await
+        .unwrap();
+    let sent: Vec<String> = w.sms.sent().into_iter().map(|sms| sms.body).collect();
+    assert_eq!(sent[1], "Appelez-nous.");
+    assert_eq!(
+        sent.last().unwrap(),
+        "Messages de rendez-vous. Appelez-nous."
+    );
+
+    // Without a French response, the clinic's own (English) one.
+    let other = world().await;
+    other.patient_speaks(crate::language::Language::Fr).await;
+    other
+        .send("k1", r#"{"kind":"basic","text":"Rendez-vous vendredi"}"#)
+        .await
+        .unwrap();
+    handler(&other)
+        .handle(&reply("in-1", PATIENT, "Oui"))
+        .await
+        .unwrap();
+    assert_eq!(other.sms.sent()[1].body, "Call us.");
+}

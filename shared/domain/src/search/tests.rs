@@ -33,6 +33,8 @@ fn clinic(id: &str) -> Clinic {
         unclear_response: "Call us.".into(),
         help_response: String::new(),
         default_language: Default::default(),
+        unclear_response_fr: String::new(),
+        help_response_fr: String::new(),
     }
 }
 

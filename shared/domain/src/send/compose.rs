@@ -97,6 +97,7 @@ pub fn compose(sending: Sending<'_>, draft: &Draft<'_>, lock: Option<SecureLock>
         expires_at: unlock.as_ref().map(|unlock| unlock.expires_at),
         unlock,
         attachment_keys,
+        language: draft.language,
     };
     let sms = OutboundSms {
         to: draft.phone.clone(),
