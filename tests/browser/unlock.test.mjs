@@ -175,6 +175,7 @@ for (const [lang, patient] of Object.entries(PATIENTS)) {
       await page.getByRole('heading', { name: patient.locked }).waitFor();
       await checkAccessibility(page, shot(5, 'locked'));
 
+      // A link not valid names no message: the switch's language, else English.
       const invalid = await page.goto(link.replace(/\/m\/.*/, `/m/not-a-real-link?lang=${lang}`));
       assert.equal(invalid.status(), 404);
       await page.getByRole('heading', { name: patient.notValid }).waitFor();
@@ -182,14 +183,14 @@ for (const [lang, patient] of Object.entries(PATIENTS)) {
 
       const resent = await sendSecureMessage(patient);
       await call('POST', `/messages/${resent.messageId}/resend`, undefined, { 'idempotency-key': randomUUID() });
-      const replacedPage = await page.goto(`${resent.link}?lang=${lang}`);
+      const replacedPage = await page.goto(resent.link);
       assert.equal(replacedPage.status(), 410);
       await page.getByRole('heading', { name: patient.replaced }).waitFor();
       await checkAccessibility(page, shot(7, 'link-replaced'));
 
       const newest = (await publishedLinks(patient.phone)).at(-1);
       await call('POST', `/messages/${resent.messageId}/withdraw`);
-      const withdrawnPage = await page.goto(`${newest}?lang=${lang}`);
+      const withdrawnPage = await page.goto(newest);
       assert.equal(withdrawnPage.status(), 410);
       await page.getByRole('heading', { name: patient.withdrawn }).waitFor();
       await checkAccessibility(page, shot(8, 'withdrawn'));

@@ -181,6 +181,7 @@ impl MessageActions {
                         token_hash,
                         at: now,
                         expires_at,
+                        language: link.language,
                         audit: &audit,
                     };
                     if !self.links.withdraw(&withdrawal).await? {

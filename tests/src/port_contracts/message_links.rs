@@ -2,6 +2,7 @@
 
 use domain::{
     delivery_receipt::{Delivery, DeliveryOutcome, DeliveryReceipt},
+    language::Language,
     model::{AuditEntry, SmsStatus},
     ports::{
         BeginResend, ClinicStore, ClosedLink, DeliveryRecorded, LinkClosed, MessageLinks,
@@ -33,6 +34,7 @@ pub async fn a_withdrawal_closes_the_link_and_deletes_the_content_once(
         token_hash: &hash,
         at: t0_plus(20),
         expires_at,
+        language: Language::Fr,
         audit: &audit,
     };
     assert!(store.withdraw(&withdrawal).await.unwrap());
@@ -48,6 +50,7 @@ pub async fn a_withdrawal_closes_the_link_and_deletes_the_content_once(
             clinic_id: scene.clinic.clone(),
             message_id: message.id.clone(),
             why: LinkClosed::Withdrawn,
+            language: Language::Fr,
         })
     );
     let listed = store
@@ -246,6 +249,7 @@ pub async fn a_withdrawal_of_a_link_the_message_no_longer_has_writes_nothing(
         token_hash: &stale,
         at: t0_plus(20),
         expires_at: message.expires_at.unwrap(),
+        language: Language::Fr,
         audit: &audit,
     };
     assert!(!store.withdraw(&withdrawal).await.unwrap());

@@ -18,6 +18,7 @@ use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     ids::{ClinicId, MessageId},
+    language::Language,
     link_token::TokenHash,
     model::sortable_timestamp,
     ports::{BeginResend, ClosedLink, LinkClosed, MessageLinks, ResendOutcome, Withdrawal},
@@ -36,6 +37,9 @@ pub(crate) struct ClosedLinkItem {
     why: String,
     /// The TTL attribute: when the message would have expired.
     expires_at: i64,
+    /// The patient's language when it was sent (items written before it: English).
+    #[serde(default)]
+    language: Language,
 }
 
 impl ClosedLinkItem {
@@ -45,6 +49,7 @@ impl ClosedLinkItem {
         message: &MessageId,
         why: LinkClosed,
         expires_at: jiff::Timestamp,
+        language: Language,
     ) -> Self {
         ClosedLinkItem {
             pk: closed_key(token_hash),
@@ -52,6 +57,7 @@ impl ClosedLinkItem {
             message_id: message.clone(),
             why: why.as_str().to_owned(),
             expires_at: expires_at.as_second(),
+            language,
         }
     }
 }
@@ -91,6 +97,7 @@ impl MessageLinks for DynamoStore {
             clinic_id: item.clinic_id,
             message_id: item.message_id,
             why,
+            language: item.language,
         }))
     }
 
@@ -118,6 +125,7 @@ impl MessageLinks for DynamoStore {
             withdrawal.message,
             LinkClosed::Withdrawn,
             withdrawal.expires_at,
+            withdrawal.language,
         );
         let items = vec![
             TransactWriteItem::builder().update(entry).build(),
@@ -194,6 +202,7 @@ impl MessageLinks for DynamoStore {
             message,
             LinkClosed::Replaced,
             record.expires_at,
+            record.language,
         );
         let items = vec![
             self.claim_key(resend.idempotency_key, resend.fingerprint, now, OP)?,

@@ -310,6 +310,7 @@ impl MessageStore for DynamoStore {
                     expires_at,
                     withdrawn_at: item.withdrawn_at,
                     attachment_keys: item.attachment_keys,
+                    language: item.language,
                 })
             })
             .transpose()?)

@@ -600,6 +600,7 @@ impl MessageStore for MemoryStore {
                 expires_at: recorded.expires_at,
                 withdrawn_at,
                 attachment_keys: recorded.attachment_keys.clone(),
+                language: recorded.language,
             }))
     }
 
@@ -942,6 +943,7 @@ impl MessageLinks for MemoryStore {
                 clinic_id: withdrawal.clinic.clone(),
                 message_id: withdrawal.message.clone(),
                 why: LinkClosed::Withdrawn,
+                language: withdrawal.language,
             },
         );
         tables.audit.push(withdrawal.audit.clone());
@@ -1006,6 +1008,7 @@ impl MessageLinks for MemoryStore {
                 clinic_id: clinic.clone(),
                 message_id: message.clone(),
                 why: LinkClosed::Replaced,
+                language: record.language,
             },
         );
         if let Some(recorded) = tables.recorded.get_mut(message.as_str()) {

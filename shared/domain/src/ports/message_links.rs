@@ -8,6 +8,7 @@ use crate::{
     error::DependencyError,
     idempotency::ScopedIdempotencyKey,
     ids::{ClinicId, MessageId},
+    language::Language,
     link_token::TokenHash,
     model::AuditEntry,
     ports::{IdempotencyRecord, UnlockState},
@@ -38,6 +39,8 @@ pub struct ClosedLink {
     pub clinic_id: ClinicId,
     pub message_id: MessageId,
     pub why: LinkClosed,
+    /// The patient's language when the message was sent: its page's.
+    pub language: Language,
 }
 
 /// A secure message withdrawn by staff.
@@ -50,6 +53,8 @@ pub struct Withdrawal<'a> {
     pub at: Timestamp,
     /// When the message would have expired: the closed link is kept until then.
     pub expires_at: Timestamp,
+    /// The patient's language when it was sent, kept with the closed link for its page.
+    pub language: Language,
     pub audit: &'a AuditEntry,
 }
 

@@ -324,6 +324,8 @@ pub struct MessageLink {
     pub withdrawn_at: Option<jiff::Timestamp>,
     /// Secure messages: the object keys of their files.
     pub attachment_keys: Vec<String>,
+    /// The patient's language when it was sent.
+    pub language: Language,
 }
 
 /// Where a message sits in its clinic's outbox: its time, then its id, as text that sorts

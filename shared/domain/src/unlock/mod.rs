@@ -325,8 +325,7 @@ impl Unlocker {
         let Some(clinic) = self.clinics.get_clinic(&closed.clinic_id).await? else {
             return Ok(Found::NotValid);
         };
-        // The content is gone with the link: the page is in the clinic's language.
-        let language = clinic.default_language;
+        let language = closed.language;
         let view = match closed.why {
             LinkClosed::Withdrawn => UnlockView::Withdrawn { clinic, language },
             LinkClosed::Replaced => UnlockView::Replaced { clinic, language },

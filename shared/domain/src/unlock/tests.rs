@@ -205,6 +205,23 @@ async fn the_page_is_in_the_language_the_message_was_sent_in() {
         }
     ));
     assert_eq!(UnlockView::NotValid.language(), None);
+    // Withdrawn, its content gone: the closed link keeps the language.
+    let message = w.store.recorded()[0].id.clone();
+    message_actions(&w)
+        .withdraw(&w.caller, &message)
+        .await
+        .unwrap();
+    let withdrawn = unlocker.view(&token).await.unwrap();
+    assert!(
+        matches!(
+            withdrawn,
+            UnlockView::Withdrawn {
+                language: Language::Fr,
+                ..
+            }
+        ),
+        "{withdrawn:?}"
+    );
 }
 
 #[tokio::test]
