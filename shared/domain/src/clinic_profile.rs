@@ -73,6 +73,15 @@ pub struct AutoReplyText {
 }
 
 impl AutoReplyText {
+    /// A response a form may leave out: checked when given.
+    pub fn parse_given(
+        field: &'static str,
+        text: Option<&str>,
+    ) -> Result<Option<AutoReplyText>, DomainError> {
+        text.map(|text| AutoReplyText::parse(field, text))
+            .transpose()
+    }
+
     pub fn parse(field: &'static str, text: &str) -> Result<AutoReplyText, DomainError> {
         let text = text.trim();
         if text.is_empty() {

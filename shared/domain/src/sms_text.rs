@@ -24,6 +24,11 @@ pub struct FriendlyText {
     pub replacements: Vec<Replacement>,
 }
 
+/// A character's Unicode code point as people write it: `U+2019`.
+pub fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
 /// The plain GSM-7 equivalent of `c`, when it has one that changes no meaning.
 fn plain(c: char) -> Option<&'static str> {
     Some(match c {
@@ -55,7 +60,7 @@ pub fn gsm7_friendly(text: &str) -> FriendlyText {
         match replacements.iter_mut().find(|r| r.character == character) {
             Some(seen) => seen.count += 1,
             None => replacements.push(Replacement {
-                code_point: format!("U+{:04X}", u32::from(c)),
+                code_point: code_point(c),
                 character,
                 replaced_by: replaced_by.to_owned(),
                 count: 1,

@@ -98,13 +98,10 @@ impl Onboarding {
         let contact = phone("phone", &form.phone)?;
         let unclear = AutoReplyText::parse("unclear_response", &form.unclear_response)?;
         let help = AutoReplyText::parse("help_response", &form.help_response)?;
-        let french = |field, text: &Option<String>| {
-            text.as_deref()
-                .map(|text| AutoReplyText::parse(field, text))
-                .transpose()
-        };
-        let unclear_fr = french("unclear_response_fr", &form.unclear_response_fr)?;
-        let help_fr = french("help_response_fr", &form.help_response_fr)?;
+        let unclear_fr =
+            AutoReplyText::parse_given("unclear_response_fr", form.unclear_response_fr.as_deref())?;
+        let help_fr =
+            AutoReplyText::parse_given("help_response_fr", form.help_response_fr.as_deref())?;
         let default_language = match &form.default_language {
             Some(text) => language(text)?,
             None => Language::En,

@@ -34,26 +34,13 @@ pub struct SettingsForm {
 impl SettingsForm {
     /// The change, every field checked; and the warnings about the texts it sets.
     fn check(&self) -> Result<(SettingsChange, Vec<String>), DomainError> {
-        let unclear = self
-            .unclear_response
-            .as_deref()
-            .map(|text| AutoReplyText::parse("unclear_response", text))
-            .transpose()?;
-        let help = self
-            .help_response
-            .as_deref()
-            .map(|text| AutoReplyText::parse("help_response", text))
-            .transpose()?;
-        let unclear_fr = self
-            .unclear_response_fr
-            .as_deref()
-            .map(|text| AutoReplyText::parse("unclear_response_fr", text))
-            .transpose()?;
-        let help_fr = self
-            .help_response_fr
-            .as_deref()
-            .map(|text| AutoReplyText::parse("help_response_fr", text))
-            .transpose()?;
+        let unclear =
+            AutoReplyText::parse_given("unclear_response", self.unclear_response.as_deref())?;
+        let help = AutoReplyText::parse_given("help_response", self.help_response.as_deref())?;
+        let unclear_fr =
+            AutoReplyText::parse_given("unclear_response_fr", self.unclear_response_fr.as_deref())?;
+        let help_fr =
+            AutoReplyText::parse_given("help_response_fr", self.help_response_fr.as_deref())?;
         let change = SettingsChange {
             name: self
                 .name

@@ -15,7 +15,7 @@ use crate::{
     ports::SendLookup,
     problem::Problem,
     sms_encoding::{SmsMeasure, measure, outside_gsm7},
-    sms_text::Replacement,
+    sms_text::{Replacement, code_point},
 };
 
 use super::{MessageSender, SendRequest, basic_sms, draft, secure_sms};
@@ -113,7 +113,7 @@ fn ucs2_characters(text: &str) -> Vec<Ucs2Character> {
     outside_gsm7(text)
         .map(|(position, c)| Ucs2Character {
             character: c.to_string(),
-            code_point: format!("U+{:04X}", u32::from(c)),
+            code_point: code_point(c),
             position,
         })
         .collect()
