@@ -151,8 +151,9 @@ impl Faulty {
         }
     }
 
-    /// Sends under `outage`, checks the answer and that nothing was sent or recorded as
-    /// sent, then sends again with the same key once the fault has cleared.
+    /// Sends under `outage`, checks the answer, that nothing was sent or recorded as sent and
+    /// what `left` says was recorded, then sends again with the same key once the fault has
+    /// cleared.
     async fn send_through(
         &self,
         case: &str,
@@ -160,6 +161,7 @@ impl Faulty {
         body: &str,
         outage: Outage,
         expected: (u16, &str),
+        left: Left,
     ) {
         let s = &self.s;
         let sms_before = s.sms_to_me().await.len();
@@ -190,7 +192,7 @@ impl Faulty {
             0,
             "{case}: none left half-way"
         );
-        if expected.1 == "sms-failed" {
+        if left == Left::AFailedMessage {
             assert_eq!(
                 count(&after, SmsStatus::Failed),
                 count(&messages_before, SmsStatus::Failed) + 1,
@@ -208,7 +210,7 @@ impl Faulty {
             audited_before,
             "{case}: no audit of a send"
         );
-        let failed_audits = usize::from(expected.1 == "sms-failed");
+        let failed_audits = usize::from(left == Left::AFailedMessage);
         assert_eq!(
             audited(s, "failed").await,
             failed_before + failed_audits,
@@ -238,6 +240,14 @@ impl Faulty {
             "{case}: one audited send"
         );
     }
+}
+
+/// What a send that failed leaves in the message log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Left {
+    Nothing,
+    /// A failure after the message's first write: the message, recorded failed and audited.
+    AFailedMessage,
 }
 
 fn dynamodb_writes_naming(table: &str, fault: Fault) -> Vec<(Operation, Fault)> {
@@ -365,11 +375,13 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
             "SNS Publish fails",
             Outage::Injected(vec![(Operation::sns("Publish"), Fault::InternalError)]),
             (502, "sms-failed"),
+            Left::AFailedMessage,
         ),
         (
             "SNS Publish throttled",
             Outage::Injected(vec![(Operation::sns("Publish"), Fault::Throttled)]),
             (502, "sms-failed"),
+            Left::AFailedMessage,
         ),
         (
             "SNS opt-out check fails",
@@ -378,6 +390,8 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
                 Fault::InternalError,
             )]),
             (502, "dependency-failed"),
+            // Asked beside the message's first write: the message is then recorded failed.
+            Left::AFailedMessage,
         ),
         (
             "DynamoDB fails",
@@ -386,6 +400,7 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
                 Fault::InternalError,
             )]),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "the message record cannot be written",
@@ -394,20 +409,23 @@ async fn a_basic_send_under_each_fault_sends_nothing_and_the_same_key_then_sends
                 Fault::InternalError,
             )),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "AWS unreachable",
             Outage::Unreachable,
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
     ];
-    for (n, (case, outage, expected)) in cases.into_iter().enumerate() {
+    for (n, (case, outage, expected, left)) in cases.into_iter().enumerate() {
         f.send_through(
             case,
             &format!("fault-basic-{n}"),
             r#"{"kind":"basic","text":"Sentinel closed Friday"}"#,
             outage,
             expected,
+            left,
         )
         .await;
     }
@@ -435,6 +453,7 @@ async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_send
                 Fault::InternalError,
             )]),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "the KMS key is disabled",
@@ -446,21 +465,25 @@ async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_send
                 },
             )]),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "S3 HeadObject fails (not 'not uploaded')",
             Outage::Injected(vec![(Operation::s3("HeadObject"), Fault::Throttled)]),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "SNS Publish fails",
             Outage::Injected(vec![(Operation::sns("Publish"), Fault::InternalError)]),
             (502, "sms-failed"),
+            Left::AFailedMessage,
         ),
         (
             "the unlock record cannot be written",
             Outage::Injected(dynamodb_writes_naming(&unlock_table, Fault::InternalError)),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "DynamoDB fails",
@@ -469,16 +492,25 @@ async fn a_secure_send_under_each_fault_sends_nothing_and_the_same_key_then_send
                 Fault::InternalError,
             )]),
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
         (
             "AWS unreachable",
             Outage::Unreachable,
             (502, "dependency-failed"),
+            Left::Nothing,
         ),
     ];
-    for (n, (case, outage, expected)) in cases.into_iter().enumerate() {
-        f.send_through(case, &format!("fault-secure-{n}"), &body, outage, expected)
-            .await;
+    for (n, (case, outage, expected, left)) in cases.into_iter().enumerate() {
+        f.send_through(
+            case,
+            &format!("fault-secure-{n}"),
+            &body,
+            outage,
+            expected,
+            left,
+        )
+        .await;
     }
 }
 
@@ -846,16 +878,24 @@ async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
     let s = &f.s;
     sent_basic(s).await;
     let function = inbound_reply(&f, Arc::new(FixedClock::at(Timestamp::now())));
-    let update = Operation::dynamodb("UpdateItem").naming(&s.test.stack.config.tables.appointments);
+    let write =
+        Operation::dynamodb("TransactWriteItems").naming(&s.test.stack.config.tables.appointments);
 
-    // Injected: the conditional status write fails as if the appointment were gone.
-    f.faults.inject(update, Fault::ConditionalCheckFailed);
-    for _ in 0..2 {
-        let handled = function.handle_event(s.reply_event("in-909a", "ok?")).await;
-        assert!(handled.is_ok(), "retrying cannot fix it: {handled:?}");
-    }
+    // Injected: the reply's write meets another writer every time. It is tried a few times,
+    // then the invocation fails (Lambda retries it later), having sent nothing.
+    f.faults.inject(write, Fault::TransactionConflict);
+    let handled = function.handle_event(s.reply_event("in-909a", "ok?")).await;
+    assert!(handled.is_err(), "the conflict outlasted the tries");
+    assert_eq!(f.faults.hits(), 4, "tried four times, not forever");
+    assert_eq!(auto_replies(s).await, 0);
     f.faults.clear();
-    assert!(f.faults.hits() > 0);
+    // A later retry, once the other writer is done: answered once.
+    let retried_at = Timestamp::now() + domain::inbound_sms::INBOUND_CLAIM_LEASE;
+    let later = inbound_reply(&f, Arc::new(FixedClock::at(retried_at)));
+    for _ in 0..2 {
+        let handled = later.handle_event(s.reply_event("in-909a", "ok?")).await;
+        assert!(handled.is_ok(), "{handled:?}");
+    }
     assert_eq!(auto_replies(s).await, 1);
 
     // Real: the appointment was deleted after the message; the reply does not bring it back.
@@ -874,7 +914,7 @@ async fn a_conflicting_status_update_is_not_retried_forever_and_replies_once() {
     let next_day = inbound_reply(
         &f,
         Arc::new(FixedClock::at(
-            Timestamp::now() + domain::inbound_sms::AutoReply::INTERVAL,
+            retried_at + domain::inbound_sms::AutoReply::INTERVAL,
         )),
     );
     let handled = next_day

@@ -110,8 +110,9 @@ port_contracts! {
         a_lockout_is_saved_and_read_back,
         attempts_of_an_unknown_token_are_not_saved,
         unlock_times_are_kept_to_the_second,
-        a_message_is_marked_opened_only_the_first_time,
-        marking_an_unknown_message_opened_fails,
+        an_opening_writes_its_counters_the_first_opening_and_its_audit_entry,
+        an_opening_on_stale_counters_writes_nothing,
+        opening_an_unknown_message_fails_and_writes_nothing,
         a_lock_is_kept_on_the_message_to_the_second_until_cleared,
     ]
     inbound_log: [
@@ -119,6 +120,10 @@ port_contracts! {
         a_second_claim_within_the_lease_is_busy,
         a_claim_after_the_lease_takes_over_with_the_recorded_progress,
         a_finished_inbound_sms_is_done,
+        a_reply_sets_the_status_claims_the_days_auto_reply_and_is_audited,
+        a_number_on_the_clinics_stop_list_is_not_claimed_and_the_rest_is_written,
+        a_reply_to_a_gone_appointment_writes_the_rest,
+        a_reply_to_an_unclaimed_sms_writes_nothing,
         the_lease_is_kept_to_the_second,
     ]
     send_store: [

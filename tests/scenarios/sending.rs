@@ -8,9 +8,9 @@ use domain::{
     caller::Caller,
     error::DependencyError,
     ids::{AppointmentId, PatientId, StaffUserId},
-    model::{Appointment, Patient},
+    model::{Appointment, Patient, SmsStatus},
     phone::PhoneNumber,
-    ports::{AppointmentStore, ClinicStore, OutboundSms, SmsReceipt, SmsSender},
+    ports::{AppointmentStore, ClinicStore, MessageStore, OutboundSms, SmsReceipt, SmsSender},
 };
 use integration_tests::{
     fixtures::scene::scene,
@@ -420,6 +420,15 @@ async fn a_number_sns_reports_opted_out_is_refused_with_409() {
     assert_eq!(status, 409, "{problem}");
     assert_eq!(problem["type"], "urn:direct-messages:problem:opted-out");
     assert!(s.sms_to_me().await.is_empty());
+    // SNS is asked beside the message's first write: the history shows it not sent.
+    let history = s
+        .test
+        .store
+        .messages_for_appointment(&s.clinic.id, &AppointmentId::parse("a-mine").unwrap())
+        .await
+        .unwrap();
+    let statuses: Vec<_> = history.iter().map(|message| message.sms_status).collect();
+    assert_eq!(statuses, [SmsStatus::Failed]);
 }
 
 #[tokio::test]

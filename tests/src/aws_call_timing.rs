@@ -1,6 +1,7 @@
 //! Times the AWS requests a process makes, for the bench: a wrapper around the SDK's HTTP
 //! client that adds up how long at least one request was in flight, so that a route's own
-//! overhead is its time less this.
+//! overhead is its time less this, and counts the sequential round trips on its critical
+//! path (requests that overlap in time count once).
 
 use std::{
     sync::{Arc, Mutex, MutexGuard},
@@ -26,6 +27,8 @@ pub struct AwsTime {
     /// time count once).
     pub busy: Duration,
     pub requests: usize,
+    /// Sequential round trips: how often a request started while none was in flight.
+    pub rounds: usize,
 }
 
 #[derive(Debug, Default)]
@@ -76,10 +79,13 @@ impl AwsCallTiming {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn started(&self) -> InFlight {
+    /// Times one request until the returned guard is dropped: for callers that are not
+    /// the SDK (a proxy in front of the emulator).
+    pub fn started(&self) -> InFlight {
         let mut tally = self.tally();
         if tally.in_flight == 0 {
             tally.busy_since = Some(Instant::now());
+            tally.done.rounds += 1;
         }
         tally.in_flight += 1;
         tally.done.requests += 1;
@@ -88,7 +94,7 @@ impl AwsCallTiming {
 }
 
 /// Ends a request's time when dropped, also when its future is cancelled.
-struct InFlight(AwsCallTiming);
+pub struct InFlight(AwsCallTiming);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
@@ -163,10 +169,26 @@ mod tests {
         let span = outer.elapsed();
         let taken = timing.take();
         assert_eq!(taken.requests, 2);
+        assert_eq!(taken.rounds, 1);
         assert!(taken.busy >= Duration::from_millis(20), "{taken:?}");
         // Both were in flight over the same 20 ms: adding them up would exceed the span.
         assert!(taken.busy <= span, "{taken:?} in {span:?}");
         assert_eq!(timing.take(), AwsTime::default());
+    }
+
+    #[test]
+    fn a_request_after_the_last_ended_is_another_round_trip() {
+        let timing = AwsCallTiming::new();
+        drop(timing.started());
+        let outer = timing.started();
+        let inner = timing.started();
+        drop(outer);
+        // Started while `inner` was in flight: the same round trip.
+        drop(timing.started());
+        drop(inner);
+        drop(timing.started());
+        let taken = timing.take();
+        assert_eq!((taken.requests, taken.rounds), (5, 3));
     }
 
     #[test]

@@ -104,6 +104,8 @@ pub enum Fault {
     Error { status: u16, code: &'static str },
     /// DynamoDB: the write's condition failed, as after a concurrent writer's change.
     ConditionalCheckFailed,
+    /// DynamoDB: a transaction cancelled because another was writing one of its items.
+    TransactionConflict,
     /// No answer at all: the connection was refused.
     ConnectionRefused,
 }
@@ -373,8 +375,18 @@ fn answer(request: &SeenRequest, fault: Fault) -> Result<HttpResponse, Connector
         (Fault::Throttled, Service::Sns) => (429, "Throttled"),
         (Fault::Throttled, Service::S3) => (503, "SlowDown"),
         (Fault::ConditionalCheckFailed, _) => (400, "ConditionalCheckFailedException"),
+        (Fault::TransactionConflict, _) => (400, "TransactionCanceledException"),
     };
     let (content_type, body) = match service {
+        Service::DynamoDb if fault == Fault::TransactionConflict => (
+            "application/x-amz-json-1.0",
+            serde_json::json!({
+                "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                "message": INJECTED_AWS_MESSAGE,
+                "CancellationReasons": [{ "Code": "TransactionConflict" }],
+            })
+            .to_string(),
+        ),
         Service::DynamoDb => ("application/x-amz-json-1.0", dynamodb_error(code)),
         Service::Kms => (
             "application/x-amz-json-1.1",

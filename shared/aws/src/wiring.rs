@@ -107,14 +107,15 @@ impl OnAws for MessageSender {
 impl OnAws for Unlocker {
     fn on_aws(config: &Config, clients: &AwsClients) -> Unlocker {
         let store = store(config, clients);
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         Unlocker {
             unlocks: store.clone(),
             links: store.clone(),
-            clinics: store.clone(),
+            clinics: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
             keys: keys(config, clients),
             blobs: blobs(config, clients),
             audit: store,
-            clock: Arc::new(SystemClock),
+            clock,
         }
     }
 }
@@ -125,9 +126,9 @@ impl OnAws for ReplyHandler {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         ReplyHandler {
             clinics: store.clone(),
+            profiles: Arc::new(ClinicCache::new(store.clone(), clock.clone())),
             keyring: keyring(config, clients, store.clone(), clock.clone()),
             messages: store.clone(),
-            appointments: store.clone(),
             inbound: store.clone(),
             sms: Arc::new(SnsSmsSender::new(clients.sns())),
             audit: store,

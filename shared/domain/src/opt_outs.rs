@@ -1,6 +1,8 @@
 //! Whether a clinic may text a number: not after the patient replied STOP to that clinic,
 //! nor while the SMS service has the number opted out.
 
+use futures_util::future::try_join;
+
 use crate::{
     clinic_key::NumberTag,
     error::DependencyError,
@@ -9,7 +11,7 @@ use crate::{
     ports::{ClinicStore, SmsSender},
 };
 
-/// `tag` is `number` as the clinic's keys hold it.
+/// `tag` is `number` as the clinic's keys hold it. The two lists are asked together.
 pub async fn is_opted_out(
     clinics: &dyn ClinicStore,
     sms: &dyn SmsSender,
@@ -17,5 +19,7 @@ pub async fn is_opted_out(
     number: &PhoneNumber,
     tag: &NumberTag,
 ) -> Result<bool, DependencyError> {
-    Ok(clinics.is_opted_out(clinic, tag).await? || sms.is_opted_out(number).await?)
+    let (by_clinic, by_sms_service) =
+        try_join(clinics.is_opted_out(clinic, tag), sms.is_opted_out(number)).await?;
+    Ok(by_clinic || by_sms_service)
 }

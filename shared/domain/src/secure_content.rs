@@ -15,7 +15,7 @@ use crate::{
     ids::{ClinicId, MessageId},
     model::{Chat, UnlockRecord},
     phn::Phn,
-    ports::{EncryptionContext, KeyService},
+    ports::{DataKey, EncryptionContext, KeyService},
     random::RandomSource,
 };
 
@@ -88,8 +88,60 @@ impl Binding<'_> {
     }
 }
 
-/// Seals `content` for one message under a new data key: a key seals exactly one content,
-/// so its one nonce can never be reused with it.
+/// A new data key for one message's content, bound to its clinic and id. It seals exactly
+/// one content (`seal` takes it), so its one nonce can never be reused with it. Fetched
+/// before the message is read, so that KMS and the reads do not wait for one another.
+pub struct MessageKey {
+    clinic: ClinicId,
+    message: MessageId,
+    data_key: DataKey,
+}
+
+impl MessageKey {
+    pub async fn new(
+        keys: &dyn KeyService,
+        clinic: &ClinicId,
+        message: &MessageId,
+    ) -> Result<MessageKey, DomainError> {
+        let binding = Binding { clinic, message };
+        let data_key = keys
+            .generate_data_key(&binding.encryption_context())
+            .await?;
+        Ok(MessageKey {
+            clinic: clinic.clone(),
+            message: message.clone(),
+            data_key,
+        })
+    }
+
+    /// Seals `content` for the patient with `phn`.
+    pub fn seal(
+        self,
+        random: &dyn RandomSource,
+        phn: &Phn,
+        content: &SecureContent,
+    ) -> Result<Sealed, DomainError> {
+        let binding = Binding {
+            clinic: &self.clinic,
+            message: &self.message,
+        };
+        let plaintext = Zeroizing::new(serde_json::to_vec(content).expect("content serialises"));
+        let sealed = envelope::seal(
+            self.data_key.plaintext.expose(),
+            &plaintext,
+            binding.aad().as_bytes(),
+            random,
+        )
+        .map_err(|_| DependencyError::new("envelope", "Seal", "SealFailed"))?;
+        Ok(Sealed {
+            phn_check: phn_check(self.data_key.plaintext.expose(), phn),
+            encrypted_key: self.data_key.ciphertext,
+            sealed,
+        })
+    }
+}
+
+/// Seals `content` for one message under a new data key.
 pub async fn seal(
     keys: &dyn KeyService,
     random: &dyn RandomSource,
@@ -98,23 +150,9 @@ pub async fn seal(
     phn: &Phn,
     content: &SecureContent,
 ) -> Result<Sealed, DomainError> {
-    let binding = Binding { clinic, message };
-    let data_key = keys
-        .generate_data_key(&binding.encryption_context())
-        .await?;
-    let plaintext = Zeroizing::new(serde_json::to_vec(content).expect("content serialises"));
-    let sealed = envelope::seal(
-        data_key.plaintext.expose(),
-        &plaintext,
-        binding.aad().as_bytes(),
-        random,
-    )
-    .map_err(|_| DependencyError::new("envelope", "Seal", "SealFailed"))?;
-    Ok(Sealed {
-        phn_check: phn_check(data_key.plaintext.expose(), phn),
-        encrypted_key: data_key.ciphertext,
-        sealed,
-    })
+    MessageKey::new(keys, clinic, message)
+        .await?
+        .seal(random, phn, content)
 }
 
 /// Opens a stored message for a typed PHN: the content when the PHN is the patient's.

@@ -2,15 +2,17 @@
 //! written only on the version they were read at, and when it was first opened.
 
 use domain::{
+    error::DependencyError,
+    ids::MessageId,
     model::{MessageLock, UnlockRecord},
-    ports::{BeginOutcome, MessageStore, UnlockStore},
+    ports::{BeginOutcome, MessageStore, Opening, UnlockStore},
     unlock_attempts::Attempts,
 };
 use jiff::SignedDuration;
 
 use super::{
     StoreUnderTest,
-    records::{Scene, message_id, t0_plus, token_hash},
+    records::{Scene, audit_entry, message_id, t0_plus, token_hash},
 };
 
 fn unlock_of(message: &domain::model::NewMessage) -> UnlockRecord {
@@ -158,7 +160,38 @@ pub async fn unlock_times_are_kept_to_the_second(subject: &impl StoreUnderTest) 
     assert_eq!(stored.locked_until, Some(t0_plus(900)));
 }
 
-pub async fn a_message_is_marked_opened_only_the_first_time(subject: &impl StoreUnderTest) {
+/// What a right PHN writes: `token`'s counters read at `read_version`, and an audit entry.
+async fn record_opening(
+    subject: &impl StoreUnderTest,
+    scene: &Scene,
+    token: u8,
+    message: &MessageId,
+    read_version: u64,
+    at: jiff::Timestamp,
+) -> Result<bool, DependencyError> {
+    let attempts = Attempts {
+        version: read_version,
+        ..Attempts::default()
+    }
+    .after_success();
+    let audit = audit_entry(&scene.clinic, at, "unlock", Some(message));
+    subject
+        .store()
+        .record_opening(&Opening {
+            token_hash: &token_hash(token),
+            read_version,
+            attempts: &attempts,
+            clinic: &scene.clinic,
+            message,
+            at,
+            audit: &audit,
+        })
+        .await
+}
+
+pub async fn an_opening_writes_its_counters_the_first_opening_and_its_audit_entry(
+    subject: &impl StoreUnderTest,
+) {
     let store = subject.store();
     let scene = Scene::write(store, 721).await;
     scene
@@ -169,41 +202,102 @@ pub async fn a_message_is_marked_opened_only_the_first_time(subject: &impl Store
         )
         .await;
     let m1 = message_id("m-1");
-    store
-        .mark_opened(&scene.clinic, &m1, t0_plus(100))
-        .await
-        .unwrap();
-    store
-        .mark_opened(&scene.clinic, &m1, t0_plus(200))
-        .await
-        .unwrap();
+    assert!(
+        record_opening(subject, &scene, 9, &m1, 0, t0_plus(100))
+            .await
+            .unwrap()
+    );
+    assert!(
+        record_opening(subject, &scene, 9, &m1, 1, t0_plus(200))
+            .await
+            .unwrap()
+    );
 
     let listed = store
         .messages_for_appointment(&scene.clinic, &scene.appointment.id)
         .await
         .unwrap();
     assert_eq!(listed[0].opened_at, Some(t0_plus(100)));
+    let attempts = store.get_unlock(&token_hash(9)).await.unwrap().unwrap();
+    assert_eq!(attempts.attempts.version, 2);
+    let opened: Vec<_> = subject
+        .audit_trail(&scene.clinic)
+        .await
+        .into_iter()
+        .filter(|entry| entry.event == "unlock")
+        .map(|entry| entry.at)
+        .collect();
+    assert_eq!(opened, [t0_plus(200), t0_plus(100)]);
+}
+
+/// Another attempt wrote the counters since they were read: nothing of the opening is
+/// written, and the caller reads again.
+pub async fn an_opening_on_stale_counters_writes_nothing(subject: &impl StoreUnderTest) {
+    let store = subject.store();
+    let scene = Scene::write(store, 746).await;
+    scene
+        .begin(
+            store,
+            &scene.key("k-1"),
+            &scene.secure("m-1", t0_plus(10), 8),
+        )
+        .await;
+    let m1 = message_id("m-1");
+    let read = store.get_unlock(&token_hash(8)).await.unwrap().unwrap();
+    let wrong = read.attempts.after_failure(t0_plus(20));
+    assert!(
+        store
+            .save_attempts(&token_hash(8), read.attempts.version, &wrong)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !record_opening(subject, &scene, 8, &m1, read.attempts.version, t0_plus(30))
+            .await
+            .unwrap()
+    );
+    let listed = store
+        .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+        .await
+        .unwrap();
+    assert_eq!(listed[0].opened_at, None);
+    let now = store.get_unlock(&token_hash(8)).await.unwrap().unwrap();
+    assert_eq!(now.attempts, wrong);
+    assert!(
+        !subject
+            .audit_trail(&scene.clinic)
+            .await
+            .iter()
+            .any(|entry| entry.event == "unlock")
+    );
 }
 
 /// The message is written with its unlock item: one that is not there is an error to
-/// report, never a message to create.
-pub async fn marking_an_unknown_message_opened_fails(subject: &impl StoreUnderTest) {
+/// report, never a message to create, and nothing else of the opening is written.
+pub async fn opening_an_unknown_message_fails_and_writes_nothing(subject: &impl StoreUnderTest) {
     let store = subject.store();
     let scene = Scene::write(store, 722).await;
+    scene
+        .begin(
+            store,
+            &scene.key("k-1"),
+            &scene.secure("m-1", t0_plus(10), 7),
+        )
+        .await;
     let unknown = message_id("m-9");
     assert!(
-        store
-            .mark_opened(&scene.clinic, &unknown, t0_plus(100))
+        record_opening(subject, &scene, 7, &unknown, 0, t0_plus(100))
             .await
             .is_err()
     );
-    assert!(
-        store
-            .messages_for_appointment(&scene.clinic, &scene.appointment.id)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    let listed = store
+        .messages_for_appointment(&scene.clinic, &scene.appointment.id)
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].opened_at, None);
+    let state = store.get_unlock(&token_hash(7)).await.unwrap().unwrap();
+    assert_eq!(state.attempts, Attempts::default());
 }
 
 pub async fn a_lock_is_kept_on_the_message_to_the_second_until_cleared(

@@ -3,13 +3,13 @@
 use async_trait::async_trait;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
-use aws_sdk_dynamodb::{
-    operation::update_item::UpdateItemError,
-    types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, KeysAndAttributes, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, Item, batch_put, from_item, s, to_item, transact_put};
+use super::{
+    DynamoStore, Item, batch_put, from_item, item_key, item_update::ItemUpdate, s, to_item,
+    transact_put,
+};
 use crate::sdk_failure;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use domain::{
@@ -226,6 +226,17 @@ impl DynamoStore {
         key: &ClinicKey,
         records: &[(Patient, Vec<Appointment>)],
     ) -> Result<(), DependencyError> {
+        let writes = self.bulk_load_items(key, records)?;
+        batch_put(&self.client, writes, "BulkLoad").await
+    }
+
+    /// The items [`Self::bulk_load`] writes, each with its table, without writing them: for
+    /// the benches, which load them into the local emulator without a request per 25.
+    pub fn bulk_load_items(
+        &self,
+        key: &ClinicKey,
+        records: &[(Patient, Vec<Appointment>)],
+    ) -> Result<Vec<(&str, Item)>, DependencyError> {
         const OP: &str = "BulkLoad";
         let clinic = key.clinic();
         let mut writes: Vec<(&str, Item)> = Vec::new();
@@ -246,7 +257,7 @@ impl DynamoStore {
             }
             writes.push((&self.tables.patients, to_item(&item, OP)?));
         }
-        batch_put(&self.client, writes, OP).await
+        Ok(writes)
     }
 
     /// The patient with the version that every write of it bumps.
@@ -494,51 +505,9 @@ impl AppointmentStore for DynamoStore {
         id: &AppointmentId,
         replied_at: jiff::Timestamp,
     ) -> Result<bool, DependencyError> {
-        const OP: &str = "MarkUnclear";
-        let place = WorklistKey::new(replied_at, id);
-        let update = |expression: &str, condition: &str| {
-            self.client
-                .update_item()
-                .table_name(&self.tables.appointments)
-                .key("pk", s(clinic.as_str()))
-                .key("sk", s(id.as_str()))
-                .update_expression(expression)
-                .condition_expression(condition)
-                .expression_attribute_names("#status", "status")
-                .expression_attribute_values(":unclear", s(AppointmentStatus::Unclear.as_str()))
-                .expression_attribute_values(":clinic", s(clinic.as_str()))
-                .expression_attribute_values(":place", s(place.as_str()))
-                .send()
-        };
-        let refused = |error: &aws_sdk_dynamodb::error::SdkError<_, _>| {
-            matches!(
-                error.as_service_error(),
-                Some(UpdateItemError::ConditionalCheckFailedException(_))
-            )
-        };
-        // The first reply: the status shown until now is the EMR's (a sync writes both
-        // alike unless Unclear), kept beside Unclear.
-        match update(
-            "SET emr_status = #status, #status = :unclear, unclear_clinic = :clinic, unclear_at = :place",
-            "attribute_exists(pk) AND #status <> :unclear",
-        )
-        .await
-        {
-            Ok(_) => return Ok(true),
-            Err(error) if refused(&error) => {}
-            Err(error) => return Err(sdk_failure("dynamodb", OP)(error)),
-        }
-        // Already Unclear: a later reply moves it up the worklist.
-        match update(
-            "SET unclear_clinic = :clinic, unclear_at = :place",
-            "attribute_exists(pk) AND #status = :unclear",
-        )
-        .await
-        {
-            Ok(_) => Ok(true),
-            Err(error) if refused(&error) => Ok(false),
-            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
-        }
+        self.unclear_update(clinic, id, replied_at)
+            .send_if(&self.client, "MarkUnclear")
+            .await
     }
 
     async fn get_patient(
@@ -616,5 +585,30 @@ impl PatientDirectory for DynamoStore {
             exhausted: output.last_evaluated_key.is_none(),
             entries,
         })
+    }
+}
+
+impl DynamoStore {
+    /// Sets a replied-to appointment `Unclear`, or moves it up the worklist if it was: the
+    /// first reply keeps the status shown until then beside it as the EMR's (a sync writes
+    /// both alike unless Unclear, so one kept already is the EMR's). Its condition fails
+    /// when the appointment is gone.
+    pub(crate) fn unclear_update(
+        &self,
+        clinic: &ClinicId,
+        id: &AppointmentId,
+        replied_at: jiff::Timestamp,
+    ) -> ItemUpdate {
+        ItemUpdate::new(
+            &self.tables.appointments,
+            item_key(clinic.as_str(), Some(id.as_str())),
+            "SET emr_status = if_not_exists(emr_status, #status), #status = :unclear, \
+             unclear_clinic = :clinic, unclear_at = :place",
+        )
+        .condition("attribute_exists(pk)")
+        .name("#status", "status")
+        .value(":unclear", s(AppointmentStatus::Unclear.as_str()))
+        .value(":clinic", s(clinic.as_str()))
+        .value(":place", s(WorklistKey::new(replied_at, id).as_str()))
     }
 }

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use base64::Engine;
 
-use super::{DynamoStore, NEW_ONLY, from_item, put_if, query_all, s, to_item};
+use super::{
+    DynamoStore, NEW_ONLY, from_item, item_key, item_update::ItemUpdate, put_if, query_all, s,
+    to_item,
+};
 use crate::sdk_failure;
 use domain::{
     clinic_key::NumberTag,
@@ -113,6 +116,30 @@ fn auto_reply_sort_key(reply: AutoReply, number: &NumberTag) -> String {
 
 pub(crate) fn opt_out_sort_key(number: &NumberTag) -> String {
     format!("{OPT_OUT_PREFIX}{}", number.as_str())
+}
+
+impl DynamoStore {
+    /// Takes the clinic's `reply` auto-reply to `number` for the inbound SMS `inbound_id`,
+    /// unless another inbound SMS took it after `since`.
+    pub(crate) fn auto_reply_claim(
+        &self,
+        clinic: &ClinicId,
+        number: &NumberTag,
+        reply: AutoReply,
+        inbound_id: &str,
+        now: jiff::Timestamp,
+        since: jiff::Timestamp,
+    ) -> ItemUpdate {
+        ItemUpdate::new(
+            &self.tables.clinics,
+            item_key(clinic.as_str(), Some(&auto_reply_sort_key(reply, number))),
+            "SET taken_at = :now, taken_by = :inbound",
+        )
+        .condition("attribute_not_exists(taken_at) OR taken_at <= :since OR taken_by = :inbound")
+        .value(":now", AttributeValue::N(now.as_second().to_string()))
+        .value(":since", AttributeValue::N(since.as_second().to_string()))
+        .value(":inbound", s(inbound_id))
+    }
 }
 
 impl DynamoStore {
@@ -331,27 +358,9 @@ impl ClinicStore for DynamoStore {
         now: jiff::Timestamp,
         since: jiff::Timestamp,
     ) -> Result<bool, DependencyError> {
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.clinics)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(auto_reply_sort_key(reply, number)))
-            .update_expression("SET taken_at = :now, taken_by = :inbound")
-            .condition_expression(
-                "attribute_not_exists(taken_at) OR taken_at <= :since OR taken_by = :inbound",
-            )
-            .expression_attribute_values(":now", AttributeValue::N(now.as_second().to_string()))
-            .expression_attribute_values(":since", AttributeValue::N(since.as_second().to_string()))
-            .expression_attribute_values(":inbound", s(inbound_id))
-            .send()
+        self.auto_reply_claim(clinic, number, reply, inbound_id, now, since)
+            .send_if(&self.client, "ClaimAutoReply")
             .await
-            .map_err(sdk_failure("dynamodb", "ClaimAutoReply"));
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
-            Err(error) => Err(error),
-        }
     }
 
     async fn release_auto_reply(

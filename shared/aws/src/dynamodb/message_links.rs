@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use super::{
     DynamoStore, NEW_ONLY,
     audit::audit_put,
-    from_item,
-    messages::{SENDING, recipient_key},
+    from_item, invalid,
+    messages::{recipient_key, sending_marker},
     s, to_item, transact_put, transaction_condition_failed,
     unlock::UnlockItem,
 };
@@ -60,12 +60,6 @@ impl ClosedLinkItem {
             language,
         }
     }
-}
-
-fn invalid(
-    operation: &'static str,
-) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> DependencyError {
-    move |_| DependencyError::new("dynamodb", operation, "InvalidRequest")
 }
 
 #[async_trait]
@@ -170,7 +164,7 @@ impl MessageLinks for DynamoStore {
             .expression_attribute_values(":new", s(resend.new_token_hash.as_str()))
             .expression_attribute_values(":old", s(record.token_hash.as_str()))
             .expression_attribute_values(":sending", s("sending"))
-            .expression_attribute_values(":marker", s(SENDING))
+            .expression_attribute_values(":marker", s(sending_marker(message)))
             .expression_attribute_values(":since", s(sortable_timestamp(now)))
             .expression_attribute_values(":request", s(resend.idempotency_key.as_str()))
             .expression_attribute_values(":recipient", s(recipient_key(clinic, resend.recipient)))

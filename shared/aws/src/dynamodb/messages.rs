@@ -100,8 +100,34 @@ pub(crate) struct MessageItem {
     language: Language,
 }
 
-/// The `by_sending` index's one key: every message whose SMS outcome is unknown.
-pub(crate) const SENDING: &str = "sending";
+/// The `by_sending` index's partitions. Every message whose SMS outcome is unknown is in
+/// one, chosen by its id, so that the sends of all clinics at once do not write one index
+/// partition: DynamoDB takes at most 1,000 writes a second into a partition, a send writes
+/// the index twice (in, then out) and a clinic's number sends an SMS a second, so one
+/// partition would cap the platform near 500 clinics sending at once; sixteen take 8,000.
+pub(crate) const SENDING_SHARDS: u8 = 16;
+
+/// The partition of the messages marked before the index was sharded: still swept.
+const SENDING_UNSHARDED: &str = "sending";
+
+/// A message's `by_sending` partition: `sending#<n>`, `n` the sum of its id's bytes
+/// modulo [`SENDING_SHARDS`] (ids are random, so the shards fill evenly).
+pub(crate) fn sending_marker(message: &MessageId) -> String {
+    let shard = message
+        .as_str()
+        .bytes()
+        .fold(0u8, |sum, byte| sum.wrapping_add(byte))
+        % SENDING_SHARDS;
+    format!("{SENDING_UNSHARDED}#{shard:x}")
+}
+
+/// Every `by_sending` partition a sweep reads.
+pub(crate) fn sending_markers() -> Vec<String> {
+    (0..SENDING_SHARDS)
+        .map(|shard| format!("{SENDING_UNSHARDED}#{shard:x}"))
+        .chain([SENDING_UNSHARDED.to_owned()])
+        .collect()
+}
 
 impl MessageItem {
     pub(crate) fn new(message: &NewMessage, request: &ScopedIdempotencyKey) -> Self {
@@ -125,7 +151,7 @@ impl MessageItem {
                 .map(|unlock| unlock.token_hash.clone()),
             sms_units: Some(message.sms.units),
             request_key: Some(request.as_str().to_owned()),
-            sending_marker: Some(SENDING.to_owned()),
+            sending_marker: Some(sending_marker(&message.id)),
             sending_since: Some(sortable_timestamp(message.sent_at)),
             resent_at: None,
             locked: None,
@@ -430,5 +456,28 @@ impl MessageStore for DynamoStore {
             }
             Err(error) => Err(error),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sends_are_spread_over_every_sending_shard_and_each_is_swept() {
+        let swept = sending_markers();
+        let mut used = std::collections::BTreeSet::new();
+        for _ in 0..1000 {
+            let id = MessageId::from_random(domain::random::bytes(&crate::system::OsRandom));
+            let marker = sending_marker(&id);
+            assert_eq!(marker, sending_marker(&id), "one message, one shard");
+            assert!(swept.contains(&marker), "{marker} is swept");
+            used.insert(marker);
+        }
+        assert_eq!(used.len(), usize::from(SENDING_SHARDS));
+        assert!(
+            swept.contains(&"sending".to_owned()),
+            "messages marked before the shards are swept too"
+        );
     }
 }

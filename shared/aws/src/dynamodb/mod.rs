@@ -6,6 +6,7 @@ mod clinic_admin;
 mod clinics;
 mod emr_records;
 mod imports;
+mod item_update;
 mod message_links;
 mod messages;
 mod requests;
@@ -47,6 +48,15 @@ pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())
 }
 
+/// An item's key: its partition key, and its sort key if the table has one.
+pub(crate) fn item_key(pk: &str, sk: Option<&str>) -> Item {
+    let mut key = HashMap::from([("pk".to_owned(), s(pk))]);
+    if let Some(sk) = sk {
+        key.insert("sk".to_owned(), s(sk));
+    }
+    key
+}
+
 pub(crate) fn to_item<T: Serialize>(
     value: &T,
     operation: &'static str,
@@ -69,6 +79,13 @@ pub(crate) fn transact_put(
         .build()
         .map_err(|_| DependencyError::new("dynamodb", operation, "InvalidRequest"))?;
     Ok(TransactWriteItem::builder().put(put).build())
+}
+
+/// A request or one of its parts that would not build: the code's mistake, never the data's.
+pub(crate) fn invalid(
+    operation: &'static str,
+) -> impl Fn(aws_sdk_dynamodb::error::BuildError) -> DependencyError {
+    move |_| DependencyError::new("dynamodb", operation, "InvalidRequest")
 }
 
 /// Whether the transaction was cancelled because its write at `index` failed its condition.

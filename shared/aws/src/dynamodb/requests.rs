@@ -1,17 +1,23 @@
 //! The requests table: idempotency keys of sends, inbound SMS ids.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ConditionCheck, TransactWriteItem};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, s, to_item};
+use super::{
+    DynamoStore, audit::audit_put, clinics::opt_out_sort_key, from_item, invalid, item_key,
+    item_update::ItemUpdate, s, to_item, transaction_condition_failed, transaction_conflicted,
+};
 use crate::sdk_failure;
 use domain::{
     error::DependencyError,
     idempotency::{IDEMPOTENCY_WINDOW, ScopedIdempotencyKey},
     inbound_sms::INBOUND_CLAIM_LEASE,
-    ports::{IdempotencyRecord, InboundClaim, InboundLog, InboundProgress, StoredResponse},
+    ports::{
+        AutoReplyClaim, IdempotencyRecord, InboundClaim, InboundLog, InboundProgress,
+        StoredResponse, UnclearRecorded, UnclearReply,
+    },
 };
 
 /// A send's idempotency key: claimed before the SMS goes out, answered (or deleted, to
@@ -73,7 +79,6 @@ struct InboundItem {
     done: bool,
     lease_until: i64,
     status_set: bool,
-    reply_sent: bool,
     expires_at: i64,
 }
 
@@ -94,7 +99,6 @@ impl InboundLog for DynamoStore {
             done: false,
             lease_until: (now + INBOUND_CLAIM_LEASE).as_second(),
             status_set: false,
-            reply_sent: false,
             expires_at: (now + INBOUND_RETENTION).as_second(),
         };
         let put = self
@@ -154,29 +158,10 @@ impl InboundLog for DynamoStore {
         match takeover {
             Ok(_) => Ok(InboundClaim::Mine(InboundProgress {
                 status_set: existing.status_set,
-                reply_sent: existing.reply_sent,
             })),
             Err(error) if error.code == "ConditionalCheckFailedException" => Ok(InboundClaim::Busy),
             Err(error) => Err(error),
         }
-    }
-
-    async fn record_progress(
-        &self,
-        id: &str,
-        progress: InboundProgress,
-    ) -> Result<(), DependencyError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.requests)
-            .key("pk", s(inbound_key(id)))
-            .update_expression("SET status_set = :status_set, reply_sent = :reply_sent")
-            .expression_attribute_values(":status_set", AttributeValue::Bool(progress.status_set))
-            .expression_attribute_values(":reply_sent", AttributeValue::Bool(progress.reply_sent))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", "RecordInboundProgress"))?;
-        Ok(())
     }
 
     async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError> {
@@ -192,4 +177,106 @@ impl InboundLog for DynamoStore {
             .map_err(sdk_failure("dynamodb", "FinishInbound"))?;
         Ok(())
     }
+
+    async fn record_unclear(
+        &self,
+        reply: &UnclearReply<'_>,
+    ) -> Result<UnclearRecorded, DependencyError> {
+        const OP: &str = "RecordUnclear";
+        let mut recorded = UnclearRecorded {
+            status_set: true,
+            auto_reply: match reply.auto_reply {
+                Some(_) => AutoReplyClaim::Claimed,
+                None => AutoReplyClaim::NotAsked,
+            },
+        };
+        // A write whose condition fails is left out and the transaction tried again: at
+        // most once per conditional write, and once more for a concurrent writer.
+        for _ in 0..4 {
+            let mut items = Vec::new();
+            let mut checks = Vec::new();
+            if recorded.status_set {
+                checks.push((items.len(), Check::Appointment));
+                items.push(
+                    self.unclear_update(reply.clinic, reply.appointment, reply.at)
+                        .transact(OP)?,
+                );
+            }
+            if let (Some(kind), AutoReplyClaim::Claimed) = (reply.auto_reply, recorded.auto_reply) {
+                checks.push((items.len(), Check::StopList));
+                let stop_list = ConditionCheck::builder()
+                    .table_name(&self.tables.clinics)
+                    .set_key(Some(item_key(
+                        reply.clinic.as_str(),
+                        Some(&opt_out_sort_key(reply.number)),
+                    )))
+                    .condition_expression("attribute_not_exists(pk)")
+                    .build()
+                    .map_err(invalid(OP))?;
+                items.push(
+                    TransactWriteItem::builder()
+                        .condition_check(stop_list)
+                        .build(),
+                );
+                checks.push((items.len(), Check::Claim));
+                items.push(
+                    self.auto_reply_claim(
+                        reply.clinic,
+                        reply.number,
+                        kind,
+                        reply.inbound_id,
+                        reply.at,
+                        reply.since,
+                    )
+                    .transact(OP)?,
+                );
+            }
+            checks.push((items.len(), Check::Inbound));
+            items.push(
+                ItemUpdate::new(
+                    &self.tables.requests,
+                    item_key(&inbound_key(reply.inbound_id), None),
+                    "SET status_set = :true",
+                )
+                .condition("attribute_exists(pk)")
+                .value(":true", AttributeValue::Bool(true))
+                .transact(OP)?,
+            );
+            items.push(audit_put(&self.tables.audit, reply.audit)?);
+            let result = self
+                .client
+                .transact_write_items()
+                .set_transact_items(Some(items))
+                .send()
+                .await;
+            let error = match result {
+                Ok(_) => return Ok(recorded),
+                Err(error) => error,
+            };
+            let failed = checks
+                .iter()
+                .find(|(index, _)| transaction_condition_failed(&error, *index));
+            match failed {
+                Some((_, Check::Appointment)) => recorded.status_set = false,
+                Some((_, Check::StopList)) => recorded.auto_reply = AutoReplyClaim::OptedOut,
+                Some((_, Check::Claim)) => recorded.auto_reply = AutoReplyClaim::TooSoon,
+                Some((_, Check::Inbound)) => {
+                    return Err(DependencyError::new("dynamodb", OP, "InboundNotClaimed"));
+                }
+                None if transaction_conflicted(&error) => {}
+                None => return Err(sdk_failure("dynamodb", OP)(error)),
+            }
+        }
+        Err(DependencyError::new("dynamodb", OP, "Contention"))
+    }
+}
+
+/// The conditional writes of a reply's transaction.
+#[derive(Debug, Clone, Copy)]
+enum Check {
+    Appointment,
+    StopList,
+    Claim,
+    /// Never fails after a claim: the SMS's item is not made here.
+    Inbound,
 }

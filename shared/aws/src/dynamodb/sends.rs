@@ -7,14 +7,15 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update,
 };
+use futures_util::future::join_all;
 
 use super::{
     DynamoStore, Item, NEW_ONLY,
     appointments::AppointmentItem,
     audit::audit_put,
     clinics::{Entry, chat_sort_key, opt_out_sort_key, template_sort_key},
-    from_item,
-    messages::{MessageItem, SENDING, outcome_update},
+    from_item, invalid,
+    messages::{MessageItem, outcome_update, sending_markers},
     requests::RequestItem,
     s, to_item, transact_put, transaction_condition_failed,
     unlock::UnlockItem,
@@ -34,12 +35,6 @@ use domain::{
 
 /// How often a BatchGetItem is sent for keys DynamoDB left unprocessed.
 const UNPROCESSED_ATTEMPTS: u32 = 5;
-
-fn invalid(
-    operation: &'static str,
-) -> impl FnOnce(aws_sdk_dynamodb::error::BuildError) -> DependencyError {
-    move |_| DependencyError::new("dynamodb", operation, "InvalidRequest")
-}
 
 fn key(pk: &str, sk: Option<&str>) -> Item {
     let mut item = HashMap::from([("pk".to_owned(), s(pk))]);
@@ -348,37 +343,24 @@ impl SendStore for DynamoStore {
 
 #[async_trait]
 impl StalledSends for DynamoStore {
+    /// Reads every partition of `by_sending` at once: the oldest `limit` of them all.
     async fn stalled_sends(
         &self,
         before: jiff::Timestamp,
         limit: usize,
     ) -> Result<Vec<StalledSend>, DependencyError> {
-        const OP: &str = "StalledSends";
-        let output = self
-            .client
-            .query()
-            .table_name(&self.tables.messages)
-            .index_name("by_sending")
-            .key_condition_expression("sending_marker = :sending AND sending_since < :before")
-            .expression_attribute_values(":sending", s(SENDING))
-            .expression_attribute_values(":before", s(sortable_timestamp(before)))
-            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(sdk_failure("dynamodb", OP))?;
+        let shards = join_all(
+            sending_markers()
+                .into_iter()
+                .map(|marker| self.stalled_in(marker, before, limit)),
+        )
+        .await;
         let mut stalled = Vec::new();
-        for item in output.items.unwrap_or_default() {
-            let message = item.get("sk").and_then(|sk| sk.as_s().ok()).cloned();
-            match from_item::<MessageItem>(item, OP).and_then(|item| item.into_stalled_send(OP)) {
-                Ok(send) => stalled.push(send),
-                // One entry the sweeper cannot answer must not stop it for the others.
-                Err(error) => tracing::error!(
-                    code = %error.code,
-                    message_id = message.as_deref().unwrap_or("-"),
-                    "stalled send skipped"
-                ),
-            }
+        for shard in shards {
+            stalled.extend(shard?);
         }
+        stalled.sort_by_key(|send| send.started_at);
+        stalled.truncate(limit);
         Ok(stalled)
     }
 
@@ -441,5 +423,43 @@ impl StalledSends for DynamoStore {
             }
             return Err(sdk_failure("dynamodb", OP)(error));
         }
+    }
+}
+
+impl DynamoStore {
+    /// The oldest `limit` sends of one `by_sending` partition started before `before`.
+    async fn stalled_in(
+        &self,
+        marker: String,
+        before: jiff::Timestamp,
+        limit: usize,
+    ) -> Result<Vec<StalledSend>, DependencyError> {
+        const OP: &str = "StalledSends";
+        let output = self
+            .client
+            .query()
+            .table_name(&self.tables.messages)
+            .index_name("by_sending")
+            .key_condition_expression("sending_marker = :sending AND sending_since < :before")
+            .expression_attribute_values(":sending", s(marker))
+            .expression_attribute_values(":before", s(sortable_timestamp(before)))
+            .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(sdk_failure("dynamodb", OP))?;
+        let mut stalled = Vec::new();
+        for item in output.items.unwrap_or_default() {
+            let message = item.get("sk").and_then(|sk| sk.as_s().ok()).cloned();
+            match from_item::<MessageItem>(item, OP).and_then(|item| item.into_stalled_send(OP)) {
+                Ok(send) => stalled.push(send),
+                // One entry the sweeper cannot answer must not stop it for the others.
+                Err(error) => tracing::error!(
+                    code = %error.code,
+                    message_id = message.as_deref().unwrap_or("-"),
+                    "stalled send skipped"
+                ),
+            }
+        }
+        Ok(stalled)
     }
 }

@@ -6,7 +6,10 @@ use base64::{Engine, engine::general_purpose::STANDARD};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use super::{DynamoStore, from_item, s};
+use super::{
+    DynamoStore, audit::audit_put, from_item, item_key, item_update::ItemUpdate, s,
+    transaction_condition_failed,
+};
 use crate::sdk_failure;
 use domain::{
     envelope::SealedContent,
@@ -15,7 +18,7 @@ use domain::{
     language::Language,
     link_token::TokenHash,
     model::{MessageLock, UnlockRecord, sortable_timestamp},
-    ports::{UnlockState, UnlockStore},
+    ports::{Opening, UnlockState, UnlockStore},
     unlock_attempts::Attempts,
 };
 
@@ -137,35 +140,9 @@ impl UnlockStore for DynamoStore {
         read_version: u64,
         attempts: &Attempts,
     ) -> Result<bool, DependencyError> {
-        let locked_until = match attempts.locked_until {
-            Some(until) => number(until.as_second()),
-            None => AttributeValue::Null(true),
-        };
-        let result = self
-            .client
-            .update_item()
-            .table_name(&self.tables.unlock)
-            .key("pk", s(token_hash.as_str()))
-            .update_expression(
-                "SET failures_in_row = :in_row, failures_total = :total, locked_until = :until, \
-                 locked_forever = :forever, #version = :next",
-            )
-            .condition_expression("#version = :read")
-            .expression_attribute_names("#version", "version")
-            .expression_attribute_values(":in_row", number(attempts.failures_in_row))
-            .expression_attribute_values(":total", number(attempts.failures_total))
-            .expression_attribute_values(":until", locked_until)
-            .expression_attribute_values(":forever", AttributeValue::Bool(attempts.locked_forever))
-            .expression_attribute_values(":next", number(attempts.version))
-            .expression_attribute_values(":read", number(read_version))
-            .send()
+        self.counters(token_hash, attempts, read_version)
+            .send_if(&self.client, "SaveAttempts")
             .await
-            .map_err(sdk_failure("dynamodb", "SaveAttempts"));
-        match result {
-            Ok(_) => Ok(true),
-            Err(error) if error.code == "ConditionalCheckFailedException" => Ok(false),
-            Err(error) => Err(error),
-        }
     }
 
     async fn record_lock(
@@ -204,23 +181,60 @@ impl UnlockStore for DynamoStore {
         Ok(())
     }
 
-    async fn mark_opened(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        at: Timestamp,
-    ) -> Result<(), DependencyError> {
-        self.client
-            .update_item()
-            .table_name(&self.tables.messages)
-            .key("pk", s(clinic.as_str()))
-            .key("sk", s(message.as_str()))
-            .update_expression("SET opened_at = if_not_exists(opened_at, :at)")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_values(":at", s(sortable_timestamp(at)))
+    async fn record_opening(&self, opening: &Opening<'_>) -> Result<bool, DependencyError> {
+        const OP: &str = "RecordOpening";
+        let counters = self.counters(opening.token_hash, opening.attempts, opening.read_version);
+        let opened = ItemUpdate::new(
+            &self.tables.messages,
+            item_key(opening.clinic.as_str(), Some(opening.message.as_str())),
+            "SET opened_at = if_not_exists(opened_at, :at)",
+        )
+        .condition("attribute_exists(pk)")
+        .value(":at", s(sortable_timestamp(opening.at)));
+        let items = vec![
+            counters.transact(OP)?,
+            opened.transact(OP)?,
+            audit_put(&self.tables.audit, opening.audit)?,
+        ];
+        let result = self
+            .client
+            .transact_write_items()
+            .set_transact_items(Some(items))
             .send()
-            .await
-            .map_err(sdk_failure("dynamodb", "MarkOpened"))?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(error) if transaction_condition_failed(&error, 0) => Ok(false),
+            Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
+        }
+    }
+}
+
+impl DynamoStore {
+    /// The counters an attempt writes back, if no other attempt wrote since they were read.
+    fn counters(
+        &self,
+        token_hash: &TokenHash,
+        attempts: &Attempts,
+        read_version: u64,
+    ) -> ItemUpdate {
+        let locked_until = match attempts.locked_until {
+            Some(until) => number(until.as_second()),
+            None => AttributeValue::Null(true),
+        };
+        ItemUpdate::new(
+            &self.tables.unlock,
+            item_key(token_hash.as_str(), None),
+            "SET failures_in_row = :in_row, failures_total = :total, locked_until = :until, \
+             locked_forever = :forever, #version = :next",
+        )
+        .condition("#version = :read")
+        .name("#version", "version")
+        .value(":in_row", number(attempts.failures_in_row))
+        .value(":total", number(attempts.failures_total))
+        .value(":until", locked_until)
+        .value(":forever", AttributeValue::Bool(attempts.locked_forever))
+        .value(":next", number(attempts.version))
+        .value(":read", number(read_version))
     }
 }

@@ -17,7 +17,7 @@ use tokio::{
 };
 use tokio_rustls::TlsAcceptor;
 
-use super::{SharedHttpClient, https_client, https_client_with};
+use super::{AMAZON_TRUST_SERVICES, SharedHttpClient, https_client, https_client_with};
 
 const TEST_CA: &str = include_str!("testdata/test-ca.pem");
 const LOCALHOST_CERT: &str = include_str!("testdata/localhost.pem");
@@ -146,10 +146,36 @@ async fn the_https_client_talks_to_a_server_whose_certificate_it_trusts() {
     );
 }
 
+#[test]
+fn the_functions_trust_the_five_roots_of_amazon_trust_services_only() {
+    let roots = CertificateDer::pem_slice_iter(AMAZON_TRUST_SERVICES)
+        .collect::<Result<Vec<_>, _>>()
+        .expect("PEM certificates");
+    let mut store = rustls::RootCertStore::empty();
+    assert_eq!(store.add_parsable_certificates(roots), (5, 0));
+    let subjects: Vec<String> = store
+        .roots
+        .iter()
+        .map(|anchor| String::from_utf8_lossy(anchor.subject.as_ref()).into_owned())
+        .collect();
+    for name in [
+        "Amazon Root CA 1",
+        "Amazon Root CA 2",
+        "Amazon Root CA 3",
+        "Amazon Root CA 4",
+        "Starfield Services Root Certificate Authority - G2",
+    ] {
+        assert!(
+            subjects.iter().any(|subject| subject.contains(name)),
+            "{name} missing"
+        );
+    }
+}
+
 #[tokio::test]
 async fn the_https_client_refuses_a_certificate_from_an_unknown_authority() {
     let (port, server) = serve_once().await;
-    // The functions' client: the system's roots, which do not include the test authority.
+    // The functions' client: Amazon Trust Services' roots, not the test authority.
     let client = dynamodb(format!("https://localhost:{port}"), https_client());
 
     let error = client.list_tables().send().await.expect_err("untrusted");

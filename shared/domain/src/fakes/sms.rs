@@ -35,6 +35,14 @@ impl RecordingSmsSender {
             .insert(number.as_e164().to_owned());
     }
 
+    /// The number may be texted again, as after START.
+    pub fn opt_in(&self, number: &PhoneNumber) {
+        self.opted_out
+            .lock()
+            .expect("sms lock")
+            .remove(number.as_e164());
+    }
+
     /// While set, every send fails as SNS would when throttled.
     pub fn fail_sends(&self, failing: bool) {
         self.failing.store(failing, Ordering::SeqCst);

@@ -32,16 +32,16 @@ use crate::{
     phn::Phn,
     phone::PhoneNumber,
     ports::{
-        AppointmentStore, AppointmentWrite, AuditLog, BatchSynced, BeginOutcome, BeginResend,
-        BeginSend, Cleared, ClinicStore, ClosedLink, DeliveryRecorded, DirectoryEntry,
+        AppointmentStore, AppointmentWrite, AuditLog, AutoReplyClaim, BatchSynced, BeginOutcome,
+        BeginResend, BeginSend, Cleared, ClinicStore, ClosedLink, DeliveryRecorded, DirectoryEntry,
         DirectoryPage, DirectoryQuery, EmrRecords, FinishSend, IdempotencyRecord, ImportCheckpoint,
         ImportRecord, ImportStatus, ImportStore, InboundClaim, InboundLog, InboundProgress,
-        LibraryItem, LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore,
+        LibraryItem, LinkClosed, MessageLink, MessageLinks, MessageMatch, MessageStore, Opening,
         OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory, PatientRecord,
         PatientWrite, RECENT_MESSAGES_READ, ResendOutcome, SendLookup, SendRecords, SendStore,
         StalledSend, StalledSends, StoredAppointment, StoredPatient, StoredResponse, SyncBatch,
-        UnclearWorklist, UnlockState, UnlockStore, Withdrawal, WorklistEntry, WorklistKey,
-        WorklistPage, WorklistQuery,
+        UnclearRecorded, UnclearReply, UnclearWorklist, UnlockState, UnlockStore, Withdrawal,
+        WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,
     },
     unlock::Attempts,
     update_order::UpdateOrder,
@@ -1153,29 +1153,37 @@ impl UnlockStore for MemoryStore {
         Ok(())
     }
 
-    async fn mark_opened(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        at: jiff::Timestamp,
-    ) -> Result<(), DependencyError> {
+    async fn record_opening(&self, opening: &Opening<'_>) -> Result<bool, DependencyError> {
         let mut tables = self.tables.lock().expect("store lock");
+        match tables.unlocks.get(opening.token_hash.as_str()) {
+            Some(state) if state.attempts.version == opening.read_version => {}
+            _ => return Ok(false),
+        }
+        let opened_at = to_second(opening.at);
         let mut found = false;
         for ((owner, _), list) in tables.messages.iter_mut() {
-            if owner != clinic.as_str() {
+            if owner != opening.clinic.as_str() {
                 continue;
             }
-            for sent in list.iter_mut().filter(|sent| &sent.id == message) {
-                sent.opened_at.get_or_insert(to_second(at));
+            for sent in list.iter_mut().filter(|sent| &sent.id == opening.message) {
+                sent.opened_at.get_or_insert(opened_at);
                 found = true;
             }
         }
-        if found {
-            Ok(())
-        } else {
+        if !found {
             // DynamoDB's update requires the message: it never creates one.
-            Err(refused("MarkOpened", "ConditionalCheckFailedException"))
+            return Err(refused("RecordOpening", "TransactionCanceledException"));
         }
+        let state = tables
+            .unlocks
+            .get_mut(opening.token_hash.as_str())
+            .expect("checked above");
+        state.attempts = Attempts {
+            locked_until: opening.attempts.locked_until.map(to_second),
+            ..*opening.attempts
+        };
+        tables.audit.push(opening.audit.clone());
+        Ok(true)
     }
 }
 
@@ -1206,22 +1214,62 @@ impl InboundLog for MemoryStore {
         }
     }
 
-    async fn record_progress(
-        &self,
-        id: &str,
-        progress: InboundProgress,
-    ) -> Result<(), DependencyError> {
-        if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
-            entry.2 = progress;
-        }
-        Ok(())
-    }
-
     async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError> {
         if let Some(entry) = self.tables.lock().expect("store lock").inbound.get_mut(id) {
             entry.0 = true;
         }
         Ok(())
+    }
+
+    /// Its parts one after another: nothing here fails but a condition, which leaves its
+    /// part out as DynamoDB's transaction, tried again without it, does.
+    async fn record_unclear(
+        &self,
+        reply: &UnclearReply<'_>,
+    ) -> Result<UnclearRecorded, DependencyError> {
+        if !self
+            .tables
+            .lock()
+            .expect("store lock")
+            .inbound
+            .contains_key(reply.inbound_id)
+        {
+            return Err(refused("RecordUnclear", "InboundNotClaimed"));
+        }
+        let status_set = self
+            .mark_unclear(reply.clinic, reply.appointment, reply.at)
+            .await?;
+        let auto_reply = match reply.auto_reply {
+            None => AutoReplyClaim::NotAsked,
+            Some(_) if self.is_opted_out(reply.clinic, reply.number).await? => {
+                AutoReplyClaim::OptedOut
+            }
+            Some(kind) => {
+                let claimed = self
+                    .claim_auto_reply(
+                        reply.clinic,
+                        reply.number,
+                        kind,
+                        reply.inbound_id,
+                        reply.at,
+                        reply.since,
+                    )
+                    .await?;
+                match claimed {
+                    true => AutoReplyClaim::Claimed,
+                    false => AutoReplyClaim::TooSoon,
+                }
+            }
+        };
+        let mut tables = self.tables.lock().expect("store lock");
+        if let Some(entry) = tables.inbound.get_mut(reply.inbound_id) {
+            entry.2.status_set = true;
+        }
+        tables.audit.push(reply.audit.clone());
+        Ok(UnclearRecorded {
+            status_set,
+            auto_reply,
+        })
     }
 }
 

@@ -43,10 +43,11 @@ pub use send_store::{
 pub use sms::{OutboundSms, SmsReceipt, SmsSender};
 pub use stalled_sends::{StalledSend, StalledSends};
 pub use store::{
-    AppointmentStore, AuditLog, ClinicStore, DeliveryRecorded, DirectoryEntry, DirectoryPage,
-    DirectoryQuery, InboundClaim, InboundLog, InboundProgress, MessageLink, MessageMatch,
-    MessageStore, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery, PatientDirectory,
-    RECENT_MESSAGES_READ, UnlockState, UnlockStore,
+    AppointmentStore, AuditLog, AutoReplyClaim, ClinicStore, DeliveryRecorded, DirectoryEntry,
+    DirectoryPage, DirectoryQuery, InboundClaim, InboundLog, InboundProgress, MessageLink,
+    MessageMatch, MessageStore, Opening, OutboxEntry, OutboxKey, OutboxPage, OutboxQuery,
+    PatientDirectory, RECENT_MESSAGES_READ, UnclearRecorded, UnclearReply, UnlockState,
+    UnlockStore,
 };
 pub use worklist::{
     Cleared, UnclearWorklist, WorklistEntry, WorklistKey, WorklistPage, WorklistQuery,

@@ -303,13 +303,23 @@ pub trait UnlockStore: Send + Sync {
         message: &MessageId,
         lock: Option<crate::model::MessageLock>,
     ) -> Result<(), DependencyError>;
-    /// Records when the patient first opened the message (later openings change nothing).
-    async fn mark_opened(
-        &self,
-        clinic: &ClinicId,
-        message: &MessageId,
-        at: jiff::Timestamp,
-    ) -> Result<(), DependencyError>;
+    /// A right PHN, in one write: the counters if they are still at `read_version`, when the
+    /// patient first opened the message (later openings change nothing) and the audit
+    /// entry. `false` when another attempt wrote first: nothing is written (read again and
+    /// decide again). An error, with nothing written, when the message is not there.
+    async fn record_opening(&self, opening: &Opening<'_>) -> Result<bool, DependencyError>;
+}
+
+/// A right PHN typed on a message's unlock page: what `UnlockStore::record_opening` writes.
+#[derive(Debug, Clone, Copy)]
+pub struct Opening<'a> {
+    pub token_hash: &'a crate::link_token::TokenHash,
+    pub read_version: u64,
+    pub attempts: &'a crate::unlock_attempts::Attempts,
+    pub clinic: &'a ClinicId,
+    pub message: &'a MessageId,
+    pub at: jiff::Timestamp,
+    pub audit: &'a AuditEntry,
 }
 
 /// A message as a staff action on it finds it.
@@ -409,11 +419,12 @@ pub struct MessageMatch {
 }
 
 /// How far handling one inbound SMS got: kept so that a retry after a crash does what is
-/// left, once.
+/// left, once. A sent auto-reply needs no mark: the SMS's finish, the write after it,
+/// makes any retry a duplicate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct InboundProgress {
+    /// The reply's one write is done: status, audit entry and the auto-reply's claim.
     pub status_set: bool,
-    pub reply_sent: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -436,10 +447,51 @@ pub trait InboundLog: Send + Sync {
         id: &str,
         now: jiff::Timestamp,
     ) -> Result<InboundClaim, DependencyError>;
-    async fn record_progress(
-        &self,
-        id: &str,
-        progress: InboundProgress,
-    ) -> Result<(), DependencyError>;
     async fn finish_inbound(&self, id: &str) -> Result<(), DependencyError>;
+    /// A reply to a message, in one write: its appointment `Unclear` (moved up the worklist
+    /// if it was already), the day's auto-reply to the number claimed for this inbound SMS
+    /// when asked (unless the clinic's STOP list has the number or another inbound SMS took
+    /// it after `since`), the SMS's progress (`status_set`) and the audit entry. A write
+    /// whose condition fails is left out and the rest written. An error, with nothing
+    /// written, when the SMS was never claimed.
+    async fn record_unclear(
+        &self,
+        reply: &UnclearReply<'_>,
+    ) -> Result<UnclearRecorded, DependencyError>;
+}
+
+/// What [`InboundLog::record_unclear`] writes.
+#[derive(Debug, Clone, Copy)]
+pub struct UnclearReply<'a> {
+    pub inbound_id: &'a str,
+    pub clinic: &'a ClinicId,
+    pub appointment: &'a AppointmentId,
+    pub number: &'a crate::clinic_key::NumberTag,
+    /// The auto-reply to claim; `None` claims none.
+    pub auto_reply: Option<crate::inbound_sms::AutoReply>,
+    pub at: jiff::Timestamp,
+    /// An auto-reply to the number taken after this is the day's.
+    pub since: jiff::Timestamp,
+    pub audit: &'a AuditEntry,
+}
+
+/// What [`InboundLog::record_unclear`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnclearRecorded {
+    /// `false`: the appointment is gone (deleted after the message went).
+    pub status_set: bool,
+    pub auto_reply: AutoReplyClaim,
+}
+
+/// Whether an auto-reply may go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AutoReplyClaim {
+    /// Taken for this inbound SMS: send it.
+    Claimed,
+    /// The clinic's STOP list has the number.
+    OptedOut,
+    /// One went to the number within the interval.
+    TooSoon,
+    /// None was asked for.
+    NotAsked,
 }

@@ -4,20 +4,21 @@
 
 use std::sync::Arc;
 
+use futures_util::future::{join, join3};
 use jiff::SignedDuration;
 use unicode_normalization::{UnicodeNormalization, char::is_combining_mark};
 
 use crate::{
+    clinic_cache::ClinicCache,
     clinic_key::NumberTag,
     clinic_keyring::ClinicKeyring,
     error::DependencyError,
     ids::MessageId,
     inbound_sms::{AutoReply, InboundSms},
     model::{AuditEntry, Clinic},
-    opt_outs,
     ports::{
-        AppointmentStore, AuditLog, ClinicStore, Clock, InboundClaim, InboundLog, InboundProgress,
-        MessageMatch, MessageStore, OutboundSms, SmsSender,
+        AuditLog, AutoReplyClaim, ClinicStore, Clock, InboundClaim, InboundLog, MessageMatch,
+        MessageStore, OutboundSms, SmsSender, UnclearReply,
     },
 };
 
@@ -89,10 +90,12 @@ pub enum ReplyOutcome {
 
 pub struct ReplyHandler {
     pub clinics: Arc<dyn ClinicStore>,
+    /// The clinic an SMS was sent to, by its number, cached for a minute.
+    pub profiles: Arc<ClinicCache>,
     /// The clinics' keys: the patient's number is looked up by its tag.
     pub keyring: Arc<ClinicKeyring>,
     pub messages: Arc<dyn MessageStore>,
-    pub appointments: Arc<dyn AppointmentStore>,
+    /// Inbound SMS, and the one write of a reply to a message.
     pub inbound: Arc<dyn InboundLog>,
     pub sms: Arc<dyn SmsSender>,
     pub audit: Arc<dyn AuditLog>,
@@ -102,80 +105,145 @@ pub struct ReplyHandler {
 impl ReplyHandler {
     /// Handles one inbound SMS. An error is transient (retrying can fix it): the caller
     /// fails the invocation so that Lambda retries, and the retry does only what is left.
+    ///
+    /// A reply waits for four AWS round trips: the claim of the SMS, the message it answers
+    /// and the SMS service's opt-out, together; one write of the status, the day's
+    /// auto-reply (the clinic's STOP list checked in it), the progress and the audit entry;
+    /// the auto-reply; the finish.
     pub async fn handle(&self, sms: &InboundSms) -> Result<ReplyOutcome, DependencyError> {
         let now = self.clock.now();
-        let mut progress = match self
-            .inbound
-            .claim_inbound(&sms.inbound_message_id, now)
-            .await?
-        {
+        let Some(clinic) = self.profiles.find_by_sms_number(&sms.to).await? else {
+            return Ok(ReplyOutcome::NoClinic);
+        };
+        let from = self.keyring.key(&clinic.id).await?.number_tag(&sms.from);
+        let word = keyword(&sms.body);
+        // STOP and START need neither the message nor the opt-outs.
+        let answers = !matches!(word, Some(Keyword::OptOut | Keyword::OptIn));
+        let (claim, matched, opted_out_at_sms_service) = join3(
+            self.inbound.claim_inbound(&sms.inbound_message_id, now),
+            async {
+                match answers {
+                    true => self.message_replied_to(&clinic, &from, sms).await,
+                    false => Ok(None),
+                }
+            },
+            async {
+                match answers {
+                    true => self.sms.is_opted_out(&sms.from).await,
+                    false => Ok(false),
+                }
+            },
+        )
+        .await;
+        let progress = match claim? {
             InboundClaim::Mine(progress) => progress,
             InboundClaim::Done => return Ok(ReplyOutcome::Duplicate),
             InboundClaim::Busy => return Ok(ReplyOutcome::InProgress),
         };
-        let Some(clinic) = self.clinics.find_clinic_by_sms_number(&sms.to).await? else {
-            self.inbound.finish_inbound(&sms.inbound_message_id).await?;
-            return Ok(ReplyOutcome::NoClinic);
-        };
-        let from = self.keyring.key(&clinic.id).await?.number_tag(&sms.from);
-        if let Some(word) = keyword(&sms.body) {
+        let matched = matched?;
+        if let Some(word) = word {
             match word {
                 Keyword::OptOut => self.clinics.set_opted_out(&clinic.id, &from, true).await?,
                 Keyword::OptIn => self.clinics.set_opted_out(&clinic.id, &from, false).await?,
+                // Answered for the patients the clinic texts, once a day at most.
                 Keyword::Help => {
-                    // Answered for the patients the clinic texts, once a day at most.
-                    let matched = self.message_replied_to(&clinic, &from, sms).await?;
                     if let Some(matched) = &matched {
                         let help = AutoReply::Help;
-                        self.answer_once(&clinic, &from, sms, &mut progress, matched, help)
-                            .await?;
+                        let may_answer = !opted_out_at_sms_service?
+                            && !self.clinics.is_opted_out(&clinic.id, &from).await?
+                            && self.claim_answer(&clinic, &from, sms, help).await?;
+                        if may_answer {
+                            self.answer(&clinic, &from, sms, matched, help).await?;
+                        }
                     }
                 }
             }
-            self.record(&clinic, sms, None, &format!("{word:?}").to_lowercase())
-                .await;
-            self.inbound.finish_inbound(&sms.inbound_message_id).await?;
+            let outcome = format!("{word:?}").to_lowercase();
+            let entry = self.audit_entry(&clinic, sms, None, &outcome);
+            join(
+                self.audit.record(&entry),
+                self.inbound.finish_inbound(&sms.inbound_message_id),
+            )
+            .await
+            .1?;
             return Ok(ReplyOutcome::Keyword(word));
         }
-        let Some(matched) = self.message_replied_to(&clinic, &from, sms).await? else {
+        let Some(matched) = matched else {
             self.inbound.finish_inbound(&sms.inbound_message_id).await?;
             return Ok(ReplyOutcome::NoMatch);
         };
-        if !progress.status_set {
-            // `false`: the appointment was deleted after the message went. Retrying cannot
-            // bring it back, so the reply is still answered.
-            if !self
-                .appointments
-                .mark_unclear(&clinic.id, &matched.appointment_id, now)
-                .await?
-            {
-                tracing::warn!(
-                    inbound_message_id = %sms.inbound_message_id,
-                    message_id = %matched.message_id,
-                    "the replied-to appointment is gone; no status set"
-                );
+        let claimed = match progress.status_set {
+            false => {
+                // An opt-out that could not be asked holds the auto-reply back only: the
+                // status is set all the same, and the retry answers.
+                let auto_reply =
+                    matches!(opted_out_at_sms_service, Ok(false)).then_some(AutoReply::Unclear);
+                self.record_unclear(&clinic, &from, sms, &matched, auto_reply, now)
+                    .await?
             }
-            progress.status_set = true;
-            self.inbound
-                .record_progress(&sms.inbound_message_id, progress)
+            // A retry after the status was set: the auto-reply is still to claim.
+            true => {
+                matches!(opted_out_at_sms_service, Ok(false))
+                    && !self.clinics.is_opted_out(&clinic.id, &from).await?
+                    && self
+                        .claim_answer(&clinic, &from, sms, AutoReply::Unclear)
+                        .await?
+            }
+        };
+        opted_out_at_sms_service?;
+        if claimed {
+            self.answer(&clinic, &from, sms, &matched, AutoReply::Unclear)
                 .await?;
         }
-        let auto_reply = self
-            .answer_once(
-                &clinic,
-                &from,
-                sms,
-                &mut progress,
-                &matched,
-                AutoReply::Unclear,
-            )
-            .await?;
-        self.record(&clinic, sms, Some(&matched), "unclear").await;
         self.inbound.finish_inbound(&sms.inbound_message_id).await?;
         Ok(ReplyOutcome::Unclear {
             message_id: matched.message_id,
-            auto_reply,
+            auto_reply: claimed,
         })
+    }
+
+    /// The reply's one write: the appointment `Unclear`, the day's `auto_reply` claimed
+    /// unless the clinic's STOP list has the number, the progress, the audit entry. Whether
+    /// the auto-reply may go.
+    async fn record_unclear(
+        &self,
+        clinic: &Clinic,
+        from: &NumberTag,
+        sms: &InboundSms,
+        matched: &MessageMatch,
+        auto_reply: Option<AutoReply>,
+        now: jiff::Timestamp,
+    ) -> Result<bool, DependencyError> {
+        let audit = self.audit_entry(clinic, sms, Some(matched), "unclear");
+        let recorded = self
+            .inbound
+            .record_unclear(&UnclearReply {
+                inbound_id: &sms.inbound_message_id,
+                clinic: &clinic.id,
+                appointment: &matched.appointment_id,
+                number: from,
+                auto_reply,
+                at: now,
+                since: now - AutoReply::INTERVAL,
+                audit: &audit,
+            })
+            .await?;
+        if !recorded.status_set {
+            // Deleted after the message went: retrying cannot bring it back, so the reply
+            // is still answered.
+            tracing::warn!(
+                inbound_message_id = %sms.inbound_message_id,
+                message_id = %matched.message_id,
+                "the replied-to appointment is gone; no status set"
+            );
+        }
+        if recorded.auto_reply == AutoReplyClaim::TooSoon {
+            tracing::info!(
+                inbound_message_id = %sms.inbound_message_id,
+                "auto-reply held back: one a day to a number"
+            );
+        }
+        Ok(recorded.auto_reply == AutoReplyClaim::Claimed)
     }
 
     /// The message `sms` answers, among the clinic's messages to its number in the match
@@ -201,33 +269,16 @@ impl ReplyHandler {
         Ok(named.or(recent.first()).cloned())
     }
 
-    /// Sends the clinic's `reply` back to the patient once per inbound SMS, unless they
-    /// opted out or one was sent to their number in the last [`AutoReply::INTERVAL`];
-    /// whether it was (or had been) sent. A retry that finds it
-    /// sent asks nothing more.
-    async fn answer_once(
+    /// Claims the day's `reply` to the patient's number for this inbound SMS: `false` when
+    /// one went to it for another inbound SMS in the last [`AutoReply::INTERVAL`]. The
+    /// caller checked the opt-outs.
+    async fn claim_answer(
         &self,
         clinic: &Clinic,
         from: &NumberTag,
         sms: &InboundSms,
-        progress: &mut InboundProgress,
-        matched: &MessageMatch,
         reply: AutoReply,
     ) -> Result<bool, DependencyError> {
-        if progress.reply_sent {
-            return Ok(true);
-        }
-        if opt_outs::is_opted_out(
-            self.clinics.as_ref(),
-            self.sms.as_ref(),
-            &clinic.id,
-            &sms.from,
-            from,
-        )
-        .await?
-        {
-            return Ok(false);
-        }
         let now = self.clock.now();
         let claimed = self
             .clinics
@@ -243,11 +294,23 @@ impl ReplyHandler {
         if !claimed {
             tracing::info!(
                 inbound_message_id = %sms.inbound_message_id,
-                message_id = %matched.message_id,
                 "auto-reply held back: one a day to a number"
             );
-            return Ok(false);
         }
+        Ok(claimed)
+    }
+
+    /// Sends the clinic's claimed `reply` back to the patient. Not sent: the day's answer
+    /// goes back, for this SMS's retry or the next reply. Sent: the SMS's finish, the next
+    /// write, records it (a retry finds the SMS done).
+    async fn answer(
+        &self,
+        clinic: &Clinic,
+        from: &NumberTag,
+        sms: &InboundSms,
+        matched: &MessageMatch,
+        reply: AutoReply,
+    ) -> Result<(), DependencyError> {
         let text = match reply {
             AutoReply::Unclear => clinic.unclear_reply_in(matched.language),
             AutoReply::Help => clinic.help_reply_in(matched.language),
@@ -261,32 +324,27 @@ impl ReplyHandler {
             })
             .await;
         if let Err(error) = sent {
-            // Not sent: the day's answer goes back, for this SMS's retry or the next reply.
             self.clinics
                 .release_auto_reply(&clinic.id, from, reply, &sms.inbound_message_id)
                 .await?;
             return Err(error);
         }
-        progress.reply_sent = true;
-        self.inbound
-            .record_progress(&sms.inbound_message_id, *progress)
-            .await?;
-        Ok(true)
+        Ok(())
     }
 
     /// The audit trail keeps ids and the outcome; never the reply's words or numbers.
-    async fn record(
+    fn audit_entry(
         &self,
         clinic: &Clinic,
         sms: &InboundSms,
         message: Option<&MessageMatch>,
         outcome: &str,
-    ) {
+    ) -> AuditEntry {
         let mut entry = AuditEntry::new(clinic.id.clone(), self.clock.now(), "reply", outcome);
         entry.message_id = message.map(|matched| matched.message_id.clone());
         entry.appointment_id = message.map(|matched| matched.appointment_id.clone());
         entry.reference = Some(sms.inbound_message_id.clone());
-        self.audit.record(&entry).await;
+        entry
     }
 }
 

@@ -12,9 +12,9 @@ use crate::{
 fn handler(w: &World) -> ReplyHandler {
     ReplyHandler {
         clinics: w.store.clone(),
+        profiles: Arc::new(ClinicCache::new(w.store.clone(), w.clock.clone())),
         keyring: w.keyring.clone(),
         messages: w.store.clone(),
-        appointments: w.store.clone(),
         inbound: w.store.clone(),
         sms: w.sms.clone(),
         audit: w.store.clone(),

@@ -18,6 +18,7 @@ pub use upload::UploadTicket;
 
 use std::sync::Arc;
 
+use futures_util::future::{join, join_all, try_join};
 use serde::{Deserialize, Serialize};
 
 use crate::{
@@ -38,7 +39,7 @@ use crate::{
         StoredResponse, UnlockStore,
     },
     random::{self, RandomSource},
-    secure_content::{self, AttachedFile, SecureContent},
+    secure_content::{AttachedFile, MessageKey, SecureContent},
     sms_encoding::SmsMeasure,
     sms_text::Replacement,
 };
@@ -93,6 +94,16 @@ pub struct MessageSender {
     pub content_key_id: String,
 }
 
+/// The failure code a message not sent because the SMS service has its number opted out
+/// is recorded with.
+pub const OPTED_OUT_AT_SMS_SERVICE: &str = "OptedOut";
+
+/// A secure message's inputs that need no records: its data key and its checked files.
+struct SecureInputs {
+    key: MessageKey,
+    attachments: Vec<AttachedFile>,
+}
+
 /// How often a send is prepared again because the patient changed under it: the first try
 /// uses the appointment's copy of the patient, the next the patient as stored.
 const PREPARE_ATTEMPTS: usize = 3;
@@ -101,6 +112,11 @@ impl MessageSender {
     /// Sends at most once per idempotency key: a replay answers what the first answered, a
     /// failed SMS gives the key back for a retry. The store is read once before anything is
     /// decided, written once before the SMS is published and once after.
+    ///
+    /// Calls that do not need one another's answers run together, so that a send waits for
+    /// four AWS round trips: the read (with a secure message's data key and uploaded files
+    /// beside it), the first write (with the SMS service's opt-out check beside it), the
+    /// SMS, the second write.
     pub async fn send(
         &self,
         caller: &Caller,
@@ -111,35 +127,70 @@ impl MessageSender {
         request.validate()?;
         let idempotency_key = key.scoped(&format!("send#{}", caller.clinic_id));
         let fingerprint = request.fingerprint(appointment);
-        let records = self
-            .store
-            .read_for_send(&SendLookup {
+        let message_id = MessageId::from_random(random::bytes(self.random.as_ref()));
+        let (records, secure_inputs) = join(
+            self.store.read_for_send(&SendLookup {
                 clinic: &caller.clinic_id,
                 appointment,
                 idempotency_key: Some(&idempotency_key),
                 template: request.template_id.as_ref(),
                 chats: &request.chat_ids,
                 now: self.clock.now(),
-            })
-            .await?;
+            }),
+            self.secure_inputs(caller, request, &message_id),
+        )
+        .await;
+        let mut records = records?;
         if let Some(earlier) = &records.idempotency_record {
             return self.answer_again(earlier, &fingerprint);
         }
-        let mut records = records;
+        // A rule the draft breaks is told before a file's problem.
+        let mut secure_inputs = Some(secure_inputs);
         for _ in 0..PREPARE_ATTEMPTS {
-            let prepared = self.prepare(caller, request, &records).await?;
-            let begun = self
-                .store
-                .begin_send(&BeginSend {
+            let secure = match secure_inputs.take() {
+                Some(inputs) => inputs,
+                // Prepared again: a data key seals one content only.
+                None => self.secure_inputs(caller, request, &message_id).await,
+            };
+            let prepared = self
+                .prepare(caller, request, &records, &message_id, secure)
+                .await?;
+            let (opted_out, begun) = join(
+                self.sms.is_opted_out(&prepared.sms.to),
+                self.store.begin_send(&BeginSend {
                     idempotency_key: &idempotency_key,
                     fingerprint: &fingerprint,
                     message: &prepared.message,
                     patient_version: prepared.patient_version,
-                })
-                .await?;
-            match begun {
+                }),
+            )
+            .await;
+            match begun? {
                 BeginOutcome::Begun => {
-                    return self.publish(caller, &idempotency_key, prepared).await;
+                    return match opted_out {
+                        Ok(false) => self.publish(caller, &idempotency_key, prepared).await,
+                        // SNS has the number opted out of the whole account: the message is
+                        // recorded as not sent and its key given back.
+                        Ok(true) => {
+                            let not_sent = SmsOutcome::Failed {
+                                code: OPTED_OUT_AT_SMS_SERVICE.to_owned(),
+                            };
+                            // Recorded as a failed SMS; the answer says why.
+                            let _failed = self
+                                .record_outcome(caller, &idempotency_key, prepared, not_sent)
+                                .await;
+                            Err(DomainError::OptedOut)
+                        }
+                        Err(error) => {
+                            let not_sent = SmsOutcome::Failed {
+                                code: error.code.clone(),
+                            };
+                            let _failed = self
+                                .record_outcome(caller, &idempotency_key, prepared, not_sent)
+                                .await;
+                            Err(error.into())
+                        }
+                    };
                 }
                 BeginOutcome::OptedOut => return Err(DomainError::OptedOut),
                 BeginOutcome::KeyTaken(Some(earlier)) => {
@@ -177,36 +228,52 @@ impl MessageSender {
         }
     }
 
+    /// A secure message's data key and its files as uploaded, checked; `None` for a basic
+    /// one. Neither needs the appointment, so they are fetched beside its read.
+    async fn secure_inputs(
+        &self,
+        caller: &Caller,
+        request: &SendRequest,
+        message_id: &MessageId,
+    ) -> Result<Option<SecureInputs>, DomainError> {
+        if request.kind != MessageKind::Secure {
+            return Ok(None);
+        }
+        let (key, attachments) = try_join(
+            MessageKey::new(self.keys.as_ref(), &caller.clinic_id, message_id),
+            self.check_attachments(caller, &request.attachments),
+        )
+        .await?;
+        Ok(Some(SecureInputs { key, attachments }))
+    }
+
     /// Checks every rule and builds the message and its SMS; writes nothing. The rules that
-    /// need no outside service come first (`draft::check`), then the SMS service's opt-out
-    /// and the uploaded files; a secure message is then sealed, and the result composed.
+    /// need no outside service come first (`draft::check`), then the uploaded files; a secure
+    /// message is then sealed, and the result composed. The clinic's own opt-outs (STOP
+    /// replies) are checked by the write that records the message, the SMS service's beside
+    /// it.
     async fn prepare(
         &self,
         caller: &Caller,
         request: &SendRequest,
         records: &SendRecords,
+        message_id: &MessageId,
+        secure: Result<Option<SecureInputs>, DomainError>,
     ) -> Result<PreparedSend, DomainError> {
         let now = self.clock.now();
         let clinic = self.clinics.get(&caller.clinic_id).await?;
         let draft = draft::check(request, records, &clinic, now)?;
-        // The clinic's own opt-outs (STOP replies) are checked by the write that records the
-        // message; SNS also refuses numbers opted out of the whole account, and says so only
-        // when asked.
-        if self.sms.is_opted_out(draft.phone).await? {
-            return Err(DomainError::OptedOut);
-        }
         let recipient = self
             .keyring
             .key(&caller.clinic_id)
             .await?
             .number_tag(draft.phone);
-        let message_id = MessageId::from_random(random::bytes(self.random.as_ref()));
-        let lock = match (draft.unlock_phn, request.kind.expires_at(now)) {
-            (Some(phn), Some(expires_at)) => {
+        let lock = match (draft.unlock_phn, request.kind.expires_at(now), secure?) {
+            (Some(phn), Some(expires_at), Some(SecureInputs { key, attachments })) => {
                 let content = SecureContent {
                     text: draft.text.clone(),
                     chats: draft.chats.clone(),
-                    attachments: self.check_attachments(caller, &request.attachments).await?,
+                    attachments,
                 };
                 let attachment_keys = content
                     .attachments
@@ -214,15 +281,7 @@ impl MessageSender {
                     .map(|file| file.object_key.clone())
                     .collect();
                 let token = LinkToken::generate(self.random.as_ref());
-                let sealed = secure_content::seal(
-                    self.keys.as_ref(),
-                    self.random.as_ref(),
-                    &caller.clinic_id,
-                    &message_id,
-                    phn,
-                    &content,
-                )
-                .await?;
+                let sealed = key.seal(self.random.as_ref(), phn, &content)?;
                 Some(SecureLock {
                     link: unlock_url(&self.unlock_base_url, &token),
                     token_hash: token.hash(),
@@ -238,33 +297,45 @@ impl MessageSender {
             recipient: &recipient,
             clinic: &clinic,
             kind: request.kind,
-            message_id: &message_id,
+            message_id,
             sent_at: now,
         };
         Ok(compose(sending, &draft, lock))
     }
 
-    /// Publishes a recorded message's SMS and records how it went, with the key's answer.
+    /// Publishes a recorded message's SMS and records how it went.
     async fn publish(
         &self,
         caller: &Caller,
         idempotency_key: &ScopedIdempotencyKey,
         prepared: PreparedSend,
     ) -> Result<StoredResponse, DomainError> {
-        let PreparedSend {
-            message,
-            sms,
-            replacements,
-            language,
-            language_note,
-            ..
-        } = prepared;
-        let outcome = match self.sms.send(&sms).await {
+        let outcome = match self.sms.send(&prepared.sms).await {
             Ok(receipt) => SmsOutcome::Sent {
                 provider_message_id: receipt.provider_message_id,
             },
             Err(error) => SmsOutcome::Failed { code: error.code },
         };
+        self.record_outcome(caller, idempotency_key, prepared, outcome)
+            .await
+    }
+
+    /// Records how a recorded message's SMS went, with the key's answer: the receipt when
+    /// it was sent; when not, the key is given back and `SmsFailed` answered.
+    async fn record_outcome(
+        &self,
+        caller: &Caller,
+        idempotency_key: &ScopedIdempotencyKey,
+        prepared: PreparedSend,
+        outcome: SmsOutcome,
+    ) -> Result<StoredResponse, DomainError> {
+        let PreparedSend {
+            message,
+            replacements,
+            language,
+            language_note,
+            ..
+        } = prepared;
         let sent = matches!(outcome, SmsOutcome::Sent { .. });
         let receipt = SendReceipt {
             message_id: message.id.clone(),
@@ -328,38 +399,50 @@ impl MessageSender {
         Ok(response)
     }
 
-    /// Each file as uploaded: there, within the limits, under the project's key.
+    /// Each file as uploaded: there, within the limits, under the project's key. The files
+    /// are looked up together; the first refused in the request's order is told.
     async fn check_attachments(
         &self,
         caller: &Caller,
         attachments: &[AttachmentRef],
     ) -> Result<Vec<AttachedFile>, DomainError> {
-        let mut checked = Vec::new();
-        for attachment in attachments {
-            let refused = |reason: &str| DomainError::AttachmentRefused {
-                attachment: attachment.id.to_string(),
-                reason: reason.to_owned(),
-            };
-            let object_key = attachment_object_key(&caller.clinic_id, &attachment.id);
-            let info = self.blobs.head(&object_key).await?.ok_or_else(|| {
-                refused("was not uploaded (or its upload link expired): upload the file again")
-            })?;
-            info.check_sendable(&self.content_key_id)
-                .map_err(|reason| refused(&reason))?;
-            // The bucket is versioned: an object without a version is a misconfigured
-            // bucket, and the file could not be pinned.
-            let version_id = info
-                .version_id
-                .ok_or_else(|| DependencyError::new("s3", "HeadObject", "NoVersionId"))?;
-            checked.push(AttachedFile {
-                file_name: attachment.file_name.trim().to_owned(),
-                object_key,
-                version_id,
-                content_type: info.content_type.unwrap_or_default(),
-                size: info.size,
-            });
-        }
-        Ok(checked)
+        join_all(
+            attachments
+                .iter()
+                .map(|attachment| self.check_attachment(caller, attachment)),
+        )
+        .await
+        .into_iter()
+        .collect()
+    }
+
+    async fn check_attachment(
+        &self,
+        caller: &Caller,
+        attachment: &AttachmentRef,
+    ) -> Result<AttachedFile, DomainError> {
+        let refused = |reason: &str| DomainError::AttachmentRefused {
+            attachment: attachment.id.to_string(),
+            reason: reason.to_owned(),
+        };
+        let object_key = attachment_object_key(&caller.clinic_id, &attachment.id);
+        let info = self.blobs.head(&object_key).await?.ok_or_else(|| {
+            refused("was not uploaded (or its upload link expired): upload the file again")
+        })?;
+        info.check_sendable(&self.content_key_id)
+            .map_err(|reason| refused(&reason))?;
+        // The bucket is versioned: an object without a version is a misconfigured
+        // bucket, and the file could not be pinned.
+        let version_id = info
+            .version_id
+            .ok_or_else(|| DependencyError::new("s3", "HeadObject", "NoVersionId"))?;
+        Ok(AttachedFile {
+            file_name: attachment.file_name.trim().to_owned(),
+            object_key,
+            version_id,
+            content_type: info.content_type.unwrap_or_default(),
+            size: info.size,
+        })
     }
 }
 

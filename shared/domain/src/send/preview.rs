@@ -12,6 +12,7 @@ use crate::{
     language::Language,
     link_token::preview_unlock_url,
     message_kind::MessageKind,
+    opt_outs,
     ports::SendLookup,
     problem::Problem,
     sms_encoding::{SmsMeasure, measure, outside_gsm7},
@@ -80,8 +81,14 @@ impl MessageSender {
             .and_then(|record| record.patient.phone.as_ref());
         if let Some(phone) = phone {
             let tag = self.keyring.key(&caller.clinic_id).await?.number_tag(phone);
-            if self.opt_outs.is_opted_out(&caller.clinic_id, &tag).await?
-                || self.sms.is_opted_out(phone).await?
+            if opt_outs::is_opted_out(
+                self.opt_outs.as_ref(),
+                self.sms.as_ref(),
+                &caller.clinic_id,
+                phone,
+                &tag,
+            )
+            .await?
             {
                 problems.push(DomainError::OptedOut);
             }

@@ -742,6 +742,13 @@ async fn opted_out_patients_are_refused_before_anything_is_published() {
         Err(DomainError::OptedOut)
     ));
     assert!(w.sms.sent().is_empty());
+    // Found out beside the message's first write: the key is given back, so the same
+    // request goes once the number is opted in again.
+    w.sms.opt_in(&phone);
+    w.send("k2", r#"{"kind":"basic","text":"Hi"}"#)
+        .await
+        .unwrap();
+    assert_eq!(w.sms.sent().len(), 1);
 }
 
 #[tokio::test]
@@ -828,7 +835,7 @@ async fn a_secure_sms_holds_only_the_clinic_link_and_expiry_and_the_content_is_s
     let unlock = recorded[0].unlock.clone().expect("an unlock record");
     assert!(!String::from_utf8_lossy(&unlock.sealed.ciphertext).contains("Sentinel"));
     let Unsealed::Opened(content) =
-        secure_content::unseal(w.keys.as_ref(), &unlock, &Phn::parse("9698658215").unwrap())
+        crate::secure_content::unseal(w.keys.as_ref(), &unlock, &Phn::parse("9698658215").unwrap())
             .await
             .unwrap()
     else {
@@ -1107,7 +1114,7 @@ pub(crate) fn unlocker(w: &World) -> crate::unlock::Unlocker {
     crate::unlock::Unlocker {
         unlocks: w.store.clone(),
         links: w.store.clone(),
-        clinics: w.store.clone(),
+        clinics: Arc::new(ClinicCache::new(w.store.clone(), w.clock.clone())),
         keys: w.keys.clone(),
         blobs: w.blobs.clone(),
         audit: w.store.clone(),

@@ -10,6 +10,7 @@ use std::{sync::Arc, time::Duration};
 use jiff::{SignedDuration, Timestamp};
 
 use crate::{
+    clinic_cache::ClinicCache,
     error::{DependencyError, DomainError},
     ids::{ClinicId, MessageId},
     language::Language,
@@ -18,7 +19,7 @@ use crate::{
     model::{AuditEntry, Chat, Clinic, MessageLock},
     phn::{Phn, PhnError},
     ports::{
-        AuditLog, BlobStore, ClinicStore, Clock, KeyService, LinkClosed, MessageLinks, UnlockState,
+        AuditLog, BlobStore, Clock, KeyService, LinkClosed, MessageLinks, Opening, UnlockState,
         UnlockStore,
     },
     secure_content::{self, SecureContent, Unsealed},
@@ -117,7 +118,8 @@ impl std::fmt::Debug for UnlockView {
 pub struct Unlocker {
     pub unlocks: Arc<dyn UnlockStore>,
     pub links: Arc<dyn MessageLinks>,
-    pub clinics: Arc<dyn ClinicStore>,
+    /// Clinics' profiles, cached for a minute: the page shows the clinic's name.
+    pub clinics: Arc<ClinicCache>,
     pub keys: Arc<dyn KeyService>,
     pub blobs: Arc<dyn BlobStore>,
     pub audit: Arc<dyn AuditLog>,
@@ -197,23 +199,25 @@ impl Unlocker {
             let unsealed = secure_content::unseal(self.keys.as_ref(), record, &phn).await?;
             let now = self.clock.now();
             if let Unsealed::Opened(content) = unsealed {
+                // The counters, the first opening and the audit entry in one write.
+                let audit = self.audit_entry(&record.clinic_id, &record.message_id, "opened");
                 if !self
                     .unlocks
-                    .save_attempts(
-                        &record.token_hash,
-                        state.attempts.version,
-                        &state.attempts.after_success(),
-                    )
+                    .record_opening(&Opening {
+                        token_hash: &record.token_hash,
+                        read_version: state.attempts.version,
+                        attempts: &state.attempts.after_success(),
+                        clinic: &record.clinic_id,
+                        message: &record.message_id,
+                        at: now,
+                        audit: &audit,
+                    })
                     .await?
                 {
                     continue;
                 }
-                self.unlocks
-                    .mark_opened(&record.clinic_id, &record.message_id, now)
-                    .await?;
+                tracing::info!(message_id = %record.message_id, outcome = "opened", "unlock attempt");
                 let message = self.downloads_for(content).await?;
-                self.audit(&record.clinic_id, &record.message_id, "opened")
-                    .await;
                 return Ok(UnlockView::Opened {
                     clinic,
                     language,
@@ -273,7 +277,7 @@ impl Unlocker {
         let Some(state) = self.unlocks.get_unlock(&token.hash()).await? else {
             return self.closed_link(&token).await;
         };
-        let Some(clinic) = self.clinics.get_clinic(&state.record.clinic_id).await? else {
+        let Some(clinic) = self.clinics.find(&state.record.clinic_id).await? else {
             return Ok(Found::NotValid);
         };
         let now = self.clock.now();
@@ -322,7 +326,7 @@ impl Unlocker {
         let Some(closed) = self.links.closed_link(&token.hash()).await? else {
             return Ok(Found::NotValid);
         };
-        let Some(clinic) = self.clinics.get_clinic(&closed.clinic_id).await? else {
+        let Some(clinic) = self.clinics.find(&closed.clinic_id).await? else {
             return Ok(Found::NotValid);
         };
         let language = closed.language;
@@ -372,7 +376,13 @@ impl Unlocker {
     }
 
     async fn audit(&self, clinic: &ClinicId, message: &MessageId, outcome: &str) {
-        let entry = AuditEntry {
+        let entry = self.audit_entry(clinic, message, outcome);
+        self.audit.record(&entry).await;
+        tracing::info!(message_id = %message, outcome, "unlock attempt");
+    }
+
+    fn audit_entry(&self, clinic: &ClinicId, message: &MessageId, outcome: &str) -> AuditEntry {
+        AuditEntry {
             clinic_id: clinic.clone(),
             at: self.clock.now(),
             event: "unlock".to_owned(),
@@ -384,9 +394,7 @@ impl Unlocker {
             staff_user: None,
             kind: Some(MessageKind::Secure),
             outcome: outcome.to_owned(),
-        };
-        self.audit.record(&entry).await;
-        tracing::info!(message_id = %message, outcome, "unlock attempt");
+        }
     }
 }
 
