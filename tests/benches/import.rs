@@ -10,19 +10,12 @@
 //! Usage: bench-import [PATIENTS [CLINIC]]   (default 1000 100000: the files' patients, and
 //! the patients the clinic holds before the last import; 0 skips it)
 
-use std::{
-    collections::BTreeMap,
-    time::{Duration, Instant},
-};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, ensure};
-use aws::{
-    dynamodb::{DynamoStore, Item},
-    wiring::OnAws,
-};
+use aws::{dynamodb::DynamoStore, wiring::OnAws};
 use domain::{
     appointment_status::AppointmentStatus,
-    clinic_key::ClinicKey,
     email::Email,
     emr_sync::import::{EmrImport, ImportRun, import_object_key},
     ids::{AppointmentId, ClinicId, PatientId},
@@ -33,13 +26,15 @@ use domain::{
 };
 use integration_tests::{
     aws_request_counts::{OperationCounts, RequestRecorder},
-    fixtures::{demo::demo_clinic_record, emr::BC_PHN_SYSTEM},
+    emulator_load::EmulatorLoad,
+    fixtures::{
+        demo::demo_clinic_record,
+        emr::{BC_PHN_SYSTEM, first_bc_phns},
+    },
 };
 use jiff::{SignedDuration, Timestamp};
 use local_stack::LocalStack;
-use serde::Serialize;
-use serde_json::{Value, json};
-use tokio::task::JoinHandle;
+use serde_json::json;
 
 /// Runs the resumption bench takes at least: its window is a tenth of the file.
 const RESUMED_RUNS: u64 = 10;
@@ -47,16 +42,6 @@ const RESUMED_RUNS: u64 = 10;
 const IN_FLIGHT: f64 = 8.0;
 const ASSUMED_TRANSACTION: Duration = Duration::from_millis(60);
 const ASSUMED_BATCH_GET: Duration = Duration::from_millis(15);
-
-/// The first `count` BC PHNs, in `nth_bc_phn`'s order, made in one pass: `nth_bc_phn(n)`
-/// counts from the first each time, so calling it for each patient is quadratic.
-fn bc_phns(count: usize) -> Vec<Phn> {
-    (0u32..)
-        .flat_map(|body| (0..10).map(move |check| format!("9{body:08}{check}")))
-        .filter_map(|digits| Phn::parse(&digits).ok())
-        .take(count)
-        .collect()
-}
 
 /// A Patient file of one patient per PHN.
 fn patients_file(phns: &[Phn]) -> Vec<u8> {
@@ -127,131 +112,6 @@ fn held_patient(n: usize, phn: &Phn, now: Timestamp) -> (Patient, Vec<Appointmen
         email: Some(Email::parse(&format!("held{n}@bench.example")).unwrap()),
     };
     (patient, appointments)
-}
-
-/// The emulator's own loading route (`POST /local/dynamodb/load`, see
-/// infra/local/emulator_server.py): items put straight into its tables, as many per request
-/// as given. BatchWriteItem takes 25, and costs the emulator about a millisecond of CPU per
-/// item; this route, under a tenth of that.
-#[derive(Clone)]
-struct EmulatorLoad {
-    http: reqwest::Client,
-    url: String,
-}
-
-/// The route's body: BatchWriteItem's, puts only.
-#[derive(Serialize)]
-struct LoadRequest<'a> {
-    #[serde(rename = "RequestItems")]
-    request_items: BTreeMap<&'a str, Vec<PutRequest>>,
-}
-
-#[derive(Serialize)]
-struct PutRequest {
-    #[serde(rename = "PutRequest")]
-    put: PutItem,
-}
-
-#[derive(Serialize)]
-struct PutItem {
-    #[serde(rename = "Item")]
-    item: serde_dynamo::Item,
-}
-
-impl EmulatorLoad {
-    fn new(endpoint: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: format!("{endpoint}/local/dynamodb/load"),
-        }
-    }
-
-    /// The body that loads the items, each into its table.
-    fn body(items: Vec<(&str, Item)>) -> Result<Vec<u8>> {
-        let mut request = LoadRequest {
-            request_items: BTreeMap::new(),
-        };
-        for (table, item) in items {
-            request
-                .request_items
-                .entry(table)
-                .or_default()
-                .push(PutRequest {
-                    put: PutItem { item: item.into() },
-                });
-        }
-        Ok(serde_json::to_vec(&request)?)
-    }
-
-    /// Sends a body of `items` items. The emulator's peak memory then, in KiB.
-    async fn send(self, items: usize, body: Vec<u8>) -> Result<u64> {
-        let answer: Value = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .context("the emulator's load route")?
-            .json()
-            .await?;
-        ensure!(
-            answer["loaded"].as_u64() == Some(items as u64),
-            "the emulator loaded {answer}"
-        );
-        Ok(answer["peak_memory_kib"].as_u64().unwrap_or_default())
-    }
-}
-
-/// Patients per load request: about 22 items each, some 15 MB of JSON.
-const HELD_CHUNK: usize = 5_000;
-
-/// What seeding the clinic took.
-struct Seeded {
-    items: usize,
-    duration: Duration,
-    emulator_peak_kib: u64,
-}
-
-/// Seeds the clinic with a patient per PHN, as `bulk_load` writes them, through the
-/// emulator's loading route; the next chunk is made while the emulator loads the last.
-async fn seed_clinic(
-    stack: &LocalStack,
-    loader: &EmulatorLoad,
-    key: &ClinicKey,
-    phns: &[Phn],
-) -> Result<Seeded> {
-    let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
-    let now = Timestamp::now();
-    let started = Instant::now();
-    let (mut items, mut emulator_peak_kib) = (0, 0);
-    let mut loading: Option<JoinHandle<Result<u64>>> = None;
-    for first in (0..phns.len()).step_by(HELD_CHUNK) {
-        let chunk = phns[first..phns.len().min(first + HELD_CHUNK)].to_vec();
-        let (store, key) = (store.clone(), key.clone());
-        let (count, body) = tokio::task::spawn_blocking(move || {
-            let records: Vec<_> = (first..)
-                .zip(&chunk)
-                .map(|(n, phn)| held_patient(n, phn, now))
-                .collect();
-            let items = store.bulk_load_items(&key, &records)?;
-            anyhow::Ok((items.len(), EmulatorLoad::body(items)?))
-        })
-        .await??;
-        if let Some(last) = loading.take() {
-            emulator_peak_kib = last.await??;
-        }
-        items += count;
-        loading = Some(tokio::spawn(loader.clone().send(count, body)));
-    }
-    if let Some(last) = loading {
-        emulator_peak_kib = last.await??;
-    }
-    Ok(Seeded {
-        items,
-        duration: started.elapsed(),
-        emulator_peak_kib,
-    })
 }
 
 struct Measured {
@@ -380,7 +240,7 @@ async fn main() -> Result<()> {
     let held = args.next().transpose()?.unwrap_or(100_000);
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
-    let phns = bc_phns(patients + held);
+    let phns = first_bc_phns(patients + held);
     let (file_phns, held_phns) = phns.split_at(patients);
     let stack = LocalStack::create(&endpoint, "benchimport-", "https://unlock.bench").await?;
     let clinic = demo_clinic_record();
@@ -414,7 +274,14 @@ async fn main() -> Result<()> {
         let key = stack.clinic_key(&clinic.id).await?;
         eprintln!("seeding the clinic with {held} patients");
         let loader = EmulatorLoad::new(&endpoint);
-        seeded = Some(seed_clinic(&stack, &loader, &key, held_phns).await?);
+        let store = DynamoStore::new(stack.clients.dynamodb(), stack.config.tables.clone());
+        let (phns, now) = (held_phns.to_vec(), Timestamp::now());
+        let held_records = move |n: usize| held_patient(n, &phns[n], now);
+        seeded = Some(
+            loader
+                .seed_patients(&store, &key, held, held_records)
+                .await?,
+        );
         rows.extend(import_both(&stack, &clinic.id, &recorder, file_phns, held).await?);
     }
 
@@ -484,12 +351,13 @@ async fn main() -> Result<()> {
     println!(
         "- 100,000 patients (150,000 appointments): {:.0} AWS requests, of them {transactions} \
          TransactWriteItems and {reads} BatchGetItem (scaled from the requests per 1,000 \
-         above). A full import of 100,000 is not run here: on the emulator it would take about \
-         {:.0} min (extrapolated from the empty clinic's duration, as the rows above do not \
-         grow with the clinic), as moto spends CPU on every item and request, one request at \
-         a time; that says nothing of DynamoDB's. Assuming {} ms per transaction and {} ms per \
-         BatchGetItem on DynamoDB, {IN_FLIGHT} at a time, about {assumed_minutes:.0} min: one \
-         15-minute run, and a run out of time resumes at its checkpoint (below).",
+         above). A full import of 100,000 is not run here: on the emulator it would take \
+         about {:.0} min (extrapolated linearly from the empty clinic's duration; the rows \
+         above do not grow with the clinic), as moto spends CPU on every item and request, one \
+         request at a time; that says nothing of DynamoDB's. Assuming {} ms per transaction \
+         and {} ms per BatchGetItem on DynamoDB, {IN_FLIGHT} at a time, about \
+         {assumed_minutes:.0} min: one 15-minute run, and a run out of time resumes at its \
+         checkpoint (below).",
         per_thousand * 100.0,
         total.as_secs_f64() * 100_000.0 / patients as f64 / 60.0,
         ASSUMED_TRANSACTION.as_millis(),

@@ -4,14 +4,15 @@
 //! Usage: bench-search [PATIENTS ...]   (default: 1000 10000 100000)
 
 use std::{
-    collections::BTreeMap,
-    sync::atomic::{AtomicUsize, Ordering},
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
-use anyhow::{Context, ensure};
 use async_trait::async_trait;
-use aws::dynamodb::{DynamoStore, Item};
+use aws::dynamodb::DynamoStore;
 use domain::{
     appointment_status::AppointmentStatus,
     clinic_key::ClinicKey,
@@ -24,12 +25,12 @@ use domain::{
     ports::{ClinicStore, DirectoryPage, DirectoryQuery, PatientDirectory},
     search::{SearchRequest, find_patients},
 };
-use integration_tests::fixtures::demo::demo_clinic_record;
+use integration_tests::{
+    emulator_load::EmulatorLoad,
+    fixtures::{demo::demo_clinic_record, emr::first_bc_phns},
+};
 use jiff::{SignedDuration, Timestamp};
 use local_stack::LocalStack;
-use serde::Serialize;
-use serde_json::Value;
-use tokio::task::JoinHandle;
 
 /// Counts the Queries a search makes.
 struct Counting<'a> {
@@ -43,16 +44,6 @@ impl PatientDirectory for Counting<'_> {
         self.requests.fetch_add(1, Ordering::Relaxed);
         self.inner.lookup(query).await
     }
-}
-
-/// The first `count` BC PHNs, in `nth_bc_phn`'s order, made in one pass: `nth_bc_phn(n)`
-/// counts from the first each time, so calling it for each patient is quadratic.
-fn bc_phns(count: usize) -> Vec<Phn> {
-    (0u32..)
-        .flat_map(|body| (0..10).map(move |check| format!("9{body:08}{check}")))
-        .filter_map(|digits| Phn::parse(&digits).ok())
-        .take(count)
-        .collect()
 }
 
 fn patient(n: usize, phn: &Phn) -> Patient {
@@ -78,139 +69,6 @@ fn appointments(n: usize, now: Timestamp) -> Vec<Appointment> {
             status: AppointmentStatus::Booked,
         })
         .collect()
-}
-
-/// The emulator's own loading route (`POST /local/dynamodb/load`, see
-/// infra/local/emulator_server.py): items put straight into its tables, as many per request
-/// as given. BatchWriteItem takes 25, and costs the emulator about a millisecond of CPU per
-/// item; this route, under a tenth of that.
-#[derive(Clone)]
-struct EmulatorLoad {
-    http: reqwest::Client,
-    url: String,
-}
-
-/// The route's body: BatchWriteItem's, puts only.
-#[derive(Serialize)]
-struct LoadRequest<'a> {
-    #[serde(rename = "RequestItems")]
-    request_items: BTreeMap<&'a str, Vec<PutRequest>>,
-}
-
-#[derive(Serialize)]
-struct PutRequest {
-    #[serde(rename = "PutRequest")]
-    put: PutItem,
-}
-
-#[derive(Serialize)]
-struct PutItem {
-    #[serde(rename = "Item")]
-    item: serde_dynamo::Item,
-}
-
-impl EmulatorLoad {
-    fn new(endpoint: &str) -> Self {
-        Self {
-            http: reqwest::Client::new(),
-            url: format!("{endpoint}/local/dynamodb/load"),
-        }
-    }
-
-    /// The body that loads the items, each into its table.
-    fn body(items: Vec<(&str, Item)>) -> anyhow::Result<Vec<u8>> {
-        let mut request = LoadRequest {
-            request_items: BTreeMap::new(),
-        };
-        for (table, item) in items {
-            request
-                .request_items
-                .entry(table)
-                .or_default()
-                .push(PutRequest {
-                    put: PutItem { item: item.into() },
-                });
-        }
-        Ok(serde_json::to_vec(&request)?)
-    }
-
-    /// Sends a body of `items` items. The emulator's peak memory then, in KiB.
-    async fn send(self, items: usize, body: Vec<u8>) -> anyhow::Result<u64> {
-        let answer: Value = self
-            .http
-            .post(&self.url)
-            .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .context("the emulator's load route")?
-            .json()
-            .await?;
-        ensure!(
-            answer["loaded"].as_u64() == Some(items as u64),
-            "the emulator loaded {answer}"
-        );
-        Ok(answer["peak_memory_kib"].as_u64().unwrap_or_default())
-    }
-}
-
-/// Patients per load request: about 22 items each (patient, appointments, PHN, phone and
-/// email keys, and a key per name prefix), some 15 MB of JSON.
-const CHUNK: usize = 5_000;
-
-/// What seeding a clinic took.
-struct Seeded {
-    items: usize,
-    duration: Duration,
-    emulator_peak_kib: u64,
-}
-
-/// Seeds a patient per PHN, with their appointments and lookup keys as `bulk_load` writes
-/// them, through the emulator's loading route. The items of the next chunk are made (and
-/// sealed) while the emulator loads the last.
-async fn seed_patients(
-    store: &DynamoStore,
-    loader: &EmulatorLoad,
-    key: &ClinicKey,
-    phns: &[Phn],
-) -> anyhow::Result<Seeded> {
-    let now = Timestamp::now();
-    let started = Instant::now();
-    let (mut items, mut emulator_peak_kib) = (0, 0);
-    let mut loading: Option<JoinHandle<anyhow::Result<u64>>> = None;
-    for first in (0..phns.len()).step_by(CHUNK) {
-        let chunk = phns[first..phns.len().min(first + CHUNK)].to_vec();
-        let (store, key) = (store.clone(), key.clone());
-        let (count, body) = tokio::task::spawn_blocking(move || {
-            let records: Vec<_> = (first..)
-                .zip(&chunk)
-                .map(|(n, phn)| (patient(n, phn), appointments(n, now)))
-                .collect();
-            let items = store.bulk_load_items(&key, &records)?;
-            anyhow::Ok((items.len(), EmulatorLoad::body(items)?))
-        })
-        .await??;
-        if let Some(last) = loading.take() {
-            emulator_peak_kib = last.await??;
-        }
-        items += count;
-        loading = Some(tokio::spawn(loader.clone().send(count, body)));
-        if first > 0 && first % 20_000 == 0 {
-            eprintln!(
-                "  {first} of {} patients seeded ({:.0?})",
-                phns.len(),
-                started.elapsed()
-            );
-        }
-    }
-    if let Some(last) = loading {
-        emulator_peak_kib = last.await??;
-    }
-    Ok(Seeded {
-        items,
-        duration: started.elapsed(),
-        emulator_peak_kib,
-    })
 }
 
 struct Row {
@@ -265,7 +123,9 @@ async fn main() -> anyhow::Result<()> {
     let endpoint = std::env::var("AWS_ENDPOINT_URL")
         .map_err(|_| anyhow::anyhow!("run through tests/bench"))?;
     let loader = EmulatorLoad::new(&endpoint);
-    let phns = bc_phns(sizes.iter().copied().max().unwrap_or_default());
+    let phns = Arc::new(first_bc_phns(
+        sizes.iter().copied().max().unwrap_or_default(),
+    ));
     let mut rows: Vec<Row> = Vec::new();
     let mut timings = Vec::new();
     for &size in &sizes {
@@ -276,7 +136,12 @@ async fn main() -> anyhow::Result<()> {
         store.put_clinic(&clinic).await?;
         // Search is measured on the directory alone: any clinic key tags as the real one.
         let key = ClinicKey::from_root(&clinic.id, &[7; 32])?;
-        let seeded = seed_patients(&store, &loader, &key, &phns[..size]).await?;
+        let (all, now) = (phns.clone(), Timestamp::now());
+        let seeded = loader
+            .seed_patients(&store, &key, size, move |n| {
+                (patient(n, &all[n]), appointments(n, now))
+            })
+            .await?;
         eprintln!("seeded {size} patients in {:.1?}", seeded.duration);
         let probe = size / 2;
         let queries = [
@@ -325,7 +190,7 @@ async fn main() -> anyhow::Result<()> {
     for (size, seeded, searching) in timings {
         println!(
             "- {size} patients with 1.5 appointments each: seeded in {} ({} items as `bulk_load` \
-             writes them, put straight into the emulator's tables {CHUNK} patients a request; \
+             writes them, put straight into the emulator's tables 5,000 patients a request; \
              the emulator's peak memory then {:.1} GiB); the five searches took {:.2} s.",
             seconds(seeded.duration),
             seeded.items,

@@ -5,6 +5,7 @@
 pub mod aws_call_timing;
 pub mod aws_faults;
 pub mod aws_request_counts;
+pub mod emulator_load;
 pub mod fixtures;
 pub mod lambda_runtime_api;
 pub mod phi_guard;

@@ -475,12 +475,7 @@ impl AppointmentStore for DynamoStore {
         for _ in 0..UPSERT_ATTEMPTS {
             let previous = self.get_patient_item(clinic, &patient.id).await?;
             let items = self.upsert_transaction(key, patient, appointment, previous.as_ref())?;
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
+            let result = self.transact(items).await;
             match result {
                 Ok(_) => return Ok(()),
                 Err(error) => {

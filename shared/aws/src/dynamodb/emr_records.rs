@@ -35,19 +35,13 @@ fn stored_order(text: Option<&String>) -> Option<UpdateOrder> {
 
 impl DynamoStore {
     /// Runs a sync's transaction; `false` when a condition failed (someone wrote first).
-    async fn transact(
+    async fn sync_transaction(
         &self,
         items: Vec<TransactWriteItem>,
         operation: &'static str,
     ) -> Result<bool, DependencyError> {
-        match self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await
-        {
-            Ok(_) => Ok(true),
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
             Err(error) => {
                 let failure = sdk_failure("dynamodb", operation)(error);
                 if failure.code == "TransactionCanceledException" {
@@ -204,7 +198,7 @@ impl EmrRecords for DynamoStore {
                 }
                 items.push(self.appointment_put(&item, previous)?);
             }
-            if self.transact(items, OP).await? {
+            if self.sync_transaction(items, OP).await? {
                 return Ok(plan.answer);
             }
         }

@@ -127,12 +127,7 @@ impl MessageLinks for DynamoStore {
             transact_put(&self.tables.unlock, to_item(&marker, OP)?, None, OP)?,
             audit_put(&self.tables.audit, withdrawal.audit)?,
         ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let result = self.transact(items).await;
         match result {
             Ok(_) => Ok(true),
             Err(error) if transaction_condition_failed(&error, 0) => Ok(false),
@@ -211,12 +206,7 @@ impl MessageLinks for DynamoStore {
             )?,
             transact_put(&self.tables.unlock, to_item(&marker, OP)?, None, OP)?,
         ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let result = self.transact(items).await;
         let error = match result {
             Ok(_) => return Ok(ResendOutcome::Begun),
             Err(error) => error,

@@ -42,7 +42,26 @@ impl DynamoStore {
     pub fn new(client: aws_sdk_dynamodb::Client, tables: Tables) -> Self {
         Self { client, tables }
     }
+
+    /// Sends `items` as one TransactWriteItems.
+    pub(crate) async fn transact(
+        &self,
+        items: Vec<TransactWriteItem>,
+    ) -> Result<(), TransactionError> {
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map(|_| ())
+    }
 }
+
+/// What a TransactWriteItems can fail with.
+pub(crate) type TransactionError = aws_sdk_dynamodb::error::SdkError<
+    aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError,
+    aws_sdk_dynamodb::config::http::HttpResponse,
+>;
 
 pub(crate) fn s(value: impl Into<String>) -> AttributeValue {
     AttributeValue::S(value.into())

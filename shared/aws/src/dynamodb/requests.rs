@@ -243,15 +243,8 @@ impl InboundLog for DynamoStore {
                 .transact(OP)?,
             );
             items.push(audit_put(&self.tables.audit, reply.audit)?);
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(recorded),
-                Err(error) => error,
+            let Err(error) = self.transact(items).await else {
+                return Ok(recorded);
             };
             let failed = checks
                 .iter()

@@ -254,12 +254,7 @@ impl SendStore for DynamoStore {
                 OP,
             )?);
         }
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
+        let result = self.transact(items).await;
         let error = match result {
             Ok(_) => return Ok(BeginOutcome::Begun),
             Err(error) => error,

@@ -196,14 +196,8 @@ impl UnlockStore for DynamoStore {
             opened.transact(OP)?,
             audit_put(&self.tables.audit, opening.audit)?,
         ];
-        let result = self
-            .client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
-            .await;
-        match result {
-            Ok(_) => Ok(true),
+        match self.transact(items).await {
+            Ok(()) => Ok(true),
             Err(error) if transaction_condition_failed(&error, 0) => Ok(false),
             Err(error) => Err(sdk_failure("dynamodb", OP)(error)),
         }
