@@ -536,8 +536,10 @@ fn inbound_reply_may_do_on_each_table_what_a_reply_does_and_no_more() {
         ("dynamodb:GetItem", "ClinicsTable"),
         ("dynamodb:PutItem", "ClinicsTable"),
         ("dynamodb:DeleteItem", "ClinicsTable"),
-        // The day's auto-reply to a number is taken on an item of the clinics table.
+        // The day's auto-reply to a number is taken on an item of the clinics table, in the
+        // reply's transaction with a check of the clinic's STOP list.
         ("dynamodb:UpdateItem", "ClinicsTable"),
+        ("dynamodb:ConditionCheckItem", "ClinicsTable"),
         ("dynamodb:UpdateItem", "AppointmentsTable"),
         ("dynamodb:GetItem", "RequestsTable"),
         ("dynamodb:PutItem", "RequestsTable"),
