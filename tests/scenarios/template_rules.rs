@@ -1521,7 +1521,7 @@ async fn the_context_the_key_policies_demand_is_the_one_sealing_and_opening_use(
         link_token::LinkToken,
         model::UnlockRecord,
         phn::Phn,
-        secure_content::{self, SecureContent, Unsealed},
+        secure_content::{self, MessageKey, SecureContent, Unsealed},
     };
     let keys = RecordingKeys::default();
     let random = CountingRandom::default();
@@ -1533,8 +1533,10 @@ async fn the_context_the_key_policies_demand_is_the_one_sealing_and_opening_use(
         chats: Vec::new(),
         attachments: Vec::new(),
     };
-    let sealed = secure_content::seal(&keys, &random, &clinic, &message, &phn, &content)
+    let sealed = MessageKey::new(&keys, &clinic, &message)
         .await
+        .unwrap()
+        .seal(&random, &phn, &content)
         .unwrap();
     let record = UnlockRecord {
         token_hash: LinkToken::generate(&random).hash(),

@@ -5,6 +5,7 @@
 
 use std::{
     collections::HashMap,
+    hash::Hash,
     sync::{Arc, Mutex},
 };
 
@@ -51,41 +52,42 @@ impl ClinicCache {
         &self,
         number: &PhoneNumber,
     ) -> Result<Option<Clinic>, DependencyError> {
-        let now = self.clock.now();
-        if let Some((clinic, fetched)) = self
-            .by_number
-            .lock()
-            .expect("cache lock")
-            .get(number.as_e164())
-            && now.duration_since(*fetched) < CLINIC_CACHE_TTL
-        {
-            return Ok(Some(clinic.clone()));
-        }
-        let Some(clinic) = self.store.find_clinic_by_sms_number(number).await? else {
-            return Ok(None);
-        };
-        self.by_number
-            .lock()
-            .expect("cache lock")
-            .insert(number.as_e164().to_owned(), (clinic.clone(), now));
-        Ok(Some(clinic))
+        let key = number.as_e164().to_owned();
+        self.cached(
+            &self.by_number,
+            key,
+            self.store.find_clinic_by_sms_number(number),
+        )
+        .await
     }
 
     /// The clinic's profile, `None` when it has none (a clinic without one is not cached).
     pub async fn find(&self, id: &ClinicId) -> Result<Option<Clinic>, DependencyError> {
+        self.cached(&self.entries, id.clone(), self.store.get_clinic(id))
+            .await
+    }
+
+    /// The clinic under `key` in `entries` if read less than [`CLINIC_CACHE_TTL`] ago, else
+    /// what `read` finds, kept when it is a clinic.
+    async fn cached<K: Eq + Hash>(
+        &self,
+        entries: &Mutex<HashMap<K, (Clinic, Timestamp)>>,
+        key: K,
+        read: impl Future<Output = Result<Option<Clinic>, DependencyError>>,
+    ) -> Result<Option<Clinic>, DependencyError> {
         let now = self.clock.now();
-        if let Some((clinic, fetched)) = self.entries.lock().expect("cache lock").get(id)
+        if let Some((clinic, fetched)) = entries.lock().expect("cache lock").get(&key)
             && now.duration_since(*fetched) < CLINIC_CACHE_TTL
         {
             return Ok(Some(clinic.clone()));
         }
-        let Some(clinic) = self.store.get_clinic(id).await? else {
+        let Some(clinic) = read.await? else {
             return Ok(None);
         };
-        self.entries
+        entries
             .lock()
             .expect("cache lock")
-            .insert(id.clone(), (clinic.clone(), now));
+            .insert(key, (clinic.clone(), now));
         Ok(Some(clinic))
     }
 }

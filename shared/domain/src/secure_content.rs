@@ -141,20 +141,6 @@ impl MessageKey {
     }
 }
 
-/// Seals `content` for one message under a new data key.
-pub async fn seal(
-    keys: &dyn KeyService,
-    random: &dyn RandomSource,
-    clinic: &ClinicId,
-    message: &MessageId,
-    phn: &Phn,
-    content: &SecureContent,
-) -> Result<Sealed, DomainError> {
-    MessageKey::new(keys, clinic, message)
-        .await?
-        .seal(random, phn, content)
-}
-
 /// Opens a stored message for a typed PHN: the content when the PHN is the patient's.
 pub async fn unseal(
     keys: &dyn KeyService,
@@ -203,6 +189,20 @@ mod tests {
         link_token::LinkToken,
         ports::{DataKey, PlainKey},
     };
+
+    /// Seals `content` for one message under a new data key, as a send does.
+    async fn seal(
+        keys: &dyn KeyService,
+        random: &dyn RandomSource,
+        clinic: &ClinicId,
+        message: &MessageId,
+        phn: &Phn,
+        content: &SecureContent,
+    ) -> Result<Sealed, DomainError> {
+        MessageKey::new(keys, clinic, message)
+            .await?
+            .seal(random, phn, content)
+    }
 
     const PHN: &str = "9698658215";
     const OTHER_PHN: &str = "9890608412";

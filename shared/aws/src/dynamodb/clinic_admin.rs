@@ -200,15 +200,8 @@ impl DynamoStore {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let error = match self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await
-            {
-                Ok(_) => return Ok(None),
-                Err(error) => error,
+            let Err(error) = self.transact(items.clone()).await else {
+                return Ok(None);
             };
             let failed: Vec<bool> = (0..count)
                 .map(|index| transaction_condition_failed(&error, index))

@@ -149,13 +149,9 @@ impl DynamoStore {
         writes: Vec<aws_sdk_dynamodb::types::TransactWriteItem>,
         operation: &'static str,
     ) -> Result<(), DependencyError> {
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(writes))
-            .send()
+        self.transact(writes)
             .await
-            .map_err(sdk_failure("dynamodb", operation))?;
-        Ok(())
+            .map_err(sdk_failure("dynamodb", operation))
     }
 
     async fn put_clinic_item<T: Serialize + Sync>(

@@ -326,13 +326,9 @@ impl SendStore for DynamoStore {
                 .map_err(invalid(OP))?;
             items.push(TransactWriteItem::builder().delete(delete).build());
         }
-        self.client
-            .transact_write_items()
-            .set_transact_items(Some(items))
-            .send()
+        self.transact(items)
             .await
-            .map_err(sdk_failure("dynamodb", OP))?;
-        Ok(())
+            .map_err(sdk_failure("dynamodb", OP))
     }
 }
 
@@ -397,15 +393,8 @@ impl StalledSends for DynamoStore {
             TransactWriteItem::builder().update(answer).build(),
         ];
         loop {
-            let result = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(items.clone()))
-                .send()
-                .await;
-            let error = match result {
-                Ok(_) => return Ok(true),
-                Err(error) => error,
+            let Err(error) = self.transact(items.clone()).await else {
+                return Ok(true);
             };
             if transaction_condition_failed(&error, 0) {
                 // Its send recorded an outcome meanwhile: that stands.

@@ -149,10 +149,11 @@ impl ReplyHandler {
                 Keyword::Help => {
                     if let Some(matched) = &matched {
                         let help = AutoReply::Help;
-                        let may_answer = !opted_out_at_sms_service?
-                            && !self.clinics.is_opted_out(&clinic.id, &from).await?
-                            && self.claim_answer(&clinic, &from, sms, help).await?;
-                        if may_answer {
+                        let opted_out = opted_out_at_sms_service?;
+                        if self
+                            .claim_answer(&clinic, &from, sms, opted_out, help)
+                            .await?
+                        {
                             self.answer(&clinic, &from, sms, matched, help).await?;
                         }
                     }
@@ -183,11 +184,9 @@ impl ReplyHandler {
             }
             // A retry after the status was set: the auto-reply is still to claim.
             true => {
-                matches!(opted_out_at_sms_service, Ok(false))
-                    && !self.clinics.is_opted_out(&clinic.id, &from).await?
-                    && self
-                        .claim_answer(&clinic, &from, sms, AutoReply::Unclear)
-                        .await?
+                let opted_out = !matches!(opted_out_at_sms_service, Ok(false));
+                self.claim_answer(&clinic, &from, sms, opted_out, AutoReply::Unclear)
+                    .await?
             }
         };
         opted_out_at_sms_service?;
@@ -269,16 +268,21 @@ impl ReplyHandler {
         Ok(named.or(recent.first()).cloned())
     }
 
-    /// Claims the day's `reply` to the patient's number for this inbound SMS: `false` when
-    /// one went to it for another inbound SMS in the last [`AutoReply::INTERVAL`]. The
-    /// caller checked the opt-outs.
+    /// Claims the day's `reply` to the patient's number for this inbound SMS, unless the
+    /// number is opted out (of the SMS service, as asked already, or of the clinic's
+    /// texts) or one went to it for another inbound SMS in the last [`AutoReply::INTERVAL`]:
+    /// whether it may go.
     async fn claim_answer(
         &self,
         clinic: &Clinic,
         from: &NumberTag,
         sms: &InboundSms,
+        opted_out_at_sms_service: bool,
         reply: AutoReply,
     ) -> Result<bool, DependencyError> {
+        if opted_out_at_sms_service || self.clinics.is_opted_out(&clinic.id, from).await? {
+            return Ok(false);
+        }
         let now = self.clock.now();
         let claimed = self
             .clinics
